@@ -1,0 +1,275 @@
+"""Batch float64 evaluation of PCFs with numba.
+
+Every public function takes ``A``, ``B``: 2-D integer arrays holding one PCF per row, coefficients
+highest degree first and zero-padded on the left (see :func:`discovery.pcf.formula.to_arrays`).
+The recurrence runs in float64 on p and q rescaled by exact powers of two, so nothing overflows at
+any depth and ratios are unaffected; the number of rescalings is kept so that log|p_n| and
+log|q_n| are exact up to rounding.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import NamedTuple, Sequence
+
+import numba
+import numpy as np
+
+_SHIFT = 600
+_BIG = 2.0**_SHIFT
+_SMALL = 2.0**-_SHIFT
+_LOG_BIG = _SHIFT * math.log(2.0)
+
+
+class Status(enum.IntEnum):
+    """Outcome of a float evaluation, one per PCF."""
+
+    CONVERGED = 0
+    """The last two convergents agree to the requested relative tolerance."""
+    TERMINATED = 1
+    """b(k) = 0 for some k <= depth: a finite fraction whose value is rational."""
+    ZERO_DENOMINATOR = 2
+    """q = 0 at the end (the value is undefined)."""
+    NONFINITE = 3
+    """The float recurrence produced inf or NaN."""
+    OSCILLATING = 4
+    """Even and odd convergents approach different values."""
+    NOT_CONVERGED = 5
+    """None of the above: diverging, or converging too slowly for the tolerance at this depth."""
+
+
+class Evaluation(NamedTuple):
+    """Result of :func:`evaluate`.
+
+    Attributes
+    ----------
+    limit : ndarray of float64
+        The value: the last convergent for CONVERGED and NOT_CONVERGED, the exact rational value
+        for TERMINATED, NaN otherwise.
+    status : ndarray of int8
+        A :class:`Status` per PCF.
+    """
+
+    limit: np.ndarray
+    status: np.ndarray
+
+
+class Traces(NamedTuple):
+    """Result of :func:`traces`, one row per PCF and one column per requested depth.
+
+    Attributes
+    ----------
+    depths : ndarray of int64
+        The requested depths, ascending.
+    log_p, log_q : ndarray of float64
+        Natural logs of |p_n| and |q_n| (-inf where zero).
+    log_diff : ndarray of float64
+        log |p_n/q_n - p_{n-1}/q_{n-1}|, from the identity
+        p_n q_{n-1} - p_{n-1} q_n = (-1)^(n-1) b(1)...b(n); -inf once some b(k) = 0, NaN at n = 0.
+    """
+
+    depths: np.ndarray
+    log_p: np.ndarray
+    log_q: np.ndarray
+    log_diff: np.ndarray
+
+
+# Plain ints for the kernels, which cannot return enum members.
+_CONVERGED, _TERMINATED, _ZERO_DENOMINATOR, _NONFINITE, _OSCILLATING, _NOT_CONVERGED = (
+    int(s) for s in Status
+)
+
+
+@numba.njit(cache=True, inline="always")
+def _horner(row, x):
+    v = 0.0
+    for c in row:
+        v = v * x + c
+    return v
+
+
+@numba.njit(cache=True)
+def _evaluate_one(arow, brow, depth, rtol):
+    p2, q2 = 1.0, 0.0
+    p1, q1 = 1.0, 0.0
+    p, q = _horner(arow, 0.0), 1.0
+    for k in range(1, depth + 1):
+        x = float(k)
+        ak = _horner(arow, x)
+        bk = _horner(brow, x)
+        if bk == 0.0:
+            if q == 0.0:
+                return np.nan, _ZERO_DENOMINATOR
+            return p / q, _TERMINATED
+        p2, q2 = p1, q1
+        p1, q1 = p, q
+        p = ak * p1 + bk * p2
+        q = ak * q1 + bk * q2
+        m = max(abs(p), abs(q))
+        if m > _BIG:
+            p *= _SMALL
+            q *= _SMALL
+            p1 *= _SMALL
+            q1 *= _SMALL
+        elif m < _SMALL and m > 0.0 and max(abs(p1), abs(q1)) < _SMALL:
+            p *= _BIG
+            q *= _BIG
+            p1 *= _BIG
+            q1 *= _BIG
+    if not (math.isfinite(p) and math.isfinite(q) and math.isfinite(p1) and math.isfinite(q1)):
+        return np.nan, _NONFINITE
+    if q == 0.0:
+        return np.nan, _ZERO_DENOMINATOR
+    value = p / q
+    tol = rtol * max(1.0, abs(value))
+    if q1 != 0.0 and abs(value - p1 / q1) <= tol:
+        return value, _CONVERGED
+    if q2 != 0.0 and abs(value - p2 / q2) <= tol:
+        return np.nan, _OSCILLATING
+    return value, _NOT_CONVERGED
+
+
+@numba.njit(cache=True, parallel=True)
+def _evaluate_batch(A, B, depth, rtol, limit, status):
+    Af = A.astype(np.float64)
+    Bf = B.astype(np.float64)
+    for i in numba.prange(A.shape[0]):
+        limit[i], status[i] = _evaluate_one(Af[i], Bf[i], depth, rtol)
+
+
+def _check_batch(A, B) -> tuple[np.ndarray, np.ndarray]:
+    A = np.asarray(A)
+    B = np.asarray(B)
+    if A.ndim != 2 or B.ndim != 2:
+        raise ValueError(f"A and B must be 2-D arrays (one PCF per row), got shapes {A.shape}, {B.shape}")
+    if A.shape[0] != B.shape[0]:
+        raise ValueError(f"A has {A.shape[0]} rows but B has {B.shape[0]}")
+    if A.shape[1] == 0 or B.shape[1] == 0:
+        raise ValueError(f"A and B need at least one coefficient column, got shapes {A.shape}, {B.shape}")
+    for name, M in (("A", A), ("B", B)):
+        if not np.issubdtype(M.dtype, np.integer):
+            raise ValueError(f"{name} must hold integers, got dtype {M.dtype}")
+    return A.astype(np.int64, copy=False), B.astype(np.int64, copy=False)
+
+
+def _check_depth(depth) -> int:
+    if isinstance(depth, bool) or int(depth) != depth or depth < 1:
+        raise ValueError(f"depth must be a positive integer, got {depth!r}")
+    return int(depth)
+
+
+def evaluate(A, B, depth: int = 1000, rtol: float = 1e-9) -> Evaluation:
+    """Float64 limits of a batch of PCFs, on all cores.
+
+    Parameters
+    ----------
+    A, B : array_like of int, shape (m, da) and (m, db)
+        Coefficients of a(n) and b(n), one PCF per row, highest degree first, zero-padded on the
+        left.
+    depth : int
+        Depth of the last convergent (>= 1).
+    rtol : float
+        A PCF counts as converged when its last two convergents differ by at most
+        ``rtol * max(1, |value|)``.
+
+    Returns
+    -------
+    Evaluation
+        ``limit`` (float64) and ``status`` (int8 :class:`Status`) arrays of length m.
+    """
+    A, B = _check_batch(A, B)
+    depth = _check_depth(depth)
+    if not rtol > 0:
+        raise ValueError(f"rtol must be positive, got {rtol!r}")
+    limit = np.empty(A.shape[0], dtype=np.float64)
+    status = np.empty(A.shape[0], dtype=np.int8)
+    _evaluate_batch(A, B, depth, float(rtol), limit, status)
+    return Evaluation(limit, status)
+
+
+@numba.njit(cache=True)
+def _traces_one(arow, brow, depths, log_p, log_q, log_diff):
+    p1, q1 = 1.0, 0.0
+    p, q = _horner(arow, 0.0), 1.0
+    scale = 0  # p, q, p1, q1 are the true values times 2**(-_SHIFT * scale)
+    det = 1.0  # |b(1)...b(k)| times 2**(-_SHIFT * det_scale)
+    det_scale = 0
+    j = 0
+    while j < depths.size and depths[j] == 0:
+        log_p[j] = math.log(abs(p)) if p != 0.0 else -np.inf
+        log_q[j] = 0.0
+        log_diff[j] = np.nan
+        j += 1
+    k = 0
+    while j < depths.size:
+        k += 1
+        x = float(k)
+        ak = _horner(arow, x)
+        bk = _horner(brow, x)
+        p1, p = p, ak * p + bk * p1
+        q1, q = q, ak * q + bk * q1
+        det *= abs(bk)
+        if det > _BIG:
+            det *= _SMALL
+            det_scale += 1
+        m = max(abs(p), abs(q))
+        if m > _BIG:
+            p *= _SMALL
+            q *= _SMALL
+            p1 *= _SMALL
+            q1 *= _SMALL
+            scale += 1
+        elif m < _SMALL and m > 0.0 and max(abs(p1), abs(q1)) < _SMALL:
+            p *= _BIG
+            q *= _BIG
+            p1 *= _BIG
+            q1 *= _BIG
+            scale -= 1
+        while j < depths.size and depths[j] == k:
+            shift = scale * _LOG_BIG
+            log_p[j] = math.log(abs(p)) + shift if p != 0.0 else -np.inf
+            log_q[j] = math.log(abs(q)) + shift if q != 0.0 else -np.inf
+            if det == 0.0:
+                log_diff[j] = -np.inf
+            else:
+                lq1 = math.log(abs(q1)) + shift if q1 != 0.0 else -np.inf
+                log_diff[j] = math.log(det) + det_scale * _LOG_BIG - log_q[j] - lq1
+            j += 1
+
+
+@numba.njit(cache=True, parallel=True)
+def _traces_batch(A, B, depths, log_p, log_q, log_diff):
+    Af = A.astype(np.float64)
+    Bf = B.astype(np.float64)
+    for i in numba.prange(A.shape[0]):
+        _traces_one(Af[i], Bf[i], depths, log_p[i], log_q[i], log_diff[i])
+
+
+def traces(A, B, depths: Sequence[int]) -> Traces:
+    """Log-domain traces of a batch of PCFs at the requested depths, on all cores.
+
+    Parameters
+    ----------
+    A, B : array_like of int
+        As for :func:`evaluate`.
+    depths : sequence of int
+        Non-negative depths; they are sorted and duplicates removed.
+
+    Returns
+    -------
+    Traces
+        ``log_p``, ``log_q`` and ``log_diff`` arrays of shape (m, len(depths)).
+    """
+    A, B = _check_batch(A, B)
+    ds = np.unique(np.asarray([int(d) for d in depths], dtype=np.int64))
+    if ds.size == 0:
+        raise ValueError("no depths given")
+    if ds[0] < 0:
+        raise ValueError(f"depths must be non-negative, got {int(ds[0])}")
+    shape = (A.shape[0], ds.size)
+    log_p = np.empty(shape)
+    log_q = np.empty(shape)
+    log_diff = np.empty(shape)
+    _traces_batch(A, B, ds, log_p, log_q, log_diff)
+    return Traces(ds, log_p, log_q, log_diff)

@@ -1,0 +1,59 @@
+import math
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import naive
+from discovery.pcf import exact
+from strategies import polynomials
+
+
+@given(polynomials(), polynomials(), st.lists(st.integers(0, 50), min_size=1, max_size=4))
+def test_convergents_at_several_depths(a, b, depths):
+    ref = naive.convergents(a, b, max(depths))
+    got = exact.convergents(a, b, depths)
+    assert [(int(p), int(q)) for p, q in got] == [ref[d] for d in depths]
+
+
+@given(polynomials(3, 10**6), polynomials(3, 10**6), st.integers(1, 30))
+def test_large_coefficients_take_the_python_path(a, b, depth):
+    # Coefficients this large overflow int64 polynomial values: the exact path must not care.
+    ref = naive.convergents(a, b, depth)
+    assert [(int(p), int(q)) for p, q in exact.convergents(a, b, [depth])] == [ref[depth]]
+
+
+@given(polynomials(), polynomials(), st.integers(1, 40))
+def test_reduced_and_exact_limit(a, b, depth):
+    p, q = naive.convergents(a, b, depth)[depth]
+    rp, rq, g = exact.reduced(p, q)
+    assert g == math.gcd(p, q)
+    if g:
+        assert (rp * g, rq * g) == (p, q) and math.gcd(rp, rq) == 1
+    ref = naive.value(a, b, depth)
+    got = exact.exact_limit(a, b, depth)
+    assert (got is None) == (ref is None)
+    if ref is not None:
+        assert Fraction(int(got.numerator), int(got.denominator)) == ref
+
+
+def test_gcd_divides_product_of_b():
+    # gcd(p_n, q_n) divides b(1)...b(n): the reason reduced denominators are so much smaller.
+    a, b = [3, 1], [-2, 3, 0]
+    p, q = naive.convergents(a, b, 60)[60]
+    prod = math.prod(naive.polyval(b, k) for k in range(1, 61))
+    assert prod % math.gcd(p, q) == 0
+    assert math.gcd(p, q) > 10**20
+
+
+def test_first_zero():
+    assert exact.first_zero([1, -3, 0], 10) == 3
+    assert exact.first_zero([1, -3, 0], 2) is None
+    assert exact.first_zero([1, 0, 1], 100) is None
+
+
+@pytest.mark.parametrize("depths", [[-1], [2.5], [], [True]])
+def test_bad_depths(depths):
+    with pytest.raises(ValueError, match="depth"):
+        exact.convergents([1], [1], depths)
