@@ -157,3 +157,24 @@ def test_evaluate_rejects_bad_arrays():
         evaluate(np.ones((1, 1)), np.ones((1, 1), dtype=int), 10)
     with pytest.raises(ValueError, match="-2"):
         traces(np.ones((1, 1), dtype=int), np.ones((1, 1), dtype=int), [5, -2])
+
+
+def test_large_batches_match_one_row_at_a_time():
+    # Rows are split into finite fractions and lockstep blocks and scattered back: a batch must
+    # give each row exactly what that row gives alone.
+    rng = np.random.default_rng(7)
+    A = rng.integers(-5, 6, size=(300, 3))
+    B = rng.integers(-5, 6, size=(300, 3))
+    B[~B.any(axis=1), 2] = 1
+    batch = evaluate(A, B, 200)
+    for i in range(0, 300, 7):
+        alone = evaluate(A[i:i + 1], B[i:i + 1], 200)
+        assert alone.status[0] == batch.status[i]
+        assert np.array_equal(alone.limit[:1], batch.limit[i:i + 1], equal_nan=True)
+    for i in range(0, 300, 31):
+        if not B[i].any() or not A[i].any():
+            continue
+        p = PCF(A[i].tolist(), B[i].tolist())
+        ref_status, ref_value = _reference_status(p.a, p.b, 200, 1e-9)
+        if ref_status in (Status.TERMINATED, Status.ZERO_DENOMINATOR):
+            assert batch.status[i] == ref_status

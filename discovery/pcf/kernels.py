@@ -90,33 +90,93 @@ def _horner(row, x):
 
 
 @numba.njit(cache=True)
-def _evaluate_one(arow, brow, depth, rtol):
-    p2, q2 = 1.0, 0.0
+def _first_zero(brow, depth):
+    # An integer root k >= 1 of b(n) = n^m b'(n) with b'(0) != 0 divides b'(0), so only
+    # k <= |b'(0)| need be tried.
+    last = brow.size - 1
+    while brow[last] == 0.0:
+        last -= 1
+    top = min(float(depth), abs(brow[last]))
+    k = 1
+    while k <= top:
+        if _horner(brow, float(k)) == 0.0:
+            return k
+        k += 1
+    return 0
+
+
+@numba.njit(cache=True)
+def _finite_value(arow, brow, stop):
+    # The value p_{stop-1}/q_{stop-1} of a fraction with b(stop) = 0.
     p1, q1 = 1.0, 0.0
     p, q = _horner(arow, 0.0), 1.0
-    for k in range(1, depth + 1):
+    for k in range(1, stop):
         x = float(k)
         ak = _horner(arow, x)
         bk = _horner(brow, x)
-        if bk == 0.0:
-            if q == 0.0:
-                return np.nan, _ZERO_DENOMINATOR
-            return p / q, _TERMINATED
-        p2, q2 = p1, q1
-        p1, q1 = p, q
-        p = ak * p1 + bk * p2
-        q = ak * q1 + bk * q2
-        m = max(abs(p), abs(q))
-        if m > _BIG:
+        p1, p = p, ak * p + bk * p1
+        q1, q = q, ak * q + bk * q1
+        if max(abs(p), abs(q)) > _BIG:
             p *= _SMALL
             q *= _SMALL
             p1 *= _SMALL
             q1 *= _SMALL
-        elif m < _SMALL and m > 0.0 and max(abs(p1), abs(q1)) < _SMALL:
-            p *= _BIG
-            q *= _BIG
-            p1 *= _BIG
-            q1 *= _BIG
+    if q == 0.0 or not (math.isfinite(p) and math.isfinite(q)):
+        return np.nan, _ZERO_DENOMINATOR if q == 0.0 else _NONFINITE
+    return p / q, _TERMINATED
+
+
+@numba.njit(cache=True)
+def _evaluate_block(ca, cb, depth, rtol, limit, status):
+    # ca, cb hold the coefficients of a block of PCFs, one column each (structure of arrays).
+    # The block steps in lockstep and every pass over it is branch-free, so the compiler
+    # vectorizes it and the per-PCF latency chains overlap.  No b(k) is zero for k < depth here.
+    # p and q only shrink by cancellation, which float rounding bounds, so only overflow needs
+    # rescaling.
+    da, w = ca.shape
+    db = cb.shape[0]
+    ak = np.empty(w)
+    bk = np.empty(w)
+    p = ca[da - 1].copy()
+    q = np.ones(w)
+    p1 = np.ones(w)
+    q1 = np.zeros(w)
+    for k in range(1, depth):
+        x = float(k)
+        ak[:] = ca[0]
+        bk[:] = cb[0]
+        for d in range(1, da):
+            for j in range(w):
+                ak[j] = ak[j] * x + ca[d, j]
+        for d in range(1, db):
+            for j in range(w):
+                bk[j] = bk[j] * x + cb[d, j]
+        for j in range(w):
+            pn = ak[j] * p[j] + bk[j] * p1[j]
+            qn = ak[j] * q[j] + bk[j] * q1[j]
+            s = _SMALL if max(abs(pn), abs(qn)) > _BIG else 1.0
+            p1[j] = p[j] * s
+            q1[j] = q[j] * s
+            p[j] = pn * s
+            q[j] = qn * s
+    for j in range(w):
+        limit[j], status[j] = _last_step(ca[:, j], cb[:, j], depth, p[j], q[j], p1[j], q1[j], rtol)
+
+
+@numba.njit(cache=True)
+def _last_step(arow, brow, depth, p, q, p1, q1, rtol):
+    # The step to depth, keeping p_{depth-2}/q_{depth-2} to tell oscillation from divergence.
+    x = float(depth)
+    ak = _horner(arow, x)
+    bk = _horner(brow, x)
+    if bk == 0.0:
+        if q == 0.0:
+            return np.nan, _ZERO_DENOMINATOR
+        return p / q, _TERMINATED
+    p2, q2 = p1, q1
+    p1, q1 = p, q
+    p = ak * p1 + bk * p2
+    q = ak * q1 + bk * q2
     if not (math.isfinite(p) and math.isfinite(q) and math.isfinite(p1) and math.isfinite(q1)):
         return np.nan, _NONFINITE
     if q == 0.0:
@@ -130,12 +190,32 @@ def _evaluate_one(arow, brow, depth, rtol):
     return value, _NOT_CONVERGED
 
 
+_BLOCK = 64
+
+
 @numba.njit(cache=True, parallel=True)
 def _evaluate_batch(A, B, depth, rtol, limit, status):
+    m = A.shape[0]
     Af = A.astype(np.float64)
     Bf = B.astype(np.float64)
-    for i in numba.prange(A.shape[0]):
-        limit[i], status[i] = _evaluate_one(Af[i], Bf[i], depth, rtol)
+    zero_at = np.empty(m, dtype=np.int64)
+    for i in numba.prange(m):
+        zero_at[i] = _first_zero(Bf[i], depth)
+    finite = np.nonzero(zero_at)[0]
+    for t in numba.prange(finite.size):
+        i = finite[t]
+        limit[i], status[i] = _finite_value(Af[i], Bf[i], zero_at[i])
+    rows = np.nonzero(zero_at == 0)[0]
+    nblocks = (rows.size + _BLOCK - 1) // _BLOCK
+    for blk in numba.prange(nblocks):
+        idx = rows[blk * _BLOCK:min((blk + 1) * _BLOCK, rows.size)]
+        ca = np.ascontiguousarray(Af[idx].T)
+        cb = np.ascontiguousarray(Bf[idx].T)
+        lim = np.empty(idx.size)
+        st = np.empty(idx.size, dtype=np.int8)
+        _evaluate_block(ca, cb, depth, rtol, lim, st)
+        limit[idx] = lim
+        status[idx] = st
 
 
 def _check_batch(A, B) -> tuple[np.ndarray, np.ndarray]:
@@ -220,12 +300,6 @@ def _traces_one(arow, brow, depths, log_p, log_q, log_diff):
             p1 *= _SMALL
             q1 *= _SMALL
             scale += 1
-        elif m < _SMALL and m > 0.0 and max(abs(p1), abs(q1)) < _SMALL:
-            p *= _BIG
-            q *= _BIG
-            p1 *= _BIG
-            q1 *= _BIG
-            scale -= 1
         while j < depths.size and depths[j] == k:
             shift = scale * _LOG_BIG
             log_p[j] = math.log(abs(p)) + shift if p != 0.0 else -np.inf
