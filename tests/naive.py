@@ -63,3 +63,59 @@ def float_error_bounds(a, b, depth):
             errs[key].append(e)
         out.append((errs["p"][-1], errs["q"][-1]))
     return out
+
+
+def dynamics_reference(a, b, depth, sample, fit_points, eigen_n=10**9):
+    """Convergence-dynamics metrics from exact convergents, exact logs and mpmath eigenvalues.
+
+    Follows the definitions in discovery.pcf.dynamics: the same fit models, computed one PCF at a
+    time from exact data.
+    """
+    import mpmath
+    import numpy as np
+
+    conv = convergents(a, b, depth)
+    pN, qN = conv[depth]
+    points = sorted(set(fit_points) | {sample})
+    log_q, log_qr, log_err = {}, {}, {}
+    for n in points:
+        p, q = conv[n]
+        err = Fraction(pN * q - p * qN, qN * q)
+        log_q[n] = math.log(abs(q))
+        log_qr[n] = math.log(abs(q) // math.gcd(p, q))
+        log_err[n] = math.log(abs(err.numerator)) - math.log(err.denominator)
+    nf = np.array(fit_points, dtype=float)
+    yq = np.array([log_qr[n] for n in fit_points])
+    ye = np.array([log_err[n] for n in fit_points])
+
+    def lstsq(columns, y):
+        return np.linalg.lstsq(np.column_stack(columns), y, rcond=None)[0]
+
+    gamma_p, eta_p, _ = lstsq([nf, nf * np.log(nf), np.ones_like(nf)], yq)
+    if abs(eta_p) < 0.05:
+        gamma_p, eta_p = lstsq([nf, np.ones_like(nf)], yq)[0], 0.0
+    beta, gamma, eta = lstsq([np.log(nf), nf, nf * np.log(nf)], ye)
+    if abs(eta) < 0.05:
+        (beta, gamma), eta = lstsq([np.log(nf), nf], ye), 0.0
+    with mpmath.workdps(60):
+        av, bv = polyval(a, eigen_n), polyval(b, eigen_n)
+        disc = av * av + 4 * bv
+        if disc < 0:
+            ratio, complex_eigen = 0.0, True
+        else:
+            root = mpmath.sqrt(disc)
+            lam = sorted([(av + root) / 2, (av - root) / 2], key=abs)
+            ratio, complex_eigen = float(mpmath.log(abs(lam[1] / lam[0]))), False
+    return {
+        "limit": float(Fraction(pN, qN)),
+        "naive_delta": -log_err[sample] / log_q[sample] - 1,
+        "delta": -log_err[sample] / log_qr[sample] - 1,
+        "gamma_prime": float(gamma_p),
+        "eta_prime": float(eta_p),
+        "eigen_log_ratio": ratio,
+        "complex_eigen": complex_eigen,
+        "predicted_delta": abs(ratio) / (gamma_p + eta_p * math.log(eigen_n)) - 1,
+        "beta": float(beta),
+        "gamma": float(gamma),
+        "eta": float(eta),
+    }

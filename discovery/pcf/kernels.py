@@ -347,3 +347,141 @@ def traces(A, B, depths: Sequence[int]) -> Traces:
     log_diff = np.empty(shape)
     _traces_batch(A, B, ds, log_p, log_q, log_diff)
     return Traces(ds, log_p, log_q, log_diff)
+
+
+class ErrorTraces(NamedTuple):
+    """Result of :func:`error_traces`, one row per PCF and one column per requested depth.
+
+    Attributes
+    ----------
+    depths : ndarray of int64
+        The requested depths, ascending (all below the reference depth).
+    limit : ndarray of float64
+        The reference value L = p_N / q_N (NaN where q_N = 0 or b has a zero before N).
+    log_q : ndarray of float64
+        log |q_n|.
+    log_error : ndarray of float64
+        log |L - p_n / q_n|, NaN where it cannot be formed (a zero q_k between n and N, a
+        finite fraction).
+    """
+
+    depths: np.ndarray
+    limit: np.ndarray
+    log_q: np.ndarray
+    log_error: np.ndarray
+
+
+@numba.njit(cache=True)
+def _error_trace_one(arow, brow, depth, depths, log_q, log_error):
+    # L - p_n/q_n = sum_{k=n+1..N} D_k with D_k = (-1)^(k-1) b(1)...b(k) / (q_k q_{k-1}).  The
+    # terms are huge or tiny but their ratios are not, so the tail sum is kept as
+    # head * T with head the current term in log form and T = (sum of the tail) / head, updated
+    # backwards by T <- 1 + (previous head / new head) T.  Where q_k = 0 the infinite D_k and
+    # D_{k+1} are taken together: D_k + D_{k+1} = a(k+1) (-1)^(k-1) b(1)...b(k) / (q_{k+1} q_{k-1}).
+    lq = np.empty(depth + 1)
+    sq = np.empty(depth + 1)
+    lb = np.empty(depth + 1)  # log|b(1)...b(k)|
+    sb = np.empty(depth + 1)
+    p1, q1 = 1.0, 0.0
+    p, q = _horner(arow, 0.0), 1.0
+    scale = 0
+    lq[0], sq[0], lb[0], sb[0] = 0.0, 1.0, 0.0, 1.0
+    for k in range(1, depth + 1):
+        x = float(k)
+        ak = _horner(arow, x)
+        bk = _horner(brow, x)
+        if bk == 0.0:
+            for j in range(depths.size):
+                log_q[j] = np.nan
+                log_error[j] = np.nan
+            return np.nan
+        p1, p = p, ak * p + bk * p1
+        q1, q = q, ak * q + bk * q1
+        if max(abs(p), abs(q)) > _BIG:
+            p *= _SMALL
+            q *= _SMALL
+            p1 *= _SMALL
+            q1 *= _SMALL
+            scale += 1
+        if q == 0.0:
+            lq[k], sq[k] = -np.inf, 0.0
+        else:
+            lq[k], sq[k] = math.log(abs(q)) + scale * _LOG_BIG, 1.0 if q > 0.0 else -1.0
+        lb[k] = lb[k - 1] + math.log(abs(bk))
+        sb[k] = -sb[k - 1] if bk < 0.0 else sb[k - 1]
+    for j in range(depths.size):
+        log_q[j] = lq[depths[j]]
+        log_error[j] = np.nan
+    if q == 0.0 or not (math.isfinite(p) and math.isfinite(q)):
+        return np.nan
+    head_log, head_sign, t = 0.0, 0.0, 0.0  # head_sign 0: no term yet
+    j = depths.size - 1
+    for k in range(depth, 0, -1):
+        parity = 1.0 if k % 2 == 1 else -1.0  # (-1)^(k-1)
+        if sq[k - 1] == 0.0:
+            continue  # D_k is the second half of the pair that starts at k - 1
+        if sq[k] == 0.0:
+            a_next = _horner(arow, float(k + 1))
+            if a_next == 0.0:
+                term_log, term_sign = -np.inf, 0.0
+            else:
+                term_log = math.log(abs(a_next)) + lb[k] - lq[k + 1] - lq[k - 1]
+                term_sign = (1.0 if a_next > 0.0 else -1.0) * parity * sb[k] * sq[k + 1] * sq[k - 1]
+        else:
+            term_log = lb[k] - lq[k] - lq[k - 1]
+            term_sign = parity * sb[k] * sq[k] * sq[k - 1]
+        if term_sign != 0.0:
+            if head_sign == 0.0:
+                t = 1.0
+            else:
+                t = 1.0 + head_sign * term_sign * math.exp(head_log - term_log) * t
+            head_log, head_sign = term_log, term_sign
+        while j >= 0 and depths[j] + 1 >= k:
+            if depths[j] + 1 == k and sq[k - 1] != 0.0:
+                if head_sign == 0.0 or t == 0.0:
+                    log_error[j] = -np.inf
+                else:
+                    log_error[j] = head_log + math.log(abs(t))
+            j -= 1
+        if j < 0:
+            break
+    return p / q
+
+
+@numba.njit(cache=True, parallel=True)
+def _error_traces_batch(A, B, depth, depths, limit, log_q, log_error):
+    Af = A.astype(np.float64)
+    Bf = B.astype(np.float64)
+    for i in numba.prange(A.shape[0]):
+        limit[i] = _error_trace_one(Af[i], Bf[i], depth, depths, log_q[i], log_error[i])
+
+
+def error_traces(A, B, depth: int, depths: Sequence[int]) -> ErrorTraces:
+    """Growth of q_n and distance of p_n/q_n from the reference value p_N/q_N, on all cores.
+
+    Parameters
+    ----------
+    A, B : array_like of int
+        As for :func:`evaluate`.
+    depth : int
+        The reference depth N.
+    depths : sequence of int
+        Depths n with 1 <= n < N at which to report log|q_n| and log|L - p_n/q_n|.
+
+    Returns
+    -------
+    ErrorTraces
+    """
+    A, B = _check_batch(A, B)
+    depth = _check_depth(depth)
+    ds = np.unique(np.asarray([int(d) for d in depths], dtype=np.int64))
+    if ds.size == 0:
+        raise ValueError("no depths given")
+    if ds[0] < 1 or ds[-1] >= depth:
+        raise ValueError(f"depths must lie in [1, {depth - 1}] (below the reference depth), got {ds.tolist()}")
+    shape = (A.shape[0], ds.size)
+    limit = np.empty(A.shape[0])
+    log_q = np.empty(shape)
+    log_error = np.empty(shape)
+    _error_traces_batch(A, B, depth, ds, limit, log_q, log_error)
+    return ErrorTraces(ds, limit, log_q, log_error)

@@ -1,0 +1,252 @@
+"""Convergence-dynamics metrics of PCFs ("Unsupervised Discovery of Formulas for Mathematical
+Constants", NeurIPS 2024).
+
+For a PCF with reference value L = p_N / q_N (N = ``depth``) the metrics are
+
+- ``naive_delta``: -log|L - p_n/q_n| / log|q_n| - 1 at the sample depth n;
+- ``delta`` (FR δ): the same with the reduced denominator q̃_n = |q_n| / gcd(p_n, q_n);
+- ``gamma_prime``, ``eta_prime``: least squares log q̃_n ≈ γ′ n + η′ n log n over the fit points,
+  refitted with η′ = 0 when |η′| < 0.05;
+- ``eigen_log_ratio``, ``complex_eigen``: log|λ₊/λ₋| for the roots of x² - a(n) x - b(n) at
+  n = 10⁹, and whether they are complex (then the ratio is 0);
+- ``predicted_delta``: n |log|λ₊/λ₋|| / (γ′ n + η′ n log n) - 1 at n = 10⁹;
+- ``beta``, ``gamma``, ``eta``: least squares log|L - p_n/q_n| ≈ β log n + γ n + η n log n;
+- ``convergence_class``: ``exponential`` (γ < -0.01, |η| < 0.05), ``factorial`` (η <= -0.05),
+  ``slow`` (converged, neither), ``divergent`` (no float limit: oscillating, diverging or
+  undefined) or ``terminating`` (b has a zero: the value is rational).
+
+Everything but the gcd runs in float64 log-domain numba kernels
+(:func:`discovery.pcf.kernels.error_traces`); gcd(p_n, q_n) at the fit points is computed with
+exact integers, only for PCFs that pass the float convergence filter, in worker processes for
+large batches.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Sequence
+
+import gmpy2
+import numpy as np
+
+from discovery.pcf import exact
+from discovery.pcf.formula import PCF, to_arrays
+from discovery.pcf.kernels import Status, error_traces, evaluate
+
+FIELDS = (
+    "limit",
+    "naive_delta",
+    "delta",
+    "gamma_prime",
+    "eta_prime",
+    "eigen_log_ratio",
+    "complex_eigen",
+    "predicted_delta",
+    "beta",
+    "gamma",
+    "eta",
+    "convergence_class",
+)
+CLASSES = ("exponential", "factorial", "slow", "divergent", "terminating")
+FIT_POINTS = (6, 125, 250, 500, 1000)
+EIGEN_N = 1e9
+ETA_REFIT = 0.05
+_CONVERGENCE_RTOL = 1e-6
+_PARALLEL_MIN = 2000
+
+
+def _log_abs(x) -> float:
+    """Natural log of |x| for an integer of any size; -inf for 0."""
+    return float(gmpy2.log(abs(gmpy2.mpz(x)))) if x else -math.inf
+
+
+def _log_gcds(rows: list[tuple[tuple[int, ...], tuple[int, ...]]], depths: list[int]) -> np.ndarray:
+    """log gcd(p_n, q_n) at each depth for each (a, b); NaN where q_n = 0."""
+    out = np.full((len(rows), len(depths)), np.nan)
+    for i, (a, b) in enumerate(rows):
+        found = exact.walk(a, b, depths)
+        for j, d in enumerate(depths):
+            p, q = found[d][:2]
+            if q:
+                out[i, j] = _log_abs(gmpy2.gcd(p, q))
+    return out
+
+
+def log_gcds(rows, depths, workers: int | None = None) -> np.ndarray:
+    """:func:`_log_gcds` over a batch, split across worker processes when it is large.
+
+    Parameters
+    ----------
+    rows : list of (a, b) coefficient tuples
+    depths : list of int
+    workers : int, optional
+        Worker processes; default all cores.  Batches under a few thousand run in-process.
+    """
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers <= 1 or len(rows) < _PARALLEL_MIN:
+        return _log_gcds(rows, depths)
+    chunk = math.ceil(len(rows) / (4 * workers))
+    pieces = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
+    # fork starts at once and needs no importable __main__; the children run gmpy2 code only,
+    # never the numba thread pool they inherit.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        parts = list(pool.map(_log_gcds, pieces, [depths] * len(pieces)))
+    return np.vstack(parts)
+
+
+def _fit(x_columns: list[np.ndarray], Y: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients for each row of Y (NaN-free rows in one solve)."""
+    X = np.column_stack(x_columns)
+    coef = np.full((Y.shape[0], X.shape[1]), np.nan)
+    ok = np.isfinite(Y).all(axis=1)
+    if ok.any():
+        coef[ok] = np.linalg.lstsq(X, Y[ok].T, rcond=None)[0].T
+    for i in np.nonzero(~ok)[0]:
+        keep = np.isfinite(Y[i])
+        if keep.sum() >= X.shape[1]:
+            coef[i] = np.linalg.lstsq(X[keep], Y[i, keep], rcond=None)[0]
+    return coef
+
+
+def eigenvalues(A: np.ndarray, B: np.ndarray, n: float = EIGEN_N) -> tuple[np.ndarray, np.ndarray]:
+    """log|λ₊/λ₋| of x² - a(n) x - b(n) and whether the roots are complex, per PCF.
+
+    λ₊ is the root of larger modulus and λ₋ = -b(n)/λ₊ (stable for any signs); complex roots
+    have equal moduli, so their log ratio is 0.
+    """
+    av = np.zeros(A.shape[0])
+    bv = np.zeros(B.shape[0])
+    for c in A.T.astype(np.float64):
+        av = av * n + c
+    for c in B.T.astype(np.float64):
+        bv = bv * n + c
+    disc = av * av + 4.0 * bv
+    complex_eigen = disc < 0
+    root = np.sqrt(np.where(complex_eigen, 0.0, disc))
+    lam_plus = 0.5 * (av + np.where(av >= 0, root, -root))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = 2.0 * np.log(np.abs(lam_plus)) - np.log(np.abs(bv))
+    return np.where(complex_eigen, 0.0, ratio), complex_eigen
+
+
+def _as_arrays(pcfs) -> tuple[np.ndarray, np.ndarray, bool]:
+    if isinstance(pcfs, PCF):
+        A, B = pcfs.as_arrays()
+        return A, B, True
+    if isinstance(pcfs, tuple) and len(pcfs) == 2 and isinstance(pcfs[0], np.ndarray):
+        return np.asarray(pcfs[0], dtype=np.int64), np.asarray(pcfs[1], dtype=np.int64), False
+    pcfs = list(pcfs)
+    if not all(isinstance(p, PCF) for p in pcfs):
+        bad = next(p for p in pcfs if not isinstance(p, PCF))
+        raise ValueError(f"metrics takes PCFs or an (A, B) pair of arrays, got {bad!r}")
+    A, B = to_arrays(pcfs)
+    return A, B, False
+
+
+def _rows(A: np.ndarray, B: np.ndarray, idx: np.ndarray) -> list:
+    def strip(row):
+        nz = np.flatnonzero(row)
+        return tuple(int(c) for c in row[nz[0]:]) if nz.size else (0,)
+
+    return [(strip(A[i]), strip(B[i])) for i in idx]
+
+
+def metrics(
+    pcfs,
+    depth: int = 2000,
+    sample: int = 1000,
+    fit_points: Sequence[int] = FIT_POINTS,
+    workers: int | None = None,
+):
+    """Convergence-dynamics metrics of one PCF or a batch.
+
+    Parameters
+    ----------
+    pcfs : PCF, sequence of PCF, or (A, B) arrays
+        What to measure; arrays as for :func:`discovery.pcf.evaluate`.
+    depth : int
+        Reference depth N: L = p_N / q_N.
+    sample : int
+        Depth n at which δ is measured (< depth).
+    fit_points : sequence of int
+        Depths of the least-squares fits (each < depth).
+    workers : int, optional
+        Processes for the exact gcd of large batches (default: all cores).
+
+    Returns
+    -------
+    dict
+        For one PCF, a dict of Python values keyed by :data:`FIELDS`; for a batch, a dict of
+        numpy arrays of the same names (``complex_eigen`` bool, ``convergence_class`` str).
+        Metrics that do not exist for a PCF (diverging, terminating) are NaN.
+    """
+    A, B, single = _as_arrays(pcfs)
+    if not 1 <= sample < depth:
+        raise ValueError(f"sample must satisfy 1 <= sample < depth={depth}, got {sample}")
+    fit_points = sorted({int(f) for f in fit_points})
+    if len(fit_points) < 3 or fit_points[0] < 2 or fit_points[-1] >= depth:
+        raise ValueError(
+            f"fit_points need at least 3 depths in [2, {depth - 1}], got {list(fit_points)}"
+        )
+    m = A.shape[0]
+    points = sorted(set(fit_points) | {sample})
+    col = {d: j for j, d in enumerate(points)}
+    fcols = [col[d] for d in fit_points]
+
+    status = evaluate(A, B, depth, rtol=_CONVERGENCE_RTOL).status
+    alive = np.nonzero(status == Status.CONVERGED)[0]
+    out = {name: np.full(m, np.nan) for name in FIELDS}
+    out["complex_eigen"] = np.zeros(m, dtype=bool)
+    cls = np.where(status == Status.TERMINATED, "terminating", "divergent").astype("<U11")
+
+    eig, cplx = eigenvalues(A, B)
+    out["eigen_log_ratio"], out["complex_eigen"] = eig, cplx
+
+    if alive.size:
+        tr = error_traces(A[alive], B[alive], depth, points)
+        log_g = log_gcds(_rows(A, B, alive), points, workers)
+        log_qr = tr.log_q - log_g
+        s = col[sample]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["naive_delta"][alive] = -tr.log_error[:, s] / tr.log_q[:, s] - 1.0
+            out["delta"][alive] = -tr.log_error[:, s] / log_qr[:, s] - 1.0
+        out["limit"][alive] = tr.limit
+
+        nf = np.asarray(fit_points, dtype=np.float64)
+        one, log_n, n_log_n = np.ones_like(nf), np.log(nf), nf * np.log(nf)
+        growth = _fit([nf, n_log_n, one], log_qr[:, fcols])[:, :2]
+        small = np.abs(growth[:, 1]) < ETA_REFIT
+        if small.any():
+            growth[small, 0] = _fit([nf, one], log_qr[small][:, fcols])[:, 0]
+            growth[small, 1] = 0.0
+        out["gamma_prime"][alive], out["eta_prime"][alive] = growth[:, 0], growth[:, 1]
+
+        err = _fit([log_n, nf, n_log_n], tr.log_error[:, fcols])
+        small = np.abs(err[:, 2]) < ETA_REFIT
+        if small.any():
+            err[small, :2] = _fit([log_n, nf], tr.log_error[small][:, fcols])
+            err[small, 2] = 0.0
+        out["beta"][alive], out["gamma"][alive], out["eta"][alive] = err.T
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            denom = growth[:, 0] + growth[:, 1] * math.log(EIGEN_N)
+            out["predicted_delta"][alive] = np.abs(eig[alive]) / denom - 1.0
+
+        gamma, eta = err[:, 1], err[:, 2]
+        cls[alive] = np.where(
+            eta <= -ETA_REFIT,
+            "factorial",
+            np.where((gamma < -0.01) & (np.abs(eta) < ETA_REFIT), "exponential", "slow"),
+        )
+    out["convergence_class"] = cls
+    if single:
+        return {
+            k: (v[0].item() if isinstance(v[0], np.generic) else v[0]) for k, v in out.items()
+        }
+    return out
