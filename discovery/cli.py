@@ -58,12 +58,91 @@ def _pcf_eval(args) -> int:
         "exact_rational": math.isinf(est.digits),
         "status": status.name.lower(),
     }
-    if args.format == "json":
+    _print_record(record, args.format)
+    return 0
+
+
+def _print_record(record: dict, fmt: str) -> None:
+    if fmt == "json":
         print(json.dumps(record, indent=2))
     else:
         width = max(len(k) for k in record)
         for key, value in record.items():
             print(f"{key:<{width}}  {value}")
+
+
+def _pcf_metrics(args) -> int:
+    from discovery.pcf.dynamics import metrics
+
+    pcf = PCF(_polynomial_arg(args.a), _polynomial_arg(args.b))
+    record = {"a": str(pcf.sympy()[0]), "b": str(pcf.sympy()[1])}
+    for key, value in metrics(pcf, depth=args.depth, sample=args.sample).items():
+        record[key] = None if isinstance(value, float) and math.isnan(value) else value
+    _print_record(record, args.format)
+    return 0
+
+
+def _pcf_survey(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from discovery.cluster import anchor_table, concat_tables, save_table
+    from discovery.pcf.dynamics import metrics
+    from discovery.pcf.space import enumerate_box, sample_box
+
+    if args.count:
+        A, B = sample_box(args.count, args.degree_a, args.degree_b, args.bound, args.seed)
+    else:
+        A, B = enumerate_box(args.degree_a, args.degree_b, args.bound)
+    parts = []
+    chunk = 20_000
+    with tqdm(total=len(A), desc="metrics", unit="PCF", disable=args.quiet) as bar:
+        for start in range(0, len(A), chunk):
+            part = metrics((A[start:start + chunk], B[start:start + chunk]), args.depth, args.sample)
+            part.update(A=A[start:start + chunk], B=B[start:start + chunk])
+            parts.append(part)
+            bar.update(len(part["A"]))
+    if args.anchors >= 0:
+        parts.append(anchor_table(args.depth, args.sample, shifts=args.anchors))
+    table = concat_tables(*parts)
+    save_table(args.out, table)
+    converged = int(np.isfinite(table["delta"]).sum())
+    print(f"{len(table['A'])} PCFs ({converged} with finite metrics) written to {args.out}")
+    return 0
+
+
+def _pcf_cluster(args) -> int:
+    from pathlib import Path
+
+    from discovery.cluster import DynamicsClusterer, load_table
+
+    table = load_table(args.table)
+    clusterer = DynamicsClusterer(
+        min_cluster_size=args.min_cluster_size, random_state=args.seed
+    ).fit(table)
+    reports = clusterer.reports_[: args.top]
+    if args.format == "json":
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        noise = int((clusterer.labels_ == -1).sum())
+        print(f"{len(clusterer.reports_)} clusters over {len(clusterer.labels_)} PCFs ({noise} noise or no finite metrics)")
+        print(f"{'id':>4} {'size':>6} {'plane':<18} {'delta':>15} {'gamma_prime':>15} {'eta_prime':>8}  constants / representative")
+        for r in reports:
+            c, sp = r.centroid, r.spread
+            plane = "(" + ", ".join(r.plane) + ")"
+            print(
+                f"{r.label:>4} {r.size:>6} {plane:<18} {c['delta']:>8.4f}±{sp['delta']:<6.4f}"
+                f"{c['gamma_prime']:>8.3f}±{sp['gamma_prime']:<6.3f} {c['eta_prime']:>8.3f}  "
+                f"{','.join(r.constants) or '-'}  {r.representatives[0]!r}"
+            )
+    if args.plots:
+        from discovery.plots import cluster_scatter
+
+        out = Path(args.plots)
+        out.mkdir(parents=True, exist_ok=True)
+        for plane in (("delta", "gamma_prime"), ("delta", "eta_prime")):
+            path = cluster_scatter(table, clusterer.labels_, out / f"clusters_{plane[0]}_{plane[1]}.png", plane)
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
@@ -90,6 +169,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--format", choices=("table", "json"), default="table")
     ev.set_defaults(handler=_pcf_eval)
+
+    me = pcf_commands.add_parser(
+        "metrics",
+        help="convergence-dynamics metrics of one PCF",
+        description="delta (irrationality measure), growth of the reduced denominator, "
+        "convergence rate and eigenvalue ratio of one PCF.",
+    )
+    me.add_argument("a", help='a(n), as for "pcf eval"')
+    me.add_argument("b", help="b(n)")
+    me.add_argument("--depth", type=_positive_int, default=2000, help="reference depth (default 2000)")
+    me.add_argument("--sample", type=_positive_int, default=1000, help="depth at which delta is measured (default 1000)")
+    me.add_argument("--format", choices=("table", "json"), default="table")
+    me.set_defaults(handler=_pcf_metrics)
+
+    su = pcf_commands.add_parser(
+        "survey",
+        help="metrics of every PCF in a coefficient box (or a random sample) into a .npz table",
+    )
+    su.add_argument("--degree-a", type=int, default=2)
+    su.add_argument("--degree-b", type=int, default=2)
+    su.add_argument("--bound", type=_positive_int, default=5, help="coefficients in [-bound, bound]")
+    su.add_argument("--count", type=_positive_int, help="a random sample of this size instead of the whole box")
+    su.add_argument("--seed", type=int, default=0)
+    su.add_argument("--anchors", type=int, default=7, help="add the known formulas with this many tails each (-1: none)")
+    su.add_argument("--depth", type=_positive_int, default=2000)
+    su.add_argument("--sample", type=_positive_int, default=1000)
+    su.add_argument("--out", required=True, help="the .npz file to write")
+    su.add_argument("--quiet", action="store_true", help="no progress bar")
+    su.set_defaults(handler=_pcf_survey)
+
+    cl = pcf_commands.add_parser("cluster", help="cluster a metric table and report the clusters")
+    cl.add_argument("table", help="a .npz table written by 'discovery pcf survey'")
+    cl.add_argument("--min-cluster-size", type=_positive_int, default=5)
+    cl.add_argument("--seed", type=int, default=0)
+    cl.add_argument("--top", type=_positive_int, default=30, help="report the largest clusters only")
+    cl.add_argument("--plots", help="folder for the scatter plots (PNG)")
+    cl.add_argument("--format", choices=("table", "json"), default="table")
+    cl.set_defaults(handler=_pcf_cluster)
     return parser
 
 
@@ -101,6 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ValueError as err:
+    except (ValueError, OSError) as err:
         print(f"discovery: error: {err}", file=sys.stderr)
         return 2

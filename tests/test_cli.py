@@ -39,3 +39,36 @@ def test_module_entry_point():
         capture_output=True, text=True, check=True,
     ).stdout
     assert json.loads(out)["limit"].startswith("2.414213562373095048801688")
+
+
+def test_pcf_metrics_json(capsys):
+    assert main(["pcf", "metrics", "2n+1", "n^2", "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert abs(record["delta"] - (-0.203)) < 0.005
+    assert record["convergence_class"] == "exponential"
+
+
+def test_survey_then_cluster(tmp_path, capsys):
+    table = tmp_path / "t.npz"
+    assert main(["pcf", "survey", "--degree-a", "1", "--degree-b", "1", "--bound", "3",
+                 "--anchors", "2", "--out", str(table), "--quiet"]) == 0
+    assert "written to" in capsys.readouterr().out
+    plots = tmp_path / "plots"
+    assert main(["pcf", "cluster", str(table), "--plots", str(plots), "--format", "json"]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert reports and {"label", "size", "centroid", "constants"} <= set(reports[0])
+    assert any("e" in r["constants"] for r in reports)
+    assert sorted(p.name for p in plots.iterdir()) == [
+        "clusters_delta_eta_prime.png", "clusters_delta_gamma_prime.png"
+    ]
+    assert main(["pcf", "cluster", str(table), "--top", "3"]) == 0
+    assert "clusters over" in capsys.readouterr().out
+
+
+def test_cluster_rejects_a_file_that_is_not_a_table(tmp_path, capsys):
+    import numpy as np
+
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros(2))
+    assert main(["pcf", "cluster", str(bad)]) == 2
+    assert "missing columns" in capsys.readouterr().err

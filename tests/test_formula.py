@@ -149,3 +149,21 @@ def test_arrays_round_trip():
     assert from_arrays(A, B) == pcfs
     with pytest.raises(ValueError, match=str(2**70)):
         to_arrays([PCF([2**70], [1])])
+
+
+@given(polynomials(), polynomials(), st.integers(1, 6))
+def test_shift_is_the_tail_related_by_mobius(a, b, k):
+    p = PCF(a, b)
+    tail = p.shift(k)
+    assert tail.a_at(0) == p.a_at(k) and tail.b_at(1) == p.b_at(k + 1)
+    depth = 12
+    # L_{k+depth} = (p_{k-1} T + b(k) p_{k-2}) / (q_{k-1} T + b(k) q_{k-2}) with T the tail's
+    # convergent at depth: the identity holds exactly for every convergent.
+    conv = [(1, 0)] + naive.convergents(a, b, k + depth)  # conv[j + 1] is depth j
+    (p1, q1), (p2, q2) = conv[k], conv[k - 1]
+    tp, tq = tail.convergent(depth)
+    bk = p.b_at(k)
+    num, den = p1 * tp + bk * p2 * tq, q1 * tp + bk * q2 * tq
+    assert num * conv[k + depth + 1][1] == den * conv[k + depth + 1][0]
+    with pytest.raises(ValueError, match="-1"):
+        p.shift(-1)

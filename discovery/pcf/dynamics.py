@@ -250,3 +250,23 @@ def metrics(
             k: (v[0].item() if isinstance(v[0], np.generic) else v[0]) for k, v in out.items()
         }
     return out
+
+
+def delta_sequence(pcf: PCF, ns: Sequence[int], depth: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """FR δ_n and naive δ_n of one PCF at each n in ``ns`` (all < depth), against L = p_N/q_N.
+
+    Returns
+    -------
+    delta, naive_delta : ndarray
+        In the order of the sorted, distinct ``ns``.
+    """
+    if not isinstance(pcf, PCF):
+        raise ValueError(f"delta_sequence takes one PCF, got {pcf!r}")
+    A, B = pcf.as_arrays()
+    tr = error_traces(A, B, depth, ns)
+    points = tr.depths.tolist()
+    log_g = _log_gcds([(pcf.a, pcf.b)], points)[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        naive = -tr.log_error[0] / tr.log_q[0] - 1.0
+        reduced = -tr.log_error[0] / (tr.log_q[0] - log_g) - 1.0
+    return reduced, naive

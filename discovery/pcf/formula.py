@@ -215,6 +215,20 @@ class PCF:
         """
         return self._canonical[1]
 
+    def shift(self, k: int) -> "PCF":
+        """The tail fraction a(k) + b(k+1)/(a(k+1) + ...), i.e. PCF(a(n+k), b(n+k)).
+
+        Its limit T relates to this one's by the Möbius map
+        L = (p_{k-1} T + b(k) p_{k-2}) / (q_{k-1} T + b(k) q_{k-2}), so both are formulas for the
+        same constant and share their convergence dynamics.
+        """
+        if isinstance(k, bool) or int(k) != k or k < 0:
+            raise ValueError(f"shift must be a non-negative integer, got {k!r}")
+        return PCF(
+            [int(c) for c in sympy.Poly(self.a, n).shift(int(k)).all_coeffs()],
+            [int(c) for c in sympy.Poly(self.b, n).shift(int(k)).all_coeffs()],
+        )
+
     # --- exact evaluation ------------------------------------------------------------------
     def convergent(self, depth: int) -> tuple[int, int]:
         """Exact convergent ``(p_depth, q_depth)`` as Python ints (the plain recurrence)."""

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from discovery import PCF
+from discovery.pcf.space import canonical_mask, enumerate_box, sample_box
+
+
+@given(st.lists(st.tuples(st.lists(st.integers(-6, 6), min_size=3, max_size=3),
+                          st.lists(st.integers(-6, 6), min_size=3, max_size=3)), min_size=1, max_size=30))
+def test_canonical_mask_matches_pcf_canonical(rows):
+    A = np.array([r[0] for r in rows])
+    B = np.array([r[1] for r in rows])
+    mask = canonical_mask(A, B)
+    for (a, b), keep in zip(rows, mask):
+        if not any(a) or not any(b):
+            assert not keep
+        else:
+            p = PCF(a, b)
+            assert keep == (p.canonical() == p)
+
+
+def test_enumerate_box_has_one_pcf_per_class():
+    A, B = enumerate_box(1, 1, 2)
+    pcfs = [PCF(a.tolist(), b.tolist()) for a, b in zip(A, B)]
+    assert all(p.canonical() == p for p in pcfs)
+    # Every PCF of the box maps to one of the enumerated classes.
+    values = range(-2, 3)
+    classes = {PCF([a1, a0], [b1, b0]).canonical() for a1 in values for a0 in values
+               for b1 in values for b0 in values if (a1 or a0) and (b1 or b0)}
+    assert classes == set(pcfs)
+
+
+def test_paper_space_size():
+    # The NeurIPS 2024 space, a and b of degree <= 2 with coefficients in [-5, 5]: 11^6 pairs
+    # less those with a or b identically zero is 1,768,900 PCFs before deduplication.
+    assert (11**3 - 1) ** 2 == 1_768_900
+
+
+def test_sample_box():
+    A, B = sample_box(200, 2, 2, 5, seed=4)
+    assert A.shape == (200, 3) and B.shape == (200, 3)
+    assert canonical_mask(A, B).all()
+    assert len({(tuple(a), tuple(b)) for a, b in zip(A, B)}) == 200
+    assert np.array_equal(sample_box(50, seed=1)[0], sample_box(50, seed=1)[0])
+    with pytest.raises(ValueError, match="bound"):
+        sample_box(10, bound=0)
