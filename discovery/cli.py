@@ -146,6 +146,58 @@ def _pcf_cluster(args) -> int:
     return 0
 
 
+def _identify(args) -> int:
+    import sympy
+
+    from discovery.identify import identify, identify_pcf
+
+    if args.b is not None:
+        pcf = PCF(_polynomial_arg(args.value), _polynomial_arg(args.b))
+        found = identify_pcf(pcf, args.constants, args.digits or 50, args.degree, args.pairs)
+        subject = repr(pcf)
+    else:
+        text = args.value.strip()
+        try:
+            float(text)
+            is_number = True
+        except ValueError:
+            is_number = False
+        if is_number:
+            found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs)
+        else:
+            try:
+                expr = sympy.sympify(text)
+            except (sympy.SympifyError, SyntaxError, TypeError):
+                raise ValueError(f"cannot read {text!r} as a number, an expression or a PCF") from None
+            if expr.free_symbols or not expr.is_number:
+                raise ValueError(f"{text!r} is not a constant expression (it has {sorted(map(str, expr.free_symbols))})")
+            digits = args.digits or 50
+
+            def source(dps, expr=expr):
+                with mpmath.workdps(dps + 10):
+                    return mpmath.mpf(str(sympy.N(expr, dps + 10)))
+
+            found = identify(source, args.constants, digits, precision=2 * digits + 20,
+                             degree=args.degree, pairs=args.pairs)
+        subject = text
+    if found is None:
+        record = {"input": subject, "identified": False}
+    else:
+        record = {
+            "input": subject,
+            "identified": True,
+            "closed_form": found.closed_form,
+            "constant": found.constant,
+            "kind": found.kind,
+            "relation": list(found.relation),
+            "basis": list(found.basis),
+            "digits_verified": None if math.isinf(found.digits_verified) else round(found.digits_verified, 1),
+            "depth": found.depth,
+        }
+    _print_record(record, args.format)
+    return 0 if found is not None else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``discovery`` command."""
     parser = argparse.ArgumentParser(
@@ -207,6 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--plots", help="folder for the scatter plots (PNG)")
     cl.add_argument("--format", choices=("table", "json"), default="table")
     cl.set_defaults(handler=_pcf_cluster)
+
+    idf = commands.add_parser(
+        "identify",
+        help="find and confirm a closed form of a number or of a PCF's limit",
+        description="Screens integer relations (Möbius in one catalog constant; rational; "
+        "quadratic) with LLL and confirms each at twice the screening digits. Exit status 1 "
+        "when nothing is confirmed.",
+    )
+    idf.add_argument("value", help="digits (1.2732395447...), a constant expression (4/pi), or a(n) of a PCF")
+    idf.add_argument("b", nargs="?", help="b(n): given, the two arguments are a PCF")
+    idf.add_argument("--constants", nargs="+", help="catalog names to try (default: all)")
+    idf.add_argument("--digits", type=_positive_int, help="screening digits (default: half the given digits, 50 for a PCF)")
+    idf.add_argument("--degree", type=int, choices=(1, 2), default=1)
+    idf.add_argument("--pairs", action="store_true", help="also try two constants at once")
+    idf.add_argument("--format", choices=("table", "json"), default="table")
+    idf.set_defaults(handler=_identify)
     return parser
 
 

@@ -57,3 +57,9 @@ def test_first_zero():
 def test_bad_depths(depths):
     with pytest.raises(ValueError, match="depth"):
         exact.convergents([1], [1], depths)
+
+
+@given(polynomials(3, 30), st.integers(1, 60))
+def test_first_zero_matches_scan(b, depth):
+    expected = next((k for k in range(1, depth + 1) if naive.polyval(b, k) == 0), None)
+    assert exact.first_zero(b, depth) == expected

@@ -52,8 +52,15 @@ def _check_depths(depths: Sequence[int]) -> list[int]:
 
 def first_zero(b: Sequence[int], depth: int) -> int | None:
     """The first k in 1..depth with b(k) = 0 (the fraction is then finite), else None."""
-    for k, v in enumerate(_values(b, 1, depth + 1), start=1):
-        if not v:
+    # An integer root k >= 1 of b(n) = n^m b'(n) with b'(0) != 0 divides b'(0).
+    coeffs = list(b)
+    while coeffs and coeffs[-1] == 0:
+        coeffs.pop()
+    if not coeffs:
+        return 1 if depth >= 1 else None
+    c0 = abs(coeffs[-1])
+    for k in range(1, min(depth, c0) + 1):
+        if c0 % k == 0 and polyval(coeffs, k) == 0:
             return k
     return None
 

@@ -1,0 +1,434 @@
+"""Integer-relation identification of limits, screened by LLL and confirmed at double precision.
+
+A Möbius relation L = (c₀ + c₁x)/(c₂ + c₃x) with a catalog constant x is an integer relation among
+[1, x, L, xL]; more constants or a higher degree extend the vector with their monomials.  A
+candidate relation is
+
+1. **screened** with LLL (python-flint) on ``digits`` digits of every entry;
+2. **gated** by its return on investment: digits of agreement ÷ digits spent on coefficients must
+   be at least :data:`MIN_ROI` (spurious relations among random numbers sit near 0.85, true ones
+   far above 2); screening stops at the first relation whose return reaches
+   :data:`DECISIVE_ROI`, in catalog order;
+3. **confirmed** against a value known to at least twice as many digits: the relation must hold
+   to ``2 * digits`` digits.  A relation that fails confirmation is never reported.
+
+``digits_verified`` is the number of digits to which the confirmed relation holds, never more than
+the value is known to.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import flint
+import mpmath
+import numpy as np
+import sympy
+
+from discovery import constants as catalog
+from discovery.pcf.formula import PCF
+from discovery.pcf.kernels import traces
+
+MIN_ROI = 2.0
+DECISIVE_ROI = 8.0
+_SCREEN_MARGIN = 5  # guard digits when the value is computed for screening
+_L = sympy.Symbol("L")
+
+
+@dataclass(frozen=True)
+class Identification:
+    """A confirmed closed form of a number.
+
+    Attributes
+    ----------
+    constant : str or None
+        Catalog name of the constant in the relation (names joined by ``,`` for several), None
+        for a rational or quadratic-irrational value.
+    kind : str
+        ``rational``, ``quadratic``, ``mobius``, ``polynomial`` (degree 2 in one constant) or
+        ``pair`` (Möbius-like in two constants).
+    basis : tuple of str
+        The monomials the relation is over, L standing for the value.
+    relation : tuple of int
+        Integer coefficients of the basis summing to zero.
+    closed_form : str
+        The value as a sympy-parsable formula (``str(expr)``).
+    expr : sympy.Expr
+        The same, in sympy's constants where sympy has them (catalog symbols otherwise).
+    digits_verified : float
+        Digits to which the relation was confirmed (inf for an exact rational).
+    roi : float
+        Return on investment at screening.
+    depth : int or None
+        For a PCF, the depth of the convergent used for confirmation.
+    """
+
+    constant: str | None
+    kind: str
+    basis: tuple[str, ...]
+    relation: tuple[int, ...]
+    expr: sympy.Expr
+    digits_verified: float
+    roi: float
+    depth: int | None = None
+
+    @property
+    def closed_form(self) -> str:
+        """The value as a sympy-parsable formula."""
+        return str(self.expr)
+
+
+def _scaled(value: mpmath.mpf, digits: int) -> int:
+    """round(value * 10**digits) as a Python int."""
+    with mpmath.workdps(digits + 20):
+        return int(mpmath.nint(value * mpmath.mpf(10) ** digits))
+
+
+@lru_cache(maxsize=4096)
+def _scaled_constant(name: str, digits: int) -> int:
+    return _scaled(catalog.get(name).value(digits + 10), digits)
+
+
+def _lll(ints: Sequence[int]) -> tuple[list[int], int]:
+    """The first LLL-reduced row of the relation lattice: coefficients and scaled residual."""
+    k = len(ints)
+    rows = [[1 if i == j else 0 for j in range(k)] + [ints[i]] for i in range(k)]
+    reduced = flint.fmpz_mat(rows).lll()
+    return [int(reduced[0, j]) for j in range(k)], int(reduced[0, k])
+
+
+def _screen_roi(ints: Sequence[int], relation: Sequence[int], residual: int, digits: int) -> float:
+    """Digits of agreement (at most ``digits``) per digit spent on the coefficients."""
+    scale = max(abs(c * v) for c, v in zip(relation, ints) if c)
+    if scale == 0:
+        return 0.0
+    agreement = math.log10(scale) - math.log10(max(abs(residual), 1))
+    return min(agreement, digits) / max(_spent(relation), 1e-9)
+
+
+def find_relation(values: Sequence[mpmath.mpf], digits: int) -> list[int] | None:
+    """An integer relation among ``values`` by LLL on their first ``digits`` digits.
+
+    Returns the first vector of the LLL-reduced lattice (the best candidate; whether it is a
+    relation is for the caller to judge), or None when that vector is zero.
+    """
+    relation, _ = _lll([_scaled(v, digits) for v in values])
+    return relation if any(relation) else None
+
+
+def _agreement(values: Sequence[mpmath.mpf], relation: Sequence[int]) -> float:
+    """Digits to which sum(c_i v_i) vanishes, relative to the size of its terms."""
+    terms = [c * v for c, v in zip(relation, values) if c]
+    scale = max(abs(t) for t in terms)
+    residual = abs(mpmath.fsum(terms))
+    if residual == 0:
+        return math.inf
+    return float(-mpmath.log10(residual / scale))
+
+
+def _spent(relation: Sequence[int]) -> float:
+    return sum(math.log10(1 + abs(c)) for c in relation)
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """Monomials in constants; the relation is over [monomials..., monomials... times L]."""
+
+    constants: tuple[catalog.Constant, ...]
+    exponents: tuple[tuple[int, ...], ...]
+    kind: str
+
+    def values(self, dps: int, value: mpmath.mpf) -> list[mpmath.mpf]:
+        xs = [c.value(dps) for c in self.constants]
+        monos = [mpmath.fprod(x**e for x, e in zip(xs, exps)) for exps in self.exponents]
+        return monos + [m * value for m in monos]
+
+    def scaled(self, digits: int, value_int: int) -> list[int]:
+        """The basis values as integers scaled by 10**digits, from the scaled value."""
+        unit = 10**digits
+        xs = [_scaled_constant(c.name, digits) for c in self.constants]
+        monos = []
+        for exps in self.exponents:
+            m = unit
+            for x, e in zip(xs, exps):
+                for _ in range(e):
+                    m = m * x // unit
+            monos.append(m)
+        return monos + [m * value_int // unit for m in monos]
+
+    def names(self) -> tuple[str, ...]:
+        monos = []
+        for exps in self.exponents:
+            parts = [c.name if e == 1 else f"{c.name}^{e}" for c, e in zip(self.constants, exps) if e]
+            monos.append("*".join(parts) or "1")
+        return tuple(monos) + tuple("L" if m == "1" else f"{m}*L" for m in monos)
+
+    def closed_form(self, relation: Sequence[int]) -> sympy.Expr:
+        xs = [c.sympy() for c in self.constants]
+        monos = [sympy.Mul(*[x**e for x, e in zip(xs, exps)]) for exps in self.exponents]
+        k = len(monos)
+        top, bottom = [-c for c in relation[:k]], list(relation[k:])
+        # Show L = top/bottom with the highest-degree denominator term positive.
+        if next(c for c in reversed(bottom) if c) < 0:
+            top, bottom = [-c for c in top], [-c for c in bottom]
+        num = sympy.Add(*[c * m for c, m in zip(top, monos)])
+        den = sympy.Add(*[c * m for c, m in zip(bottom, monos)])
+        return num / den
+
+
+def _monomials(count: int, degree: int) -> tuple[tuple[int, ...], ...]:
+    return tuple(
+        exps
+        for total in range(degree + 1)
+        for exps in itertools.product(range(total + 1), repeat=count)
+        if sum(exps) == total
+    )
+
+
+def _bases(consts: list[catalog.Constant], degree: int, pairs: bool) -> list[_Basis]:
+    bases = [_Basis((c,), _monomials(1, 1), "mobius") for c in consts]
+    if degree >= 2:
+        bases += [_Basis((c,), _monomials(1, degree), "polynomial") for c in consts]
+    if pairs:
+        bases += [
+            _Basis((c1, c2), ((0, 0), (1, 0), (0, 1)), "pair")
+            for c1, c2 in itertools.combinations(consts, 2)
+        ]
+    return bases
+
+
+def _normalised(relation: list[int]) -> tuple[int, ...]:
+    g = math.gcd(*relation)
+    rel = [c // g for c in relation]
+    lead = next(c for c in rel if c)
+    return tuple(-c for c in rel) if lead < 0 else tuple(rel)
+
+
+ValueSource = Callable[[int], mpmath.mpf]
+
+
+def _source(value, precision: int | None) -> tuple[ValueSource, int]:
+    """A function giving the value at a precision, and the digits it is known to."""
+    if callable(value):
+        if precision is None:
+            raise ValueError("a callable value needs precision= (the digits it can deliver)")
+        return value, int(precision)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            with mpmath.workdps(len(text) + 10):
+                exact = mpmath.mpf(text)
+        except (ValueError, TypeError):
+            raise ValueError(f"cannot read a number from {value!r}") from None
+        digits = sum(ch.isdigit() for ch in text.split("e")[0].split("E")[0].lstrip("+-0."))
+        known = int(precision) if precision is not None else max(digits, 1)
+    elif isinstance(value, (mpmath.mpf, int, float)):
+        exact = mpmath.mpf(value)
+        known = int(precision) if precision is not None else mpmath.mp.dps
+    else:
+        raise ValueError(f"cannot identify a value of type {type(value).__name__}: {value!r}")
+    if not mpmath.isfinite(exact):
+        raise ValueError(f"cannot identify a non-finite value {value!r}")
+    return (lambda dps: +exact), known
+
+
+def _rational_expr(relation) -> sympy.Expr:
+    c0, c1 = relation
+    return sympy.Rational(-c0, c1)
+
+
+def identify(
+    value,
+    constants: Sequence[str] | None = None,
+    digits: int | None = None,
+    precision: int | None = None,
+    degree: int = 1,
+    pairs: bool = False,
+) -> Identification | None:
+    """Find and confirm a closed form of ``value``.
+
+    Parameters
+    ----------
+    value : mpmath.mpf, str, or callable
+        The number.  A string is known to as many digits as it has; an mpf to ``precision``
+        digits (default: the current mpmath precision); a callable ``f(dps)`` returns the value
+        at any precision up to ``precision``.
+    constants : sequence of str, optional
+        Catalog names to try (default: the whole catalog).
+    digits : int, optional
+        Digits used for screening (default: half of what the value is known to).  Confirmation
+        needs the value to twice as many digits.
+    precision : int, optional
+        Digits the value is known to (see ``value``).
+    degree : int
+        1 for Möbius relations; 2 also tries L = P(x)/Q(x) with P, Q of degree 2.
+    pairs : bool
+        Also try L = (c₀ + c₁x + c₂y)/(d₀ + d₁x + d₂y) for every pair of constants.
+
+    Returns
+    -------
+    Identification or None
+        None when no relation is confirmed.
+    """
+    consts = catalog.resolve(constants)
+    source, known = _source(value, precision)
+    if digits is None:
+        digits = known // 2
+    if digits < 15:
+        raise ValueError(f"need at least 15 screening digits, got {digits} (the value is known to {known})")
+    if known < 2 * digits:
+        raise ValueError(
+            f"confirming {digits} screening digits needs the value to {2 * digits} digits; it is known to {known}"
+        )
+    if degree not in (1, 2):
+        raise ValueError(f"degree must be 1 or 2, got {degree!r}")
+    return _identify(source, known, digits, consts, degree, pairs, depth=None)
+
+
+def _algebraic(source, L, digits, confirm, depth, powers):
+    """A confirmed relation among [1, L, ..., L^powers] (rational or quadratic value), or None."""
+    unit, Li = 10**digits, _scaled(L, digits)
+    ints = [unit]
+    for _ in range(powers):
+        ints.append(ints[-1] * Li // unit)
+    rel, residual = _lll(ints)
+    if not rel[-1]:
+        return None
+    roi = _screen_roi(ints, rel, residual, digits)
+    if roi < MIN_ROI:
+        return None
+    verified = confirm(lambda dps: [source(dps) ** p for p in range(powers + 1)], rel)
+    if verified is None:
+        return None
+    rel = _normalised(rel)
+    if powers == 1:
+        expr = _rational_expr(rel)
+    else:
+        roots = sympy.solve(sum(c * _L**i for i, c in enumerate(rel)), _L)
+        with mpmath.workdps(30):
+            expr = min(roots, key=lambda r: abs(mpmath.mpf(str(sympy.N(r, 40))) - L))
+    kind, basis = ("rational", ("1", "L")) if powers == 1 else ("quadratic", ("1", "L", "L^2"))
+    return Identification(None, kind, basis, rel, expr, verified, roi, depth)
+
+
+
+def _identify(source, known, digits, consts, degree, pairs, depth):
+    with mpmath.workdps(digits + _SCREEN_MARGIN + 10):
+        L = source(digits + _SCREEN_MARGIN)
+    deep_dps = min(known, 2 * digits + 20)
+
+    def confirm(values_at, relation):
+        with mpmath.workdps(deep_dps + 10):
+            got = _agreement(values_at(deep_dps), relation)
+        got = min(got, known)
+        return got if got >= 2 * digits - 1 else None
+
+    found = _algebraic(source, L, digits, confirm, depth, powers=1)
+    if found is not None:
+        return found
+    # Candidates are confirmed best return on investment first, so of two related constants (phi
+    # and sqrt5, cbrt2 and cbrt4) the simpler relation wins; a relation with an overwhelming
+    # return is confirmed at once, as nothing related can beat it by much.
+    Li = _scaled(L, digits)
+    candidates = []
+    for basis in _bases(consts, degree, pairs):
+        ints = basis.scaled(digits, Li)
+        rel, residual = _lll(ints)
+        k = len(rel) // 2
+        if not any(rel[k:]) or not any(rel[1:k]) and not any(rel[k + 1:]):
+            continue  # L absent, or only a rational relation
+        roi = _screen_roi(ints, rel, residual, digits)
+        if roi >= MIN_ROI:
+            candidates.append((roi, basis, rel))
+            if roi >= DECISIVE_ROI:
+                break
+    candidates.sort(key=lambda c: -c[0])
+    for roi, basis, rel in candidates:
+        verified = confirm(lambda dps, b=basis: b.values(dps, source(dps)), rel)
+        if verified is None:
+            continue
+        rel = _normalised(rel)
+        return Identification(
+            ",".join(c.name for c in basis.constants),
+            basis.kind,
+            basis.names(),
+            rel,
+            basis.closed_form(rel),
+            verified,
+            roi,
+            depth,
+        )
+    # A quadratic irrational outside the catalog's quadratic fields.
+    return _algebraic(source, L, digits, confirm, depth, powers=2)
+
+
+def depth_for_digits(pcf: PCF, digits: float, max_depth: int = 50_000) -> int | None:
+    """A depth whose exact convergent has ``digits`` correct digits, or None within max_depth.
+
+    The float log-domain traces give the distance between consecutive convergents on a geometric
+    grid of depths in one cheap pass; the first grid depth that looks deep enough is then checked
+    exactly, doubling while it falls short.
+    """
+    grid = np.unique(np.geomspace(16, max_depth, 48).astype(np.int64))
+    A, B = pcf.as_arrays()
+    tr = traces(A, B, grid)
+    with np.errstate(invalid="ignore"):
+        size = np.where(np.isfinite(tr.log_p - tr.log_q), tr.log_p - tr.log_q, 0.0)
+        est = (size - tr.log_diff[0]) / math.log(10)
+    deep = np.nonzero(est[0] >= digits + 2)[0]
+    depth = int(grid[deep[0]]) if deep.size else max_depth
+    while True:
+        if pcf.limit(depth, dps=20).digits >= digits:
+            return depth
+        if depth >= max_depth:
+            return None
+        depth = min(max_depth, 2 * depth)
+
+
+def identify_pcf(
+    pcf: PCF,
+    constants: Sequence[str] | None = None,
+    digits: int = 50,
+    degree: int = 1,
+    pairs: bool = False,
+    max_depth: int = 50_000,
+) -> Identification | None:
+    """Identify the limit of a PCF, confirmed with exact convergents at twice the digits.
+
+    The limit is computed exactly (``p_n/q_n`` with gmpy2) at a depth chosen from the PCF's own
+    convergence rate so that it has ``2 * digits`` correct digits.  A finite fraction is an exact
+    rational and is returned as such.
+
+    Returns
+    -------
+    Identification or None
+        None when the PCF does not converge fast enough to confirm, or nothing is confirmed.
+    """
+    if not isinstance(pcf, PCF):
+        raise ValueError(f"identify_pcf takes a PCF, got {pcf!r}")
+    from discovery.pcf.exact import exact_limit, first_zero
+
+    stop = first_zero(pcf.b, max_depth)
+    if stop is not None:
+        q = exact_limit(pcf.a, pcf.b, max_depth)
+        if q is None:
+            return None
+        expr = sympy.Rational(int(q.numerator), int(q.denominator))
+        rel = (-int(q.numerator), int(q.denominator))
+        return Identification(None, "rational", ("1", "L"), rel, expr, math.inf, math.inf, stop - 1)
+    target = 2 * digits + 20
+    depth = depth_for_digits(pcf, target, max_depth)
+    if depth is None:
+        return None
+    est = pcf.limit(depth, dps=target + 10)
+    known = int(min(est.digits, target + 10))
+    value = est.value
+
+    def source(dps):
+        return +value
+
+    return _identify(source, known, digits, catalog.resolve(constants), degree, pairs, depth)

@@ -1,0 +1,169 @@
+"""Identification speed and false-positive rates, against mpmath.pslq in the same process.
+
+Prints:
+- Möbius identifications per second against the whole catalog at 50 screening digits
+  (confirmed at 100), for discovery.identify and for mpmath.pslq doing the same job (each catalog
+  constant in turn, [1, x, L, xL], then the same confirmation);
+- single-constant LLL screens per second on one core;
+- false positives: random 50-digit reals (identifications must be 0) and random PCF limits
+  (every identification re-verified independently at 300 digits; failures must be 0);
+- the meet-in-the-middle sweep rate over the NeurIPS 2024 space (a, b of degree <= 2,
+  coefficients in [-5, 5]), with the number of confirmed hits per constant.
+
+Usage: python scripts/bench_identify.py [--values 200] [--reals 10000] [--pcfs 1000] [--sweep 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections import Counter
+
+import mpmath
+import numpy as np
+import sympy
+
+from discovery import PCF
+from discovery import constants as catalog
+from discovery.identify import _agreement, _Basis, _lll, _scaled, _screen_roi, _spent, identify, identify_pcf
+from discovery.pcf.mitm import mobius_table, sweep
+from discovery.pcf.space import enumerate_box, sample_box
+
+
+def mobius_values(count: int, rng: random.Random, dps: int = 130) -> list[tuple[str, str]]:
+    """Random (c0 + c1 x)/(c2 + c3 x) of random catalog constants, as 120-digit strings."""
+    consts = list(catalog.CATALOG.values())
+    out = []
+    while len(out) < count:
+        c = rng.choice(consts)
+        c0, c1, c2, c3 = (rng.randint(-9, 9) for _ in range(4))
+        if c0 * c3 - c1 * c2 == 0 or (c1 == 0 and c3 == 0):
+            continue
+        with mpmath.workdps(dps):
+            x = c.value(dps)
+            out.append((c.name, mpmath.nstr((c0 + c1 * x) / (c2 + c3 * x), 120)))
+    return out
+
+
+def closed_form_value(expr: sympy.Expr, dps: int) -> mpmath.mpf:
+    """A closed form's value, catalog symbols (gauss, gompertz, ...) evaluated by the catalog."""
+    subs = {sym: sympy.Float(str(catalog.get(str(sym)).value(dps + 10)), dps + 10) for sym in expr.free_symbols}
+    return mpmath.mpf(str(sympy.N(expr.subs(subs), dps + 5)))
+
+
+def holds(expr: sympy.Expr, text: str, dps: int = 100) -> bool:
+    """Whether a closed form equals the value to ``dps`` digits."""
+    with mpmath.workdps(dps + 20):
+        value = mpmath.mpf(text)
+        return abs(closed_form_value(expr, dps) - value) <= mpmath.mpf(10) ** -dps * max(1, abs(value))
+
+
+def pslq_holds(result, text: str, dps: int = 100) -> bool:
+    name, rel = result
+    with mpmath.workdps(dps + 20):
+        x, L = catalog.get(name).value(dps + 20), mpmath.mpf(text)
+        return abs(rel[0] + rel[1] * x + rel[2] * L + rel[3] * x * L) <= mpmath.mpf(10) ** -(dps - 5)
+
+
+def pslq_identify(text: str, digits: int = 50):
+    """The same job with mpmath.pslq: every constant in turn, ROI gate, confirmation at 2x."""
+    for c in catalog.CATALOG.values():
+        with mpmath.workdps(digits):
+            L = mpmath.mpf(text)
+            x = c.value(digits)
+            vals = [mpmath.mpf(1), x, L, x * L]
+            rel = mpmath.pslq(vals, maxcoeff=10**8, maxsteps=20_000)
+        if rel is None or not (rel[2] or rel[3]):
+            continue
+        if min(_agreement(vals, rel), digits) / max(_spent(rel), 1e-9) < 2:
+            continue
+        with mpmath.workdps(2 * digits + 10):
+            deep = [mpmath.mpf(1), c.value(2 * digits + 10), mpmath.mpf(text), c.value(2 * digits + 10) * mpmath.mpf(text)]
+            if _agreement(deep, rel) >= 2 * digits - 1:
+                return c.name, rel
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--values", type=int, default=200)
+    parser.add_argument("--pslq-values", type=int, default=20)
+    parser.add_argument("--reals", type=int, default=10_000)
+    parser.add_argument("--pcfs", type=int, default=1000)
+    parser.add_argument("--sweep", type=int, default=1_000_000)
+    args = parser.parse_args()
+    rng = random.Random(7)
+
+    values = mobius_values(args.values, rng)
+    t0 = time.perf_counter()
+    ours = [identify(v, digits=50) for _, v in values]
+    ours_rate = len(values) / (time.perf_counter() - t0)
+    # Right means the closed form equals the value to 100 digits (a related constant, sqrt5 for
+    # phi or zeta2 for pi2, is as right as the one the value was built from).
+    correct = sum(1 for (_, v), r in zip(values, ours) if r is not None and holds(r.expr, v))
+    t0 = time.perf_counter()
+    theirs = [pslq_identify(v) for _, v in values[: args.pslq_values]]
+    pslq_rate = args.pslq_values / (time.perf_counter() - t0)
+    pslq_correct = sum(1 for (_, v), r in zip(values, theirs) if r is not None and pslq_holds(r, v))
+
+    with mpmath.workdps(60):
+        x = catalog.get("zeta3").value(60)
+        L = (3 + x) / (2 - 5 * x)
+    basis = _Basis((catalog.get("zeta3"),), ((0,), (1,)), "mobius")
+    n_screens = 5000
+    t0 = time.perf_counter()
+    for _ in range(n_screens):
+        ints = basis.scaled(50, _scaled(L, 50))
+        rel, residual = _lll(ints)
+        _screen_roi(ints, rel, residual, 50)
+    screen_rate = n_screens / (time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    false_reals = 0
+    for _ in range(args.reals):
+        text = f"{rng.randint(-20, 20)}." + "".join(rng.choice("0123456789") for _ in range(50))
+        false_reals += identify(text) is not None
+    reals_time = time.perf_counter() - t0
+
+    A, B = sample_box(args.pcfs, seed=99)
+    identified, failures = Counter(), 0
+    t0 = time.perf_counter()
+    for a, b in zip(A, B):
+        pcf = PCF(a.tolist(), b.tolist())
+        found = identify_pcf(pcf, digits=30, max_depth=5000)
+        if found is None:
+            continue
+        identified[found.kind] += 1
+        deep = pcf.limit(max(4 * found.depth, 400), dps=320)
+        if deep.digits < 300:
+            continue
+        with mpmath.workdps(320):
+            closed = closed_form_value(found.expr, 310)
+            failures += abs(deep.value - closed) > mpmath.mpf(10) ** -290 * max(1, abs(closed))
+    pcf_time = time.perf_counter() - t0
+
+    A, B = enumerate_box(2, 2, 5)
+    A, B = A[: args.sweep], B[: args.sweep]
+    table = mobius_table(bound=5)
+    t0 = time.perf_counter()
+    hits, stats = sweep(A, B, table)
+    sweep_time = time.perf_counter() - t0
+
+    print("Möbius identification against the whole catalog "
+          f"({len(catalog.CATALOG)} constants), 50 screening digits, confirmed at 100:")
+    print(f"  {'method':<34}{'per second':>12}{'ratio':>8}{'correct':>12}")
+    print(f"  {'mpmath.pslq, constant by constant':<34}{pslq_rate:>12.2f}{1.0:>8.1f}{f'{pslq_correct}/{args.pslq_values}':>12}")
+    print(f"  {'discovery.identify (LLL, flint)':<34}{ours_rate:>12.2f}{ours_rate / pslq_rate:>8.1f}{f'{correct}/{len(values)}':>12}")
+    print(f"single-constant screens (LLL + ROI gate), one core: {screen_rate:,.0f}/s")
+    print(f"false positives, random 50-digit reals: {false_reals} of {args.reals} ({args.reals / reals_time:,.0f}/s)")
+    print(f"random PCFs (degree <= 2, |c| <= 5): {sum(identified.values())} of {args.pcfs} identified "
+          f"({dict(identified)}); wrong at 300 digits: {failures} ({pcf_time:.1f} s)")
+    print(f"MITM sweep over {stats['evaluated']:,} PCFs of the NeurIPS 2024 space, table of {len(table.values):,} "
+          f"transforms: {stats['evaluated'] / sweep_time:,.0f} PCFs/s ({sweep_time:.1f} s); "
+          f"converged {stats['converged']:,}, matched {stats['matched']:,}, confirmed {stats['confirmed']:,}")
+    print("  confirmed per constant:", dict(Counter(h.identification.constant for h in hits).most_common()))
+
+
+if __name__ == "__main__":
+    main()
