@@ -198,6 +198,126 @@ def _identify(args) -> int:
     return 0 if found is not None else 1
 
 
+QUICKSTART = "quickstart.toml"
+
+
+def _campaign_run(args) -> int:
+    from discovery.campaign import run_campaign, summary_lines
+
+    try:
+        result = run_campaign(args.config, args.db, max_units=args.max_units, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("\nstopped; everything committed is kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+    for line in summary_lines(result):
+        print(line)
+    return 0
+
+
+def _campaign_status(args) -> int:
+    from discovery.store import FormulaStore
+
+    _require_db(args.db)
+    with FormulaStore(args.db) as store:
+        rows = store.campaigns()
+        if not rows:
+            print(f"{args.db}: no campaigns")
+        for row in rows:
+            st = store.status(row["id"])
+            state = "finished" if st["finished"] else "in progress"
+            print(f"{st['name']} ({st['kind']}, {state}): units {st['units_done']}/{st['units_total']}, "
+                  f"candidates {st['candidates']:,}, converging {st['converged']:,}, stored {st['formulas']:,}, "
+                  f"clusters {st['clusters']}")
+            if st["identified"]:
+                print("  identified: " + ", ".join(f"{k} {v}" for k, v in st["identified"].items()))
+    return 0
+
+
+def _require_db(path) -> None:
+    from pathlib import Path
+
+    if not Path(path).exists():
+        raise ValueError(f"no database at {path}")
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _print_records(records: list[dict], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps([{k: _json_safe(v) for k, v in r.items()} for r in records], indent=2))
+    elif fmt == "csv":
+        from discovery.store import write_csv
+
+        write_csv(records, sys.stdout)
+    else:
+        if not records:
+            print("no formulas match")
+            return
+        for r in records:
+            if r["kind"] == "program":
+                print(f"#{r['id']:<6} {r['target']} on {r['interval']}: {r['ops']} ops, max error "
+                      f"{r['max_error']:.3g}  {r['expression']}")
+                continue
+            pcf = PCF(r["a"], r["b"])
+            a, b = pcf.sympy()
+            digits = r["digits_verified"]
+            shown = "-" if digits is None else ("exact" if math.isinf(digits) else f"{digits:.0f}")
+            delta = "-" if r["delta"] is None else f"{r['delta']:.4f}"
+            cluster = "-" if r["cluster"] is None else r["cluster"]
+            print(f"#{r['id']:<6} a={str(a):<16} b={str(b):<22} = {r['closed_form'] or '?':<28} "
+                  f"[{r['constant'] or '-'}; {shown} digits; delta {delta}; cluster {cluster}]")
+
+
+def _query(args) -> int:
+    from discovery.store import FormulaStore
+
+    _require_db(args.db)
+    with FormulaStore(args.db) as store:
+        records = store.query(
+            kind=args.kind, constant=args.constant, cluster=args.cluster, min_digits=args.min_digits,
+            delta=tuple(args.delta) if args.delta else None, target=args.target, campaign=args.campaign,
+            identified=True if args.identified else None, limit=args.limit,
+        )
+    _print_records(records, args.format)
+    return 0
+
+
+def _run_default(args) -> int:
+    from pathlib import Path
+
+    from discovery.campaign import run_campaign, summary_lines
+    from discovery.pcf.known import DATA_DIR
+    from discovery.store import FormulaStore
+
+    config = Path(args.config) if args.config else DATA_DIR / "campaigns" / QUICKSTART
+    try:
+        result = run_campaign(config, args.db, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("\nstopped; rerun to resume", file=sys.stderr)
+        return 130
+    for line in summary_lines(result):
+        print(line)
+    with FormulaStore(args.db) as store:
+        records = store.query(campaign=result.name, identified=True)
+    by_constant: dict = {}
+    for r in records:
+        by_constant.setdefault(r["constant"] or "rational or quadratic", []).append(r)
+    print(f"\nformulas found ({len(records)}), by constant:")
+    for constant, rows in sorted(by_constant.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        print(f"\n{constant} ({len(rows)}):")
+        for r in rows:
+            a, b = PCF(r["a"], r["b"]).sympy()
+            digits = r["digits_verified"]
+            shown = "exact" if digits is not None and math.isinf(digits) else f"{digits:.0f} digits"
+            print(f"  a(n) = {str(a):<14} b(n) = {str(b):<22} limit = {r['closed_form']:<30} ({shown})")
+    print(f"\nquery them again with: discovery query --db {args.db} --format table|json|csv")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``discovery`` command."""
     parser = argparse.ArgumentParser(
@@ -275,6 +395,47 @@ def build_parser() -> argparse.ArgumentParser:
     idf.add_argument("--pairs", action="store_true", help="also try two constants at once")
     idf.add_argument("--format", choices=("table", "json"), default="table")
     idf.set_defaults(handler=_identify)
+
+    camp = commands.add_parser("campaign", help="run search campaigns from TOML files")
+    camp_commands = camp.add_subparsers(dest="campaign_command", required=True)
+    cr = camp_commands.add_parser(
+        "run",
+        help="run or resume a campaign",
+        description="Run a campaign into a database. Stop it at any moment (Ctrl-C, or kill it); "
+        "the same command resumes it without losing or duplicating results.",
+    )
+    cr.add_argument("config", help="campaign TOML file (see data/campaigns/)")
+    cr.add_argument("--db", required=True, help="SQLite database file (created if missing)")
+    cr.add_argument("--max-units", type=_positive_int, help="stop after this many new work units")
+    cr.add_argument("--quiet", action="store_true", help="no progress bars")
+    cr.set_defaults(handler=_campaign_run)
+    cs = camp_commands.add_parser("status", help="progress and findings of the campaigns in a database")
+    cs.add_argument("--db", required=True)
+    cs.set_defaults(handler=_campaign_status)
+
+    q = commands.add_parser("query", help="list stored formulas")
+    q.add_argument("--db", required=True)
+    q.add_argument("--kind", choices=("pcf", "program"))
+    q.add_argument("--constant", help="catalog name, e.g. pi, e, ln2, zeta3")
+    q.add_argument("--target", help="target function of programs")
+    q.add_argument("--min-digits", type=float, help="minimum digits verified")
+    q.add_argument("--cluster", type=int, help="cluster label")
+    q.add_argument("--delta", type=float, nargs=2, metavar=("LO", "HI"), help="FR delta range")
+    q.add_argument("--campaign", help="campaign name")
+    q.add_argument("--identified", action="store_true", help="only identified formulas")
+    q.add_argument("--limit", type=_positive_int)
+    q.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    q.set_defaults(handler=_query)
+
+    run = commands.add_parser(
+        "run",
+        help="run the quickstart campaign into ./discoveries.db and print what it found",
+        description="With no arguments: runs data/campaigns/quickstart.toml (a couple of minutes).",
+    )
+    run.add_argument("config", nargs="?", help="another campaign file")
+    run.add_argument("--db", default="discoveries.db")
+    run.add_argument("--quiet", action="store_true")
+    run.set_defaults(handler=_run_default)
     return parser
 
 

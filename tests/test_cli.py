@@ -72,3 +72,43 @@ def test_cluster_rejects_a_file_that_is_not_a_table(tmp_path, capsys):
     np.savez(bad, x=np.zeros(2))
     assert main(["pcf", "cluster", str(bad)]) == 2
     assert "missing columns" in capsys.readouterr().err
+
+
+def test_discovery_run_quickstart_then_query(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "discovery", "run", "--quiet"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    for heading in ("\npi (", "\ne (", "\nln2 ("):
+        assert heading in out.stdout
+    assert "4/pi" in out.stdout and "1/log(2)" in out.stdout
+    db = tmp_path / "discoveries.db"
+    assert db.exists() and (tmp_path / "discoveries_runs" / "quickstart").is_dir()
+    assert main(["query", "--db", str(db), "--constant", "ln2", "--format", "json"]) == 0
+
+
+def test_campaign_status_and_query_formats(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        "[campaign]\nname='tiny'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n"
+        "[search]\nunit_size=100\n[identify]\nconstants=['e','phi','sqrt2']\ndigits=20\n[execution]\nworkers=1\n"
+    )
+    db = tmp_path / "t.db"
+    assert main(["campaign", "run", str(cfg), "--db", str(db), "--quiet"]) == 0
+    assert "campaign tiny: complete" in capsys.readouterr().out
+    assert main(["campaign", "status", "--db", str(db)]) == 0
+    assert "tiny (pcf, finished)" in capsys.readouterr().out
+    assert main(["query", "--db", str(db), "--constant", "e", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records and {"id", "kind", "a", "b", "limit", "constant", "closed_form", "relation",
+                        "digits_verified", "delta", "cluster"} <= set(records[0])
+    import sympy
+    for r in records:
+        sympy.sympify(r["closed_form"])
+    assert main(["query", "--db", str(db), "--identified", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("id,kind,a,b")
+    assert main(["query", "--db", str(db), "--min-digits", "30", "--delta", "-1", "2"]) == 0
+    assert "#" in capsys.readouterr().out
+    assert main(["query", "--db", str(tmp_path / "missing.db")]) == 2
+    assert "no database" in capsys.readouterr().err

@@ -46,3 +46,17 @@ def test_sample_box():
     assert np.array_equal(sample_box(50, seed=1)[0], sample_box(50, seed=1)[0])
     with pytest.raises(ValueError, match="bound"):
         sample_box(10, bound=0)
+
+
+def test_enumerate_ranges_keeps_one_member_per_class():
+    from discovery.pcf.space import enumerate_ranges
+
+    A, B = enumerate_ranges([(1, 4), (0, 2)], [(-2, 0), (0, 0), (0, 0)])
+    pcfs = [PCF(a.tolist(), b.tolist()) for a, b in zip(A, B)]
+    classes = {p.canonical() for p in pcfs}
+    assert len(classes) == len(pcfs)
+    # Every PCF of the ranges is equivalent to a kept one.
+    full = {PCF([a1, a0], [b2, 0, 0]).canonical() for a1 in range(1, 5) for a0 in range(3) for b2 in (-2, -1)}
+    assert full == classes
+    with pytest.raises(ValueError, match="empty coefficient range"):
+        enumerate_ranges([(2, 1)], [(1, 1)])

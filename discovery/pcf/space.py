@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from discovery.pcf.formula import PCF, to_arrays
@@ -66,17 +68,68 @@ def canonical_mask(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return nonzero & positive & ~reducible
 
 
+def _grid(ranges: Sequence[tuple[int, ...]]) -> np.ndarray:
+    axes = [np.arange(r[0], r[1] + 1, r[2] if len(r) > 2 else 1) for r in ranges]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(ranges))
+
+
+def enumerate_ranges(
+    a_ranges: Sequence[tuple[int, int]], b_ranges: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every PCF whose coefficients lie in the given inclusive ranges, one per canonical class.
+
+    Parameters
+    ----------
+    Returns
+    -------
+    A, B : ndarray of int64
+        Rows in lexicographic order of (a, b) coefficients, so the enumeration is reproducible
+        and can be split into contiguous shards.  A class with no canonical member inside the
+        ranges (possible when the ranges are not symmetric) is represented by its first member.
+    """
+    for name, ranges in (("a", a_ranges), ("b", b_ranges)):
+        if not ranges:
+            raise ValueError(f"{name}: no coefficient ranges given")
+        for r in ranges:
+            if r[0] > r[1] or (len(r) > 2 and r[2] < 1):
+                raise ValueError(f"{name}: empty coefficient range {list(r)}")
+    grid_a = _grid(a_ranges)
+    grid_b = _grid(b_ranges)
+    grid_a = grid_a[grid_a.any(axis=1)]
+    grid_b = grid_b[grid_b.any(axis=1)]
+    A = np.repeat(grid_a, len(grid_b), axis=0)
+    B = np.tile(grid_b, (len(grid_a), 1))
+    symmetric = all(r[0] == -r[1] and len(r) == 2 for r in (*a_ranges, *b_ranges))
+    keep = np.nonzero(canonical_mask(A, B))[0] if symmetric else first_of_each_class(A, B)
+    return A[keep].astype(np.int64), B[keep].astype(np.int64)
+
+
+def canonical_arrays(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical form of every row (vectorised :meth:`discovery.pcf.PCF.canonical`)."""
+    A = np.asarray(A, dtype=np.int64)
+    B = np.asarray(B, dtype=np.int64)
+    ca = np.gcd.reduce(np.abs(A), axis=1)
+    cb = np.gcd.reduce(np.abs(B), axis=1)
+    scale = np.ones(len(A), dtype=np.int64)
+    for d in range(2, int(ca.max(initial=1)) + 1):
+        scale = np.where((ca % d == 0) & (cb % (d * d) == 0) & (ca > 0), d, scale)
+    first = np.argmax(A != 0, axis=1)
+    sign = np.where(A[np.arange(len(A)), first] < 0, -1, 1)
+    return A // (sign * scale)[:, None], B // (scale * scale)[:, None]
+
+
+def first_of_each_class(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Indices of the first row of each canonical class (rows with a or b zero dropped)."""
+    ok = np.nonzero(np.asarray(A).any(axis=1) & np.asarray(B).any(axis=1))[0]
+    CA, CB = canonical_arrays(A[ok], B[ok])
+    _, first = np.unique(np.hstack([CA, CB]), axis=0, return_index=True)
+    return ok[np.sort(first)]
+
+
 def enumerate_box(degree_a: int = 2, degree_b: int = 2, bound: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Every PCF with coefficients in [-bound, bound], one per canonical class.
 
     Rows come in lexicographic order of (a, b) coefficients, so the enumeration is reproducible
     and can be split into contiguous shards.
     """
-    values = np.arange(-bound, bound + 1)
-    grid_a = np.stack(np.meshgrid(*[values] * (degree_a + 1), indexing="ij"), -1).reshape(-1, degree_a + 1)
-    grid_b = np.stack(np.meshgrid(*[values] * (degree_b + 1), indexing="ij"), -1).reshape(-1, degree_b + 1)
-    grid_a = grid_a[canonical_mask(grid_a, np.ones((len(grid_a), 1)))]
-    A = np.repeat(grid_a, len(grid_b), axis=0)
-    B = np.tile(grid_b, (len(grid_a), 1))
-    keep = canonical_mask(A, B)
-    return A[keep].astype(np.int64), B[keep].astype(np.int64)
+    return enumerate_ranges([(-bound, bound)] * (degree_a + 1), [(-bound, bound)] * (degree_b + 1))

@@ -1,0 +1,176 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sympy
+
+from discovery.campaign import ConfigError, load_config, run_campaign, unit_count
+from discovery.store import FormulaStore
+
+SMALL = """
+[campaign]
+name = "small"
+kind = "pcf"
+seed = 1
+
+[space]
+degree_a = 1
+degree_b = {degree_b}
+bound = {bound}
+
+[search]
+strategy = "enumerate"
+depth = 600
+metrics_depth = {metrics_depth}
+sample = {sample}
+unit_size = {unit_size}
+
+[identify]
+constants = ["pi", "e", "ln2", "phi", "sqrt2", "gompertz", "tan1", "e2"]
+digits = 20
+confirm_digits = 40
+representatives = 1
+
+[execution]
+workers = {workers}
+"""
+
+
+def _config(tmp_path, name="c.toml", degree_b=2, bound=2, metrics_depth=1500, sample=700,
+            unit_size=200, workers=1):
+    path = tmp_path / name
+    path.write_text(SMALL.format(degree_b=degree_b, bound=bound, metrics_depth=metrics_depth,
+                                 sample=sample, unit_size=unit_size, workers=workers))
+    return path
+
+
+def _results(db):
+    with FormulaStore(db) as store:
+        return sorted(
+            (tuple(r["a"]), tuple(r["b"]), r["constant"], r["closed_form"],
+             None if r["digits_verified"] is None else round(r["digits_verified"], 6), r["cluster"],
+             None if r["delta"] is None else round(r["delta"], 9))
+            for r in store.query()
+        )
+
+
+def test_small_campaign_finds_known_formulas(tmp_path):
+    db = tmp_path / "d.db"
+    result = run_campaign(_config(tmp_path, bound=3, unit_size=1000, workers=2), db, progress=False)
+    assert result.complete and result.clusters > 0 and len(result.plots) == 2
+    with FormulaStore(db) as store:
+        pi = store.query(constant="pi")
+        forms = {(tuple(r["a"]), tuple(r["b"])): r["closed_form"] for r in pi}
+        assert sympy.simplify(sympy.sympify(forms[(2, 1), (1, 0, 0)]) - 4 / sympy.pi) == 0
+        assert all(r["digits_verified"] >= 40 for r in pi)
+        e = store.query(constant="e")
+        assert e and all(sympy.E in sympy.sympify(r["closed_form"]).atoms() for r in e)
+        assert store.query(constant="ln2")
+        assert store.status(result.campaign_id)["finished"]
+    # Running it again changes nothing.
+    before = _results(db)
+    again = run_campaign(_config(tmp_path, bound=3, unit_size=1000, workers=2), db, progress=False, plots=False)
+    assert again.complete and _results(db) == before
+
+
+def test_killed_campaign_resumes_to_the_same_results(tmp_path):
+    cfg = _config(tmp_path, metrics_depth=4000, sample=2000, unit_size=40)
+    total = unit_count(load_config(cfg))
+    reference = tmp_path / "reference.db"
+    run_campaign(cfg, reference, progress=False, plots=False)
+
+    db = tmp_path / "killed.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "discovery", "campaign", "run", str(cfg), "--db", str(db), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    done = 0
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with FormulaStore(db) as store:
+                    done = store.conn.execute("SELECT COUNT(*) FROM work_units").fetchone()[0]
+            except Exception:
+                done = 0
+        if done >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 3 <= done < total, "the campaign must be killed mid-run"
+    result = run_campaign(cfg, db, progress=False, plots=False)
+    assert result.complete
+    assert _results(db) == _results(reference)
+
+
+def test_query_from_another_process_while_writing(tmp_path):
+    cfg = _config(tmp_path, metrics_depth=3000, sample=1500, unit_size=40)
+    db = tmp_path / "busy.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "discovery", "campaign", "run", str(cfg), "--db", str(db), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    seen = set()
+    while proc.poll() is None:
+        if db.exists():
+            out = subprocess.run(
+                [sys.executable, "-m", "discovery", "query", "--db", str(db), "--format", "json"],
+                capture_output=True, text=True,
+            )
+            if out.returncode == 0:
+                seen.add(len(out.stdout))
+            else:
+                assert "no database" in out.stderr or "schema" not in out.stderr, out.stderr
+        time.sleep(0.2)
+    assert proc.returncode == 0, proc.stderr.read()
+    assert len(seen) >= 2  # the reader saw the table grow
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("[campaign]\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n", "[campaign] name is missing"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[spcae]\n", "unknown table [spcae] (did you mean [space]?)"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbund=2\n", "unknown key 'bund' in [space] (did you mean 'bound'?)"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound='5'\n", "[space] bound must be a positive integer, got '5'"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=0\n", "[space] bound must be a positive integer, got 0"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\nbound=2\n", "[space] degree_b missing"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\na=[[1,0]]\nb=[[1,1]]\n", "range [1, 0] is empty"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\na=[[1,2]]\nb=[[1,1]]\nbound=3\n", "both a box"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n[search]\nstrategy='magic'\n", "[search] strategy must be one of 'enumerate', 'mitm'"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n[search]\nsample=3000\n", "sample (3000) must be below metrics_depth (2000)"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n[identify]\ndigits=30\nconfirm_digits=40\n", "confirm_digits (40) must be at least twice digits (30)"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n[identify]\nconstants=['pie']\n", "unknown constant 'pie'"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n[execution]\nworkers=0\n", "[execution] workers must be a positive integer, got 0"),
+        ("[campaign]\nname='x'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n[execution]\nscheduler='tcp://x:8786'\n", "Dask executor is not available"),
+        ("[campaign]\nname='x'\nkind='potato'\n", "[campaign] kind must be one of 'pcf', 'program'"),
+        ("[campaign\nname='x'\n", "not valid TOML"),
+    ],
+)
+def test_malformed_configs_are_named(tmp_path, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such campaign file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_shipped_campaign_files_load():
+    root = Path(__file__).resolve().parents[1] / "data" / "campaigns"
+    names = {p.stem for p in root.glob("*.toml")}
+    assert {"quickstart", "paper-2024", "zeta3-apery"} <= names
+    for path in root.glob("*.toml"):
+        config = load_config(path)
+        assert unit_count(config) >= 1
+    paper = load_config(root / "paper-2024.toml")
+    assert (paper.space["degree_a"], paper.space["degree_b"], paper.space["bound"]) == (2, 2, 5)

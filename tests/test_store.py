@@ -1,0 +1,92 @@
+import json
+import math
+import sqlite3
+
+import pytest
+
+from discovery.store import MIGRATIONS, SCHEMA_VERSION, FormulaStore, pcf_key
+
+
+def _item(a, b, delta=0.1, ident=None):
+    return {"a": a, "b": b, "metrics": {"limit_value": 1.0, "delta": delta, "convergence_class": "exponential",
+                                        "complex_eigen": 0, "depth": 2000}, "identification": ident}
+
+
+PI = {"constant": "pi", "kind": "mobius", "basis": ["1", "pi", "L", "pi*L"], "relation": [4, 0, 0, -1],
+      "closed_form": "4/pi", "digits_verified": 120.0, "depth": 172}
+
+
+def test_write_query_and_dedup(tmp_path):
+    with FormulaStore(tmp_path / "f.db") as store:
+        cid = store.start_campaign("c", "pcf", {"x": 1}, "h", total_units=2)
+        store.write_unit(cid, 0, 10, 2, [_item([2, 1], [1, 0, 0], -0.2, PI), _item([1, 3], [-1, 0], 0.003)])
+        # The same PCF scaled by -1 (same canonical form) is not stored twice.
+        store.write_unit(cid, 1, 10, 1, [_item([-2, -1], [1, 0, 0], -0.2)])
+        assert store.done_units(cid) == {0, 1}
+        records = store.query()
+        assert len(records) == 2
+        pi = store.query(constant="π")
+        assert len(pi) == 1 and pi[0]["closed_form"] == "4/pi" and pi[0]["a"] == [2, 1]
+        assert set(pi[0]) >= {"id", "kind", "a", "b", "limit", "constant", "closed_form", "relation",
+                              "digits_verified", "delta", "cluster"}
+        assert store.query(min_digits=121) == []
+        assert [r["a"] for r in store.query(delta=(0, 1))] == [[1, 3]]
+        assert len(store.query(identified=False)) == 1
+        store.write_clusters(cid, [{"label": 0, "plane": ("delta", "eta_prime"), "size": 1, "centroid": {},
+                                    "spread": {}, "constants": ["pi"], "members": [pi[0]["id"]]}])
+        assert [r["cluster"] for r in store.query(cluster=0)] == [0]
+        assert store.status(cid)["identified"] == {"pi": 1}
+        assert store.export_json(tmp_path / "out.json", constant="pi") == 1
+        assert json.loads((tmp_path / "out.json").read_text())[0]["closed_form"] == "4/pi"
+        assert store.export_csv(tmp_path / "out.csv") == 2
+        assert (tmp_path / "out.csv").read_text().splitlines()[0].startswith("id,kind,a,b")
+        with pytest.raises(ValueError, match="'nope'"):
+            store.query(kind="nope")
+        with pytest.raises(ValueError, match="empty"):
+            store.query(delta=(1, 0))
+        with pytest.raises(ValueError, match="different configuration"):
+            store.start_campaign("c", "pcf", {"x": 2}, "other", total_units=2)
+
+
+def test_a_failed_unit_writes_nothing(tmp_path):
+    with FormulaStore(tmp_path / "f.db") as store:
+        cid = store.start_campaign("c", "pcf", {}, "h", total_units=1)
+        bad = [_item([2, 1], [1, 0, 0]), {"a": [1], "b": [1]}]  # second record lacks metrics
+        with pytest.raises(KeyError):
+            store.write_unit(cid, 0, 2, 2, bad)
+        assert store.query() == [] and store.done_units(cid) == set()
+
+
+def test_old_schema_is_migrated(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    conn.execute("INSERT INTO formulas(kind, canonical_key, genome, created) VALUES ('pcf', ?, ?, 0)",
+                 (pcf_key([2, 1], [1, 0, 0]), json.dumps({"a": [2, 1], "b": [1, 0, 0]})))
+    conn.commit()
+    conn.close()
+    with FormulaStore(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        columns = {r[1] for r in store.conn.execute("PRAGMA table_info(formulas)")}
+        assert {"target", "interval", "ops", "max_error", "expression"} <= columns
+        assert [r["a"] for r in store.query()] == [[2, 1]]
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    FormulaStore(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ValueError, match="schema version 99"):
+        FormulaStore(path)
+
+
+def test_infinite_digits_round_trip(tmp_path):
+    with FormulaStore(tmp_path / "f.db") as store:
+        cid = store.start_campaign("c", "pcf", {}, "h", total_units=1)
+        exact = dict(PI, constant=None, kind="rational", closed_form="3", digits_verified=math.inf)
+        store.write_unit(cid, 0, 1, 1, [_item([3, 2], [-2, -3, 0], ident=exact)])
+        assert store.query()[0]["digits_verified"] == math.inf
