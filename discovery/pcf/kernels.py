@@ -89,6 +89,16 @@ def _horner(row, x):
     return v
 
 
+@numba.njit(cache=True, inline="always")
+def _step(ak, bk, p, q, p1, q1):
+    # One step of the recurrence; rescales by 2**-_SHIFT (exact) when p or q grows past 2**_SHIFT.
+    p1, p = p, ak * p + bk * p1
+    q1, q = q, ak * q + bk * q1
+    if max(abs(p), abs(q)) > _BIG:
+        return p * _SMALL, q * _SMALL, p1 * _SMALL, q1 * _SMALL, 1
+    return p, q, p1, q1, 0
+
+
 @numba.njit(cache=True)
 def _first_zero(brow, depth):
     # An integer root k >= 1 of b(n) = n^m b'(n) with b'(0) != 0 divides b'(0), so only
@@ -112,15 +122,7 @@ def _finite_value(arow, brow, stop):
     p, q = _horner(arow, 0.0), 1.0
     for k in range(1, stop):
         x = float(k)
-        ak = _horner(arow, x)
-        bk = _horner(brow, x)
-        p1, p = p, ak * p + bk * p1
-        q1, q = q, ak * q + bk * q1
-        if max(abs(p), abs(q)) > _BIG:
-            p *= _SMALL
-            q *= _SMALL
-            p1 *= _SMALL
-            q1 *= _SMALL
+        p, q, p1, q1, _ = _step(_horner(arow, x), _horner(brow, x), p, q, p1, q1)
     if q == 0.0 or not (math.isfinite(p) and math.isfinite(q)):
         return np.nan, _ZERO_DENOMINATOR if q == 0.0 else _NONFINITE
     return p / q, _TERMINATED
@@ -287,19 +289,12 @@ def _traces_one(arow, brow, depths, log_p, log_q, log_diff):
         x = float(k)
         ak = _horner(arow, x)
         bk = _horner(brow, x)
-        p1, p = p, ak * p + bk * p1
-        q1, q = q, ak * q + bk * q1
+        p, q, p1, q1, rescaled = _step(ak, bk, p, q, p1, q1)
+        scale += rescaled
         det *= abs(bk)
         if det > _BIG:
             det *= _SMALL
             det_scale += 1
-        m = max(abs(p), abs(q))
-        if m > _BIG:
-            p *= _SMALL
-            q *= _SMALL
-            p1 *= _SMALL
-            q1 *= _SMALL
-            scale += 1
         while j < depths.size and depths[j] == k:
             shift = scale * _LOG_BIG
             log_p[j] = math.log(abs(p)) + shift if p != 0.0 else -np.inf
@@ -395,14 +390,8 @@ def _error_trace_one(arow, brow, depth, depths, log_q, log_error):
                 log_q[j] = np.nan
                 log_error[j] = np.nan
             return np.nan
-        p1, p = p, ak * p + bk * p1
-        q1, q = q, ak * q + bk * q1
-        if max(abs(p), abs(q)) > _BIG:
-            p *= _SMALL
-            q *= _SMALL
-            p1 *= _SMALL
-            q1 *= _SMALL
-            scale += 1
+        p, q, p1, q1, rescaled = _step(ak, bk, p, q, p1, q1)
+        scale += rescaled
         if q == 0.0:
             lq[k], sq[k] = -np.inf, 0.0
         else:
