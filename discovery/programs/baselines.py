@@ -1,0 +1,194 @@
+"""Classical approximations as programs: Taylor, Padé, minimax polynomial and minimax rational.
+
+The minimax approximations are computed here with mpmath by the Remez exchange algorithm
+(for rationals, with the levelled error found by the classical linearised iteration), in the
+target's error mode (relative or absolute).  Polynomials are evaluated by Horner's rule (2·degree
+operations); rationals p/q with q monic (2·deg p + 2·deg q operations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+
+from discovery.programs.graph import Program, horner, rational
+from discovery.programs.targets import Target
+
+_DPS = 40
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A classical approximation.
+
+    Attributes
+    ----------
+    method : str
+        ``taylor``, ``pade``, ``minimax-polynomial`` or ``minimax-rational``.
+    degrees : tuple of int
+        (degree,) or (numerator degree, denominator degree).
+    program : Program
+    ops : int
+        Operation count.
+    max_error : float
+        Certified by :func:`discovery.programs.verify.max_error`.
+    """
+
+    method: str
+    degrees: tuple[int, ...]
+    program: Program
+    ops: int
+    max_error: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.degrees[0]}" if len(self.degrees) == 1 else f"{self.method} {self.degrees}"
+
+
+def _shift_to_monomial(coeffs_low_first, x0):
+    """Coefficients of sum c_k (x - x0)^k in powers of x, lowest first."""
+    n = len(coeffs_low_first)
+    out = [mpmath.mpf(0)] * n
+    for k, c in enumerate(coeffs_low_first):
+        for j in range(k + 1):
+            out[j] += c * mpmath.binomial(k, j) * (-x0) ** (k - j)
+    return out
+
+
+def _f(target: Target):
+    return lambda x: target.mp(x)
+
+
+def taylor_coefficients(target: Target, degree: int, x0=None) -> list:
+    """Taylor coefficients about the interval's midpoint, in powers of x, lowest first."""
+    lo, hi = target.interval
+    x0 = mpmath.mpf(lo + hi) / 2 if x0 is None else mpmath.mpf(x0)
+    with mpmath.workdps(_DPS):
+        return _shift_to_monomial(mpmath.taylor(_f(target), x0, degree), x0)
+
+
+def _dense(target: Target, n: int = 3000) -> list:
+    lo, hi = (mpmath.mpf(v) for v in target.interval)
+    pts = [lo + (hi - lo) * (1 - mpmath.cos(mpmath.pi * k / (n - 1))) / 2 for k in range(n)]
+    return pts
+
+
+def _alternating_extrema(xs, errs, count):
+    """Reference points: local extrema of err with alternating signs, the ``count`` largest."""
+    idx = [0] + [i for i in range(1, len(xs) - 1)
+                 if abs(errs[i]) >= abs(errs[i - 1]) and abs(errs[i]) >= abs(errs[i + 1])] + [len(xs) - 1]
+    merged = []
+    for i in idx:
+        if merged and mpmath.sign(errs[i]) == mpmath.sign(errs[merged[-1]]):
+            if abs(errs[i]) > abs(errs[merged[-1]]):
+                merged[-1] = i
+        else:
+            merged.append(i)
+    while len(merged) > count:
+        if abs(errs[merged[0]]) < abs(errs[merged[-1]]):
+            merged.pop(0)
+        else:
+            merged.pop()
+    return merged
+
+
+def _remez(target: Target, m: int, n: int, iterations: int = 40):
+    """Minimax p/q (deg p = m, deg q = n, q(x) = 1 + ...) in the target's error mode."""
+    with mpmath.workdps(_DPS):
+        xs = _dense(target)
+        fs = [target.mp(x) for x in xs]
+        ws = [1 / abs(f) if target.relative else mpmath.mpf(1) for f in fs]
+        N = m + n + 2
+        lo, hi = (mpmath.mpf(v) for v in target.interval)
+        ref = [lo + (hi - lo) * (1 - mpmath.cos(mpmath.pi * k / (N - 1))) / 2 for k in range(N)]
+        p = q = None
+        for _ in range(iterations):
+            fr = [target.mp(x) for x in ref]
+            wr = [1 / abs(f) if target.relative else mpmath.mpf(1) for f in fr]
+            E = mpmath.mpf(0)
+            qprev = [mpmath.mpf(1)] * N
+            for _inner in range(30 if n else 1):
+                A = mpmath.matrix(N, N)
+                rhs = mpmath.matrix(N, 1)
+                for i, x in enumerate(ref):
+                    s = (-1) ** i
+                    for k in range(m + 1):
+                        A[i, k] = x**k
+                    for k in range(1, n + 1):
+                        A[i, m + k] = -fr[i] * x**k
+                    A[i, N - 1] = -s * qprev[i] / wr[i]
+                    rhs[i] = fr[i]
+                sol = mpmath.lu_solve(A, rhs)
+                p = [sol[k] for k in range(m + 1)]
+                q = [mpmath.mpf(1)] + [sol[m + k] for k in range(1, n + 1)]
+                E_new = sol[N - 1]
+                qprev = [mpmath.polyval(q[::-1], x) for x in ref]
+                done = abs(E_new - E) <= abs(E_new) * mpmath.mpf(10) ** -12
+                E = E_new
+                if done:
+                    break
+            errs = [(mpmath.polyval(p[::-1], x) / mpmath.polyval(q[::-1], x) - f) * w for x, f, w in zip(xs, fs, ws)]
+            worst = max(abs(e) for e in errs)
+            if worst <= abs(E) * (1 + mpmath.mpf(10) ** -5):
+                break
+            ref = [xs[i] for i in _alternating_extrema(xs, errs, N)]
+            if len(ref) < N:
+                break
+        return p, q
+
+
+def minimax_polynomial(target: Target, degree: int) -> Program:
+    """The minimax polynomial of a degree as a Horner program."""
+    p, _ = _remez(target, degree, 0)
+    return horner([float(c) for c in reversed(p)])
+
+
+def minimax_rational(target: Target, m: int, n: int) -> Program:
+    """The minimax rational function of degrees (m, n) as a program with a monic denominator."""
+    p, q = _remez(target, m, n)
+    return rational([float(c) for c in reversed(p)], [float(c) for c in reversed(q)])
+
+
+def taylor(target: Target, degree: int) -> Program:
+    """The Taylor polynomial about the interval's midpoint, by Horner's rule."""
+    return horner([float(c) for c in reversed(taylor_coefficients(target, degree))])
+
+
+def pade(target: Target, m: int, n: int) -> Program:
+    """The Padé approximant of degrees (m, n) about the midpoint."""
+    lo, hi = target.interval
+    x0 = mpmath.mpf(lo + hi) / 2
+    with mpmath.workdps(_DPS):
+        coeffs = mpmath.taylor(_f(target), x0, m + n)
+        p, q = mpmath.pade(coeffs, m, n)
+        p, q = _shift_to_monomial(p, x0), _shift_to_monomial(q, x0)
+    return rational([float(c) for c in reversed(p)], [float(c) for c in reversed(q)])
+
+
+def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
+    """Every classical approximation of at most ``max_ops`` operations, each certified."""
+    from discovery.programs.verify import max_error
+
+    out = []
+    for d in range(1, max_ops // 2 + 1):
+        for method, build in (("taylor", taylor), ("minimax-polynomial", minimax_polynomial)):
+            prog = build(target, d)
+            out.append(Baseline(method, (d,), prog, prog.cost, max_error(prog, target)))
+    for m in range(0, max_ops // 2 + 1):
+        for n in range(1, max_ops // 2 + 1):
+            if 2 * m + 2 * n > max_ops:
+                continue
+            for method, build in (("pade", pade), ("minimax-rational", minimax_rational)):
+                try:
+                    prog = build(target, m, n)
+                except (ZeroDivisionError, ValueError):
+                    continue  # a degenerate approximant (e.g. a vanishing leading coefficient)
+                out.append(Baseline(method, (m, n), prog, prog.cost, max_error(prog, target)))
+    return sorted(out, key=lambda b: (b.ops, b.max_error))
+
+
+def best_baseline(baseline_list: list[Baseline], ops: int) -> Baseline | None:
+    """The most accurate baseline using at most ``ops`` operations."""
+    fitting = [b for b in baseline_list if b.ops <= ops]
+    return min(fitting, key=lambda b: b.max_error) if fitting else None

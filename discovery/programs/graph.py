@@ -1,0 +1,318 @@
+"""Straight-line programs: one input x, learnable constants, operations on earlier values.
+
+A program is a list of instructions over a value table ``[x, c_0, ..., c_{K-1}, r_0, ...]``:
+instruction t computes ``r_t = op(v[i], v[j], v[k])`` from values earlier in the table, so
+intermediate results may be reused (the program is a DAG).  Its **cost** is the number of
+instructions that the output depends on and that depend on x; constant subexpressions are free,
+as a compiler folds them.
+
+Operations: ``add``, ``sub``, ``mul``, ``div`` (binary), ``sqrt``, ``mul2``, ``half`` (unary) and
+``fma`` (a*b + c).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy
+
+OPS = ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half")
+ARITY = {"add": 2, "sub": 2, "mul": 2, "div": 2, "sqrt": 1, "fma": 3, "mul2": 1, "half": 1}
+OP_CODE = {name: i for i, name in enumerate(OPS)}
+BASIC_OPS = ("add", "sub", "mul", "div")
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+x_symbol = sympy.Symbol("x")
+
+
+@dataclass(frozen=True)
+class Program:
+    """A straight-line program.
+
+    Attributes
+    ----------
+    consts : tuple of float
+        The learnable constants c_0 .. c_{K-1} (value indices 1 .. K).
+    instructions : tuple of (op, (i, j, k))
+        Operand indices into the value table (unused ones 0); instruction t is value K + 1 + t.
+    output : int
+        Index of the value returned (default: the last instruction, or x for an empty program).
+    """
+
+    consts: tuple[float, ...]
+    instructions: tuple[tuple[str, tuple[int, int, int]], ...]
+    output: int = -1
+    _checked: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        consts = tuple(float(c) for c in self.consts)
+        object.__setattr__(self, "consts", consts)
+        instrs = []
+        for t, ins in enumerate(self.instructions):
+            op, args = ins
+            if op not in ARITY:
+                raise ValueError(f"instruction {t}: unknown operation {op!r} (known: {', '.join(OPS)})")
+            # Unused operand slots are 0, so equal programs compare equal.
+            args = tuple(int(a) if i < ARITY[op] else 0 for i, a in enumerate(tuple(args) + (0,) * (3 - len(args))))
+            limit = 1 + len(consts) + t
+            for a in args[: ARITY[op]]:
+                if not 0 <= a < limit:
+                    raise ValueError(f"instruction {t} ({op}): operand {a} is not an earlier value (0..{limit - 1})")
+            instrs.append((op, args))
+        object.__setattr__(self, "instructions", tuple(instrs))
+        size = 1 + len(consts) + len(instrs)
+        out = self.output if self.output >= 0 else size - 1
+        if not 0 <= out < size:
+            raise ValueError(f"output {self.output} is not a value of the program (0..{size - 1})")
+        object.__setattr__(self, "output", out)
+        for c in consts:
+            if not math.isfinite(c):
+                raise ValueError(f"constant {c!r} is not finite")
+
+    # --- structure -------------------------------------------------------------------------
+    @property
+    def n_values(self) -> int:
+        """Size of the value table."""
+        return 1 + len(self.consts) + len(self.instructions)
+
+    def _first_result(self) -> int:
+        return 1 + len(self.consts)
+
+    def live(self) -> np.ndarray:
+        """Boolean mask over values: those the output depends on."""
+        need = np.zeros(self.n_values, dtype=bool)
+        need[self.output] = True
+        base = self._first_result()
+        for t in range(len(self.instructions) - 1, -1, -1):
+            if need[base + t]:
+                op, args = self.instructions[t]
+                for a in args[: ARITY[op]]:
+                    need[a] = True
+        return need
+
+    def depends_on_x(self) -> np.ndarray:
+        """Boolean mask over values: those computed from x."""
+        dep = np.zeros(self.n_values, dtype=bool)
+        dep[0] = True
+        base = self._first_result()
+        for t, (op, args) in enumerate(self.instructions):
+            dep[base + t] = any(dep[a] for a in args[: ARITY[op]])
+        return dep
+
+    @property
+    def cost(self) -> int:
+        """Operations the output needs that depend on x (constant subexpressions are free)."""
+        live, dep = self.live(), self.depends_on_x()
+        base = self._first_result()
+        return int(sum(1 for t in range(len(self.instructions)) if live[base + t] and dep[base + t]))
+
+    def simplified(self) -> "Program":
+        """The same function without dead instructions and unused constants."""
+        live = self.live()
+        base = self._first_result()
+        keep_consts = [k for k in range(len(self.consts)) if live[1 + k]]
+        remap = {0: 0}
+        for new, k in enumerate(keep_consts):
+            remap[1 + k] = 1 + new
+        instrs = []
+        for t, (op, args) in enumerate(self.instructions):
+            if not live[base + t]:
+                continue
+            remap[base + t] = 1 + len(keep_consts) + len(instrs)
+            instrs.append((op, tuple(remap[a] if i < ARITY[op] else 0 for i, a in enumerate(args))))
+        return Program(tuple(self.consts[k] for k in keep_consts), tuple(instrs), remap[self.output])
+
+    def with_consts(self, consts: Sequence[float]) -> "Program":
+        """The same structure with other constants."""
+        if len(consts) != len(self.consts):
+            raise ValueError(f"expected {len(self.consts)} constants, got {len(consts)}")
+        return Program(tuple(consts), self.instructions, self.output)
+
+    # --- export ------------------------------------------------------------------------------
+    def _names(self, const_names: bool = False) -> list[str]:
+        names = ["x"]
+        names += [f"c{k}" if const_names else repr(c) for k, c in enumerate(self.consts)]
+        names += [f"t{t}" for t in range(len(self.instructions))]
+        return names
+
+    def _line(self, op: str, args, names) -> str:
+        a, b, c = (names[i] for i in args)
+        if op in _SYMBOL:
+            return f"{a} {_SYMBOL[op]} {b}"
+        return {"sqrt": f"sqrt({a})", "fma": f"fma({a}, {b}, {c})", "mul2": f"2.0 * {a}", "half": f"0.5 * {a}"}[op]
+
+    def formula(self) -> str:
+        """A readable listing: one assignment per live instruction, then the result."""
+        prog = self.simplified()
+        names = prog._names()
+        lines = [f"t{t} = {prog._line(op, args, names)}" for t, (op, args) in enumerate(prog.instructions)]
+        return "; ".join(lines + [f"return {names[prog.output]}"])
+
+    def python_source(self, name: str = "f") -> str:
+        """Source of a Python function computing the program (floats or numpy arrays)."""
+        prog = self.simplified()
+        names = prog._names()
+        body = [f"    t{t} = {prog._line(op, args, names)}" for t, (op, args) in enumerate(prog.instructions)]
+        return "\n".join([f"def {name}(x):", *body, f"    return {names[prog.output]}", ""])
+
+    def to_python(self) -> Callable:
+        """A Python function of floats or numpy arrays, with IEEE semantics (1/0 is inf, not an error)."""
+        namespace = {"sqrt": np.sqrt, "fma": lambda a, b, c: a * b + c}
+        exec(self.python_source("f"), namespace)  # noqa: S102 - source generated from validated ops
+        inner = namespace["f"]
+
+        def f(x):
+            with np.errstate(all="ignore"):
+                return inner(np.float64(x) if np.isscalar(x) else np.asarray(x, dtype=np.float64))
+
+        return f
+
+    def to_numba(self) -> Callable:
+        """A numba-compiled scalar function of x."""
+        import numba
+
+        @numba.njit
+        def fma(a, b, c):
+            return a * b + c
+
+        namespace = {"sqrt": math.sqrt, "fma": fma}
+        exec(self.python_source("f"), namespace)  # noqa: S102
+        return numba.njit(namespace["f"])
+
+    def c_source(self, name: str = "f", ctype: str = "double") -> str:
+        """Source of a C function (``fma`` and ``sqrt`` from math.h; float suffixes for float)."""
+        if ctype not in ("double", "float"):
+            raise ValueError(f"ctype must be 'double' or 'float', got {ctype!r}")
+        prog = self.simplified()
+        suffix = "f" if ctype == "float" else ""
+        names = ["x"] + [f"{c!r}{suffix}" for c in prog.consts] + [f"t{t}" for t in range(len(prog.instructions))]
+        lines = [f"{ctype} {name}({ctype} x) {{"]
+        for t, (op, args) in enumerate(prog.instructions):
+            expr = prog._line(op, args, names)
+            expr = expr.replace("sqrt(", f"sqrt{suffix}(").replace("fma(", f"fma{suffix}(")
+            expr = expr.replace("2.0 *", f"2.0{suffix} *").replace("0.5 *", f"0.5{suffix} *")
+            lines.append(f"    const {ctype} t{t} = {expr};")
+        lines.append(f"    return {names[prog.output]};")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def to_sympy(self) -> sympy.Expr:
+        """The program as a sympy expression in ``x`` (constants as exact Floats)."""
+        values: list = [x_symbol] + [sympy.Float(c, 17) for c in self.consts]
+        for op, (a, b, c) in self.instructions:
+            va, vb, vc = values[a], values[b], values[c]
+            values.append({
+                "add": lambda: va + vb, "sub": lambda: va - vb, "mul": lambda: va * vb,
+                "div": lambda: va / vb, "sqrt": lambda: sympy.sqrt(va), "fma": lambda: va * vb + vc,
+                "mul2": lambda: 2 * va, "half": lambda: va / 2,
+            }[op]())
+        return values[self.output]
+
+    def expression(self) -> str:
+        """A sympy-parsable formula in ``x``."""
+        return str(self.to_sympy())
+
+    # --- serialisation -----------------------------------------------------------------------
+    def to_json(self) -> dict:
+        """Plain data (the genome stored in the database)."""
+        return {
+            "consts": [float(c) for c in self.consts],
+            "instructions": [[op, list(args[: ARITY[op]])] for op, args in self.instructions],
+            "output": self.output,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Program":
+        """Inverse of :meth:`to_json`."""
+        return cls(tuple(data["consts"]), tuple((op, tuple(args)) for op, args in data["instructions"]), data["output"])
+
+    def key(self) -> tuple:
+        """Structural identity of the simplified program (constants excluded)."""
+        prog = self.simplified()
+        return (len(prog.consts), prog.instructions, prog.output)
+
+
+class _Builder:
+    """Emits instructions over a fixed list of constants."""
+
+    def __init__(self, consts: Sequence[float]):
+        self.consts = [float(c) for c in consts]
+        self.instrs: list = []
+
+    def value(self, ref) -> int:
+        # ("r", t) is the result of instruction t; an int is x (0) or a constant (1..K).
+        return 1 + len(self.consts) + ref[1] if isinstance(ref, tuple) else ref
+
+    def emit(self, op: str, *args):
+        self.instrs.append((op, tuple(self.value(a) for a in args)))
+        return ("r", len(self.instrs) - 1)
+
+    def horner(self, first: int, count: int, monic: bool):
+        """Horner over constants first..first+count-1 (value indices 1 + k); monic starts at x."""
+        if monic:
+            acc = 0
+            for j, k in enumerate(range(first, first + count)):
+                if j:
+                    acc = self.emit("mul", acc, 0)
+                acc = self.emit("add", acc, 1 + k)
+            return acc
+        acc = 1 + first
+        for k in range(first + 1, first + count):
+            acc = self.emit("mul", acc, 0)
+            acc = self.emit("add", acc, 1 + k)
+        return acc
+
+    def program(self, out) -> Program:
+        return Program(tuple(self.consts), tuple(self.instrs), self.value(out))
+
+
+def horner(coeffs: Sequence[float], monic: bool = False) -> Program:
+    """p(x) = coeffs[0] x^d + ... + coeffs[d] by Horner's rule (2d operations).
+
+    With ``monic`` the leading coefficient is taken as 1 and not stored (one multiplication less).
+    """
+    coeffs = [float(c) for c in coeffs]
+    body = coeffs[1:] if monic else coeffs
+    b = _Builder(body)
+    return b.program(b.horner(0, len(body), monic))
+
+
+def rational(num: Sequence[float], den: Sequence[float]) -> Program:
+    """num(x)/den(x) by Horner's rule, den normalised to be monic (its leading coefficient 1).
+
+    Costs 2·deg(num) + 2·deg(den) operations: the monic denominator saves a multiplication and
+    the division adds one.
+    """
+    num = [float(c) for c in num]
+    den = [float(c) for c in den]
+    if den[0] == 0:
+        raise ValueError("the leading coefficient of the denominator is zero")
+    num = [c / den[0] for c in num]
+    den = [c / den[0] for c in den]
+    b = _Builder(num + den[1:])
+    top = b.horner(0, len(num), monic=False)
+    if len(den) == 1:
+        return b.program(top)
+    bottom = b.horner(len(num), len(den) - 1, monic=True)
+    return b.program(b.emit("div", top, bottom))
+
+
+def random_program(
+    rng: np.random.Generator, n_ops: int, n_consts: int = 3, ops: Sequence[str] = BASIC_OPS
+) -> Program:
+    """A random program of ``n_ops`` instructions whose operands are drawn from earlier values.
+
+    Each instruction uses the previous result as one operand, so the whole chain is live.
+    """
+    consts = tuple(rng.uniform(-2, 2, n_consts))
+    instrs = []
+    for t in range(n_ops):
+        op = ops[rng.integers(len(ops))]
+        limit = 1 + n_consts + t
+        prev = limit - 1 if t else 0
+        others = [int(rng.integers(limit)) for _ in range(2)]
+        args = (prev, others[0], others[1]) if rng.random() < 0.5 else (others[0], prev, others[1])
+        instrs.append((op, args))
+    return Program(consts, tuple(instrs))

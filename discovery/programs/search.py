@@ -1,0 +1,340 @@
+"""Evolving programs that approximate a target: mutations, objectives, CMA-ES constant tuning.
+
+Objectives (both minimised): log10 of the maximum error on the 1024-point training grid, and the
+operation count; programs over ``max_ops`` are infeasible.  Mutations insert a vertex, remove
+one, switch an edge, change an operation, and perturb, add or drop constants.  Every few
+generations the best program of each operation count has its constants tuned by CMA-ES on the
+minimax objective (with early stopping), and the tuned program rejoins the population.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import cma
+import numpy as np
+
+from discovery.evolution import NSGA2, EvolutionState
+from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
+from discovery.programs.kernels import pack, population_errors
+from discovery.programs.targets import Target
+
+_WORST = 10.0  # log10 error given to programs that fail (NaN, inf, huge)
+
+
+# --- mutations ------------------------------------------------------------------------------
+def _shift_refs(instrs, start: int, delta: int):
+    """Add delta to every operand index >= start."""
+    return [(op, tuple(a + delta if a >= start else a for a in args)) for op, args in instrs]
+
+
+def insert_vertex(p: Program, rng: np.random.Generator, ops: Sequence[str]) -> Program:
+    """A new instruction at a random position, wired into a later instruction or the output."""
+    base = 1 + len(p.consts)
+    t = int(rng.integers(len(p.instructions) + 1))
+    new_index = base + t
+    op = ops[rng.integers(len(ops))]
+    args = tuple(int(rng.integers(new_index)) for _ in range(3))
+    instrs = _shift_refs(list(p.instructions), new_index, 1)
+    instrs.insert(t, (op, args))
+    output = p.output + 1 if p.output >= new_index else p.output
+    later = [u for u in range(t + 1, len(instrs))]
+    if later and rng.random() < 0.7:
+        u = later[rng.integers(len(later))]
+        uop, uargs = instrs[u]
+        j = int(rng.integers(ARITY[uop]))
+        uargs = tuple(new_index if i == j else a for i, a in enumerate(uargs))
+        instrs[u] = (uop, uargs)
+    else:
+        output = new_index if rng.random() < 0.5 or not later else output
+    return Program(p.consts, tuple(instrs), output)
+
+
+def remove_vertex(p: Program, rng: np.random.Generator) -> Program:
+    """Delete an instruction; its uses take one of its operands instead."""
+    if not p.instructions:
+        return p
+    base = 1 + len(p.consts)
+    t = int(rng.integers(len(p.instructions)))
+    op, args = p.instructions[t]
+    index = base + t
+    replacement = args[int(rng.integers(ARITY[op]))]
+    instrs = [(o, tuple(replacement if a == index else a for a in a_)) for o, a_ in p.instructions]
+    del instrs[t]
+    instrs = _shift_refs(instrs, index + 1, -1)
+    output = replacement if p.output == index else (p.output - 1 if p.output > index else p.output)
+    return Program(p.consts, tuple(instrs), output)
+
+
+def switch_edge(p: Program, rng: np.random.Generator) -> Program:
+    """One operand of one instruction points to another earlier value."""
+    if not p.instructions:
+        return p
+    base = 1 + len(p.consts)
+    t = int(rng.integers(len(p.instructions)))
+    op, args = p.instructions[t]
+    j = int(rng.integers(ARITY[op]))
+    args = tuple(int(rng.integers(base + t)) if i == j else a for i, a in enumerate(args))
+    instrs = list(p.instructions)
+    instrs[t] = (op, args)
+    return Program(p.consts, tuple(instrs), p.output)
+
+
+def change_op(p: Program, rng: np.random.Generator, ops: Sequence[str]) -> Program:
+    """One instruction gets another operation (new operands drawn where the arity grows)."""
+    if not p.instructions:
+        return p
+    base = 1 + len(p.consts)
+    t = int(rng.integers(len(p.instructions)))
+    op, args = p.instructions[t]
+    new = ops[rng.integers(len(ops))]
+    args = tuple(a if i < ARITY[op] else int(rng.integers(base + t)) for i, a in enumerate(args))
+    instrs = list(p.instructions)
+    instrs[t] = (new, args)
+    return Program(p.consts, tuple(instrs), p.output)
+
+
+def perturb_constant(p: Program, rng: np.random.Generator) -> Program:
+    """One constant moved by a relative log-normal step (or set to a small integer)."""
+    if not p.consts:
+        return add_constant(p, rng)
+    k = int(rng.integers(len(p.consts)))
+    consts = list(p.consts)
+    if rng.random() < 0.2:
+        consts[k] = float(rng.choice([-2.0, -1.0, 0.5, 1.0, 2.0]))
+    else:
+        consts[k] = consts[k] * math.exp(rng.normal(0, 0.3)) + rng.normal(0, 0.01)
+    return p.with_consts(consts)
+
+
+def add_constant(p: Program, rng: np.random.Generator) -> Program:
+    """A new constant, used by one operand of a random instruction."""
+    k = len(p.consts)
+    new_index = 1 + k
+    instrs = _shift_refs(list(p.instructions), new_index, 1)
+    output = p.output + 1 if p.output >= new_index else p.output
+    if instrs:
+        t = int(rng.integers(len(instrs)))
+        op, args = instrs[t]
+        j = int(rng.integers(ARITY[op]))
+        instrs[t] = (op, tuple(new_index if i == j else a for i, a in enumerate(args)))
+    return Program(p.consts + (float(rng.normal(0, 1)),), tuple(instrs), output)
+
+
+def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS) -> Program:
+    """One random mutation of a program (retried until it changes the function's structure)."""
+    for _ in range(10):
+        r = rng.random()
+        if r < 0.25:
+            child = insert_vertex(p, rng, ops)
+        elif r < 0.45:
+            child = remove_vertex(p, rng)
+        elif r < 0.70:
+            child = switch_edge(p, rng)
+        elif r < 0.80:
+            child = change_op(p, rng, ops)
+        elif r < 0.95:
+            child = perturb_constant(p, rng)
+        else:
+            child = add_constant(p, rng)
+        child = child.simplified()
+        if child != p:
+            return child
+    return child
+
+
+# --- objectives and tuning ------------------------------------------------------------------
+def _log_errors(errors: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        out = np.log10(errors)
+    return np.where(np.isfinite(out), np.minimum(out, _WORST), _WORST)
+
+
+def tune_many(
+    programs: Sequence[Program], target: Target, max_evals: int = 300, seed: int = 0
+) -> list[tuple[Program, float]]:
+    """Tune the constants of several programs with CMA-ES on the minimax objective, in lockstep.
+
+    Every program gets its own CMA-ES (log10 of the training max error, early stopping on
+    stagnation); each round the candidates of all still-running strategies are evaluated in one
+    parallel interpreter call.  Returns, per program, the best of the tuned and original constants
+    and its training error.
+    """
+    X, T = target.training
+    start = population_errors(pack(programs), X, T, target.relative)
+    best = [(p, float(e)) for p, e in zip(programs, start)]
+    runs = {}
+    for i, p in enumerate(programs):
+        if not p.consts:
+            continue
+        x0 = np.array(p.consts)
+        opts = {
+            "CMA_stds": np.maximum(np.abs(x0), 1e-3), "popsize": 10, "maxfevals": max_evals,
+            "tolfun": 1e-7, "tolx": 1e-14, "tolstagnation": 40, "verbose": -9, "seed": seed + i + 1,
+        }
+        runs[i] = cma.CMAEvolutionStrategy(x0, 0.05, opts)
+    while runs:
+        asked = {i: es.ask() for i, es in runs.items()}
+        variants = [programs[i].with_consts(c) for i, cands in asked.items() for c in cands]
+        errs = population_errors(pack(variants), X, T, target.relative)
+        pos = 0
+        for i, cands in asked.items():
+            e = errs[pos:pos + len(cands)]
+            runs[i].tell(cands, _log_errors(e).tolist())
+            j = int(np.argmin(e))
+            if e[j] < best[i][1]:
+                best[i] = (variants[pos + j], float(e[j]))
+            pos += len(cands)
+        runs = {i: es for i, es in runs.items() if not es.stop()}
+    return best
+
+
+def tune_constants(
+    program: Program, target: Target, max_evals: int = 3000, seed: int = 0
+) -> tuple[Program, float]:
+    """Tune one program's constants with CMA-ES (see :func:`tune_many`)."""
+    return tune_many([program], target, max_evals, seed)[0]
+
+
+@dataclass
+class SearchResult:
+    """What a program search found.
+
+    Attributes
+    ----------
+    best : dict
+        Operation count -> (Program, training max error), the archive's Pareto front.
+    generations, evaluations : int
+    seconds : float
+    """
+
+    best: dict
+    generations: int
+    evaluations: int
+    seconds: float
+
+
+class ProgramSearch:
+    """NSGA-II over (max error, cost) with CMA-ES tuning of the front.
+
+    Parameters
+    ----------
+    target : Target
+    max_ops : int
+        Programs costing more are infeasible.
+    ops : sequence of str
+        Operations mutations may use (default +, -, ×, ÷).
+    population_size : int
+    seed : int
+    tune_every : int
+        Generations between CMA-ES tunings of the archive's front.
+    tune_evals : int
+        CMA-ES evaluation budget per program of the front.
+    child_evals : int
+        CMA-ES evaluation budget of the short tuning every new program gets.
+    checkpoint : path, optional
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        max_ops: int = 10,
+        ops: Sequence[str] = BASIC_OPS,
+        population_size: int = 200,
+        seed: int = 0,
+        tune_every: int = 10,
+        tune_evals: int = 2000,
+        child_evals: int = 200,
+        checkpoint=None,
+    ):
+        for op in ops:
+            if op not in ARITY:
+                raise ValueError(f"unknown operation {op!r}")
+        if max_ops < 1:
+            raise ValueError(f"max_ops must be positive, got {max_ops}")
+        self.target, self.max_ops, self.ops = target, max_ops, tuple(ops)
+        self.seed, self.tune_every, self.tune_evals = seed, tune_every, tune_evals
+        self.child_evals = child_evals
+        self.tuned: set = set()
+        self.engine = NSGA2(
+            self.evaluate, lambda p, rng: mutate(p, rng, self.ops), lambda p: (p.key(), p.consts),
+            archive_key=lambda f: int(f[1]), population_size=population_size, seed=seed,
+            checkpoint=checkpoint,
+        )
+
+    def evaluate(self, programs: list) -> np.ndarray:
+        """Objective rows (log10 training max error, cost); over-budget programs get the worst error.
+
+        Every program first has its constants tuned by a short CMA-ES (``child_evals``), and
+        keeps the tuned constants: a new structure is judged by what it can do, not by the
+        constants it inherited.
+        """
+        costs = np.array([p.cost for p in programs], dtype=float)
+        feasible = [i for i, c in enumerate(costs) if c <= self.max_ops]
+        errs = np.full(len(programs), _WORST)
+        if feasible:
+            tuned = tune_many([programs[i] for i in feasible], self.target, self.child_evals,
+                              self.seed + len(self.tuned))
+            for i, (prog, err) in zip(feasible, tuned):
+                programs[i] = prog
+                errs[i] = _log_errors(np.array([err]))[0]
+        return np.column_stack([errs, costs])
+
+    def seeds(self, count: int) -> list:
+        """Random starting programs of 1..max_ops operations."""
+        rng = np.random.default_rng(self.seed)
+        return [random_program(rng, int(rng.integers(1, self.max_ops + 1)), int(rng.integers(1, 5)), self.ops)
+                for _ in range(count)]
+
+    def _tune_front(self, state: EvolutionState) -> None:
+        todo = []
+        for cost, (prog, f) in sorted(state.archive.items()):
+            key = (prog.key(), prog.consts)
+            if cost <= self.max_ops and f[0] < _WORST and key not in self.tuned:
+                self.tuned.add(key)
+                todo.append(prog)
+        if not todo:
+            return
+        new = []
+        for tuned, _ in tune_many(todo, self.target, self.tune_evals, self.seed + state.generation):
+            self.tuned.add((tuned.key(), tuned.consts))
+            new.append(tuned)
+        if new:
+            F = self.evaluate(new)
+            self.engine._update_archive(new, F)
+            state.population = state.population + new
+            state.objectives = np.vstack([state.objectives, F])
+
+    def run(self, initial: Sequence[Program] | None = None, generations: int | None = None,
+            seconds: float | None = None, progress=None) -> SearchResult:
+        """Evolve from ``initial`` (default: random programs) for a number of generations or seconds.
+
+        ``progress(state)`` is called after every generation.
+        """
+        start = time.time()
+        initial = list(initial) if initial else self.seeds(self.engine.population_size)
+
+        def callback(state):
+            if state.generation % self.tune_every == 0:
+                self._tune_front(state)
+            if progress is not None:
+                progress(state)
+            return False
+
+        state = self.engine.run(initial, generations=generations, seconds=seconds, callback=callback)
+        self._tune_front(state)
+        best = {
+            int(cost): (prog, 10.0 ** f[0])
+            for cost, (prog, f) in sorted(state.archive.items())
+            if cost <= self.max_ops and f[0] < _WORST
+        }
+        # Keep the Pareto front only: a costlier program must be more accurate.
+        front, floor = {}, math.inf
+        for cost in sorted(best):
+            if best[cost][1] < floor:
+                front[cost] = best[cost]
+                floor = best[cost][1]
+        return SearchResult(front, state.generation, state.evaluations, time.time() - start)

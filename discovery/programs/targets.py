@@ -1,0 +1,115 @@
+"""Target functions for program search, with ground truth computed once at high precision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import mpmath
+import numpy as np
+
+# name: (mpmath expression in x, numpy function for float64 reference at scale, natural domain)
+BUILTIN = {
+    "exp": ("exp(x)", np.exp),
+    "exp2": ("2**x", np.exp2),
+    "ln": ("log(x)", np.log),
+    "log2": ("log(x, 2)", np.log2),
+    "erf": ("erf(x)", None),
+    "sin": ("sin(x)", np.sin),
+    "cos": ("cos(x)", np.cos),
+    "tanh": ("tanh(x)", np.tanh),
+    "sqrt": ("sqrt(x)", np.sqrt),
+}
+_NAMESPACE = {k: getattr(mpmath, k) for k in ("exp", "log", "erf", "sin", "cos", "tan", "tanh", "sqrt",
+                                              "sinh", "cosh", "atan", "asin", "acos", "gamma", "pi", "e",
+                                              "besselj", "log1p", "expm1", "cbrt")}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A function on an interval, its error mode and its exact values.
+
+    Attributes
+    ----------
+    name : str
+        A builtin name (``exp2``) or the expression itself.
+    expr : str
+        mpmath expression in ``x``.
+    interval : (float, float)
+    relative : bool
+        Whether errors are relative (the default unless the function vanishes on the interval).
+    """
+
+    name: str
+    expr: str
+    interval: tuple[float, float]
+    relative: bool
+
+    def mp(self, x: mpmath.mpf) -> mpmath.mpf:
+        """The exact value at x, at the current mpmath precision."""
+        return _mp_eval(self.expr, x)
+
+    def values(self, X: np.ndarray, dps: int = 30) -> np.ndarray:
+        """Float64 values correctly rounded from ``dps``-digit evaluations."""
+        with mpmath.workdps(dps):
+            return np.array([float(self.mp(mpmath.mpf(float(x)))) for x in X])
+
+    def grid(self, n: int, kind: str = "chebyshev") -> np.ndarray:
+        """n points on the interval: Chebyshev nodes (clustered at the ends) or uniform."""
+        lo, hi = self.interval
+        if kind == "uniform":
+            return np.linspace(lo, hi, n)
+        k = np.arange(n)
+        return np.sort(0.5 * (lo + hi) + 0.5 * (hi - lo) * np.cos(np.pi * (k + 0.5) / n))
+
+    @cached_property
+    def training(self) -> tuple[np.ndarray, np.ndarray]:
+        """The 1024-point training grid (Chebyshev nodes plus the end points) and exact values."""
+        X = np.unique(np.concatenate([self.grid(1022), list(self.interval)]))
+        return X, self.values(X)
+
+    @cached_property
+    def validation(self) -> tuple[np.ndarray, np.ndarray]:
+        """A 10,000-point uniform validation grid and exact values."""
+        X = self.grid(10_000, "uniform")
+        return X, self.values(X)
+
+    def numpy(self):
+        """A float64 numpy version of the function (for scans over millions of points), or None."""
+        builtin = BUILTIN.get(self.name)
+        return builtin[1] if builtin else None
+
+
+def _mp_eval(expr: str, x):
+    return eval(expr, {"__builtins__": {}}, {**_NAMESPACE, "x": x})  # noqa: S307 - names restricted
+
+
+def make_target(name: str, interval: tuple[float, float], relative: bool | None = None) -> Target:
+    """A target from a builtin name (exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt) or an mpmath
+    expression in x (``"exp(x)*sin(x)"``).
+
+    Raises
+    ------
+    ValueError
+        For an empty interval, an expression that does not evaluate on the interval, or relative
+        error asked of a function with a zero there.
+    """
+    lo, hi = (float(v) for v in interval)
+    if not lo < hi:
+        raise ValueError(f"interval [{lo}, {hi}] is empty")
+    expr = BUILTIN[name][0] if name in BUILTIN else name
+    probe = np.linspace(lo, hi, 257)
+    with mpmath.workdps(20):
+        try:
+            values = [_mp_eval(expr, mpmath.mpf(float(x))) for x in probe]
+        except Exception as err:  # the user's expression may fail in many ways
+            raise ValueError(f"target {name!r} cannot be evaluated on [{lo}, {hi}]: {err}") from None
+        if not all(isinstance(v, mpmath.mpf) and mpmath.isfinite(v) for v in values):
+            raise ValueError(f"target {name!r} is not real and finite on [{lo}, {hi}]")
+        signs = {mpmath.sign(v) for v in values}
+    has_zero = 0 in signs or len(signs) > 1
+    if relative is None:
+        relative = not has_zero
+    elif relative and has_zero:
+        raise ValueError(f"target {name!r} has a zero on [{lo}, {hi}]: use absolute error")
+    return Target(name, expr, (lo, hi), bool(relative))

@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from discovery.evolution import NSGA2, crowding_distance, non_dominated_fronts
+from discovery.programs.baselines import baselines, best_baseline, minimax_polynomial, minimax_rational
+from discovery.programs.search import ProgramSearch, mutate, tune_constants
+from discovery.programs.targets import make_target
+from discovery.programs.verify import max_error
+from discovery.programs.graph import horner
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=30))
+def test_fronts_match_brute_force(points):
+    F = np.array(points, dtype=float)
+    fronts = non_dominated_fronts(F)
+    assert sorted(np.concatenate(fronts).tolist()) == list(range(len(F)))
+    remaining = set(range(len(F)))
+    for front in fronts:
+        first = {i for i in remaining
+                 if not any((F[j] <= F[i]).all() and (F[j] < F[i]).any() for j in remaining)}
+        assert set(front.tolist()) == first
+        remaining -= first
+
+
+def test_crowding_distance_ends_are_infinite():
+    F = np.array([[0.0, 3.0], [1.0, 2.0], [2.0, 1.0], [3.0, 0.0]])
+    d = crowding_distance(F)
+    assert np.isinf(d[0]) and np.isinf(d[3]) and np.all(np.isfinite(d[1:3]))
+
+
+def _toy(checkpoint=None, seed=3):
+    def evaluate(genomes):
+        x = np.array(genomes)
+        return np.column_stack([x**2, (x - 2) ** 2])
+
+    return NSGA2(evaluate, lambda g, rng: float(g + rng.normal(0, 0.3)), lambda g: round(g, 12),
+                 population_size=20, seed=seed, checkpoint=checkpoint, checkpoint_every=1)
+
+
+def test_toy_problem_converges_to_the_pareto_set():
+    state = _toy().run([-5.0 + i for i in range(12)], generations=40)
+    x = np.array(state.population)
+    assert np.all((x > -0.2) & (x < 2.2))
+
+
+def test_checkpoint_resume_equals_uninterrupted(tmp_path):
+    initial = [-5.0 + i for i in range(12)]
+    straight = _toy().run(initial, generations=10)
+    path = tmp_path / "ck.pkl"
+    _toy(path).run(initial, generations=4)
+    resumed = _toy(path).run(initial, generations=6)
+    assert resumed.generation == 10
+    assert resumed.population == straight.population
+
+
+def test_baselines_reproduce_the_reference_figures():
+    t = make_target("exp2", (0, 1))
+    poly5 = minimax_polynomial(t, 5)
+    rat23 = minimax_rational(t, 2, 3)
+    rat44 = minimax_rational(t, 4, 4)
+    assert (poly5.cost, rat23.cost, rat44.cost) == (10, 10, 16)
+    assert max_error(poly5, t) == pytest.approx(7.5e-8, rel=0.02)
+    assert max_error(rat23, t) == pytest.approx(7.5e-9, rel=0.02)
+    assert max_error(rat44, t) == pytest.approx(1.1e-14, rel=0.02)
+
+
+def test_baseline_table_and_best():
+    t = make_target("exp", (0, 0.5))
+    table = baselines(t, max_ops=6)
+    assert {b.method for b in table} == {"taylor", "minimax-polynomial", "pade", "minimax-rational"}
+    assert all(b.ops <= 6 for b in table)
+    best = best_baseline(table, 4)
+    assert best.ops <= 4 and all(best.max_error <= b.max_error for b in table if b.ops <= 4)
+    taylor2 = next(b for b in table if b.method == "taylor" and b.degrees == (2,))
+    minimax2 = next(b for b in table if b.method == "minimax-polynomial" and b.degrees == (2,))
+    assert minimax2.max_error < taylor2.max_error
+
+
+def test_mutations_keep_programs_valid():
+    rng = np.random.default_rng(1)
+    p = horner([0.5, 1.0, 1.0])
+    for _ in range(300):
+        p = mutate(p, rng)
+        assert p.simplified() == p
+        p.cost  # noqa: B018 - validity of the structure
+
+
+def test_tuning_improves_a_detuned_program():
+    t = make_target("exp", (0, 0.5))
+    good = minimax_polynomial(t, 2)
+    bad = good.with_consts([c * 1.1 for c in good.consts])
+    tuned, err = tune_constants(bad, t, max_evals=2000)
+    assert err < 1.5 * max_error(good, t)
+
+
+def test_program_search_smoke():
+    t = make_target("exp", (0, 0.5))
+    result = ProgramSearch(t, max_ops=4, population_size=30, seed=2, tune_every=2, child_evals=60).run(generations=6)
+    assert result.best and max(result.best) <= 4
+    errors = [e for _, e in result.best.values()]
+    assert errors == sorted(errors, reverse=True)  # a Pareto front: more ops, less error
+    cost, (prog, err) = max(result.best.items())
+    assert prog.cost == cost and err < 0.05
+    assert max_error(prog, t) == pytest.approx(err, rel=0.5)
