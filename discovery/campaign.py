@@ -120,6 +120,11 @@ def _optional_string(v, where):
     return _check(v, v is None or isinstance(v, str), where, "a string")
 
 
+def _plain(v):
+    """Tuples to lists, recursively (what JSON gives back)."""
+    return [_plain(x) for x in v] if isinstance(v, (list, tuple)) else v
+
+
 @dataclass(frozen=True)
 class CampaignConfig:
     """A validated campaign file.
@@ -146,7 +151,7 @@ class CampaignConfig:
         """The configuration as plain data (what identifies the campaign when resuming)."""
         return {
             "campaign": {"name": self.name, "kind": self.kind, "seed": self.seed},
-            "space": {k: (list(map(list, v)) if isinstance(v, list) else v) for k, v in self.space.items()},
+            "space": {k: _plain(v) for k, v in self.space.items()},
             "search": self.search,
             "identify": self.identify,
         }
@@ -184,7 +189,9 @@ def load_config(path: str | Path) -> CampaignConfig:
         "description": ("", lambda v, w: _check(v, isinstance(v, str), w, "a string")),
     }, path)
     if campaign["kind"] == "program":
-        raise ConfigError(f"{path}: [campaign] kind = 'program' campaigns are not available yet; use kind = 'pcf'")
+        return _load_program_config(doc, path, campaign)
+    if "target" in doc:
+        raise ConfigError(f"{path}: [target] belongs to kind = 'program' campaigns; a PCF campaign has [space]")
     space = _read_table(doc, "space", {
         "degree_a": (None, _non_negative_int),
         "degree_b": (None, _non_negative_int),
@@ -243,6 +250,58 @@ def load_config(path: str | Path) -> CampaignConfig:
     return CampaignConfig(path, campaign["name"], campaign["kind"], campaign["seed"], space, search, identify, execution)
 
 
+def _interval(v, where):
+    ok = isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+    _check(v, ok, where, "[lo, hi]")
+    if not v[0] < v[1]:
+        raise ConfigError(f"{where}: interval {v} is empty")
+    return [float(x) for x in v]
+
+
+def _ops(v, where):
+    from discovery.programs.graph import ARITY
+
+    _check(v, isinstance(v, list) and v and all(isinstance(o, str) for o in v), where, "a list of operation names")
+    for op in v:
+        if op not in ARITY:
+            raise ConfigError(f"{where}: unknown operation {op!r} (known: {', '.join(ARITY)})")
+    return list(v)
+
+
+def _positive_number(v, where):
+    return _check(v, isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, where, "a positive number")
+
+
+def _load_program_config(doc: dict, path: Path, campaign: dict) -> CampaignConfig:
+    if "space" in doc:
+        raise ConfigError(f"{path}: [space] belongs to kind = 'pcf' campaigns; a program campaign has [target]")
+    target = _read_table(doc, "target", {
+        "name": (_REQUIRED, _string),
+        "interval": (_REQUIRED, _interval),
+        "error": ("auto", _choice("auto", "relative", "absolute")),
+        "max_ops": (10, _positive_int),
+        "ops": (["add", "sub", "mul", "div"], _ops),
+    }, path)
+    try:
+        from discovery.programs.targets import make_target
+
+        make_target(target["name"], tuple(target["interval"]), {"auto": None, "relative": True, "absolute": False}[target["error"]])
+    except ValueError as err:
+        raise ConfigError(f"{path}: [target] {err}") from None
+    search = _read_table(doc, "search", {
+        "strategy": ("evolve", _choice("evolve")),
+        "minutes": (5.0, _positive_number),
+        "population": (100, _positive_int),
+        "classical_seeds": (True, lambda v, w: _check(v, isinstance(v, bool), w, "true or false")),
+    }, path)
+    identify = _read_table(doc, "identify", {}, path)
+    execution = _read_table(doc, "execution", {
+        "workers": (os.cpu_count() or 1, _positive_int),
+        "scheduler": (None, _optional_string),
+    }, path)
+    return CampaignConfig(path, campaign["name"], "program", campaign["seed"], target, search, identify, execution)
+
+
 # --- the PCF space and its work units -------------------------------------------------------
 @lru_cache(maxsize=4)
 def _space_rows(space_json: str) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +321,9 @@ def space_rows(config: CampaignConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def unit_count(config: CampaignConfig) -> int:
-    """Number of work units of the campaign."""
+    """Number of work units of the campaign (one for a program search)."""
+    if config.kind == "program":
+        return 1
     return math.ceil(len(space_rows(config)[0]) / config.search["unit_size"])
 
 
@@ -411,6 +472,7 @@ class CampaignResult:
     wall_time: float
     complete: bool
     plots: list = field(default_factory=list)
+    kind: str = "pcf"
 
 
 class _UnitRunner:
@@ -452,6 +514,8 @@ def run_campaign(
 
     if not isinstance(config, CampaignConfig):
         config = load_config(config)
+    if config.kind == "program":
+        return _run_program_campaign(config, Path(db), progress)
     start = time.time()
     total = unit_count(config)
     store = FormulaStore(db)
@@ -565,14 +629,63 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
     return written
 
 
+def _run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> CampaignResult:
+    """Evolve programs for the target; the search checkpoints beside the database and resumes."""
+    from tqdm import tqdm
+
+    from discovery.programs.search import ProgramSearch
+    from discovery.programs.targets import make_target
+    from discovery.programs.verify import max_error
+    from discovery.store import FormulaStore
+
+    start = time.time()
+    t = config.space
+    target = make_target(t["name"], tuple(t["interval"]), {"auto": None, "relative": True, "absolute": False}[t["error"]])
+    folder = db.parent / f"{db.stem}_runs" / config.name
+    folder.mkdir(parents=True, exist_ok=True)
+    store = FormulaStore(db)
+    try:
+        cid = store.start_campaign(config.name, "program", config.as_dict(), config.digest(), 1)
+        if not store.done_units(cid):
+            search = ProgramSearch(target, t["max_ops"], ops=t["ops"], population_size=config.search["population"],
+                                   seed=config.seed, checkpoint=folder / "evolution.pkl")
+            budget = config.search["minutes"] * 60
+            state = search.engine.start(search.seeds(config.search["population"], config.search["classical_seeds"]))
+            spent = state.extra.get("seconds", 0.0)
+            bar = tqdm(total=int(budget), initial=int(spent), unit="s", desc=f"{config.name}: evolving", disable=not progress)
+            resumed_at = time.time()
+
+            def tick(st):
+                st.extra["seconds"] = spent + time.time() - resumed_at
+                bar.n = min(int(st.extra["seconds"]), int(budget))
+                bar.refresh()
+
+            result = search.run(state.population, seconds=max(0.0, budget - spent), progress=tick)
+            bar.close()
+            rows = [{"genome": p.to_json(), "ops": cost, "max_error": max_error(p, target), "expression": p.expression()}
+                    for cost, (p, _) in sorted(result.best.items())]
+            store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=result.evaluations)
+            store.finish_campaign(cid)
+        status = store.status(cid)
+        return CampaignResult(config.name, cid, status["candidates"], status["converged"], status["formulas"],
+                              0, {}, time.time() - start, True, [], kind="program")
+    finally:
+        store.close()
+
+
 def summary_lines(result: CampaignResult) -> list[str]:
     """Human-readable summary of a run."""
     lines = [
         f"campaign {result.name}: {'complete' if result.complete else 'stopped (rerun to resume)'} "
         f"in {result.wall_time:.1f} s",
-        f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
-        f"clusters {result.clusters}",
     ]
+    if result.kind == "program":
+        lines.append(f"  programs evaluated {result.candidates:,}, Pareto front stored: {result.formulas} programs")
+        return lines
+    lines.append(
+        f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
+        f"clusters {result.clusters}"
+    )
     if result.identified:
         counts = ", ".join(f"{k} {v}" for k, v in Counter(result.identified).most_common())
         lines.append(f"  identified formulas per constant: {counts}")

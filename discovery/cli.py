@@ -7,6 +7,7 @@ import json
 import math
 import re
 import sys
+import time
 
 import mpmath
 
@@ -199,6 +200,84 @@ def _identify(args) -> int:
 
 
 QUICKSTART = "quickstart.toml"
+
+
+def _target_arg(args):
+    from discovery.programs.targets import make_target
+
+    mode = {"relative": True, "absolute": False, "auto": None}[args.error]
+    return make_target(args.target, tuple(args.interval), mode)
+
+
+def _programs_baselines(args) -> int:
+    from discovery.programs.baselines import baselines
+
+    target = _target_arg(args)
+    table = baselines(target, args.max_ops)
+    if args.format == "json":
+        print(json.dumps([{"method": b.method, "degrees": list(b.degrees), "ops": b.ops,
+                           "max_error": b.max_error, "expression": b.program.expression()} for b in table], indent=2))
+        return 0
+    kind = "relative" if target.relative else "absolute"
+    print(f"classical approximations of {target.name} on [{target.interval[0]}, {target.interval[1]}], max {kind} error (certified)")
+    print(f"{'ops':>4}  {'method':<28}{'max error':>12}")
+    for b in table:
+        print(f"{b.ops:>4}  {b.label:<28}{b.max_error:>12.3e}")
+    return 0
+
+
+def _programs_evolve(args) -> int:
+    from tqdm import tqdm
+
+    from discovery.programs.baselines import baselines, best_baseline
+    from discovery.programs.search import ProgramSearch
+    from discovery.programs.verify import float32_ulp_error, max_error
+
+    target = _target_arg(args)
+    ops = tuple(args.ops.split(","))
+    search = ProgramSearch(target, args.max_ops, ops=ops, population_size=args.population, seed=args.seed,
+                           checkpoint=args.checkpoint)
+    seconds = args.minutes * 60
+    bar = tqdm(total=int(seconds), unit="s", desc=f"evolving {target.name}", disable=args.quiet,
+               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s {postfix}")
+    start = time.time()
+
+    def progress(state):
+        bar.n = min(int(time.time() - start), int(seconds))
+        best = min((f[0] for c, (_, f) in state.archive.items() if c <= args.max_ops), default=float("nan"))
+        bar.set_postfix(generation=state.generation, evaluations=state.evaluations, best_log10_error=f"{best:.2f}")
+
+    initial = search.seeds(args.population, classical=not args.no_classical_seeds)
+    result = search.run(initial, seconds=seconds, progress=progress)
+    bar.close()
+    table = baselines(target, args.max_ops)
+    rows = []
+    for cost, (prog, _) in sorted(result.best.items()):
+        certified = max_error(prog, target)
+        base = best_baseline(table, cost)
+        rows.append({"ops": cost, "max_error": certified, "expression": prog.expression(),
+                     "formula": prog.formula(), "genome": prog.to_json(),
+                     "baseline": base.label if base else None, "baseline_error": base.max_error if base else None})
+    print(f"{result.generations} generations, {result.evaluations:,} programs evaluated in {result.seconds:.0f} s")
+    print(f"{'ops':>4} {'max error':>11} {'best classical (same ops)':>34} {'ratio':>8}  program")
+    for r in rows:
+        ratio = r["baseline_error"] / r["max_error"] if r["baseline_error"] and r["max_error"] > 0 else float("nan")
+        print(f"{r['ops']:>4} {r['max_error']:>11.3e} {(r['baseline'] or '-'):>22} {r['baseline_error'] or float('nan'):>11.3e} "
+              f"{ratio:>8.2f}  {r['formula']}")
+    if rows:
+        best = min(rows, key=lambda r: r["max_error"])
+        from discovery.programs.graph import Program
+
+        check = float32_ulp_error(Program.from_json(best["genome"]), target, limit=None if args.float32_exhaustive else 1 << 22)
+        scope = "every float32" if check["exhaustive"] else f"{check['checked']:,} float32 values"
+        print(f"float32 check of the most accurate program over {scope}: max {check['max_ulp']} ulp")
+    if args.db:
+        from discovery.store import FormulaStore
+
+        with FormulaStore(args.db) as store:
+            ids = store.write_programs(None, target.name, target.interval, rows)
+        print(f"stored {len(ids)} programs in {args.db}")
+    return 0
 
 
 def _campaign_run(args) -> int:
@@ -426,6 +505,32 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=_positive_int)
     q.add_argument("--format", choices=("table", "json", "csv"), default="table")
     q.set_defaults(handler=_query)
+
+    progs = commands.add_parser("programs", help="evolve short programs that approximate functions")
+    prog_commands = progs.add_subparsers(dest="programs_command", required=True)
+    for name, handler, text in (
+        ("baselines", _programs_baselines, "classical approximations (Taylor, Padé, minimax) with certified errors"),
+        ("evolve", _programs_evolve, "NSGA-II over (max error, operations) with CMA-ES constant tuning"),
+    ):
+        sp = prog_commands.add_parser(name, help=text, description=text)
+        sp.add_argument("--target", required=True,
+                        help="exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt, or an mpmath expression in x")
+        sp.add_argument("--interval", type=float, nargs=2, required=True, metavar=("LO", "HI"))
+        sp.add_argument("--error", choices=("auto", "relative", "absolute"), default="auto")
+        sp.add_argument("--max-ops", type=_positive_int, default=10 if name == "evolve" else 16)
+        if name == "baselines":
+            sp.add_argument("--format", choices=("table", "json"), default="table")
+        else:
+            sp.add_argument("--minutes", type=float, default=30.0)
+            sp.add_argument("--population", type=_positive_int, default=100)
+            sp.add_argument("--seed", type=int, default=0)
+            sp.add_argument("--ops", default="add,sub,mul,div", help="operations, e.g. add,sub,mul,div,sqrt,fma")
+            sp.add_argument("--no-classical-seeds", action="store_true", help="start from random programs only")
+            sp.add_argument("--checkpoint", help="checkpoint file (resumes if it exists)")
+            sp.add_argument("--float32-exhaustive", action="store_true", help="check every float32 of the interval")
+            sp.add_argument("--db", help="store the Pareto front in this database")
+            sp.add_argument("--quiet", action="store_true")
+        sp.set_defaults(handler=handler)
 
     run = commands.add_parser(
         "run",

@@ -174,6 +174,7 @@ class NSGA2:
         self._update_archive(genomes, F)
         pop, PF = self._select(genomes, F, self.population_size)
         self.state.population, self.state.objectives = pop, PF
+        self._save()
         return self.state
 
     def step(self) -> EvolutionState:

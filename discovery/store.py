@@ -317,6 +317,39 @@ class FormulaStore:
              ident.get("depth"), now),
         )
 
+    def write_programs(
+        self, campaign_id: int | None, target: str, interval: Sequence[float], programs: Iterable[dict],
+        unit: int | None = None, candidates: int = 0,
+    ) -> list[int]:
+        """Store evolved programs for a target; each dict has ``genome`` (Program.to_json()),
+        ``ops``, ``max_error`` (certified) and ``expression`` (sympy-parsable in x).
+
+        The same program for the same target and interval is stored once.  With ``unit``, the
+        campaign's work unit is marked done in the same transaction.  Returns the ids.
+        """
+        now = time.time()
+        ids = []
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for prog in programs:
+                key = "program:" + json.dumps([target, list(map(float, interval)), prog["genome"]], sort_keys=True,
+                                              separators=(",", ":"))
+                ids.append(self._insert_formula(
+                    "program", key, prog["genome"], campaign_id, None, now, target=target,
+                    interval=list(map(float, interval)), ops=int(prog["ops"]), max_error=prog["max_error"],
+                    expression=prog["expression"],
+                ))
+            if unit is not None:
+                self.conn.execute(
+                    "INSERT INTO work_units(campaign_id, unit, candidates, converged, done) VALUES (?,?,?,?,?)",
+                    (campaign_id, unit, candidates, len(ids), now),
+                )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return ids
+
     def add_identification(self, formula_id: int, ident: dict) -> None:
         """Store an identification of an already stored formula (kept if one exists)."""
         self.conn.execute("BEGIN IMMEDIATE")
@@ -444,7 +477,7 @@ class FormulaStore:
         )
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY i.digits_verified IS NULL, i.constant, f.id"
+        sql += " ORDER BY i.digits_verified IS NULL, i.constant, f.target, f.ops, f.id"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))

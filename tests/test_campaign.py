@@ -174,3 +174,63 @@ def test_shipped_campaign_files_load():
         assert unit_count(config) >= 1
     paper = load_config(root / "paper-2024.toml")
     assert (paper.space["degree_a"], paper.space["degree_b"], paper.space["bound"]) == (2, 2, 5)
+
+
+PROGRAM = """
+[campaign]
+name = "exp-short"
+kind = "program"
+seed = 1
+
+[target]
+name = "exp"
+interval = [0, 0.5]
+max_ops = 4
+
+[search]
+minutes = 0.03
+population = 20
+
+[execution]
+workers = 1
+"""
+
+
+def test_program_campaign_stores_its_pareto_front(tmp_path):
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(PROGRAM)
+    db = tmp_path / "p.db"
+    result = run_campaign(cfg, db, progress=False)
+    assert result.complete and result.kind == "program" and result.formulas >= 3
+    assert (tmp_path / "p_runs" / "exp-short" / "evolution.pkl").exists()
+    with FormulaStore(db) as store:
+        records = store.query(kind="program", target="exp")
+    assert {"id", "kind", "target", "interval", "ops", "max_error", "expression"} <= set(records[0])
+    errors = [r["max_error"] for r in sorted(records, key=lambda r: r["ops"])]
+    assert errors == sorted(errors, reverse=True) and errors[-1] < 0.01
+    x = sympy.Symbol("x")
+    for r in records:
+        value = float(sympy.sympify(r["expression"]).subs(x, 0.25))
+        assert abs(value - 2.718281828459045**0.25) <= 1.0001 * r["max_error"] * 2.718281828459045**0.25
+    again = run_campaign(cfg, db, progress=False)
+    assert again.formulas == result.formulas
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("[campaign]\nname='p'\nkind='program'\n[target]\ninterval=[0,1]\n", "[target] name is missing"),
+        ("[campaign]\nname='p'\nkind='program'\n[target]\nname='exp'\ninterval=[1,0]\n", "interval [1, 0] is empty"),
+        ("[campaign]\nname='p'\nkind='program'\n[target]\nname='exp'\ninterval=[0,1]\nops=['pow']\n", "unknown operation 'pow'"),
+        ("[campaign]\nname='p'\nkind='program'\n[target]\nname='exp(y)'\ninterval=[0,1]\n", "cannot be evaluated"),
+        ("[campaign]\nname='p'\nkind='program'\n[target]\nname='exp'\ninterval=[0,1]\n[search]\nminutes=0\n", "[search] minutes must be a positive number"),
+        ("[campaign]\nname='p'\nkind='program'\n[space]\nbound=2\n", "[space] belongs to kind = 'pcf'"),
+        ("[campaign]\nname='p'\nkind='pcf'\n[target]\nname='exp'\n", "[target] belongs to kind = 'program'"),
+    ],
+)
+def test_malformed_program_configs(tmp_path, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert fragment in str(err.value) and str(path) in str(err.value)

@@ -112,3 +112,19 @@ def test_campaign_status_and_query_formats(tmp_path, capsys):
     assert "#" in capsys.readouterr().out
     assert main(["query", "--db", str(tmp_path / "missing.db")]) == 2
     assert "no database" in capsys.readouterr().err
+
+
+def test_programs_baselines_and_evolve(tmp_path, capsys):
+    assert main(["programs", "baselines", "--target", "exp2", "--interval", "0", "1", "--max-ops", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "minimax-rational (2, 3)" in out and "7.520e-09" in out
+    db = tmp_path / "p.db"
+    assert main(["programs", "evolve", "--target", "exp", "--interval", "0", "0.5", "--max-ops", "4",
+                 "--minutes", "0.03", "--population", "20", "--db", str(db), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "best classical (same ops)" in out and "float32 check" in out and "stored" in out
+    assert main(["query", "--db", str(db), "--kind", "program", "--target", "exp", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records and all(r["kind"] == "program" and r["ops"] <= 4 for r in records)
+    assert main(["programs", "baselines", "--target", "sin", "--interval", "-1", "1", "--error", "relative"]) == 2
+    assert "zero" in capsys.readouterr().err

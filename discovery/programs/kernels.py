@@ -101,12 +101,14 @@ def _run(ops, args, consts, X, vals):
 
 @numba.njit(cache=True)
 def _max_error(y, T, W):
+    # Branch-free so it vectorizes; a NaN anywhere makes the error infinite.
     worst = 0.0
+    nan = False
     for i in range(y.size):
         e = abs(y[i] - T[i]) * W[i]
-        if not e <= worst:  # also catches NaN
-            worst = e if e == e else np.inf
-    return worst
+        nan |= e != e
+        worst = e if e > worst else worst
+    return np.inf if nan else worst
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")

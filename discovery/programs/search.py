@@ -53,6 +53,25 @@ def insert_vertex(p: Program, rng: np.random.Generator, ops: Sequence[str]) -> P
     return Program(p.consts, tuple(instrs), output)
 
 
+def insert_square(p: Program, rng: np.random.Generator) -> Program:
+    """A new instruction v*v of a random value v, used by a later instruction or as the output."""
+    base = 1 + len(p.consts)
+    t = int(rng.integers(len(p.instructions) + 1))
+    v = int(rng.integers(base + t))
+    instrs = _shift_refs(list(p.instructions), base + t, 1)
+    instrs.insert(t, ("mul", (v, v, 0)))
+    new_index = base + t
+    output = p.output + 1 if p.output >= new_index else p.output
+    users = [u for u in range(t + 1, len(instrs)) if v in instrs[u][1][: ARITY[instrs[u][0]]]]
+    if users and rng.random() < 0.7:
+        u = users[rng.integers(len(users))]
+        op, args = instrs[u]
+        instrs[u] = (op, tuple(new_index if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
+    else:
+        output = new_index
+    return Program(p.consts, tuple(instrs), output)
+
+
 def remove_vertex(p: Program, rng: np.random.Generator) -> Program:
     """Delete an instruction; its uses take one of its operands instead."""
     if not p.instructions:
@@ -128,8 +147,10 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
     """One random mutation of a program (retried until it changes the function's structure)."""
     for _ in range(10):
         r = rng.random()
-        if r < 0.25:
+        if r < 0.20:
             child = insert_vertex(p, rng, ops)
+        elif r < 0.25:
+            child = insert_square(p, rng) if "mul" in ops else insert_vertex(p, rng, ops)
         elif r < 0.45:
             child = remove_vertex(p, rng)
         elif r < 0.70:
@@ -197,6 +218,21 @@ def tune_constants(
 ) -> tuple[Program, float]:
     """Tune one program's constants with CMA-ES (see :func:`tune_many`)."""
     return tune_many([program], target, max_evals, seed)[0]
+
+
+def classical_programs(target: Target, max_ops: int) -> list[Program]:
+    """Minimax polynomials and rationals (Remez) of at most ``max_ops`` operations."""
+    from discovery.programs.baselines import minimax_polynomial, minimax_rational
+
+    out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
+    for m in range(0, max_ops // 2 + 1):
+        for n in range(1, max_ops // 2 + 1):
+            if 2 * (m + n) <= max_ops:
+                try:
+                    out.append(minimax_rational(target, m, n))
+                except (ZeroDivisionError, ValueError):
+                    continue  # a degenerate approximant
+    return out
 
 
 @dataclass
@@ -283,11 +319,14 @@ class ProgramSearch:
                 errs[i] = _log_errors(np.array([err]))[0]
         return np.column_stack([errs, costs])
 
-    def seeds(self, count: int) -> list:
-        """Random starting programs of 1..max_ops operations."""
+    def seeds(self, count: int, classical: bool = True) -> list:
+        """Starting programs: the classical minimax approximations that fit in ``max_ops``
+        (with ``classical``), filled up with random programs of 1..max_ops operations."""
+        out = classical_programs(self.target, self.max_ops) if classical and "add" in self.ops and "mul" in self.ops else []
         rng = np.random.default_rng(self.seed)
-        return [random_program(rng, int(rng.integers(1, self.max_ops + 1)), int(rng.integers(1, 5)), self.ops)
-                for _ in range(count)]
+        while len(out) < count:
+            out.append(random_program(rng, int(rng.integers(1, self.max_ops + 1)), int(rng.integers(1, 5)), self.ops))
+        return out
 
     def _tune_front(self, state: EvolutionState) -> None:
         todo = []
@@ -310,7 +349,7 @@ class ProgramSearch:
 
     def run(self, initial: Sequence[Program] | None = None, generations: int | None = None,
             seconds: float | None = None, progress=None) -> SearchResult:
-        """Evolve from ``initial`` (default: random programs) for a number of generations or seconds.
+        """Evolve from ``initial`` (default: :meth:`seeds`) for a number of generations or seconds.
 
         ``progress(state)`` is called after every generation.
         """
