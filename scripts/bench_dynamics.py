@@ -17,11 +17,12 @@ import time
 
 import gmpy2
 import numba
+from gmpy2 import mpz
 import numpy as np
 
 from discovery import Status, evaluate
 from discovery.pcf.dynamics import FIT_POINTS, eigenvalues, metrics
-from discovery.pcf.exact import walk
+from discovery.pcf.exact import polyval
 from discovery.pcf.space import sample_box
 
 
@@ -29,10 +30,24 @@ def _log(x) -> float:
     return float(gmpy2.log(abs(x)))
 
 
+def plain_walk(a, b, depths):
+    """Convergents at the given depths by the plain recurrence on gmpy2 integers."""
+    wanted = set(depths)
+    p1, p, q1, q = mpz(1), mpz(polyval(a, 0)), mpz(0), mpz(1)
+    found = {}
+    for k in range(1, max(depths) + 1):
+        ak, bk = mpz(polyval(a, k)), mpz(polyval(b, k))
+        p1, p = p, ak * p + bk * p1
+        q1, q = q, ak * q + bk * q1
+        if k in wanted:
+            found[k] = (p, q)
+    return found
+
+
 def exact_metrics(a, b, depth=2000, sample=1000, fit_points=FIT_POINTS):
     """The same metrics from exact gmpy2 convergents at every depth, one PCF at a time."""
     points = sorted(set(fit_points) | {sample})
-    found = walk(a, b, [*points, depth])
+    found = plain_walk(a, b, [*points, depth])
     pN, qN = found[depth][:2]
     log_q, log_qr, log_err = {}, {}, {}
     for n in points:

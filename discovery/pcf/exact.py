@@ -65,8 +65,30 @@ def first_zero(b: Sequence[int], depth: int) -> int | None:
     return None
 
 
+_LEAF = 48  # steps multiplied one by one before the product tree takes over
+
+
+def _product(av: list, bv: list, lo: int, hi: int) -> tuple:
+    """M_lo M_(lo+1) ... M_(hi-1) with M_k = [[a(k), 1], [b(k), 0]], as (m00, m01, m10, m11).
+
+    Binary splitting: the large multiplications happen between numbers of similar size, where
+    GMP's fast algorithms pay off, instead of one huge number times a small one at every step.
+    """
+    if hi - lo <= _LEAF:
+        x, y, z, w = mpz(1), mpz(0), mpz(0), mpz(1)
+        for k in range(lo, hi):
+            a, b = av[k], bv[k]
+            x, y = x * a + y * b, x
+            z, w = z * a + w * b, z
+        return x, y, z, w
+    mid = (lo + hi) // 2
+    x1, y1, z1, w1 = _product(av, bv, lo, mid)
+    x2, y2, z2, w2 = _product(av, bv, mid, hi)
+    return x1 * x2 + y1 * z2, x1 * y2 + y1 * w2, z1 * x2 + w1 * z2, z1 * y2 + w1 * w2
+
+
 def walk(a: Sequence[int], b: Sequence[int], depths: Sequence[int]) -> dict:
-    """Run the recurrence once and collect convergents at several depths.
+    """Convergents at several depths from one pass over the recurrence's matrix product.
 
     Parameters
     ----------
@@ -81,18 +103,21 @@ def walk(a: Sequence[int], b: Sequence[int], depths: Sequence[int]) -> dict:
         ``{depth: (p, q, p_prev, q_prev)}`` with gmpy2 integers; at depth 0 the previous pair is
         (1, 0).
     """
-    wanted = set(_check_depths(depths))
-    top = max(wanted)
-    p_prev, p = mpz(1), mpz(polyval(a, 0))
-    q_prev, q = mpz(0), mpz(1)
+    wanted = sorted(set(_check_depths(depths)))
+    top = wanted[-1]
+    av = [mpz(0)] + _values(a, 1, top + 1)
+    bv = [mpz(0)] + _values(b, 1, top + 1)
+    # [[p_n, p_(n-1)], [q_n, q_(n-1)]] = [[p_m, p_(m-1)], [q_m, q_(m-1)]] M_(m+1) ... M_n
+    p, p_prev, q, q_prev = mpz(polyval(a, 0)), mpz(1), mpz(1), mpz(0)
     found = {}
-    if 0 in wanted:
-        found[0] = (p, q, p_prev, q_prev)
-    for k, ak, bk in zip(range(1, top + 1), _values(a, 1, top + 1), _values(b, 1, top + 1)):
-        p_prev, p = p, ak * p + bk * p_prev
-        q_prev, q = q, ak * q + bk * q_prev
-        if k in wanted:
-            found[k] = (p, q, p_prev, q_prev)
+    done = 0
+    for d in wanted:
+        if d > done:
+            x, y, z, w = _product(av, bv, done + 1, d + 1)
+            p, p_prev = p * x + p_prev * z, p * y + p_prev * w
+            q, q_prev = q * x + q_prev * z, q * y + q_prev * w
+            done = d
+        found[d] = (p, q, p_prev, q_prev)
     return found
 
 
