@@ -104,3 +104,13 @@ def test_program_search_smoke():
     cost, (prog, err) = max(result.best.items())
     assert prog.cost == cost and err < 0.05
     assert max_error(prog, t) == pytest.approx(err, rel=0.5)
+
+
+def test_lawson_reaches_the_minimax_error_of_a_rational():
+    from discovery.programs.search import tune_lawson
+
+    t = make_target("exp2", (0, 1))
+    best = minimax_rational(t, 2, 3)
+    start = best.with_consts([c * (1 + 1e-3 * (-1) ** k) for k, c in enumerate(best.consts)])
+    tuned, err = tune_lawson(start, t, iterations=25)
+    assert err < 1.05 * max_error(best, t)
