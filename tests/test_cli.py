@@ -128,3 +128,17 @@ def test_programs_baselines_and_evolve(tmp_path, capsys):
     assert records and all(r["kind"] == "program" and r["ops"] <= 4 for r in records)
     assert main(["programs", "baselines", "--target", "sin", "--interval", "-1", "1", "--error", "relative"]) == 2
     assert "zero" in capsys.readouterr().err
+
+
+def test_identify_cli(capsys):
+    assert main(["identify", "2n+1", "n^2", "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["closed_form"] == "4/pi" and record["constant"] == "pi" and record["digits_verified"] >= 100
+    assert main(["identify", "(exp(pi) - 3)/(exp(pi) + 1)"]) == 0
+    assert "e_pi" in capsys.readouterr().out
+    assert main(["identify", "1.2345678901234567890123456789012345678901234567890"]) == 1
+    assert "identified  False" in capsys.readouterr().out
+    assert main(["identify", "x + 1"]) == 2
+    assert "not a constant expression" in capsys.readouterr().err
+    assert main(["identify", "3.14159265358979323846264338327950288", "--constants", "pie"]) == 2
+    assert "unknown constant 'pie'" in capsys.readouterr().err
