@@ -114,3 +114,28 @@ def test_lawson_reaches_the_minimax_error_of_a_rational():
     start = best.with_consts([c * (1 + 1e-3 * (-1) ** k) for k, c in enumerate(best.consts)])
     tuned, err = tune_lawson(start, t, iterations=25)
     assert err < 1.05 * max_error(best, t)
+
+
+def test_cayley_motif():
+    from discovery.programs.graph import Program
+    from discovery.programs.kernels import evaluate
+    from discovery.programs.search import insert_cayley
+
+    rng = np.random.default_rng(5)
+    base = horner([0.3, 1.0])
+    X = np.linspace(0.1, 0.9, 5)
+    checked = 0
+    for _ in range(50):
+        child = insert_cayley(base, rng)
+        assert len(child.instructions) == len(base.instructions) + 3
+        last = len(child.consts) + len(child.instructions)
+        op, (a, b, _) = child.instructions[-1]
+        if child.output != last or op != "div":
+            continue
+        s_ = child.instructions[a - len(child.consts) - 1]
+        A = evaluate(Program(child.consts, child.instructions, s_[1][0]), X)
+        B = evaluate(Program(child.consts, child.instructions, s_[1][1]), X)
+        if np.all(A != B):
+            assert np.allclose(evaluate(child, X), (A + B) / (A - B), rtol=1e-14)
+            checked += 1
+    assert checked > 3

@@ -73,6 +73,31 @@ def insert_square(p: Program, rng: np.random.Generator) -> Program:
     return Program(p.consts, tuple(instrs), output)
 
 
+def insert_cayley(p: Program, rng: np.random.Generator) -> Program:
+    """The motif (A + B)/(A - B) of two earlier values, used as the output or by a later instruction.
+
+    Rational approximations of functions with f(-u) f(u) = const (exp and its relatives) take
+    this form with A, B the even and odd parts, which shares work between numerator and
+    denominator that Horner's rule repeats.
+    """
+    base = 1 + len(p.consts)
+    t = int(rng.integers(len(p.instructions) + 1))
+    a, b = (int(v) for v in rng.integers(base + t, size=2))
+    instrs = _shift_refs(list(p.instructions), base + t, 3)
+    new = base + t
+    instrs[t:t] = [("add", (a, b, 0)), ("sub", (a, b, 0)), ("div", (new, new + 1, 0))]
+    output = p.output + 3 if p.output >= new else p.output
+    later = list(range(t + 3, len(instrs)))
+    if later and rng.random() < 0.5:
+        u = later[rng.integers(len(later))]
+        op, args = instrs[u]
+        j = int(rng.integers(ARITY[op]))
+        instrs[u] = (op, tuple(new + 2 if i == j else x for i, x in enumerate(args)))
+    else:
+        output = new + 2
+    return Program(p.consts, tuple(instrs), output)
+
+
 def remove_vertex(p: Program, rng: np.random.Generator) -> Program:
     """Delete an instruction; its uses take one of its operands instead."""
     if not p.instructions:
@@ -150,8 +175,11 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
         r = rng.random()
         if r < 0.20:
             child = insert_vertex(p, rng, ops)
-        elif r < 0.25:
+        elif r < 0.23:
             child = insert_square(p, rng) if "mul" in ops else insert_vertex(p, rng, ops)
+        elif r < 0.25:
+            basic = all(o in ops for o in ("add", "sub", "div"))
+            child = insert_cayley(p, rng) if basic else insert_vertex(p, rng, ops)
         elif r < 0.45:
             child = remove_vertex(p, rng)
         elif r < 0.70:
