@@ -207,7 +207,9 @@ def test_program_campaign_stores_its_pareto_front(tmp_path):
         records = store.query(kind="program", target="exp")
     assert {"id", "kind", "target", "interval", "ops", "max_error", "expression"} <= set(records[0])
     errors = [r["max_error"] for r in sorted(records, key=lambda r: r["ops"])]
-    assert errors == sorted(errors, reverse=True) and errors[-1] < 0.01
+    # A Pareto front on the training grid; certified errors may differ in the last digits.
+    assert all(later <= earlier * (1 + 1e-6) for earlier, later in zip(errors, errors[1:]))
+    assert errors[-1] < 0.01
     x = sympy.Symbol("x")
     for r in records:
         value = float(sympy.sympify(r["expression"]).subs(x, 0.25))
