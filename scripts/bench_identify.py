@@ -21,7 +21,6 @@ import time
 from collections import Counter
 
 import mpmath
-import numpy as np
 import sympy
 
 from discovery import PCF

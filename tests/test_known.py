@@ -1,6 +1,5 @@
 """Every shipped known formula against its closed form, with the float kernel and exactly."""
 
-import math
 
 import mpmath
 import pytest

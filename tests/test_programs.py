@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from discovery.programs.graph import OPS, Program, horner, random_program, rational
-from discovery.programs.kernels import evaluate, pack, population_errors
+from discovery.programs.kernels import evaluate, population_errors
 from discovery.programs.targets import make_target
 from discovery.programs.verify import float32_ulp_error, max_error, mp_value
 

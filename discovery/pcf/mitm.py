@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-import mpmath
 import numba
 import numpy as np
 
