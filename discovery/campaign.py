@@ -426,7 +426,9 @@ class LocalExecutor(Executor):
         self.workers = workers
         self._pool = None
         if workers > 1:
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            # Not fork: a process that has run numba's parallel kernels cannot safely fork their
+            # thread pool.  The fork server is a fresh process that children fork from cheaply.
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(
                 max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_worker_init
             )

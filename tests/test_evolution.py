@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 
 from discovery.evolution import NSGA2, crowding_distance, non_dominated_fronts
 from discovery.programs.baselines import baselines, best_baseline, minimax_polynomial, minimax_rational
-from discovery.programs.search import ProgramSearch, mutate, tune_constants
+from discovery.programs.search import ProgramSearch, mutate
+from discovery.programs.tuning import tune_constants, tune_minimax
 from discovery.programs.targets import make_target
 from discovery.programs.verify import max_error
 from discovery.programs.graph import horner
@@ -97,7 +98,7 @@ def test_tuning_improves_a_detuned_program():
 
 def test_program_search_smoke():
     t = make_target("exp", (0, 0.5))
-    result = ProgramSearch(t, max_ops=4, population_size=30, seed=2, tune_every=2, child_evals=60).run(generations=6)
+    result = ProgramSearch(t, max_ops=4, population_size=30, seed=2, tune_every=2, child_rounds=10).run(generations=6)
     assert result.best and max(result.best) <= 4
     errors = [e for _, e in result.best.values()]
     assert errors == sorted(errors, reverse=True)  # a Pareto front: more ops, less error
@@ -106,14 +107,27 @@ def test_program_search_smoke():
     assert max_error(prog, t) == pytest.approx(err, rel=0.5)
 
 
-def test_lawson_reaches_the_minimax_error_of_a_rational():
-    from discovery.programs.search import tune_lawson
-
+def test_minimax_tuning_reaches_the_minimax_error_of_a_rational():
     t = make_target("exp2", (0, 1))
     best = minimax_rational(t, 2, 3)
-    start = best.with_consts([c * (1 + 1e-3 * (-1) ** k) for k, c in enumerate(best.consts)])
-    tuned, err = tune_lawson(start, t, iterations=25)
-    assert err < 1.05 * max_error(best, t)
+    start = best.with_consts([c * (1 + 1e-2 * (-1) ** k) for k, c in enumerate(best.consts)])
+    (tuned, err), = tune_minimax([start], t, outer=40, grid="training")
+    assert err < 1.02 * max_error(best, t)
+    assert max_error(tuned, t) == pytest.approx(err, rel=0.05)
+
+
+def test_minimax_tuning_of_a_shared_rational_beats_the_classical_one():
+    # 2^x ~ c4 (P + uQ)/(P - uQ), u = x - c0, s = u^2, P = s + c1, Q = c2 s + c3: ten operations.
+    from discovery.programs.graph import Program
+
+    t = make_target("exp2", (0, 1))
+    instr = [("sub", (0, 1)), ("mul", (6, 6)), ("add", (7, 2)), ("mul", (3, 7)), ("add", (9, 4)),
+             ("mul", (6, 10)), ("add", (8, 11)), ("sub", (8, 11)), ("div", (12, 13)), ("mul", (14, 5))]
+    rough = Program((0.5, 10.0, 0.1, 3.0, 1.414), tuple(instr))
+    assert rough.cost == 10
+    (tuned, err), = tune_minimax([rough], t)
+    assert err < 2e-10 < max_error(minimax_rational(t, 2, 3), t) / 30
+    assert max_error(tuned, t) == pytest.approx(err, rel=0.1)
 
 
 def test_cayley_motif():
@@ -139,3 +153,24 @@ def test_cayley_motif():
             assert np.allclose(evaluate(child, X), (A + B) / (A - B), rtol=1e-14)
             checked += 1
     assert checked > 3
+
+
+def test_insert_on_all_uses_changes_the_variable():
+    from discovery.programs.kernels import evaluate
+    from discovery.programs.search import insert_on_all_uses
+
+    base = horner([0.3, -1.2, 1.0])  # 0.3 x^2 - 1.2 x + 1
+    X = np.linspace(0.1, 0.9, 7)
+    seen = 0
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        child = insert_on_all_uses(base, rng, ("add", "sub", "mul", "div"))
+        assert len(child.instructions) == len(base.instructions) + 1
+        op, (v, w, _) = child.instructions[0]
+        x_unused = all(0 not in args[:2] for _, args in child.instructions[1:])
+        if op == "sub" and v == 0 and 1 <= w <= len(base.consts) and x_unused:
+            # every use of x now reads x - c: the polynomial shifted by c
+            c = base.consts[w - 1]
+            assert np.allclose(evaluate(child, X), evaluate(base, X - c), rtol=1e-14)
+            seen += 1
+    assert seen

@@ -135,3 +135,78 @@ def test_float32_ulp_check():
     report = float32_ulp_error(Program((), (("sqrt", (0,)),)), make_target("sqrt", (1, 2)))
     assert report["max_ulp"] == 0 and report["checked"] == 2**23 + 1 and report["exhaustive"]
     assert float32_ulp_error(exact, t, limit=10_000)["max_ulp"] > 1000
+
+
+def _plain_jacobian(program: Program, x: float) -> list[float]:
+    """d output / d constants by dual numbers on Python floats (the reference)."""
+    K = len(program.consts)
+    v = [(x, [0.0] * K)] + [(c, [1.0 if j == k else 0.0 for j in range(K)]) for k, c in enumerate(program.consts)]
+    for op, (a, b, c) in program.instructions:
+        (fa, da), (fb, db), (fc, dc) = v[a], v[b], v[c]
+        with np.errstate(all="ignore"):
+            fa, fb, fc = np.float64(fa), np.float64(fb), np.float64(fc)
+            if op == "add":
+                r, d = fa + fb, [p + q for p, q in zip(da, db)]
+            elif op == "sub":
+                r, d = fa - fb, [p - q for p, q in zip(da, db)]
+            elif op == "mul":
+                r, d = fa * fb, [p * fb + fa * q for p, q in zip(da, db)]
+            elif op == "div":
+                r = fa / fb
+                d = [(p - r * q) / fb for p, q in zip(da, db)]
+            elif op == "sqrt":
+                r = np.sqrt(fa)
+                d = [0.5 * p / r for p in da]
+            elif op == "fma":
+                r, d = fa * fb + fc, [p * fb + fa * q + s for p, q, s in zip(da, db, dc)]
+            else:
+                f = 2.0 if op == "mul2" else 0.5
+                r, d = f * fa, [f * p for p in da]
+        v.append((r, d))
+    return v[program.output][1]
+
+
+@given(programs)
+def test_jacobian_matches_dual_numbers(program):
+    from discovery.programs.tuning import value_and_jacobian
+
+    X = np.linspace(0.1, 2.0, 11)
+    y, J = value_and_jacobian(program, X)
+    assert np.array_equal(y, evaluate(program, X), equal_nan=True)
+    want = np.array([_plain_jacobian(program, float(x)) for x in X]).reshape(J.shape)
+    assert np.allclose(J, want, rtol=1e-12, atol=0, equal_nan=True)
+
+
+def test_jacobian_matches_sympy():
+    from discovery.programs.tuning import value_and_jacobian
+
+    # 2^x ~ c4 (P + uQ)/(P - uQ), u = x - c0, s = u^2, P = s + c1, Q = c2 s + c3.
+    instr = [("sub", (0, 1)), ("mul", (6, 6)), ("add", (7, 2)), ("mul", (3, 7)), ("add", (9, 4)),
+             ("mul", (6, 10)), ("add", (8, 11)), ("sub", (8, 11)), ("div", (12, 13)), ("mul", (14, 5))]
+    p = Program((0.5, 10.0, 0.1, 3.0, 1.414), tuple(instr))
+    cs = sympy.symbols("c0:5")
+    x = sympy.Symbol("x")
+    u = x - cs[0]
+    P, Q = u**2 + cs[1], cs[2] * u**2 + cs[3]
+    expr = cs[4] * (P + u * Q) / (P - u * Q)
+    X = np.linspace(0, 1, 7)
+    _, J = value_and_jacobian(p, X)
+    subs = dict(zip(cs, p.consts))
+    for k, c in enumerate(cs):
+        d = sympy.lambdify(x, sympy.diff(expr, c).subs(subs), "mpmath")
+        want = [float(d(mpmath.mpf(float(xi)))) for xi in X]
+        assert np.allclose(J[:, k], want, rtol=1e-12)
+
+
+@given(programs)
+def test_folding_keeps_the_function_and_the_cost(program):
+    try:
+        folded = program.folded()
+    except ValueError:
+        return  # a constant subexpression is not finite
+    assert folded.cost == program.cost
+    assert not any(not folded.depends_on_x()[1 + len(folded.consts) + t] for t in range(len(folded.instructions)))
+    X = np.linspace(0.1, 2.0, 23)
+    # The interpreter computes a constant subexpression with the same IEEE operations per point
+    # as folding does once, so the values agree to the bit.
+    assert np.array_equal(evaluate(program, X), evaluate(folded, X), equal_nan=True)

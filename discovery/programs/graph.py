@@ -124,6 +124,40 @@ class Program:
             instrs.append((op, tuple(remap[a] if i < ARITY[op] else 0 for i, a in enumerate(args))))
         return Program(tuple(self.consts[k] for k in keep_consts), tuple(instrs), remap[self.output])
 
+    def folded(self) -> "Program":
+        """The same function with every constant subexpression computed into one constant.
+
+        Folding rounds each such subexpression once (float64), so values may differ from the
+        unfolded program's in the last bit.  Raises ValueError when a constant subexpression is
+        not finite (a program that divides by zero without using x).
+        """
+        prog = self.simplified()
+        dep = prog.depends_on_x()
+        base = prog._first_result()
+        values = [np.float64(0.0)] + [np.float64(c) for c in prog.consts]
+        consts = list(prog.consts)
+        remap = {i: i for i in range(base)}
+        kept = []
+        for t, (op, args) in enumerate(prog.instructions):
+            if dep[base + t]:
+                kept.append((t, op, args))
+                values.append(np.float64(np.nan))
+                continue
+            a, b, c = (values[i] for i in args)
+            with np.errstate(all="ignore"):
+                v = {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
+                     "sqrt": lambda: np.sqrt(a), "fma": lambda: a * b + c, "mul2": lambda: 2.0 * a,
+                     "half": lambda: 0.5 * a}[op]()
+            values.append(v)
+            consts.append(float(v))
+            remap[base + t] = len(consts)  # value index of the new constant
+        new_base = 1 + len(consts)
+        instrs = []
+        for t, op, args in kept:
+            remap[base + t] = new_base + len(instrs)
+            instrs.append((op, tuple(remap[a] if i < ARITY[op] else 0 for i, a in enumerate(args))))
+        return Program(tuple(consts), tuple(instrs), remap[prog.output]).simplified()
+
     def with_consts(self, consts: Sequence[float]) -> "Program":
         """The same structure with other constants."""
         if len(consts) != len(self.consts):

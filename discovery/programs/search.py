@@ -1,11 +1,12 @@
-"""Evolving programs that approximate a target: mutations, objectives, CMA-ES constant tuning.
+"""Evolving programs that approximate a target: mutations, seeds and the search loop.
 
 Objectives (both minimised): log10 of the maximum error on the 1024-point training grid, and the
-operation count; programs over ``max_ops`` are infeasible.  Mutations insert a vertex, remove
-one, switch an edge, change an operation, and perturb, add or drop constants.  Every few
-generations the best program of each operation count has its constants tuned by CMA-ES on the
-minimax objective (with early stopping) and then by Lawson's reweighted least squares, and the
-tuned program rejoins the population.
+operation count; programs over ``max_ops`` are infeasible.  Mutations insert a vertex (on one use
+of a value or on all of them), remove one, switch an edge, change an operation, insert the
+motifs v*v and (A+B)/(A-B), and perturb, add or drop constants.  Every child is judged after a
+minimax tuning of its constants (:func:`discovery.programs.tuning.tune_minimax`): a structure is
+worth what its best constants can do.  Every few generations the archive's front is tuned again,
+longer, by CMA-ES and then by minimax on the full training grid.
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-import cma
 import numpy as np
 
 from discovery.evolution import NSGA2, EvolutionState
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
-from discovery.programs.kernels import pack, population_errors
 from discovery.programs.targets import Target
-
-_WORST = 10.0  # log10 error given to programs that fail (NaN, inf, huge)
+from discovery.programs.tuning import _WORST, log_errors, tune_many, tune_minimax
 
 
 # --- mutations ------------------------------------------------------------------------------
@@ -51,6 +49,29 @@ def insert_vertex(p: Program, rng: np.random.Generator, ops: Sequence[str]) -> P
         instrs[u] = (uop, uargs)
     else:
         output = new_index if rng.random() < 0.5 or not later else output
+    return Program(p.consts, tuple(instrs), output)
+
+
+def insert_on_all_uses(p: Program, rng: np.random.Generator, ops: Sequence[str]) -> Program:
+    """A new vertex op(v, w) right after a value v, replacing v in every one of its uses.
+
+    A change of variable in one step: with v = x it turns f(x) into f(x - c), f(x c), ..., which
+    no sequence of single-edge mutations reaches without passing through much worse programs.
+    """
+    base = 1 + len(p.consts)
+    v = 0 if rng.random() < 0.4 else int(rng.integers(base + len(p.instructions)))
+    t = max(0, v - base + 1)
+    new_index = base + t
+    op = ops[rng.integers(len(ops))]
+    w = int(rng.integers(new_index))
+    args = (v, w, int(rng.integers(new_index))) if rng.random() < 0.5 or ARITY[op] == 1 else (w, v, int(rng.integers(new_index)))
+    instrs = _shift_refs(list(p.instructions), new_index, 1)
+    for u in range(t, len(instrs)):
+        uop, uargs = instrs[u]
+        instrs[u] = (uop, tuple(new_index if a == v and i < ARITY[uop] else a for i, a in enumerate(uargs)))
+    instrs.insert(t, (op, args))
+    output = p.output + 1 if p.output >= new_index else p.output
+    output = new_index if output == v else output
     return Program(p.consts, tuple(instrs), output)
 
 
@@ -173,8 +194,10 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
     """One random mutation of a program (retried until it changes the function's structure)."""
     for _ in range(10):
         r = rng.random()
-        if r < 0.20:
+        if r < 0.15:
             child = insert_vertex(p, rng, ops)
+        elif r < 0.20:
+            child = insert_on_all_uses(p, rng, ops)
         elif r < 0.23:
             child = insert_square(p, rng) if "mul" in ops else insert_vertex(p, rng, ops)
         elif r < 0.25:
@@ -196,104 +219,7 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
     return child
 
 
-# --- objectives and tuning ------------------------------------------------------------------
-def _log_errors(errors: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        out = np.log10(errors)
-    return np.where(np.isfinite(out), np.minimum(out, _WORST), _WORST)
-
-
-def tune_many(
-    programs: Sequence[Program], target: Target, max_evals: int = 300, seed: int = 0
-) -> list[tuple[Program, float]]:
-    """Tune the constants of several programs with CMA-ES on the minimax objective, in lockstep.
-
-    Every program gets its own CMA-ES (log10 of the training max error, early stopping on
-    stagnation); each round the candidates of all still-running strategies are evaluated in one
-    parallel interpreter call.  Returns, per program, the best of the tuned and original constants
-    and its training error.
-    """
-    X, T = target.training
-    start = population_errors(pack(programs), X, T, target.relative)
-    best = [(p, float(e)) for p, e in zip(programs, start)]
-    runs = {}
-    for i, p in enumerate(programs):
-        if not p.consts:
-            continue
-        x0 = np.array(p.consts)
-        opts = {
-            "CMA_stds": np.maximum(np.abs(x0), 1e-3), "popsize": 10, "maxfevals": max_evals,
-            "tolfun": 1e-7, "tolx": 1e-14, "tolstagnation": 40, "verbose": -9, "seed": seed + i + 1,
-        }
-        runs[i] = cma.CMAEvolutionStrategy(x0, 0.05, opts)
-    while runs:
-        asked = {i: es.ask() for i, es in runs.items()}
-        variants = [programs[i].with_consts(c) for i, cands in asked.items() for c in cands]
-        errs = population_errors(pack(variants), X, T, target.relative)
-        pos = 0
-        for i, cands in asked.items():
-            e = errs[pos:pos + len(cands)]
-            runs[i].tell(cands, _log_errors(e).tolist())
-            j = int(np.argmin(e))
-            if e[j] < best[i][1]:
-                best[i] = (variants[pos + j], float(e[j]))
-            pos += len(cands)
-        runs = {i: es for i, es in runs.items() if not es.stop()}
-    return best
-
-
-def tune_constants(
-    program: Program, target: Target, max_evals: int = 3000, seed: int = 0
-) -> tuple[Program, float]:
-    """Tune one program's constants with CMA-ES (see :func:`tune_many`)."""
-    return tune_many([program], target, max_evals, seed)[0]
-
-
-def tune_lawson(program: Program, target: Target, iterations: int = 20) -> tuple[Program, float]:
-    """Minimax constants by Lawson's algorithm: weighted least squares, reweighted by the error.
-
-    Each round solves a nonlinear least-squares problem (scipy's trust-region solver) on the
-    training grid with weights w; then w <- w |error| (normalised), which drives the solution
-    towards equal ripple.  Far sharper than CMA-ES once the structure is right (on a 10-operation
-    rational for 2^x it reaches 9.3e-11 where CMA-ES stalls at 5e-9).  Returns the best program
-    seen and its training max error.
-    """
-    from scipy.optimize import least_squares
-
-    from discovery.programs.kernels import evaluate
-
-    X, T = target.training
-    scale = np.abs(T) if target.relative else np.ones_like(T)
-    best_p = program
-    best_err = float(population_errors([program], X, T, target.relative)[0])
-    if not program.consts or not np.isfinite(best_err):
-        return best_p, best_err
-    c = np.array(program.consts)
-    w = np.full(X.size, 1.0 / X.size)
-    for _ in range(iterations):
-        def residuals(cc, w=w):
-            with np.errstate(all="ignore"):
-                r = (evaluate(program.with_consts(cc), X) - T) / scale
-            return np.where(np.isfinite(r), np.sqrt(w) * r, 1e3)
-
-        try:
-            c = least_squares(residuals, c, x_scale="jac", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=200).x
-        except ValueError:
-            break  # the residuals left the finite range
-        if not np.all(np.isfinite(c)):
-            break
-        candidate = program.with_consts(c)
-        with np.errstate(all="ignore"):
-            err = np.abs((evaluate(candidate, X) - T) / scale)
-        if not np.all(np.isfinite(err)):
-            break
-        if err.max() < best_err:
-            best_p, best_err = candidate, float(err.max())
-        w = w * err
-        w = w / w.sum() if w.sum() > 0 else np.full(X.size, 1.0 / X.size)
-    return best_p, best_err
-
-
+# --- seeds -----------------------------------------------------------------------------------
 def classical_programs(target: Target, max_ops: int) -> list[Program]:
     """Minimax polynomials and rationals (Remez) of at most ``max_ops`` operations."""
     from discovery.programs.baselines import minimax_polynomial, minimax_rational
@@ -307,6 +233,14 @@ def classical_programs(target: Target, max_ops: int) -> list[Program]:
                 except (ZeroDivisionError, ValueError):
                     continue  # a degenerate approximant
     return out
+
+
+def _folded(program: Program) -> Program:
+    """The program with its constant subexpressions folded (same values, bit for bit), if finite."""
+    try:
+        return program.folded()
+    except ValueError:
+        return program
 
 
 @dataclass
@@ -328,7 +262,7 @@ class SearchResult:
 
 
 class ProgramSearch:
-    """NSGA-II over (max error, cost) with CMA-ES tuning of the front.
+    """NSGA-II over (max error, cost) with minimax tuning of every child and of the front.
 
     Parameters
     ----------
@@ -340,11 +274,11 @@ class ProgramSearch:
     population_size : int
     seed : int
     tune_every : int
-        Generations between CMA-ES tunings of the archive's front.
+        Generations between tunings of the archive's front.
     tune_evals : int
         CMA-ES evaluation budget per program of the front.
-    child_evals : int
-        CMA-ES evaluation budget of the short tuning every new program gets.
+    child_rounds : int
+        Lawson reweightings in the minimax tuning every new program gets.
     checkpoint : path, optional
     """
 
@@ -357,7 +291,7 @@ class ProgramSearch:
         seed: int = 0,
         tune_every: int = 10,
         tune_evals: int = 2000,
-        child_evals: int = 200,
+        child_rounds: int = 30,
         checkpoint=None,
     ):
         for op in ops:
@@ -367,7 +301,7 @@ class ProgramSearch:
             raise ValueError(f"max_ops must be positive, got {max_ops}")
         self.target, self.max_ops, self.ops = target, max_ops, tuple(ops)
         self.seed, self.tune_every, self.tune_evals = seed, tune_every, tune_evals
-        self.child_evals = child_evals
+        self.child_rounds = child_rounds
         self.tuned: set = set()
         self.engine = NSGA2(
             self.evaluate, lambda p, rng: mutate(p, rng, self.ops), lambda p: (p.key(), p.consts),
@@ -378,19 +312,18 @@ class ProgramSearch:
     def evaluate(self, programs: list) -> np.ndarray:
         """Objective rows (log10 training max error, cost); over-budget programs get the worst error.
 
-        Every program first has its constants tuned by a short CMA-ES (``child_evals``), and
-        keeps the tuned constants: a new structure is judged by what it can do, not by the
+        Every program first has its constants tuned (:func:`tune_minimax`, ``child_rounds``),
+        and keeps the tuned constants: a new structure is judged by what it can do, not by the
         constants it inherited.
         """
         costs = np.array([p.cost for p in programs], dtype=float)
         feasible = [i for i, c in enumerate(costs) if c <= self.max_ops]
         errs = np.full(len(programs), _WORST)
         if feasible:
-            tuned = tune_many([programs[i] for i in feasible], self.target, self.child_evals,
-                              self.seed + len(self.tuned))
+            tuned = tune_minimax([programs[i] for i in feasible], self.target, outer=self.child_rounds)
             for i, (prog, err) in zip(feasible, tuned):
                 programs[i] = prog
-                errs[i] = _log_errors(np.array([err]))[0]
+                errs[i] = log_errors(np.array([err]))[0]
         return np.column_stack([errs, costs])
 
     def seeds(self, count: int, classical: bool = True) -> list:
@@ -411,11 +344,10 @@ class ProgramSearch:
                 todo.append(prog)
         if not todo:
             return
-        new = []
-        for tuned, _ in tune_many(todo, self.target, self.tune_evals, self.seed + state.generation):
-            tuned, _ = tune_lawson(tuned, self.target)
-            self.tuned.add((tuned.key(), tuned.consts))
-            new.append(tuned)
+        tuned = [p for p, _ in tune_many(todo, self.target, self.tune_evals, self.seed + state.generation)]
+        new = [p for p, _ in tune_minimax(tuned, self.target, outer=60, grid="training")]
+        for p in new:
+            self.tuned.add((p.key(), p.consts))
         if new:
             F = self.evaluate(new)
             self.engine._update_archive(new, F)
@@ -441,7 +373,7 @@ class ProgramSearch:
         state = self.engine.run(initial, generations=generations, seconds=seconds, callback=callback)
         self._tune_front(state)
         best = {
-            int(cost): (prog, 10.0 ** f[0])
+            int(cost): (_folded(prog), 10.0 ** f[0])
             for cost, (prog, f) in sorted(state.archive.items())
             if cost <= self.max_ops and f[0] < _WORST
         }

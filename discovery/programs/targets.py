@@ -69,6 +69,13 @@ class Target:
         return X, self.values(X)
 
     @cached_property
+    def tuning(self) -> tuple[np.ndarray, np.ndarray]:
+        """A 257-point grid (Chebyshev nodes plus the end points) and exact values, for the
+        least-squares steps of constant tuning; errors are still judged on :attr:`training`."""
+        X = np.unique(np.concatenate([self.grid(255), list(self.interval)]))
+        return X, self.values(X)
+
+    @cached_property
     def validation(self) -> tuple[np.ndarray, np.ndarray]:
         """A 10,000-point uniform validation grid and exact values."""
         X = self.grid(10_000, "uniform")
