@@ -19,7 +19,7 @@ def _plain(program: Program, x: float) -> float:
     for op, (a, b, c) in program.instructions:
         fa, fb, fc = v[a], v[b], v[c]
         if op == "div":
-            r = fa / fb if fb != 0 else (math.copysign(math.inf, fa) if fa != 0 else math.nan)
+            r = fa / fb if fb != 0 else (math.copysign(math.inf, fa) * math.copysign(1, fb) if fa != 0 and fa == fa else math.nan)
         elif op == "sqrt":
             r = math.sqrt(fa) if fa >= 0 else math.nan
         else:
@@ -210,3 +210,15 @@ def test_folding_keeps_the_function_and_the_cost(program):
     # The interpreter computes a constant subexpression with the same IEEE operations per point
     # as folding does once, so the values agree to the bit.
     assert np.array_equal(evaluate(program, X), evaluate(folded, X), equal_nan=True)
+
+
+def test_register_form_reuses_slots_and_keeps_constants_scalar():
+    from discovery.programs.kernels import pack
+
+    p = horner([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])  # a chain: x and two alternating accumulators
+    packed = pack([p])
+    assert packed.n_slots == 3
+    const_only = Program((2.0, 3.0), (("mul", (1, 2)), ("add", (3, 1))))  # 3*2 + 2, no x
+    X = np.linspace(0, 1, 5)
+    assert np.array_equal(evaluate(const_only, X), np.full(5, 8.0))
+    assert population_errors([const_only], X, np.full(5, 8.0))[0] == 0.0

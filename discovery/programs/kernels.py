@@ -1,10 +1,13 @@
 """Numba interpreter for populations of straight-line programs over a grid of points.
 
-A population is packed into arrays: ``ops`` (P × L op codes, -1 for padding), ``args``
-(P × L × 3 operand indices) and ``consts`` (P × K), over a common value table
-``[x, c_0 .. c_{K-1}, r_0 .. r_{L-1}]``.  The interpreter runs one instruction at a time over all
-points (the inner loop is over points, so it vectorizes) and computes each program's maximum
-error against the target in the same pass.
+A population is packed into arrays twice.  The value-table form (``ops``, ``args``, ``consts``,
+``out``) numbers every value ``[x, c_0 .. c_{K-1}, r_0 .. r_{L-1}]`` as the program does, for
+kernels that need every value (derivatives, float32 runs).  The register form is what the
+population interpreter runs: values that do not depend on x are scalars computed once, and the
+x-dependent ones live in a few point-arrays ("slots") reused as soon as a value is dead, so the
+working set stays in cache and constants are never broadcast over the grid.  The interpreter runs
+one instruction at a time over all points (the inner loop is over points, so it vectorizes) and
+computes each program's maximum error against the target in the same pass.
 """
 
 from __future__ import annotations
@@ -19,26 +22,100 @@ from discovery.programs.graph import ARITY, OP_CODE, Program
 _ADD, _SUB, _MUL, _DIV, _SQRT, _FMA, _MUL2, _HALF = (OP_CODE[k] for k in ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half"))
 
 
+# Register-form instruction kinds: a scalar (constant-only) result; array op array; array op
+# scalar; scalar op array; a unary op of an array; fma with any mix (bit k set: operand k scalar).
+_SCALAR, _AA, _AS, _SA, _A, _FMA_MIX = 0, 1, 2, 3, 4, 5
+
+
 class Packed(NamedTuple):
-    """A population packed for the kernels."""
+    """A population packed for the kernels (see the module docstring for the two forms)."""
 
     ops: np.ndarray
     args: np.ndarray
     consts: np.ndarray
     out: np.ndarray
+    kind: np.ndarray
+    dst: np.ndarray
+    operands: np.ndarray
+    mix: np.ndarray
+    out_slot: np.ndarray
+    n_slots: int
+
+
+def _registers(p: Program, L: int, K_pad: int):
+    """Register form of one program: per instruction (kind, dst, operands, fma mix), the output
+    (slot, or -1 - scalar index) and the number of slots used.  Scalars are the constants
+    (0..K-1) and the constant-only results (K_pad + t)."""
+    K = len(p.consts)
+    n = 1 + K + len(p.instructions)
+    live = p.live()
+    dep = p.depends_on_x()
+    kind = np.full(L, -1, dtype=np.int8)
+    dst = np.zeros(L, dtype=np.int32)
+    operands = np.zeros((L, 3), dtype=np.int32)
+    mix = np.zeros(L, dtype=np.int8)
+    last_use = np.full(n, -1)
+    for t, (op, a) in enumerate(p.instructions):
+        if live[1 + K + t]:
+            for v in a[: ARITY[op]]:
+                last_use[v] = t
+    last_use[p.output] = L  # the output outlives the program
+    where = np.zeros(n, dtype=np.int64)  # slot (array value) or scalar index
+    where[1:1 + K] = np.arange(K)
+    free, n_slots = [], 1  # slot 0 holds x for the whole run
+    for t, (op, a) in enumerate(p.instructions):
+        v = 1 + K + t
+        if not live[v]:
+            continue
+        arity = ARITY[op]
+        scal = [not dep[a[j]] for j in range(arity)]
+        operands[t, :arity] = [where[a[j]] for j in range(arity)]
+        if not dep[v]:
+            kind[t], dst[t] = _SCALAR, K_pad + t
+            where[v] = K_pad + t
+            continue
+        if op == "fma":
+            kind[t] = _FMA_MIX
+            mix[t] = sum(1 << j for j in range(3) if scal[j])
+        elif arity == 1:
+            kind[t] = _A
+        else:
+            kind[t] = _AA if not any(scal) else (_AS if scal[1] else _SA)
+        if free:
+            slot = min(free)
+            free.remove(slot)
+        else:
+            slot, n_slots = n_slots, n_slots + 1
+        dst[t] = slot
+        where[v] = slot
+        # Operands dying here free their slots only now: a result never overwrites its own
+        # operand, since aliased arrays would stop the compiler from vectorizing the loop.
+        for j in range(arity):
+            u = a[j]
+            if dep[u] and u != 0 and last_use[u] == t and where[u] not in free:
+                free.append(int(where[u]))
+    out_slot = int(where[p.output]) if dep[p.output] else -1 - int(where[p.output])
+    return kind, dst, operands, mix, out_slot, n_slots
 
 
 def pack(programs: Sequence[Program]) -> Packed:
-    """Pack programs over a common value table (constants first, then results)."""
+    """Pack programs into the value-table and the register forms."""
     programs = list(programs)
     if not programs:
         raise ValueError("no programs to pack")
+    P = len(programs)
     K = max(len(p.consts) for p in programs)
     L = max(1, max(len(p.instructions) for p in programs))
-    ops = np.full((len(programs), L), -1, dtype=np.int8)
-    args = np.zeros((len(programs), L, 3), dtype=np.int32)
-    consts = np.zeros((len(programs), K), dtype=np.float64)
-    out = np.zeros(len(programs), dtype=np.int32)
+    ops = np.full((P, L), -1, dtype=np.int8)
+    args = np.zeros((P, L, 3), dtype=np.int32)
+    consts = np.zeros((P, K), dtype=np.float64)
+    out = np.zeros(P, dtype=np.int32)
+    kind = np.full((P, L), -1, dtype=np.int8)
+    dst = np.zeros((P, L), dtype=np.int32)
+    operands = np.zeros((P, L, 3), dtype=np.int32)
+    mix = np.zeros((P, L), dtype=np.int8)
+    out_slot = np.zeros(P, dtype=np.int32)
+    n_slots = 1
     for i, p in enumerate(programs):
         k = len(p.consts)
         shift = K - k  # results move up by the padding of the constants
@@ -51,52 +128,108 @@ def pack(programs: Sequence[Program]) -> Packed:
             ops[i, t] = OP_CODE[op]
             args[i, t] = [remap(a[j]) if j < ARITY[op] else 0 for j in range(3)]
         out[i] = remap(p.output)
-    return Packed(ops, args, consts, out)
+        kind[i], dst[i], operands[i], mix[i], out_slot[i], used = _registers(p, L, K)
+        n_slots = max(n_slots, used)
+    return Packed(ops, args, consts, out, kind, dst, operands, mix, out_slot, n_slots)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _run(ops, args, consts, X, vals):
-    # vals: (1 + K + L, m) scratch; fills it and leaves every value of the program there.
+def _scalar_op(op, a, b, c):
+    if op == _ADD:
+        return a + b
+    if op == _SUB:
+        return a - b
+    if op == _MUL:
+        return a * b
+    if op == _DIV:
+        return a / b
+    if op == _SQRT:
+        return np.sqrt(a)
+    if op == _FMA:
+        return a * b + c
+    if op == _MUL2:
+        return 2.0 * a
+    return 0.5 * a
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _run_registers(kind, ops, dst, operands, mix, consts, X, slots, scal):
+    # slots (n_slots, m): slot 0 is x; scal: constants, then constant-only results.
     m = X.size
-    K = consts.size
     for i in range(m):
-        vals[0, i] = X[i]
-    for k in range(K):
-        c = consts[k]
-        for i in range(m):
-            vals[1 + k, i] = c
-    for t in range(ops.size):
-        op = ops[t]
-        if op < 0:
+        slots[0, i] = X[i]
+    for k in range(consts.size):
+        scal[k] = consts[k]
+    for t in range(kind.size):
+        kd = kind[t]
+        if kd < 0:
             continue
-        r = vals[1 + K + t]
-        a = vals[args[t, 0]]
-        b = vals[args[t, 1]]
-        if op == _ADD:
+        op = ops[t]
+        ia, ib, ic = operands[t, 0], operands[t, 1], operands[t, 2]
+        if kd == _SCALAR:
+            scal[dst[t]] = _scalar_op(op, scal[ia], scal[ib], scal[ic])
+            continue
+        r = slots[dst[t]]
+        if kd == _AA:
+            a, b = slots[ia], slots[ib]
+            if op == _ADD:
+                for i in range(m):
+                    r[i] = a[i] + b[i]
+            elif op == _SUB:
+                for i in range(m):
+                    r[i] = a[i] - b[i]
+            elif op == _MUL:
+                for i in range(m):
+                    r[i] = a[i] * b[i]
+            else:
+                for i in range(m):
+                    r[i] = a[i] / b[i]
+        elif kd == _AS:
+            a, s = slots[ia], scal[ib]
+            if op == _ADD:
+                for i in range(m):
+                    r[i] = a[i] + s
+            elif op == _SUB:
+                for i in range(m):
+                    r[i] = a[i] - s
+            elif op == _MUL:
+                for i in range(m):
+                    r[i] = a[i] * s
+            else:
+                for i in range(m):
+                    r[i] = a[i] / s
+        elif kd == _SA:
+            s, b = scal[ia], slots[ib]
+            if op == _ADD:
+                for i in range(m):
+                    r[i] = s + b[i]
+            elif op == _SUB:
+                for i in range(m):
+                    r[i] = s - b[i]
+            elif op == _MUL:
+                for i in range(m):
+                    r[i] = s * b[i]
+            else:
+                for i in range(m):
+                    r[i] = s / b[i]
+        elif kd == _A:
+            a = slots[ia]
+            if op == _SQRT:
+                for i in range(m):
+                    r[i] = np.sqrt(a[i])
+            elif op == _MUL2:
+                for i in range(m):
+                    r[i] = 2.0 * a[i]
+            else:
+                for i in range(m):
+                    r[i] = 0.5 * a[i]
+        else:  # fma, any operand possibly scalar (rare: a plain loop)
+            mx = mix[t]
             for i in range(m):
-                r[i] = a[i] + b[i]
-        elif op == _SUB:
-            for i in range(m):
-                r[i] = a[i] - b[i]
-        elif op == _MUL:
-            for i in range(m):
-                r[i] = a[i] * b[i]
-        elif op == _DIV:
-            for i in range(m):
-                r[i] = a[i] / b[i]
-        elif op == _SQRT:
-            for i in range(m):
-                r[i] = np.sqrt(a[i])
-        elif op == _FMA:
-            c3 = vals[args[t, 2]]
-            for i in range(m):
-                r[i] = a[i] * b[i] + c3[i]
-        elif op == _MUL2:
-            for i in range(m):
-                r[i] = 2.0 * a[i]
-        else:
-            for i in range(m):
-                r[i] = 0.5 * a[i]
+                va = scal[ia] if mx & 1 else slots[ia, i]
+                vb = scal[ib] if mx & 2 else slots[ib, i]
+                vc = scal[ic] if mx & 4 else slots[ic, i]
+                r[i] = va * vb + vc
 
 
 @numba.njit(cache=True)
@@ -111,16 +244,28 @@ def _max_error(y, T, W):
     return np.inf if nan else worst
 
 
+@numba.njit(cache=True)
+def _max_error_scalar(s, T, W):
+    worst = 0.0
+    for i in range(T.size):
+        e = abs(s - T[i]) * W[i]
+        if e != e:
+            return np.inf
+        worst = e if e > worst else worst
+    return worst
+
+
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _population_errors(ops, args, consts, out, X, T, W, errors):
-    P = ops.shape[0]
-    rows = 1 + consts.shape[1] + ops.shape[1]
+def _population_errors(kind, ops, dst, operands, mix, consts, out_slot, n_slots, X, T, W, errors):
+    P = kind.shape[0]
     chunk = 16
     for start in numba.prange((P + chunk - 1) // chunk):
-        vals = np.empty((rows, X.size))
+        slots = np.empty((n_slots, X.size))
+        scal = np.empty(consts.shape[1] + kind.shape[1])
         for i in range(start * chunk, min(P, (start + 1) * chunk)):
-            _run(ops[i], args[i], consts[i], X, vals)
-            errors[i] = _max_error(vals[out[i]], T, W)
+            _run_registers(kind[i], ops[i], dst[i], operands[i], mix[i], consts[i], X, slots, scal)
+            o = out_slot[i]
+            errors[i] = _max_error(slots[o], T, W) if o >= 0 else _max_error_scalar(scal[-1 - o], T, W)
 
 
 def population_errors(programs, X: np.ndarray, T: np.ndarray, relative: bool = True) -> np.ndarray:
@@ -148,7 +293,8 @@ def population_errors(programs, X: np.ndarray, T: np.ndarray, relative: bool = T
         raise ValueError("relative error needs a target without zeros on the points")
     W = 1.0 / np.abs(T) if relative else np.ones_like(T)
     errors = np.empty(len(packed.ops))
-    _population_errors(packed.ops, packed.args, packed.consts, packed.out, X, T, W, errors)
+    _population_errors(packed.kind, packed.ops, packed.dst, packed.operands, packed.mix, packed.consts,
+                       packed.out_slot, packed.n_slots, X, T, W, errors)
     return errors
 
 
@@ -156,6 +302,9 @@ def evaluate(program: Program, X: np.ndarray) -> np.ndarray:
     """Values of one program at the points X (float64, through the interpreter)."""
     packed = pack([program])
     X = np.ascontiguousarray(X, dtype=np.float64)
-    vals = np.empty((1 + packed.consts.shape[1] + packed.ops.shape[1], X.size))
-    _run(packed.ops[0], packed.args[0], packed.consts[0], X, vals)
-    return vals[packed.out[0]].copy()
+    slots = np.empty((packed.n_slots, X.size))
+    scal = np.empty(packed.consts.shape[1] + packed.kind.shape[1])
+    _run_registers(packed.kind[0], packed.ops[0], packed.dst[0], packed.operands[0], packed.mix[0],
+                   packed.consts[0], X, slots, scal)
+    o = int(packed.out_slot[0])
+    return slots[o].copy() if o >= 0 else np.full(X.size, scal[-1 - o])

@@ -38,7 +38,7 @@ def log_errors(errors: np.ndarray) -> np.ndarray:
 # --- forward-mode interpreter ---------------------------------------------------------------
 @numba.njit(cache=True, error_model="numpy")
 def _run_grad(ops, args, consts, X, vals, grads):
-    # vals (rows, m) as in kernels._run; grads (rows, K, m): d value / d constant.
+    # vals (rows, m): every value of the value-table form; grads (rows, K, m): d value / d constant.
     m = X.size
     K = consts.size
     grads[:] = 0.0
