@@ -21,7 +21,7 @@ import numpy as np
 
 from discovery.programs.graph import Program
 from discovery.programs.kernels import (
-    _ADD, _DIV, _FMA, _HALF, _MUL, _MUL2, _SQRT, _SUB, pack, population_errors,
+    _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, pack, population_errors,
 )
 from discovery.programs.targets import Target
 
