@@ -4,7 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from discovery.evolution import NSGA2, crowding_distance, non_dominated_fronts
-from discovery.programs.baselines import baselines, best_baseline, minimax_polynomial, minimax_rational
+from discovery.programs.baselines import (
+    baselines, best_baseline, minimax_continued_fraction, minimax_polynomial, minimax_rational,
+)
 from discovery.programs.search import ProgramSearch, mutate
 from discovery.programs.tuning import tune_constants, tune_minimax
 from discovery.programs.targets import make_target
@@ -65,12 +67,32 @@ def test_baselines_reproduce_the_reference_figures():
     assert max_error(poly5, t) == pytest.approx(7.5e-8, rel=0.02)
     assert max_error(rat23, t) == pytest.approx(7.5e-9, rel=0.02)
     assert max_error(rat44, t) == pytest.approx(1.1e-14, rel=0.02)
+    cf = minimax_continued_fraction(t, 3, 1)  # the (3, 3) rational of 2^(x/2) as a fraction, squared
+    assert cf.cost == 10
+    assert max_error(cf, t) == pytest.approx(1.5e-12, rel=0.04)
+
+
+def test_continued_fraction_is_the_minimax_rational():
+    from discovery.programs.baselines import _root_target
+    from discovery.programs.kernels import evaluate
+
+    t = make_target("exp", (0, 0.5))
+    X = np.linspace(0, 0.5, 41)
+    for n in (1, 2, 3):
+        cf = minimax_continued_fraction(t, n)
+        assert cf.cost == 3 * n
+        assert np.allclose(evaluate(cf, X), evaluate(minimax_rational(t, n, n), X), rtol=1e-13)
+    squared = minimax_continued_fraction(t, 2, 2)
+    root = minimax_continued_fraction(_root_target(t, 2), 2)
+    assert np.allclose(evaluate(squared, X), evaluate(root, X) ** 4, rtol=1e-14)
+    with pytest.raises(ValueError, match="positive"):
+        minimax_continued_fraction(make_target("sin", (-1, 1), relative=False), 2, 1)
 
 
 def test_baseline_table_and_best():
     t = make_target("exp", (0, 0.5))
     table = baselines(t, max_ops=6)
-    assert {b.method for b in table} == {"taylor", "minimax-polynomial", "pade", "minimax-rational"}
+    assert {b.method for b in table} == {"taylor", "minimax-polynomial", "pade", "minimax-rational", "minimax-cf"}
     assert all(b.ops <= 6 for b in table)
     best = best_baseline(table, 4)
     assert best.ops <= 4 and all(best.max_error <= b.max_error for b in table if b.ops <= 4)

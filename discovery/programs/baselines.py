@@ -3,7 +3,10 @@
 The minimax approximations are computed here with mpmath by the Remez exchange algorithm
 (for rationals, with the levelled error found by the classical linearised iteration), in the
 target's error mode (relative or absolute).  Polynomials are evaluated by Horner's rule (2·degree
-operations); rationals p/q with q monic (2·deg p + 2·deg q operations).
+operations); rationals p/q with q monic (2·deg p + 2·deg q operations), or as a continued
+fraction (3·n operations for degrees (n, n)).  For a positive target f the classical
+argument-free trick f = (f^(1/2^k))^(2^k) adds the squared continued fraction: the minimax
+rational of f^(1/2^k), squared k times (3·n + k operations).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mpmath
+import numpy as np
 
 from discovery.programs.graph import Program, horner, rational
 from discovery.programs.targets import Target
@@ -25,9 +29,11 @@ class Baseline:
     Attributes
     ----------
     method : str
-        ``taylor``, ``pade``, ``minimax-polynomial`` or ``minimax-rational``.
+        ``taylor``, ``pade``, ``minimax-polynomial``, ``minimax-rational`` or ``minimax-cf``
+        (a continued fraction, possibly squared).
     degrees : tuple of int
-        (degree,) or (numerator degree, denominator degree).
+        (degree,), (numerator degree, denominator degree) or, for ``minimax-cf``, (n, n, k)
+        with k squarings.
     program : Program
     ops : int
         Operation count.
@@ -43,7 +49,12 @@ class Baseline:
 
     @property
     def label(self) -> str:
-        return f"{self.method} {self.degrees[0]}" if len(self.degrees) == 1 else f"{self.method} {self.degrees}"
+        if len(self.degrees) == 1:
+            return f"{self.method} {self.degrees[0]}"
+        if len(self.degrees) == 3:
+            n, _, k = self.degrees
+            return f"{self.method} ({n}, {n})" + (f" squared {k}x" if k else "")
+        return f"{self.method} {self.degrees}"
 
 
 def _shift_to_monomial(coeffs_low_first, x0):
@@ -150,6 +161,84 @@ def minimax_rational(target: Target, m: int, n: int) -> Program:
     return rational([float(c) for c in reversed(p)], [float(c) for c in reversed(q)])
 
 
+def _root_target(target: Target, k: int) -> Target:
+    """The target f^(1/2^k), for a target positive on its interval."""
+    X, T = target.training
+    if not target.relative or np.any(T <= 0):
+        raise ValueError(f"squaring needs a target positive on its interval; {target.name!r} is not")
+    return Target(f"({target.name})^(1/{2**k})", f"({target.expr})**(1/{2**k})", target.interval, True)
+
+
+def _divmod(num, den):
+    """Quotient and remainder of polynomials (coefficients lowest first, mpmath numbers)."""
+    num = list(num)
+    quot = [mpmath.mpf(0)] * max(1, len(num) - len(den) + 1)
+    for shift in range(len(num) - len(den), -1, -1):
+        c = num[shift + len(den) - 1] / den[-1]
+        quot[shift] = c
+        for j, d in enumerate(den):
+            num[shift + j] -= c * d
+    rem = num[: len(den) - 1]
+    return quot, rem
+
+
+def minimax_continued_fraction(target: Target, n: int, squarings: int = 0) -> Program:
+    """The minimax rational of degrees (n, n) of f^(1/2^k) as a continued fraction
+    c0 + r1/(x + b1 + r2/(x + b2 + ... rn/(x + bn))), squared k = ``squarings`` times
+    (3·n + k operations).
+
+    Raises
+    ------
+    ValueError
+        For n < 1, a target not positive on its interval (when squaring), or a degenerate
+        continued fraction (a vanishing partial numerator).
+    """
+    if n < 1:
+        raise ValueError(f"the continued fraction needs degree n >= 1, got {n}")
+    g = _root_target(target, squarings) if squarings else target
+    p, q = _remez(g, n, n)
+    with mpmath.workdps(_DPS):
+        lead = q[-1]
+        if lead == 0:
+            raise ValueError(f"degenerate minimax rational ({n}, {n}) of {g.name}")
+        num, den = [c / lead for c in p], [c / lead for c in q]
+        c0 = num[-1]
+        rem = [a - c0 * b for a, b in zip(num, den)][:-1]
+        partial, offsets = [], []
+        for _ in range(n):
+            rho = rem[-1]
+            if abs(rho) < mpmath.mpf(10) ** (-_DPS // 2):
+                raise ValueError(f"degenerate continued fraction of the ({n}, {n}) rational of {g.name}")
+            monic = [c / rho for c in rem]
+            quot, rem = _divmod(den, monic)  # quot = x + b
+            partial.append(rho)
+            offsets.append(quot[0])
+            den = monic
+            rem = rem[: len(monic) - 1] if len(monic) > 1 else []
+    consts = [float(c0)] + [float(r) for r in partial] + [float(b) for b in offsets]
+    # value indices: x = 0, c0 = 1, r_i = 2 + i, b_i = 2 + n + i
+    instrs: list = []
+
+    def emit(op, a, b):
+        instrs.append((op, (a, b)))
+        return 1 + len(consts) + len(instrs) - 1
+
+    v = emit("add", 0, 2 + n + (n - 1))
+    for i in range(n - 1, 0, -1):
+        frac = emit("div", 2 + i, v)
+        base = emit("add", 0, 2 + n + (i - 1))
+        v = emit("add", base, frac)
+    v = emit("add", 1, emit("div", 2, v))
+    for _ in range(squarings):
+        v = emit("mul", v, v)
+    return Program(tuple(consts), tuple(instrs), v)
+
+
+def cf_degrees(max_ops: int, max_squarings: int = 4) -> list[tuple[int, int]]:
+    """(n, k) of the squared continued fractions that fit in ``max_ops`` operations."""
+    return [(n, k) for n in range(1, max_ops // 3 + 1) for k in range(0, max_squarings + 1) if 3 * n + k <= max_ops]
+
+
 def taylor(target: Target, degree: int) -> Program:
     """The Taylor polynomial about the interval's midpoint, by Horner's rule."""
     return horner([float(c) for c in reversed(taylor_coefficients(target, degree))])
@@ -185,6 +274,15 @@ def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
                 except (ZeroDivisionError, ValueError):
                     continue  # a degenerate approximant (e.g. a vanishing leading coefficient)
                 out.append(Baseline(method, (m, n), prog, prog.cost, max_error(prog, target)))
+    positive = target.relative and bool(np.all(target.training[1] > 0))
+    for n, k in cf_degrees(max_ops):
+        if k and not positive:
+            continue
+        try:
+            prog = minimax_continued_fraction(target, n, k)
+        except (ZeroDivisionError, ValueError):
+            continue
+        out.append(Baseline("minimax-cf", (n, n, k), prog, prog.cost, max_error(prog, target)))
     return sorted(out, key=lambda b: (b.ops, b.max_error))
 
 

@@ -221,17 +221,19 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
 
 # --- seeds -----------------------------------------------------------------------------------
 def classical_programs(target: Target, max_ops: int) -> list[Program]:
-    """Minimax polynomials and rationals (Remez) of at most ``max_ops`` operations."""
-    from discovery.programs.baselines import minimax_polynomial, minimax_rational
+    """Minimax polynomials, rationals and (squared) continued fractions (Remez) of at most
+    ``max_ops`` operations."""
+    from discovery.programs.baselines import cf_degrees, minimax_continued_fraction, minimax_polynomial, minimax_rational
 
     out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
-    for m in range(0, max_ops // 2 + 1):
-        for n in range(1, max_ops // 2 + 1):
-            if 2 * (m + n) <= max_ops:
-                try:
-                    out.append(minimax_rational(target, m, n))
-                except (ZeroDivisionError, ValueError):
-                    continue  # a degenerate approximant
+    builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
+              if 2 * (m + n) <= max_ops]
+    builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops)]
+    for build, degrees in builds:
+        try:
+            out.append(build(target, *degrees))
+        except (ZeroDivisionError, ValueError):
+            continue  # a degenerate approximant, or squaring a target that is not positive
     return out
 
 
