@@ -227,3 +227,25 @@ def test_the_loop_evolves_pcf_genomes_too():
     assert state.objectives[:, 0].min() < start_best - 0.5  # delta rose (0.18 -> 1.00 with these seeds)
     assert np.array_equal(evaluate(state.population), state.objectives)  # stored objectives are true
     assert all(-5 <= c <= 5 for g in state.population for c in g)
+
+
+def test_squaring_the_output_is_tuned_from_the_square_root():
+    # The (2, 1) rational of 2^x squared: its inner value is refitted to 2^(x/2) before the whole
+    # program is tuned, which lands well below the unsquared rational.
+    from discovery.programs.graph import Program
+
+    t = make_target("exp2", (0, 1))
+    base = minimax_rational(t, 2, 1)
+    n = 1 + len(base.consts) + len(base.instructions)
+    squared = Program(base.consts, base.instructions + (("mul", (base.output, base.output, 0)),), n)
+    (tuned, err), = tune_minimax([squared], t)
+    assert err < max_error(base, t) / 5
+    assert max_error(tuned, t) == pytest.approx(err, rel=0.05)
+
+
+def test_baselines_merge_repeated_offsets():
+    t = make_target("exp2", (0, 1))
+    table = baselines(t, max_ops=10)
+    cf = [b for b in table if b.method == "minimax-cf" and b.degrees == (3, 3, 2)]
+    assert cf and cf[0].ops == 10 and cf[0].max_error < 3e-14
+    assert best_baseline(table, 10) is cf[0]

@@ -222,3 +222,21 @@ def test_register_form_reuses_slots_and_keeps_constants_scalar():
     X = np.linspace(0, 1, 5)
     assert np.array_equal(evaluate(const_only, X), np.full(5, 8.0))
     assert population_errors([const_only], X, np.full(5, 8.0))[0] == 0.0
+
+
+@given(programs)
+def test_deduplication_keeps_the_values(program):
+    dedup = program.deduplicated()
+    assert dedup.cost <= program.cost
+    X = np.linspace(0.1, 2.0, 23)
+    assert np.array_equal(evaluate(program, X), evaluate(dedup, X), equal_nan=True)
+
+
+def test_deduplication_merges_repeated_work():
+    # (x - 0.5) computed twice with two equal constants, and x*y next to y*x.
+    p = Program((-0.5, 2.0, -0.5), (("add", (0, 1)), ("add", (3, 0)), ("mul", (4, 5)), ("mul", (5, 4)),
+                                    ("add", (6, 7)), ("add", (8, 2))))
+    dedup = p.deduplicated()
+    assert (p.cost, dedup.cost) == (6, 4)
+    X = np.linspace(0, 1, 9)
+    assert np.array_equal(evaluate(p, X), evaluate(dedup, X))

@@ -124,6 +124,28 @@ class Program:
             instrs.append((op, tuple(remap[a] if i < ARITY[op] else 0 for i, a in enumerate(args))))
         return Program(tuple(self.consts[k] for k in keep_consts), tuple(instrs), remap[self.output])
 
+    def deduplicated(self) -> "Program":
+        """The same function with repeated work computed once (common subexpressions merged).
+
+        Constants of equal value count as one, and the operands of + and × are unordered, so
+        ``x + c0`` and ``c1 + x`` with c0 == c1 are one instruction.  Values are unchanged bit for
+        bit: merged instructions computed the same IEEE operation on the same inputs.
+        """
+        K = len(self.consts)
+        rep = list(range(1 + K + len(self.instructions)))
+        first_const: dict = {}
+        for k, c in enumerate(self.consts):
+            rep[1 + k] = first_const.setdefault(c, 1 + k)
+        seen: dict = {}
+        instrs = []
+        for t, (op, args) in enumerate(self.instructions):
+            mapped = [rep[a] for a in args[: ARITY[op]]]
+            canon = tuple(sorted(mapped[:2]) + mapped[2:]) if op in ("add", "mul", "fma") else tuple(mapped)
+            v = 1 + K + t
+            rep[v] = seen.setdefault((op, canon), v)
+            instrs.append((op, tuple(mapped) + (0,) * (3 - len(mapped))))
+        return Program(self.consts, tuple(instrs), rep[self.output]).simplified()
+
     def folded(self) -> "Program":
         """The same function with every constant subexpression computed into one constant.
 

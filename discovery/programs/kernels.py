@@ -153,11 +153,10 @@ def _scalar_op(op, a, b, c):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _run_registers(kind, ops, dst, operands, mix, consts, X, slots, scal):
-    # slots (n_slots, m): slot 0 is x; scal: constants, then constant-only results.
-    m = X.size
-    for i in range(m):
-        slots[0, i] = X[i]
+def _run_registers(kind, ops, dst, operands, mix, consts, slots, scal):
+    # slots (n_slots, m): slot 0 holds x (filled by the caller); scal: constants, then
+    # constant-only results.
+    m = slots.shape[1]
     for k in range(consts.size):
         scal[k] = consts[k]
     for t in range(kind.size):
@@ -261,9 +260,10 @@ def _population_errors(kind, ops, dst, operands, mix, consts, out_slot, n_slots,
     chunk = 16
     for start in numba.prange((P + chunk - 1) // chunk):
         slots = np.empty((n_slots, X.size))
+        slots[0] = X  # slot 0 is x in every program, and never written
         scal = np.empty(consts.shape[1] + kind.shape[1])
         for i in range(start * chunk, min(P, (start + 1) * chunk)):
-            _run_registers(kind[i], ops[i], dst[i], operands[i], mix[i], consts[i], X, slots, scal)
+            _run_registers(kind[i], ops[i], dst[i], operands[i], mix[i], consts[i], slots, scal)
             o = out_slot[i]
             errors[i] = _max_error(slots[o], T, W) if o >= 0 else _max_error_scalar(scal[-1 - o], T, W)
 
@@ -303,8 +303,9 @@ def evaluate(program: Program, X: np.ndarray) -> np.ndarray:
     packed = pack([program])
     X = np.ascontiguousarray(X, dtype=np.float64)
     slots = np.empty((packed.n_slots, X.size))
+    slots[0] = X
     scal = np.empty(packed.consts.shape[1] + packed.kind.shape[1])
     _run_registers(packed.kind[0], packed.ops[0], packed.dst[0], packed.operands[0], packed.mix[0],
-                   packed.consts[0], X, slots, scal)
+                   packed.consts[0], slots, scal)
     o = int(packed.out_slot[0])
     return slots[o].copy() if o >= 0 else np.full(X.size, scal[-1 - o])

@@ -76,8 +76,16 @@ def insert_on_all_uses(p: Program, rng: np.random.Generator, ops: Sequence[str])
 
 
 def insert_square(p: Program, rng: np.random.Generator) -> Program:
-    """A new instruction v*v of a random value v, used by a later instruction or as the output."""
+    """A new instruction v*v of a random value v, used by a later instruction or as the output.
+
+    A third of the time v is the output: f -> f^2, which with tuning that fits the inner value to
+    the square root of the target (:func:`discovery.programs.tuning.tune_minimax`) is the
+    classical range-reduction trick f(x) = f(x/2)^2 for exponentials, found rather than built in.
+    """
     base = 1 + len(p.consts)
+    if rng.random() < 1 / 3:
+        instrs = list(p.instructions) + [("mul", (p.output, p.output, 0))]
+        return Program(p.consts, tuple(instrs), base + len(p.instructions))
     t = int(rng.integers(len(p.instructions) + 1))
     v = int(rng.integers(base + t))
     instrs = _shift_refs(list(p.instructions), base + t, 1)
@@ -191,16 +199,17 @@ def add_constant(p: Program, rng: np.random.Generator) -> Program:
 
 
 def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS) -> Program:
-    """One random mutation of a program (retried until it changes the function's structure)."""
+    """One random mutation of a program, with repeated work merged (retried until it changes the
+    function's structure)."""
     for _ in range(10):
         r = rng.random()
         if r < 0.15:
             child = insert_vertex(p, rng, ops)
         elif r < 0.20:
             child = insert_on_all_uses(p, rng, ops)
-        elif r < 0.23:
+        elif r < 0.24:
             child = insert_square(p, rng) if "mul" in ops else insert_vertex(p, rng, ops)
-        elif r < 0.25:
+        elif r < 0.26:
             basic = all(o in ops for o in ("add", "sub", "div"))
             child = insert_cayley(p, rng) if basic else insert_vertex(p, rng, ops)
         elif r < 0.45:
@@ -213,7 +222,7 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
             child = perturb_constant(p, rng)
         else:
             child = add_constant(p, rng)
-        child = child.simplified()
+        child = child.deduplicated()
         if child != p:
             return child
     return child
@@ -222,18 +231,21 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
 # --- seeds -----------------------------------------------------------------------------------
 def classical_programs(target: Target, max_ops: int) -> list[Program]:
     """Minimax polynomials, rationals and (squared) continued fractions (Remez) of at most
-    ``max_ops`` operations."""
+    ``max_ops`` operations once repeated work is merged (the baselines' programs)."""
     from discovery.programs.baselines import cf_degrees, minimax_continued_fraction, minimax_polynomial, minimax_rational
 
     out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
     builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
               if 2 * (m + n) <= max_ops]
     builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops)]
+    builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops + 1) if nk not in cf_degrees(max_ops)]
     for build, degrees in builds:
         try:
-            out.append(build(target, *degrees))
+            prog = build(target, *degrees).deduplicated()
         except (ZeroDivisionError, ValueError):
             continue  # a degenerate approximant, or squaring a target that is not positive
+        if prog.cost <= max_ops:
+            out.append(prog)
     return out
 
 

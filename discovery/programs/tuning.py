@@ -154,24 +154,36 @@ def _lawson_lm(ops, args, c0, n_consts, out, X, T, S, outer, inner, vals, grads)
         return best_c, np.inf
     mu = 1e-3
     r = np.empty(m)
+    wi = np.empty(m)
+    J = np.empty((n_consts, m))
     A = np.empty((n_consts, n_consts))
     g = np.empty(n_consts)
     trial = np.empty(K)
     for _ in range(outer):
         for _ in range(inner):
             # Normal equations of the weighted problem, at the current point (vals/grads fresh).
+            # Weighted residuals and Jacobian rows; a point whose derivatives are not finite (a
+            # removable singularity such as c/0 = inf feeding d/inf) sits this step out.
             y = vals[out]
             for i in range(m):
                 r[i] = (y[i] - T[i]) * S[i]
+                ok = np.isfinite(r[i])
+                for p in range(n_consts):
+                    ok &= np.isfinite(grads[out, p, i])
+                wi[i] = w[i] if ok else 0.0
+                for p in range(n_consts):
+                    J[p, i] = grads[out, p, i] * S[i] if ok else 0.0
+                if not ok:
+                    r[i] = 0.0
             for p in range(n_consts):
                 gp = 0.0
                 for i in range(m):
-                    gp += w[i] * grads[out, p, i] * S[i] * r[i]
+                    gp += wi[i] * J[p, i] * r[i]
                 g[p] = gp
                 for q in range(p + 1):
                     s = 0.0
                     for i in range(m):
-                        s += w[i] * grads[out, p, i] * grads[out, q, i] * S[i] * S[i]
+                        s += wi[i] * J[p, i] * J[q, i]
                     A[p, q] = s
                     A[q, p] = s
             if not (np.all(np.isfinite(A)) and np.all(np.isfinite(g))):
@@ -221,14 +233,45 @@ def _lawson_lm(ops, args, c0, n_consts, out, X, T, S, outer, inner, vals, grads)
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _lawson_population(ops, args, consts, n_consts, out, X, T, S, outer, inner, best_c, best_err):
+    # T, S: (P, m), each program's own target values and error scales.
     P = ops.shape[0]
     rows = 1 + consts.shape[1] + ops.shape[1]
     for i in numba.prange(P):
         vals = np.empty((rows, X.size))
         grads = np.empty((rows, consts.shape[1], X.size))
-        c, e = _lawson_lm(ops[i], args[i], consts[i], n_consts[i], out[i], X, T, S, outer, inner, vals, grads)
+        c, e = _lawson_lm(ops[i], args[i], consts[i], n_consts[i], out[i], X, T[i], S[i], outer, inner, vals, grads)
         best_c[i] = c
         best_err[i] = e
+
+
+def _squarings(p: Program) -> tuple[int, int]:
+    """(k, v): the output is v squared k times (k = 0: no squaring at the output)."""
+    base = 1 + len(p.consts)
+    k, v = 0, p.output
+    while v >= base:
+        op, (a, b, _) = p.instructions[v - base]
+        if op != "mul" or a != b:
+            break
+        k, v = k + 1, a
+    return k, v
+
+
+def _lawson_batch(programs: list, X, T, S, outer: int, inner: int) -> list:
+    """The programs with the constants Lawson-LM found (unchanged where they went non-finite).
+
+    T and S are the target values and error scales, one row for all programs or one per program.
+    """
+    packed = pack(programs)
+    n_consts = np.array([len(p.consts) for p in programs], dtype=np.int64)
+    shape = (len(programs), X.size)
+    T = np.ascontiguousarray(np.broadcast_to(T, shape))
+    S = np.ascontiguousarray(np.broadcast_to(S, shape))
+    best_c = np.empty_like(packed.consts)
+    best_err = np.empty(len(programs))
+    _lawson_population(packed.ops, packed.args, packed.consts, n_consts, packed.out, X, T, S,
+                       outer, inner, best_c, best_err)
+    return [p.with_consts(best_c[i, :len(p.consts)]) if np.all(np.isfinite(best_c[i, :len(p.consts)])) else p
+            for i, p in enumerate(programs)]
 
 
 def tune_minimax(
@@ -236,6 +279,11 @@ def tune_minimax(
 ) -> list[tuple[Program, float]]:
     """Minimax constants for several programs at once (Lawson's reweighting around
     Levenberg-Marquardt steps with exact Jacobians), in parallel.
+
+    A program whose output is a value v squared k times (f = v^(2^k)) also gets a second start:
+    v is first fitted alone to f^(1/2^k) (for a positive target), which is where its constants
+    must go after a squaring was added; the whole program is then fitted from there as well as
+    from the inherited constants, and the better result is kept.
 
     Parameters
     ----------
@@ -261,19 +309,25 @@ def tune_minimax(
         raise ValueError(f"grid must be 'tuning' or 'training', got {grid!r}")
     X, T = target.tuning if grid == "tuning" else target.training
     S = 1.0 / np.abs(T) if target.relative else np.ones_like(T)
-    packed = pack(programs)
-    n_consts = np.array([len(p.consts) for p in programs], dtype=np.int64)
-    best_c = np.empty_like(packed.consts)
-    best_err = np.empty(len(programs))
-    _lawson_population(packed.ops, packed.args, packed.consts, n_consts, packed.out, X, T, S,
-                       outer, inner, best_c, best_err)
-    candidates = [p.with_consts(best_c[i, :len(p.consts)]) if np.all(np.isfinite(best_c[i, :len(p.consts)])) else p
-                  for i, p in enumerate(programs)]
+    starts = list(programs)
+    owner = list(range(len(programs)))
+    if target.relative and np.all(T > 0):
+        squared = [(i, *_squarings(p)) for i, p in enumerate(programs)]
+        squared = [(i, k, v) for i, k, v in squared if k and programs[i].consts]
+        if squared:
+            inner_values = [Program(programs[i].consts, programs[i].instructions, v) for i, _, v in squared]
+            roots = T[None, :] ** (0.5 ** np.array([k for _, k, _ in squared]))[:, None]
+            fitted = _lawson_batch(inner_values, X, roots, 1.0 / roots, outer, inner)
+            starts += [programs[i].with_consts(q.consts) for (i, _, _), q in zip(squared, fitted)]
+            owner += [i for i, _, _ in squared]
+    candidates = _lawson_batch(starts, X, T, S, outer, inner)
     Xt, Tt = target.training
-    before = population_errors(packed, Xt, Tt, target.relative)
-    after = population_errors(candidates, Xt, Tt, target.relative)
-    return [(c, float(a)) if a < b else (p, float(b))
-            for p, c, a, b in zip(programs, candidates, after, before)]
+    errors = population_errors(programs + candidates, Xt, Tt, target.relative)
+    best = [(p, float(e)) for p, e in zip(programs, errors)]
+    for i, c, e in zip(owner, candidates, errors[len(programs):]):
+        if e < best[i][1]:
+            best[i] = (c, float(e))
+    return best
 
 
 # --- CMA-ES ---------------------------------------------------------------------------------
