@@ -3,7 +3,8 @@
 Objectives (both minimised): log10 of the maximum error on the 1024-point training grid, and the
 operation count; programs over ``max_ops`` are infeasible.  Mutations insert a vertex (on one use
 of a value or on all of them), remove one, switch an edge, change an operation, insert the
-motifs v*v and (A+B)/(A-B), and perturb, add or drop constants.  Every child is judged after a
+motifs v*v and (A+B)/(A-B), square the output, and perturb, add or drop constants; repeated work
+is merged after each.  Every child is judged after a
 minimax tuning of its constants (:func:`discovery.programs.tuning.tune_minimax`): a structure is
 worth what its best constants can do.  Every few generations the archive's front is tuned again,
 longer, by CMA-ES and then by minimax on the full training grid.
@@ -21,7 +22,7 @@ import numpy as np
 from discovery.evolution import NSGA2, EvolutionState
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.targets import Target
-from discovery.programs.tuning import _WORST, log_errors, tune_many, tune_minimax
+from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, tune_many, tune_minimax
 
 
 # --- mutations ------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ class ProgramSearch:
         """
         costs = np.array([p.cost for p in programs], dtype=float)
         feasible = [i for i, c in enumerate(costs) if c <= self.max_ops]
-        errs = np.full(len(programs), _WORST)
+        errs = np.full(len(programs), WORST_LOG_ERROR)
         if feasible:
             tuned = tune_minimax([programs[i] for i in feasible], self.target, outer=self.child_rounds)
             for i, (prog, err) in zip(feasible, tuned):
@@ -353,7 +354,7 @@ class ProgramSearch:
         todo = []
         for cost, (prog, f) in sorted(state.archive.items()):
             key = (prog.key(), prog.consts)
-            if cost <= self.max_ops and f[0] < _WORST and key not in self.tuned:
+            if cost <= self.max_ops and f[0] < WORST_LOG_ERROR and key not in self.tuned:
                 self.tuned.add(key)
                 todo.append(prog)
         if not todo:
@@ -389,7 +390,7 @@ class ProgramSearch:
         best = {
             int(cost): (_folded(prog), 10.0 ** f[0])
             for cost, (prog, f) in sorted(state.archive.items())
-            if cost <= self.max_ops and f[0] < _WORST
+            if cost <= self.max_ops and f[0] < WORST_LOG_ERROR
         }
         # Keep the Pareto front only: a costlier program must be more accurate.
         front, floor = {}, math.inf

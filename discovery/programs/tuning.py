@@ -25,14 +25,14 @@ from discovery.programs.kernels import (
 )
 from discovery.programs.targets import Target
 
-_WORST = 10.0  # log10 error given to programs that fail (NaN, inf, huge)
+WORST_LOG_ERROR = 10.0  # log10 error given to programs that fail (NaN, inf, huge)
 
 
 def log_errors(errors: np.ndarray) -> np.ndarray:
     """log10 of errors, with failures (NaN, inf, > 1e10) mapped to the worst value 10."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log10(errors)
-    return np.where(np.isfinite(out), np.minimum(out, _WORST), _WORST)
+    return np.where(np.isfinite(out), np.minimum(out, WORST_LOG_ERROR), WORST_LOG_ERROR)
 
 
 # --- forward-mode interpreter ---------------------------------------------------------------
