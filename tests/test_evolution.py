@@ -122,11 +122,13 @@ def test_program_search_smoke():
     t = make_target("exp", (0, 0.5))
     result = ProgramSearch(t, max_ops=4, population_size=30, seed=2, tune_every=2, child_rounds=10).run(generations=6)
     assert result.best and max(result.best) <= 4
-    errors = [e for _, e in result.best.values()]
+    assert sorted(result.validation) == sorted(result.best)
+    errors = [result.validation[c] for c in sorted(result.best)]
     assert errors == sorted(errors, reverse=True)  # a Pareto front: more ops, less error
     cost, (prog, err) = max(result.best.items())
     assert prog.cost == cost and err < 0.05
     assert max_error(prog, t) == pytest.approx(err, rel=0.5)
+    assert max_error(prog, t) == pytest.approx(result.validation[cost], rel=0.1)
 
 
 def test_minimax_tuning_reaches_the_minimax_error_of_a_rational():
