@@ -6,17 +6,24 @@ import argparse
 import json
 import math
 import re
+import sqlite3
 import sys
 import time
+import traceback
+import warnings
+from pathlib import Path
 
 import mpmath
 
+from discovery.errors import DiscoveryError
 from discovery.pcf import PCF, Status, evaluate
 from discovery.pcf.exact import exact_limit
 
 # argparse takes "-n*(2n-3)" for an option; a leading space makes it a positional argument.
 _NEGATIVE_POLYNOMIAL = re.compile(r"^-[\dn(\[]")
 _COEFF_LIST = re.compile(r"^\s*\[?\s*-?\d+(\s*,\s*-?\d+)*\s*\]?\s*$")
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_DECIMAL = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 def _polynomial_arg(text: str):
@@ -27,14 +34,42 @@ def _polynomial_arg(text: str):
     return text
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _int_in(lo: int, hi: int):
+    """An argparse type: an integer in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is out of range [{lo:,}, {hi:,}]")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _float_in(lo: float, hi: float):
+    """An argparse type: a finite number in [lo, hi]."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise argparse.ArgumentTypeError(f"{text} is out of range [{lo:g}, {hi:g}]")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+_positive_int = _int_in(1, 10**9)
+_seed = _int_in(0, 2**63 - 1)
+_depth = _int_in(1, 10**7)
+_finite = _float_in(-math.inf, math.inf)
 
 
 def _pcf_eval(args) -> int:
@@ -148,8 +183,7 @@ def _pcf_cluster(args) -> int:
 
 
 def _identify(args) -> int:
-    import sympy
-
+    from discovery.expressions import parse
     from discovery.identify import identify, identify_pcf
 
     if args.b is not None:
@@ -158,25 +192,15 @@ def _identify(args) -> int:
         subject = repr(pcf)
     else:
         text = args.value.strip()
-        try:
-            float(text)
-            is_number = True
-        except ValueError:
-            is_number = False
-        if is_number:
+        if _DECIMAL.match(text):
             found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs)
         else:
-            try:
-                expr = sympy.sympify(text)
-            except (sympy.SympifyError, SyntaxError, TypeError):
-                raise ValueError(f"cannot read {text!r} as a number, an expression or a PCF") from None
-            if expr.free_symbols or not expr.is_number:
-                raise ValueError(f"{text!r} is not a constant expression (it has {sorted(map(str, expr.free_symbols))})")
+            expression = parse(text)
             digits = args.digits or 50
+            expression.value(digits)  # refuses a complex or non-finite value before screening
 
-            def source(dps, expr=expr):
-                with mpmath.workdps(dps + 10):
-                    return mpmath.mpf(str(sympy.N(expr, dps + 10)))
+            def source(dps, expression=expression):
+                return expression.value(dps)
 
             found = identify(source, args.constants, digits, precision=2 * digits + 20,
                              degree=args.degree, pairs=args.pairs)
@@ -399,14 +423,15 @@ def _run_default(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``discovery`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="discovery",
-        description="Discover formulas: polynomial continued fractions and short programs.",
+        description="Discover formulas: polynomial continued fractions and short programs. "
+        "Add --debug anywhere to see the traceback of an error.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pcf = commands.add_parser("pcf", help="work with polynomial continued fractions")
-    pcf_commands = pcf.add_subparsers(dest="pcf_command", required=True)
+    pcf_commands = pcf.add_subparsers(dest="pcf_command", required=True, metavar="COMMAND")
     ev = pcf_commands.add_parser(
         "eval",
         help="evaluate one PCF to its correct digits",
@@ -414,9 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("a", help='a(n): "2n+1", "n^2+1" or coefficients "[2,1]" (highest degree first)')
     ev.add_argument("b", help='b(n), in the same forms as a(n)')
-    ev.add_argument("--depth", type=_positive_int, default=1000, help="convergent depth (default 1000)")
+    ev.add_argument("--depth", type=_depth, default=1000, help="convergent depth (default 1000)")
     ev.add_argument(
-        "--max-digits", type=_positive_int, default=100, help="print at most this many digits"
+        "--max-digits", type=_int_in(1, 10**6), default=100, help="print at most this many digits"
     )
     ev.add_argument("--format", choices=("table", "json"), default="table")
     ev.set_defaults(handler=_pcf_eval)
@@ -429,8 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     me.add_argument("a", help='a(n), as for "pcf eval"')
     me.add_argument("b", help="b(n)")
-    me.add_argument("--depth", type=_positive_int, default=2000, help="reference depth (default 2000)")
-    me.add_argument("--sample", type=_positive_int, default=1000, help="depth at which delta is measured (default 1000)")
+    me.add_argument("--depth", type=_int_in(2, 10**6), default=2000, help="reference depth (default 2000)")
+    me.add_argument("--sample", type=_int_in(1, 10**6), default=1000, help="depth at which delta is measured (default 1000)")
     me.add_argument("--format", choices=("table", "json"), default="table")
     me.set_defaults(handler=_pcf_metrics)
 
@@ -438,14 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
         "survey",
         help="metrics of every PCF in a coefficient box (or a random sample) into a .npz table",
     )
-    su.add_argument("--degree-a", type=int, default=2)
-    su.add_argument("--degree-b", type=int, default=2)
+    su.add_argument("--degree-a", type=_int_in(0, 10), default=2)
+    su.add_argument("--degree-b", type=_int_in(0, 20), default=2)
     su.add_argument("--bound", type=_positive_int, default=5, help="coefficients in [-bound, bound]")
     su.add_argument("--count", type=_positive_int, help="a random sample of this size instead of the whole box")
-    su.add_argument("--seed", type=int, default=0)
-    su.add_argument("--anchors", type=int, default=7, help="add the known formulas with this many tails each (-1: none)")
-    su.add_argument("--depth", type=_positive_int, default=2000)
-    su.add_argument("--sample", type=_positive_int, default=1000)
+    su.add_argument("--seed", type=_seed, default=0)
+    su.add_argument("--anchors", type=_int_in(-1, 100), default=7, help="add the known formulas with this many tails each (-1: none)")
+    su.add_argument("--depth", type=_int_in(2, 10**6), default=2000)
+    su.add_argument("--sample", type=_int_in(1, 10**6), default=1000)
     su.add_argument("--out", required=True, help="the .npz file to write")
     su.add_argument("--quiet", action="store_true", help="no progress bar")
     su.set_defaults(handler=_pcf_survey)
@@ -453,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     cl = pcf_commands.add_parser("cluster", help="cluster a metric table and report the clusters")
     cl.add_argument("table", help="a .npz table written by 'discovery pcf survey'")
     cl.add_argument("--min-cluster-size", type=_positive_int, default=5)
-    cl.add_argument("--seed", type=int, default=0)
+    cl.add_argument("--seed", type=_seed, default=0)
     cl.add_argument("--top", type=_positive_int, default=30, help="report the largest clusters only")
     cl.add_argument("--plots", help="folder for the scatter plots (PNG)")
     cl.add_argument("--format", choices=("table", "json"), default="table")
@@ -469,14 +494,14 @@ def build_parser() -> argparse.ArgumentParser:
     idf.add_argument("value", help="digits (1.2732395447...), a constant expression (4/pi), or a(n) of a PCF")
     idf.add_argument("b", nargs="?", help="b(n): given, the two arguments are a PCF")
     idf.add_argument("--constants", nargs="+", help="catalog names to try (default: all)")
-    idf.add_argument("--digits", type=_positive_int, help="screening digits (default: half the given digits, 50 for a PCF)")
+    idf.add_argument("--digits", type=_int_in(5, 5000), help="screening digits (default: half the given digits, 50 for a PCF)")
     idf.add_argument("--degree", type=int, choices=(1, 2), default=1)
     idf.add_argument("--pairs", action="store_true", help="also try two constants at once")
     idf.add_argument("--format", choices=("table", "json"), default="table")
     idf.set_defaults(handler=_identify)
 
     camp = commands.add_parser("campaign", help="run search campaigns from TOML files")
-    camp_commands = camp.add_subparsers(dest="campaign_command", required=True)
+    camp_commands = camp.add_subparsers(dest="campaign_command", required=True, metavar="COMMAND")
     cr = camp_commands.add_parser(
         "run",
         help="run or resume a campaign",
@@ -497,9 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--kind", choices=("pcf", "program"))
     q.add_argument("--constant", help="catalog name, e.g. pi, e, ln2, zeta3")
     q.add_argument("--target", help="target function of programs")
-    q.add_argument("--min-digits", type=float, help="minimum digits verified")
-    q.add_argument("--cluster", type=int, help="cluster label")
-    q.add_argument("--delta", type=float, nargs=2, metavar=("LO", "HI"), help="FR delta range")
+    q.add_argument("--min-digits", type=_float_in(0, 1e9), help="minimum digits verified")
+    q.add_argument("--cluster", type=_int_in(-1, 2**62), help="cluster label")
+    q.add_argument("--delta", type=_finite, nargs=2, metavar=("LO", "HI"), help="FR delta range")
     q.add_argument("--campaign", help="campaign name")
     q.add_argument("--identified", action="store_true", help="only identified formulas")
     q.add_argument("--limit", type=_positive_int)
@@ -507,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(handler=_query)
 
     progs = commands.add_parser("programs", help="evolve short programs that approximate functions")
-    prog_commands = progs.add_subparsers(dest="programs_command", required=True)
+    prog_commands = progs.add_subparsers(dest="programs_command", required=True, metavar="COMMAND")
     for name, handler, text in (
         ("baselines", _programs_baselines, "classical approximations (Taylor, Padé, minimax) with certified errors"),
         ("evolve", _programs_evolve, "NSGA-II over (max error, operations) with CMA-ES constant tuning"),
@@ -515,15 +540,15 @@ def build_parser() -> argparse.ArgumentParser:
         sp = prog_commands.add_parser(name, help=text, description=text)
         sp.add_argument("--target", required=True,
                         help="exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt, or an mpmath expression in x")
-        sp.add_argument("--interval", type=float, nargs=2, required=True, metavar=("LO", "HI"))
+        sp.add_argument("--interval", type=_finite, nargs=2, required=True, metavar=("LO", "HI"))
         sp.add_argument("--error", choices=("auto", "relative", "absolute"), default="auto")
-        sp.add_argument("--max-ops", type=_positive_int, default=10 if name == "evolve" else 16)
+        sp.add_argument("--max-ops", type=_int_in(1, 64), default=10 if name == "evolve" else 16)
         if name == "baselines":
             sp.add_argument("--format", choices=("table", "json"), default="table")
         else:
-            sp.add_argument("--minutes", type=float, default=30.0)
-            sp.add_argument("--population", type=_positive_int, default=100)
-            sp.add_argument("--seed", type=int, default=0)
+            sp.add_argument("--minutes", type=_float_in(0, 10**6), default=30.0)
+            sp.add_argument("--population", type=_int_in(4, 10**6), default=100)
+            sp.add_argument("--seed", type=_seed, default=0)
             sp.add_argument("--ops", default="add,sub,mul,div", help="operations, e.g. add,sub,mul,div,sqrt,fma")
             sp.add_argument("--no-classical-seeds", action="store_true", help="start from random programs only")
             sp.add_argument("--checkpoint", help="checkpoint file (resumes if it exists)")
@@ -544,14 +569,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _UsageError(Exception):
+    """A command line that argparse refuses."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a refused command line raises (one line from main) instead of printing the
+    usage block and exiting, so in-process callers and tests see every error the same way."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    if isinstance(err, (_UsageError, DiscoveryError, ValueError, OSError)) and text:
+        return text
+    if isinstance(err, sqlite3.Error):
+        return f"database error: {text}"
+    return f"internal error: {type(err).__name__}: {text} (rerun with --debug for the traceback)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
+    """Run the command line; returns the exit status.
+
+    Every error ends in one line on stderr starting ``discovery: error:``: status 2 for a command
+    line or input that is refused, 1 for a failure while running (a database, a file, a bug).
+    ``--debug`` anywhere on the command line prints the traceback as well.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    argv = [t for t in argv if t != "--debug"]
     argv = [" " + t if _NEGATIVE_POLYNOMIAL.match(t) else t for t in argv]
-    args = parser.parse_args(argv)
     try:
-        return args.handler(args)
-    except (ValueError, OSError) as err:
-        print(f"discovery: error: {err}", file=sys.stderr)
+        args = build_parser().parse_args(argv)
+    except _UsageError as err:
+        print(f"discovery: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecationWarning)
+            try:
+                return args.handler(args)
+            finally:
+                notes = {str(w.message) for w in caught
+                         if issubclass(w.category, DeprecationWarning) and w.filename.startswith(_PACKAGE_DIR)}
+                for note in sorted(notes):
+                    print(f"discovery: warning: {note}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("discovery: interrupted; everything committed is kept", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the command line's last resort: one line, never a traceback
+        if debug:
+            traceback.print_exc()
+        print(f"discovery: error: {_one_line(err)}", file=sys.stderr)
+        return 2 if isinstance(err, ValueError) else 1

@@ -4,12 +4,16 @@ Canonical names are lowercase identifiers (``pi``, ``e``, ``ln2``, ``zeta3``, ``
 ``gauss``, ``lemniscate``, ``gompertz``, ``phi``, ``sqrt2``, ...).  Each constant has a sympy form:
 sympy's own constant where sympy has one (``pi``, ``E``, ``log(2)``, ``zeta(3)``, ``Catalan``,
 ``EulerGamma``), otherwise a symbol named after the catalog entry (``gauss``, ``lemniscate``,
-``gompertz``, ``khinchin``, ``glaisher``, ...), so closed forms parse with ``sympy.sympify``.
+``gompertz``, ``khinchin``, ``glaisher``, ...), so closed forms parse with ``sympy.sympify`` and
+with :func:`discovery.expressions.to_sympy`, the parser the package itself reads text with.
+
+The alias ``exp2`` of e² is deprecated: ``exp2`` is also the program target 2^x.
 """
 
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable
@@ -48,7 +52,7 @@ class Constant:
 
     def sympy(self) -> sympy.Expr:
         """The sympy expression of the constant."""
-        return _sympy_form(self.sympy_form)
+        return _sympy_form(self.name, self.sympy_form)
 
 
 def _gompertz():
@@ -58,7 +62,7 @@ def _gompertz():
 _ENTRIES = [
     Constant("pi", "π, the circle constant", lambda: +mpmath.pi, "pi", ("π", "Pi")),
     Constant("e", "Euler's number e", lambda: +mpmath.e, "E", ("E", "euler_e")),
-    Constant("e2", "e²", lambda: mpmath.e**2, "exp(2)", ("e^2", "exp2")),
+    Constant("e2", "e²", lambda: mpmath.e**2, "exp(2)", ("e^2", "e_squared", "exp2")),
     Constant("ln2", "the natural logarithm of 2", lambda: mpmath.log(2), "log(2)", ("log2", "log(2)", "ln(2)")),
     Constant("ln3", "the natural logarithm of 3", lambda: mpmath.log(3), "log(3)", ("log3", "log(3)")),
     Constant("ln10", "the natural logarithm of 10", lambda: mpmath.log(10), "log(10)", ("log10",)),
@@ -104,20 +108,40 @@ _ENTRIES = [
 
 CATALOG: dict[str, Constant] = {c.name: c for c in _ENTRIES}
 _ALIASES: dict[str, str] = {}
+_EXACT: dict[str, str] = {}
 for _c in _ENTRIES:
     for _alias in (_c.name, *_c.aliases):
+        _EXACT[_alias] = _c.name
         _ALIASES[_alias] = _c.name
         _ALIASES[_alias.lower()] = _c.name
 
-# Names a closed form may use for constants sympy lacks, as sympy symbols.
-SYMPY_LOCALS = {
-    c.name: sympy.Symbol(c.name) for c in _ENTRIES if isinstance(sympy.sympify(c.sympy_form), sympy.Symbol)
+# Aliases kept for old scripts and databases, with what to use instead.
+DEPRECATED_ALIASES = {
+    "exp2": "the constant name 'exp2' is deprecated (it is also the program target 2^x); use 'e2' for e²",
 }
+
+# Names a closed form may use for constants sympy lacks, as sympy symbols.
+SYMPY_LOCALS = {c.name: sympy.Symbol(c.name) for c in _ENTRIES if c.sympy_form == c.name and not hasattr(sympy, c.name)}
 
 
 @lru_cache(maxsize=None)
-def _sympy_form(text: str) -> sympy.Expr:
-    return sympy.sympify(text, locals=SYMPY_LOCALS)
+def _sympy_form(name: str, text: str) -> sympy.Expr:
+    if name in SYMPY_LOCALS:
+        return SYMPY_LOCALS[name]
+    from discovery.expressions import to_sympy  # the parser resolves catalog names through here
+
+    return to_sympy(text)
+
+
+def lookup(name: str) -> Constant | None:
+    """The catalog entry for a canonical name or alias spelled exactly (case counts), or None.
+
+    This is how expressions resolve names: ``G`` is Catalan's constant there, ``g`` is not.
+    """
+    if name in DEPRECATED_ALIASES:
+        warnings.warn(DEPRECATED_ALIASES[name], DeprecationWarning, stacklevel=2)
+    key = _EXACT.get(name)
+    return None if key is None else CATALOG[key]
 
 
 @lru_cache(maxsize=4096)
@@ -136,6 +160,8 @@ def get(name: str) -> Constant:
     """
     if isinstance(name, Constant):
         return name
+    if name in DEPRECATED_ALIASES:
+        warnings.warn(DEPRECATED_ALIASES[name], DeprecationWarning, stacklevel=2)
     key = _ALIASES.get(name, _ALIASES.get(str(name).lower()))
     if key is None:
         close = difflib.get_close_matches(str(name), list(_ALIASES), n=5, cutoff=0.5)

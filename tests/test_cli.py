@@ -28,9 +28,8 @@ def test_pcf_eval_table_with_coefficient_lists_and_negative_polynomial(capsys):
 def test_pcf_eval_bad_input(capsys):
     assert main(["pcf", "eval", "2n+x", "n"]) == 2
     assert "'x'" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["pcf", "eval", "2n+1", "n^2", "--depth", "0"])
-    assert "positive integer" in capsys.readouterr().err
+    assert main(["pcf", "eval", "2n+1", "n^2", "--depth", "0"]) == 2
+    assert "--depth: 0 is out of range" in capsys.readouterr().err
 
 
 def test_module_entry_point():
@@ -139,6 +138,6 @@ def test_identify_cli(capsys):
     assert main(["identify", "1.2345678901234567890123456789012345678901234567890"]) == 1
     assert "identified  False" in capsys.readouterr().out
     assert main(["identify", "x + 1"]) == 2
-    assert "not a constant expression" in capsys.readouterr().err
+    assert "unknown name 'x'" in capsys.readouterr().err
     assert main(["identify", "3.14159265358979323846264338327950288", "--constants", "pie"]) == 2
     assert "unknown constant 'pie'" in capsys.readouterr().err

@@ -21,17 +21,11 @@ import mpmath
 import numpy as np
 import sympy
 
+from discovery.errors import InputError
+from discovery.expressions import to_sympy
 from discovery.pcf import exact
 
 n = sympy.Symbol("n")
-
-_PARSE_TRANSFORMS = (
-    sympy.parsing.sympy_parser.standard_transformations
-    + (
-        sympy.parsing.sympy_parser.implicit_multiplication_application,
-        sympy.parsing.sympy_parser.convert_xor,
-    )
-)
 
 
 class LimitEstimate(NamedTuple):
@@ -56,7 +50,7 @@ class LimitEstimate(NamedTuple):
 def _coefficients(spec, name: str) -> tuple[int, ...]:
     """Normalise one polynomial given as ints, a string or a sympy expression."""
     if isinstance(spec, bool):
-        raise ValueError(f"{name}: {spec!r} is not a polynomial")
+        raise InputError(f"{name}: {spec!r} is not a polynomial")
     if isinstance(spec, numbers.Integral):
         coeffs = [int(spec)]
     elif isinstance(spec, (str, sympy.Expr)):
@@ -65,44 +59,42 @@ def _coefficients(spec, name: str) -> tuple[int, ...]:
         coeffs = []
         for c in spec:
             if isinstance(c, bool) or not isinstance(c, (numbers.Integral, sympy.Integer)):
-                raise ValueError(
+                raise InputError(
                     f"{name}: coefficient {c!r} in {list(spec)!r} is not an integer"
                 )
             coeffs.append(int(c))
     else:
-        raise ValueError(f"{name}: cannot read a polynomial from {spec!r}")
+        raise InputError(f"{name}: cannot read a polynomial from {spec!r}")
     while coeffs and coeffs[0] == 0:
         coeffs.pop(0)
     if not coeffs:
-        raise ValueError(f"{name}: {spec!r} is the zero (or empty) polynomial")
+        raise InputError(f"{name}: {spec!r} is the zero (or empty) polynomial")
     return tuple(coeffs)
 
 
 def _parse_polynomial(spec, name: str) -> list[int]:
     if isinstance(spec, str):
         try:
-            expr = sympy.parsing.sympy_parser.parse_expr(
-                spec, local_dict={"n": n}, transformations=_PARSE_TRANSFORMS
-            )
-        except Exception as err:  # sympy raises many kinds of errors on bad text
-            raise ValueError(f"{name}: cannot parse {spec!r} as a polynomial in n ({err})") from None
+            expr = to_sympy(spec, ("n",))
+        except InputError as err:
+            raise InputError(f"{name}: {err}") from None
     else:
         expr = spec
     if not isinstance(expr, sympy.Expr):
-        raise ValueError(f"{name}: {spec!r} is not a polynomial in n")
+        raise InputError(f"{name}: {spec!r} is not a polynomial in n")
     extra = expr.free_symbols - {n}
     if extra:
-        raise ValueError(
+        raise InputError(
             f"{name}: {spec!r} uses {sorted(map(str, extra))}; only the variable n is allowed"
         )
     try:
         poly = sympy.Poly(expr, n)
     except sympy.PolynomialError:
-        raise ValueError(f"{name}: {spec!r} is not a polynomial in n") from None
+        raise InputError(f"{name}: {spec!r} is not a polynomial in n") from None
     coeffs = poly.all_coeffs()
     for c in coeffs:
         if not c.is_integer:
-            raise ValueError(f"{name}: coefficient {c} of {spec!r} is not an integer")
+            raise InputError(f"{name}: coefficient {c} of {spec!r} is not an integer")
     return [int(c) for c in coeffs]
 
 
@@ -223,7 +215,7 @@ class PCF:
         same constant and share their convergence dynamics.
         """
         if isinstance(k, bool) or int(k) != k or k < 0:
-            raise ValueError(f"shift must be a non-negative integer, got {k!r}")
+            raise InputError(f"shift must be a non-negative integer, got {k!r}")
         return PCF(
             [int(c) for c in sympy.Poly(self.a, n).shift(int(k)).all_coeffs()],
             [int(c) for c in sympy.Poly(self.b, n).shift(int(k)).all_coeffs()],
@@ -272,7 +264,7 @@ def to_arrays(pcfs: Sequence[PCF]) -> tuple[np.ndarray, np.ndarray]:
     """
     pcfs = list(pcfs)
     if not pcfs:
-        raise ValueError("to_arrays: no PCFs given")
+        raise InputError("to_arrays: no PCFs given")
     da = max(len(p.a) for p in pcfs)
     db = max(len(p.b) for p in pcfs)
     A = np.zeros((len(pcfs), da), dtype=np.int64)
@@ -281,7 +273,7 @@ def to_arrays(pcfs: Sequence[PCF]) -> tuple[np.ndarray, np.ndarray]:
     for i, p in enumerate(pcfs):
         for c in p.a + p.b:
             if abs(c) > limit:
-                raise ValueError(f"coefficient {c} of {p!r} does not fit in int64")
+                raise InputError(f"coefficient {c} of {p!r} does not fit in int64")
         A[i, da - len(p.a):] = p.a
         B[i, db - len(p.b):] = p.b
     return A, B

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import mpmath
 import numpy as np
 
-# name: (mpmath expression in x, numpy function for float64 reference at scale, natural domain)
+from discovery.errors import InputError
+from discovery.expressions import parse
+
+# name: (expression in x, numpy function for float64 scans)
 BUILTIN = {
     "exp": ("exp(x)", np.exp),
     "exp2": ("2**x", np.exp2),
@@ -20,9 +24,6 @@ BUILTIN = {
     "tanh": ("tanh(x)", np.tanh),
     "sqrt": ("sqrt(x)", np.sqrt),
 }
-_NAMESPACE = {k: getattr(mpmath, k) for k in ("exp", "log", "erf", "sin", "cos", "tan", "tanh", "sqrt",
-                                              "sinh", "cosh", "atan", "asin", "acos", "gamma", "pi", "e",
-                                              "besselj", "log1p", "expm1", "cbrt")}
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Target:
     name : str
         A builtin name (``exp2``) or the expression itself.
     expr : str
-        mpmath expression in ``x``.
+        Expression in ``x`` (read by :func:`discovery.expressions.parse`, never evaluated as Python).
     interval : (float, float)
     relative : bool
         Whether errors are relative (the default unless the function vanishes on the interval).
@@ -88,35 +89,46 @@ class Target:
 
 
 def _mp_eval(expr: str, x):
-    return eval(expr, {"__builtins__": {}}, {**_NAMESPACE, "x": x})  # noqa: S307 - names restricted
+    return _compiled(expr)(x=x)
+
+
+@lru_cache(maxsize=256)
+def _compiled(expr: str):
+    return parse(expr, ("x",)).mpmath()
 
 
 def make_target(name: str, interval: tuple[float, float], relative: bool | None = None) -> Target:
-    """A target from a builtin name (exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt) or an mpmath
-    expression in x (``"exp(x)*sin(x)"``).
+    """A target from a builtin name (exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt) or an
+    expression in x (``"exp(x)*sin(x)"``), read by the package's whitelisting parser.
 
     Raises
     ------
-    ValueError
-        For an empty interval, an expression that does not evaluate on the interval, or relative
-        error asked of a function with a zero there.
+    InputError
+        For text the parser refuses, an empty or non-finite interval, an expression that does not
+        evaluate on the interval, or relative error asked of a function with a zero there.
     """
-    lo, hi = (float(v) for v in interval)
+    try:
+        lo, hi = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise InputError(f"interval {interval!r} is not two numbers") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InputError(f"interval [{lo}, {hi}] is not finite")
     if not lo < hi:
-        raise ValueError(f"interval [{lo}, {hi}] is empty")
+        raise InputError(f"interval [{lo}, {hi}] is empty")
     expr = BUILTIN[name][0] if name in BUILTIN else name
+    parse(expr, ("x",))
     probe = np.linspace(lo, hi, 257)
     with mpmath.workdps(20):
         try:
             values = [_mp_eval(expr, mpmath.mpf(float(x))) for x in probe]
-        except Exception as err:  # the user's expression may fail in many ways
-            raise ValueError(f"target {name!r} cannot be evaluated on [{lo}, {hi}]: {err}") from None
+        except (ArithmeticError, ValueError, TypeError) as err:  # mpmath's domain errors
+            raise InputError(f"target {name!r} cannot be evaluated on [{lo}, {hi}]: {err}") from None
         if not all(isinstance(v, mpmath.mpf) and mpmath.isfinite(v) for v in values):
-            raise ValueError(f"target {name!r} is not real and finite on [{lo}, {hi}]")
+            raise InputError(f"target {name!r} is not real and finite on [{lo}, {hi}]")
         signs = {mpmath.sign(v) for v in values}
     has_zero = 0 in signs or len(signs) > 1
     if relative is None:
         relative = not has_zero
     elif relative and has_zero:
-        raise ValueError(f"target {name!r} has a zero on [{lo}, {hi}]: use absolute error")
+        raise InputError(f"target {name!r} has a zero on [{lo}, {hi}]: use absolute error")
     return Target(name, expr, (lo, hi), bool(relative))

@@ -1,0 +1,617 @@
+"""The one parser for mathematical text: PCF polynomials, values to identify, program targets,
+catalog definitions and closed forms read back from the database.
+
+Text is tokenized and parsed here into a small tree; sympy and mpmath objects are then built from
+that tree.  Nothing is ever handed to ``eval``, ``sympify`` or ``parse_expr``, so no text can run
+code.  What is accepted:
+
+- numbers (``12``, ``0.25``, ``1e-3``), the variables allowed in that place (``n``, ``x``, ...);
+- constants: ``pi``/``π``, ``e``/``E``, sympy's ``EulerGamma``, ``Catalan``, ``GoldenRatio`` and
+  every name and alias of :mod:`discovery.constants`;
+- the functions in :data:`FUNCTIONS` (``exp``, ``log``, ``sqrt``, ``sin``, ``zeta``, ``gamma``, ...);
+- ``+ - * /``, powers ``^`` or ``**``, ``√``, parentheses, and implicit multiplication (``2n+1``,
+  ``n(n+2)``, ``2pi``).
+
+Refused, each with one :class:`~discovery.errors.InputError` naming what was refused: any other
+character or name, text longer than :data:`MAX_LENGTH`, nesting deeper than :data:`MAX_NESTING`,
+and powers whose cost would explode (an exact number of more than :data:`MAX_DIGITS` digits, a
+polynomial of degree above :data:`MAX_DEGREE`, an integer exponent above :data:`MAX_DEGREE` on
+anything that is not an exact number) — ``n**(10**10**10)`` is refused at once instead of being
+expanded for minutes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Callable, NamedTuple, Sequence
+
+import mpmath
+import sympy
+
+from discovery.errors import InputError
+
+MAX_LENGTH = 2000
+MAX_NESTING = 100
+MAX_DIGITS = 20_000
+MAX_DEGREE = 1000
+# Integer arguments above this make sympy evaluate eagerly (zeta(10**6) computes a Bernoulli number).
+MAX_INT_ARGUMENT = 1000
+
+
+class Function(NamedTuple):
+    """A function the parser accepts: its sympy and mpmath forms and how many arguments it takes."""
+
+    sympy: Callable | None
+    mpmath: Callable
+    arity: tuple[int, ...]
+    eager: bool = False  # sympy evaluates it eagerly on integers (bounded by MAX_INT_ARGUMENT)
+
+
+FUNCTIONS: dict[str, Function] = {
+    "exp": Function(sympy.exp, mpmath.exp, (1,)),
+    "exp2": Function(lambda v: sympy.Integer(2) ** v, lambda v: mpmath.mpf(2) ** v, (1,)),
+    "log": Function(sympy.log, mpmath.log, (1, 2)),
+    "ln": Function(sympy.log, mpmath.log, (1,)),
+    "log2": Function(lambda v: sympy.log(v, 2), lambda v: mpmath.log(v, 2), (1,)),
+    "log10": Function(lambda v: sympy.log(v, 10), mpmath.log10, (1,)),
+    "log1p": Function(lambda v: sympy.log(1 + v), mpmath.log1p, (1,)),
+    "expm1": Function(lambda v: sympy.exp(v) - 1, mpmath.expm1, (1,)),
+    "sqrt": Function(sympy.sqrt, mpmath.sqrt, (1,)),
+    "cbrt": Function(sympy.cbrt, mpmath.cbrt, (1,)),
+    "root": Function(sympy.root, mpmath.root, (2,)),
+    "abs": Function(sympy.Abs, mpmath.fabs, (1,)),
+    "sin": Function(sympy.sin, mpmath.sin, (1,)),
+    "cos": Function(sympy.cos, mpmath.cos, (1,)),
+    "tan": Function(sympy.tan, mpmath.tan, (1,)),
+    "cot": Function(sympy.cot, mpmath.cot, (1,)),
+    "sec": Function(sympy.sec, mpmath.sec, (1,)),
+    "csc": Function(sympy.csc, mpmath.csc, (1,)),
+    "asin": Function(sympy.asin, mpmath.asin, (1,)),
+    "acos": Function(sympy.acos, mpmath.acos, (1,)),
+    "atan": Function(sympy.atan, mpmath.atan, (1,)),
+    "sinh": Function(sympy.sinh, mpmath.sinh, (1,)),
+    "cosh": Function(sympy.cosh, mpmath.cosh, (1,)),
+    "tanh": Function(sympy.tanh, mpmath.tanh, (1,)),
+    "asinh": Function(sympy.asinh, mpmath.asinh, (1,)),
+    "acosh": Function(sympy.acosh, mpmath.acosh, (1,)),
+    "atanh": Function(sympy.atanh, mpmath.atanh, (1,)),
+    "erf": Function(sympy.erf, mpmath.erf, (1,)),
+    "erfc": Function(sympy.erfc, mpmath.erfc, (1,)),
+    "gamma": Function(sympy.gamma, mpmath.gamma, (1,), eager=True),
+    "loggamma": Function(sympy.loggamma, mpmath.loggamma, (1,), eager=True),
+    "factorial": Function(sympy.factorial, mpmath.factorial, (1,), eager=True),
+    "beta": Function(sympy.beta, mpmath.beta, (2,), eager=True),
+    "zeta": Function(sympy.zeta, mpmath.zeta, (1, 2), eager=True),
+    "polygamma": Function(sympy.polygamma, mpmath.polygamma, (2,), eager=True),
+    "psi": Function(sympy.polygamma, mpmath.psi, (2,), eager=True),
+    "polylog": Function(sympy.polylog, mpmath.polylog, (2,), eager=True),
+    "besselj": Function(sympy.besselj, mpmath.besselj, (2,)),
+    "besseli": Function(sympy.besseli, mpmath.besseli, (2,)),
+    "besselk": Function(sympy.besselk, mpmath.besselk, (2,)),
+    "lambertw": Function(sympy.LambertW, mpmath.lambertw, (1,)),
+    "e1": Function(sympy.E1, mpmath.e1, (1,)),
+    "agm": Function(None, mpmath.agm, (2,)),
+    "clsin": Function(None, mpmath.clsin, (2,)),
+    "clcos": Function(None, mpmath.clcos, (2,)),
+}
+
+# Constants sympy has under its own name; every catalog name and alias is accepted as well.
+_SYMPY_CONSTANTS = {
+    "pi": (sympy.pi, lambda: +mpmath.pi),
+    "π": (sympy.pi, lambda: +mpmath.pi),
+    "E": (sympy.E, lambda: +mpmath.e),
+    "e": (sympy.E, lambda: +mpmath.e),
+    "EulerGamma": (sympy.EulerGamma, lambda: +mpmath.euler),
+    "Catalan": (sympy.Catalan, lambda: +mpmath.catalan),
+    "GoldenRatio": (sympy.GoldenRatio, lambda: +mpmath.phi),
+}
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[^\W\d]\w*)
+  | (?P<op>\*\*|[-+*/^(),√∛]|[−×·])
+    """,
+    re.VERBOSE,
+)
+_OP_ALIASES = {"−": "-", "×": "*", "·": "*", "**": "^"}
+
+
+class _Token(NamedTuple):
+    kind: str  # "number", "name", "op" or "end"
+    text: str
+    pos: int
+
+
+# --- the tree ------------------------------------------------------------------------------------
+# ("num", text) | ("var", name) | ("const", name) | ("call", name, args) | ("neg", node)
+# | ("add", ((sign, node), ...)) | ("mul", ((exponent ±1, node), ...)) | ("pow", base, exponent)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """Parsed, validated mathematical text.
+
+    Attributes
+    ----------
+    text : str
+        The text as given.
+    variables : tuple of str
+        The variables it may use.
+    tree : tuple
+        The parse tree (nested tuples; see the module source for the node kinds).
+    """
+
+    text: str
+    variables: tuple[str, ...]
+    tree: tuple
+
+    def sympy(self) -> sympy.Expr:
+        """The expression as a sympy object (catalog constants sympy lacks are symbols).
+
+        Raises
+        ------
+        InputError
+            If it uses a function with no sympy form (``agm``, ``clsin``, ``clcos``).
+        """
+        return _to_sympy(self.tree, self.text)
+
+    def mpmath(self) -> Callable[..., mpmath.mpf]:
+        """A function of the variables (as keyword arguments) that evaluates the expression with
+        mpmath at the working precision current when it is called."""
+        fn = _to_mpmath(self.tree)
+
+        def evaluate(**values):
+            missing = set(self.variables) - set(values)
+            if missing:
+                raise TypeError(f"missing values for {sorted(missing)}")
+            return fn(values)
+
+        return evaluate
+
+    def value(self, dps: int = 30) -> mpmath.mpf:
+        """The value of an expression without variables, to ``dps`` digits.
+
+        Raises
+        ------
+        InputError
+            If it has variables or cannot be evaluated (division by zero, a complex value, ...).
+        """
+        if self.variables and _uses_variables(self.tree):
+            raise InputError(f"{_short(self.text)} is not a constant expression")
+        with mpmath.workdps(dps + 10):
+            try:
+                v = _to_mpmath(self.tree)({})
+            except (ZeroDivisionError, ValueError, ArithmeticError) as err:
+                raise InputError(f"cannot evaluate {_short(self.text)}: {err or type(err).__name__}") from None
+            if not isinstance(v, mpmath.mpf) or not mpmath.isfinite(v):
+                raise InputError(f"{_short(self.text)} is not a finite real number (it is {mpmath.nstr(v, 8)})")
+        return v
+
+
+def parse(text: str, variables: Sequence[str] = ()) -> Expression:
+    """Parse mathematical text into a validated :class:`Expression`.
+
+    Parameters
+    ----------
+    text : str
+        The text, e.g. ``"2n^2 + 3n + 1"``, ``"4/pi"``, ``"exp(x)*sin(x)"``.
+    variables : sequence of str
+        The variable names allowed (none for a constant).
+
+    Returns
+    -------
+    Expression
+
+    Raises
+    ------
+    InputError
+        For anything that is not on the whitelist, with one line naming it.
+    """
+    return _parse_cached(text, tuple(variables))
+
+
+def to_sympy(text: str, variables: Sequence[str] = ()) -> sympy.Expr:
+    """Parse ``text`` (see :func:`parse`) and build the sympy expression; variables become
+    ``sympy.Symbol`` objects of the same names."""
+    return parse(text, variables).sympy()
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str, variables: tuple[str, ...]) -> Expression:
+    if not isinstance(text, str):
+        raise InputError(f"expected text, got {type(text).__name__} {text!r:.60}")
+    if len(text) > MAX_LENGTH:
+        raise InputError(f"expression of {len(text):,} characters refused (at most {MAX_LENGTH:,})")
+    for v in variables:
+        if not v.isidentifier():
+            raise InputError(f"bad variable name {v!r}")
+    parser = _Parser(text, variables)
+    tree = parser.parse()
+    _check_costs(tree, text)
+    return Expression(text, variables, tree)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return repr(text if len(text) <= width else text[: width - 3] + "...")
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise InputError(f"character {text[pos]!r} at position {pos} of {_short(text)} is not allowed")
+        kind = m.lastgroup
+        if kind != "space":
+            value = m.group()
+            if kind == "op":
+                value = _OP_ALIASES.get(value, value)
+            tokens.append(_Token(kind, value, pos))
+        pos = m.end()
+    tokens.append(_Token("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    """Recursive descent; chains of + - * / are collected in loops so only nesting recurses."""
+
+    def __init__(self, text: str, variables: tuple[str, ...]):
+        self.text = text
+        self.variables = variables
+        self.tokens = _tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    def error(self, message: str, token: _Token | None = None) -> InputError:
+        token = token or self.peek()
+        where = "at the end" if token.kind == "end" else f"at position {token.pos}"
+        return InputError(f"{message} {where} of {_short(self.text)}")
+
+    def peek(self) -> _Token:
+        return self.tokens[self.i]
+
+    def take(self) -> _Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def expect(self, op: str) -> None:
+        tok = self.take()
+        if tok.kind != "op" or tok.text != op:
+            found = "the end" if tok.kind == "end" else repr(tok.text)
+            raise self.error(f"expected {op!r}, found {found}", tok)
+
+    def nest(self):
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"nesting deeper than {MAX_NESTING} levels refused")
+
+    def parse(self) -> tuple:
+        if self.peek().kind == "end":
+            raise InputError("empty expression")
+        node = self.sum()
+        tok = self.peek()
+        if tok.kind != "end":
+            raise self.error(f"unexpected {tok.text!r}", tok)
+        return node
+
+    def sum(self) -> tuple:
+        terms = [(1, self.product())]
+        while self.peek().kind == "op" and self.peek().text in "+-":
+            sign = 1 if self.take().text == "+" else -1
+            terms.append((sign, self.product()))
+        return terms[0][1] if len(terms) == 1 else ("add", tuple(terms))
+
+    def starts_atom(self, tok: _Token) -> bool:
+        return tok.kind in ("number", "name") or (tok.kind == "op" and tok.text in "(√∛")
+
+    def product(self) -> tuple:
+        first = self.unary()
+        factors = [(1, first)]
+        while True:
+            tok = self.peek()
+            if tok.kind == "op" and tok.text in "*/":
+                self.take()
+                factors.append((1 if tok.text == "*" else -1, self.unary()))
+            elif self.starts_atom(tok):
+                if tok.kind == "number" and factors[-1][1][0] == "num":
+                    raise self.error(f"two numbers in a row ({factors[-1][1][1]} {tok.text})", tok)
+                factors.append((1, self.power()))
+            else:
+                break
+        return first if len(factors) == 1 else ("mul", tuple(factors))
+
+    def unary(self) -> tuple:
+        negative = False
+        while self.peek().kind == "op" and self.peek().text in "+-":
+            negative ^= self.take().text == "-"
+        node = self.power()
+        return ("neg", node) if negative else node
+
+    def power(self) -> tuple:
+        base = self.atom()
+        if self.peek().kind == "op" and self.peek().text == "^":
+            self.take()
+            self.nest()
+            exponent = self.unary()
+            self.depth -= 1
+            return ("pow", base, exponent)
+        return base
+
+    def atom(self) -> tuple:
+        tok = self.take()
+        if tok.kind == "number":
+            return ("num", tok.text)
+        if tok.kind == "op" and tok.text == "(":
+            self.nest()
+            node = self.sum()
+            self.expect(")")
+            self.depth -= 1
+            return node
+        if tok.kind == "op" and tok.text in "√∛":
+            self.nest()
+            node = ("call", "sqrt" if tok.text == "√" else "cbrt", (self.power(),))
+            self.depth -= 1
+            return node
+        if tok.kind == "name":
+            return self.name(tok)
+        found = "the end" if tok.kind == "end" else repr(tok.text)
+        raise self.error(f"expected a number, a name or '(', found {found}", tok)
+
+    def name(self, tok: _Token) -> tuple:
+        name = tok.text
+        follows_paren = self.peek().kind == "op" and self.peek().text == "("
+        if name in self.variables:
+            return ("var", name)
+        if name in FUNCTIONS and follows_paren:
+            return self.call(name)
+        if _constant_key(name) is not None:
+            if follows_paren:
+                raise self.error(f"{name!r} is a constant, not a function", self.peek())
+            return ("const", name)
+        if name in FUNCTIONS:
+            raise self.error(f"function {name!r} needs its arguments in parentheses", self.peek())
+        allowed = f"; variables allowed here: {', '.join(self.variables)}" if self.variables else ""
+        raise self.error(f"unknown name {name!r}{allowed}", tok)
+
+    def call(self, name: str) -> tuple:
+        self.expect("(")
+        self.nest()
+        args = [self.sum()]
+        while self.peek().kind == "op" and self.peek().text == ",":
+            self.take()
+            args.append(self.sum())
+        self.expect(")")
+        self.depth -= 1
+        arity = FUNCTIONS[name].arity
+        if len(args) not in arity:
+            want = " or ".join(map(str, arity))
+            raise InputError(f"{name}() takes {want} argument(s), got {len(args)} in {_short(self.text)}")
+        return ("call", name, tuple(args))
+
+
+def _constant_key(name: str):
+    """The sympy/mpmath pair for a constant name, or None."""
+    if name in _SYMPY_CONSTANTS:
+        return _SYMPY_CONSTANTS[name]
+    from discovery import constants  # the catalog parses its own definitions with this module
+
+    return constants.lookup(name)
+
+
+# --- cost checks ---------------------------------------------------------------------------------
+
+
+class _Cost(NamedTuple):
+    degree: int | None  # polynomial degree bound in the variables, None when not a polynomial
+    digits: float  # bound on the decimal size of coefficients / exact values
+    exact: Fraction | None  # the value when the subtree is an exact rational number
+
+
+def _check_costs(tree: tuple, text: str) -> None:
+    _cost(tree, text)
+
+
+def _cost(node: tuple, text: str) -> _Cost:
+    kind = node[0]
+    if kind == "num":
+        mantissa, _, power = node[1].lower().partition("e")
+        if power and abs(int(power)) > MAX_DIGITS:
+            raise InputError(f"number {node[1]} refused (exponent above {MAX_DIGITS:,}) in {_short(text)}")
+        value = Fraction(node[1])
+        return _Cost(0, _digits(value), value)
+    if kind == "var":
+        return _Cost(1, 1.0, None)
+    if kind == "const":
+        return _Cost(0, 1.0, None)
+    if kind == "neg":
+        c = _cost(node[1], text)
+        return c._replace(exact=None if c.exact is None else -c.exact)
+    if kind == "add":
+        costs = [(s, _cost(t, text)) for s, t in node[1]]
+        degrees = [c.degree for _, c in costs]
+        exact = None
+        if all(c.exact is not None for _, c in costs):
+            exact = sum((s * c.exact for s, c in costs), Fraction(0))
+        return _Cost(
+            None if None in degrees else max(degrees),
+            max(c.digits for _, c in costs) + math.log10(len(costs)),
+            exact,
+        )
+    if kind == "mul":
+        costs = [(e, _cost(f, text)) for e, f in node[1]]
+        degree = 0
+        for e, c in costs:
+            degree = None if degree is None or c.degree is None or (e < 0 and c.degree > 0) else degree + c.degree
+        if degree is not None and degree > MAX_DEGREE:
+            raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
+        digits = sum(c.digits for _, c in costs)
+        _check_digits(digits, text)
+        exact = None
+        if all(c.exact is not None for _, c in costs):
+            exact = Fraction(1)
+            for e, c in costs:
+                if e < 0 and c.exact == 0:
+                    raise InputError(f"division by zero in {_short(text)}")
+                exact = exact * c.exact if e > 0 else exact / c.exact
+        return _Cost(degree, digits, exact)
+    if kind == "pow":
+        base, exponent = _cost(node[1], text), _cost(node[2], text)
+        k = exponent.exact
+        if k is None:
+            degree = 0 if base.degree == 0 and exponent.degree == 0 else None
+            return _Cost(degree, base.digits, None)
+        size = abs(k)
+        if base.exact is not None:
+            digits = base.digits * max(float(size), 1.0)
+            _check_digits(digits, text)
+            if base.exact == 0 and k < 0:
+                raise InputError(f"division by zero (0 to a negative power) in {_short(text)}")
+            if k.denominator == 1:
+                return _Cost(0, digits, base.exact ** int(k))
+            return _Cost(None, digits, None)
+        if size > MAX_DEGREE:
+            raise InputError(
+                f"exponent {_show(k)} refused in {_short(text)} "
+                f"(at most {MAX_DEGREE} on anything but an exact number)"
+            )
+        degree = None
+        if base.degree is not None and k.denominator == 1 and k >= 0:
+            degree = base.degree * int(k)
+            if degree > MAX_DEGREE:
+                raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
+        digits = base.digits * max(float(size), 1.0)
+        _check_digits(digits, text)
+        return _Cost(degree, digits, None)
+    if kind == "call":
+        name, args = node[1], node[2]
+        costs = [_cost(a, text) for a in args]
+        if FUNCTIONS[name].eager:
+            for c in costs:
+                if c.exact is not None and abs(c.exact) > MAX_INT_ARGUMENT:
+                    raise InputError(
+                        f"{name}() of {_show(c.exact)} refused in {_short(text)} "
+                        f"(exact arguments at most {MAX_INT_ARGUMENT} in size)"
+                    )
+        degree = 0 if all(c.degree == 0 for c in costs) else None
+        return _Cost(degree, max(c.digits for c in costs), None)
+    raise AssertionError(f"unknown node {kind}")
+
+
+def _digits(value: Fraction) -> float:
+    # bit lengths, not str(): Python refuses to print integers of more than 4,300 digits
+    return max(abs(value.numerator).bit_length(), value.denominator.bit_length()) * math.log10(2) + 1
+
+
+def _check_digits(digits: float, text: str) -> None:
+    if digits > MAX_DIGITS:
+        raise InputError(f"a number of about {digits:.3g} digits refused (at most {MAX_DIGITS:,}) in {_short(text)}")
+
+
+def _show(value: Fraction) -> str:
+    s = str(value)
+    return s if len(s) <= 30 else f"{s[:12]}...({len(s)} digits)"
+
+
+def _uses_variables(node: tuple) -> bool:
+    kind = node[0]
+    if kind == "var":
+        return True
+    if kind in ("num", "const"):
+        return False
+    if kind == "neg":
+        return _uses_variables(node[1])
+    if kind in ("add", "mul"):
+        return any(_uses_variables(t) for _, t in node[1])
+    if kind == "pow":
+        return _uses_variables(node[1]) or _uses_variables(node[2])
+    return any(_uses_variables(a) for a in node[2])
+
+
+# --- builders ------------------------------------------------------------------------------------
+
+
+def _sympy_constant(name: str):
+    found = _constant_key(name)
+    if isinstance(found, tuple):
+        return found[0]
+    return found.sympy()
+
+
+def _to_sympy(node: tuple, text: str):
+    kind = node[0]
+    if kind == "num":
+        return sympy.Rational(node[1]) if any(ch in node[1] for ch in ".eE") else sympy.Integer(node[1])
+    if kind == "var":
+        return sympy.Symbol(node[1])
+    if kind == "const":
+        return _sympy_constant(node[1])
+    if kind == "neg":
+        return -_to_sympy(node[1], text)
+    if kind == "add":
+        return sympy.Add(*[s * _to_sympy(t, text) for s, t in node[1]])
+    if kind == "mul":
+        return sympy.Mul(*[_to_sympy(f, text) ** e for e, f in node[1]])
+    if kind == "pow":
+        return sympy.Pow(_to_sympy(node[1], text), _to_sympy(node[2], text))
+    name, args = node[1], node[2]
+    fn = FUNCTIONS[name].sympy
+    if fn is None:
+        raise InputError(f"{name}() has no sympy form; it is allowed only where a number is computed ({_short(text)})")
+    return fn(*[_to_sympy(a, text) for a in args])
+
+
+def _to_mpmath(node: tuple) -> Callable[[dict], mpmath.mpf]:
+    """Compile the tree into nested closures evaluated at call time (so at the caller's precision)."""
+    kind = node[0]
+    if kind == "num":
+        text = node[1]
+        if any(ch in text for ch in ".eE"):
+            return lambda env: mpmath.mpf(text)
+        value = int(text)
+        return lambda env: mpmath.mpf(value)
+    if kind == "var":
+        name = node[1]
+        return lambda env: env[name]
+    if kind == "const":
+        found = _constant_key(node[1])
+        if isinstance(found, tuple):
+            get = found[1]
+            return lambda env: get()
+        return lambda env: found.value(mpmath.mp.dps)
+    if kind == "neg":
+        inner = _to_mpmath(node[1])
+        return lambda env: -inner(env)
+    if kind == "add":
+        parts = [(s, _to_mpmath(t)) for s, t in node[1]]
+
+        def add(env):
+            total = mpmath.mpf(0)
+            for s, f in parts:
+                total = total + f(env) if s > 0 else total - f(env)
+            return total
+
+        return add
+    if kind == "mul":
+        parts = [(e, _to_mpmath(f)) for e, f in node[1]]
+
+        def mul(env):
+            total = mpmath.mpf(1)
+            for e, f in parts:
+                total = total * f(env) if e > 0 else total / f(env)
+            return total
+
+        return mul
+    if kind == "pow":
+        base, exponent = _to_mpmath(node[1]), _to_mpmath(node[2])
+        return lambda env: mpmath.power(base(env), exponent(env))
+    fn = FUNCTIONS[node[1]].mpmath
+    args = [_to_mpmath(a) for a in node[2]]
+    return lambda env: fn(*[a(env) for a in args])
