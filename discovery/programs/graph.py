@@ -272,7 +272,11 @@ class Program:
 
     # --- serialisation -----------------------------------------------------------------------
     def to_json(self) -> dict:
-        """Plain data (the genome stored in the database)."""
+        """Plain data (the genome stored in the database and in search checkpoints).
+
+        Constants are floats, which JSON writes in their shortest round-tripping form, so
+        :meth:`from_json` gives back an equal program that computes bit for bit the same values.
+        """
         return {
             "consts": [float(c) for c in self.consts],
             "instructions": [[op, list(args[: ARITY[op]])] for op, args in self.instructions],
@@ -281,8 +285,36 @@ class Program:
 
     @classmethod
     def from_json(cls, data: dict) -> "Program":
-        """Inverse of :meth:`to_json`."""
-        return cls(tuple(data["consts"]), tuple((op, tuple(args)) for op, args in data["instructions"]), data["output"])
+        """Inverse of :meth:`to_json`.
+
+        Raises
+        ------
+        ValueError
+            Naming what is wrong when ``data`` is not exactly what :meth:`to_json` writes (no
+            coercion: a string or boolean is not a number, a float is not an operand index).
+        """
+        def is_int(v) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        if not isinstance(data, dict) or set(data) != {"consts", "instructions", "output"}:
+            raise ValueError("a program must be an object with exactly the keys consts, instructions, output")
+        consts, instrs, output = data["consts"], data["instructions"], data["output"]
+        if not isinstance(consts, list) or not all(is_int(c) or isinstance(c, float) for c in consts):
+            raise ValueError("program consts must be a list of numbers")
+        if not isinstance(instrs, list):
+            raise ValueError("program instructions must be a list")
+        for t, ins in enumerate(instrs):
+            if not (isinstance(ins, list) and len(ins) == 2 and isinstance(ins[0], str) and isinstance(ins[1], list)):
+                raise ValueError(f"program instruction {t} must be [operation, [operands]]")
+            op, args = ins
+            if op not in ARITY:
+                raise ValueError(f"program instruction {t}: unknown operation {op!r}")
+            if len(args) != ARITY[op] or not all(is_int(a) for a in args):
+                raise ValueError(f"program instruction {t} ({op}) must have {ARITY[op]} integer operands")
+        # Negative outputs mean "the last value" to the constructor; to_json never writes one.
+        if not is_int(output) or output < 0:
+            raise ValueError(f"program output must be a non-negative integer, got {output!r}")
+        return cls(tuple(consts), tuple((op, tuple(args)) for op, args in instrs), output)
 
     def key(self) -> tuple:
         """Structural identity of the simplified program (constants excluded)."""

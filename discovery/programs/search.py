@@ -300,6 +300,10 @@ class ProgramSearch:
     child_rounds : int
         Lawson reweightings in the minimax tuning every new program gets.
     checkpoint : path, optional
+        JSON checkpoint of the search (:class:`~discovery.evolution.NSGA2`); a search given an
+        existing one resumes from it, and ends as the uninterrupted search would.
+    checkpoint_every : int
+        Generations between checkpoints.
     """
 
     def __init__(
@@ -313,6 +317,7 @@ class ProgramSearch:
         tune_evals: int = 2000,
         child_rounds: int = 30,
         checkpoint=None,
+        checkpoint_every: int = 10,
     ):
         for op in ops:
             if op not in ARITY:
@@ -326,7 +331,8 @@ class ProgramSearch:
         self.engine = NSGA2(
             self.evaluate, lambda p, rng: mutate(p, rng, self.ops), lambda p: (p.key(), p.consts),
             archive_key=lambda f: int(f[1]), population_size=population_size, seed=seed,
-            checkpoint=checkpoint,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, encode=Program.to_json,
+            decode=Program.from_json,
         )
 
     def evaluate(self, programs: list) -> np.ndarray:
@@ -368,6 +374,8 @@ class ProgramSearch:
         new = [p for p, _ in tune_minimax(tuned, self.target, outer=60, grid="training")]
         for p in new:
             self.tuned.add((p.key(), p.consts))
+        # Checkpointed with the state: a resumed search must not tune the same programs again.
+        state.extra["tuned"] = sorted(self.tuned)
         if new:
             F = self.evaluate(new)
             self.engine._update_archive(new, F)
@@ -376,12 +384,15 @@ class ProgramSearch:
 
     def run(self, initial: Sequence[Program] | None = None, generations: int | None = None,
             seconds: float | None = None, progress=None) -> SearchResult:
-        """Evolve from ``initial`` (default: :meth:`seeds`) for a number of generations or seconds.
+        """Evolve from ``initial`` (default: :meth:`seeds`), or on from the checkpoint if there is
+        one, for a number of generations or seconds.
 
         ``progress(state)`` is called after every generation.
         """
         start = time.time()
-        initial = list(initial) if initial else self.seeds(self.engine.population_size)
+        if self.engine.state is None:
+            self.engine.start(list(initial) if initial else self.seeds(self.engine.population_size))
+        self.tuned = set(self.engine.state.extra.get("tuned", ()))
 
         def callback(state):
             if state.generation % self.tune_every == 0:
@@ -390,7 +401,7 @@ class ProgramSearch:
                 progress(state)
             return False
 
-        state = self.engine.run(initial, generations=generations, seconds=seconds, callback=callback)
+        state = self.engine.run([], generations=generations, seconds=seconds, callback=callback)
         self._tune_front(state)
         best = {
             int(cost): (_folded(prog), 10.0 ** f[0])
