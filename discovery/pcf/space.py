@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 
+from discovery.errors import InputError
 from discovery.pcf.formula import PCF, to_arrays
+
+# Enumeration holds the whole grid and a few working copies of it; past this it would rather
+# die in numpy's allocator (or swap) than say anything.
+MAX_ENUMERATION_BYTES = 4 << 30
 
 
 def sample_box(
@@ -93,6 +99,7 @@ def enumerate_ranges(
         for r in ranges:
             if r[0] > r[1] or (len(r) > 2 and r[2] < 1):
                 raise ValueError(f"{name}: empty coefficient range {list(r)}")
+    _check_memory(a_ranges, b_ranges)
     grid_a = _grid(a_ranges)
     grid_b = _grid(b_ranges)
     grid_a = grid_a[grid_a.any(axis=1)]
@@ -102,6 +109,22 @@ def enumerate_ranges(
     symmetric = all(r[0] == -r[1] and len(r) == 2 for r in (*a_ranges, *b_ranges))
     keep = np.nonzero(canonical_mask(A, B))[0] if symmetric else first_of_each_class(A, B)
     return A[keep].astype(np.int64), B[keep].astype(np.int64)
+
+
+def space_size(a_ranges: Sequence[tuple[int, ...]], b_ranges: Sequence[tuple[int, ...]]) -> int:
+    """How many coefficient vectors (before removing equivalent PCFs) the ranges hold."""
+    return math.prod(len(range(r[0], r[1] + 1, r[2] if len(r) > 2 else 1)) for r in (*a_ranges, *b_ranges))
+
+
+def _check_memory(a_ranges, b_ranges) -> None:
+    count = space_size(a_ranges, b_ranges)
+    columns = len(a_ranges) + len(b_ranges)
+    need = 2 * count * columns * 8  # the repeated rows of a and b, and one working copy of each
+    if need > MAX_ENUMERATION_BYTES:
+        raise InputError(
+            f"the space holds {count:.3g} PCFs; enumerating it in memory needs at least {need / 2**30:,.0f} GiB "
+            f"(at most {MAX_ENUMERATION_BYTES / 2**30:.0f} GiB): narrow the coefficient ranges"
+        )
 
 
 def canonical_arrays(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
