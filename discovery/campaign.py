@@ -8,8 +8,9 @@ work units of ``unit_size`` consecutive PCFs.  Each unit runs the pipeline
 
 in a worker, and the main process stores the unit's results and its done mark in one transaction.
 When every unit is done, the whole campaign is clustered by convergence dynamics (with the known
-formulas as anchors), the clusters are stored, and a few representatives of every cluster without
-an identified member are identified against the catalog.  Stopping at any moment and rerunning
+formulas as anchors), a few representatives of every cluster without an identified member are
+identified against the catalog, and the clusters, those identifications and the campaign's
+finished mark are stored in one transaction.  Stopping at any moment (even kill -9) and rerunning
 the same command resumes from the last committed unit and ends with the same results.
 """
 
@@ -89,7 +90,8 @@ def _ranges(v, where):
         isinstance(v, list) and v
         and all(isinstance(r, list) and len(r) in (2, 3) and all(_int(x) for x in r) for r in v)
     )
-    _check(v, ok, where, "a list of [lo, hi] or [lo, hi, step] integer lists, one per coefficient, highest degree first")
+    _check(v, ok, where,
+           "a list of [lo, hi] or [lo, hi, step] integer lists, one per coefficient, highest degree first")
     for r in v:
         if r[0] > r[1] or (len(r) == 3 and r[2] < 1):
             raise ConfigError(f"{where}: range {r} is empty")
@@ -202,7 +204,9 @@ def load_config(path: str | Path) -> CampaignConfig:
     box = [k for k in ("degree_a", "degree_b", "bound") if space[k] is not None]
     ranges = [k for k in ("a", "b") if space[k] is not None]
     if box and ranges:
-        raise ConfigError(f"{path}: [space] gives both a box ({', '.join(box)}) and ranges ({', '.join(ranges)}); use one")
+        raise ConfigError(
+            f"{path}: [space] gives both a box ({', '.join(box)}) and ranges ({', '.join(ranges)}); use one"
+        )
     if ranges and len(ranges) != 2:
         raise ConfigError(f"{path}: [space] needs both a and b coefficient ranges")
     if not ranges and len(box) != 3:
@@ -247,7 +251,8 @@ def load_config(path: str | Path) -> CampaignConfig:
             f"{path}: [execution] scheduler: the Dask executor is not available in this version; remove "
             "the key to run on this machine's cores"
         )
-    return CampaignConfig(path, campaign["name"], campaign["kind"], campaign["seed"], space, search, identify, execution)
+    return CampaignConfig(path, campaign["name"], campaign["kind"], campaign["seed"], space, search, identify,
+                          execution)
 
 
 def _interval(v, where):
@@ -285,7 +290,8 @@ def _load_program_config(doc: dict, path: Path, campaign: dict) -> CampaignConfi
     try:
         from discovery.programs.targets import make_target
 
-        make_target(target["name"], tuple(target["interval"]), {"auto": None, "relative": True, "absolute": False}[target["error"]])
+        make_target(target["name"], tuple(target["interval"]),
+                    {"auto": None, "relative": True, "absolute": False}[target["error"]])
     except ValueError as err:
         raise ConfigError(f"{path}: [target] {err}") from None
     search = _read_table(doc, "search", {
@@ -391,7 +397,8 @@ def run_pcf_unit(config: CampaignConfig, unit: int) -> dict:
                 continue
             metric_row = {k: (m[k][j].item() if hasattr(m[k][j], "item") else m[k][j]) for k in FIELDS}
             metric_row["limit_value"] = metric_row.pop("limit")
-            metric_row["complex_eigen"] = int(bool(metric_row["complex_eigen"])) if search["strategy"] == "enumerate" else None
+            metric_row["complex_eigen"] = (int(bool(metric_row["complex_eigen"])) if search["strategy"] == "enumerate"
+                                           else None)
             metric_row["convergence_class"] = metric_row["convergence_class"] or None
             metric_row["depth"] = search["metrics_depth"] if search["strategy"] == "enumerate" else search["depth"]
             records.append({
@@ -509,6 +516,12 @@ def run_campaign(
         Show tqdm progress bars.
     plots : bool
         Write cluster plots into a run folder beside the database when the campaign completes.
+
+    Raises
+    ------
+    discovery.errors.StoreError
+        If the database cannot be opened or written (a full disk, say); everything committed
+        before is kept, and rerunning resumes after the last committed unit.
     """
     from tqdm import tqdm
 
@@ -539,19 +552,25 @@ def run_campaign(
                     found += sum(1 for r in result["pcfs"] if r["identification"])
                     bar.update(1)
                     bar.set_postfix(identified=found)
-            except KeyboardInterrupt:
+            except BaseException:
+                # Ctrl-C or a store error (a full disk): units still queued would be computed only
+                # to be thrown away; a rerun resumes after the last committed unit.
                 executor.close(cancel=True)
                 raise
-            finally:
-                bar.close()
+            else:
                 if own_executor:
                     executor.close()
+            finally:
+                bar.close()
         complete = len(store.done_units(cid)) == total
         written = []
-        if complete and config.search["strategy"] == "enumerate":
-            written = _cluster_campaign(store, cid, config, Path(db), progress, plots)
-        if complete:
-            store.finish_campaign(cid)
+        # The closing stage of a finished campaign is not redone: it would take the
+        # representatives' identifications for known ones and store different clusters.
+        if complete and store.campaign(config.name)["finished"] is None:
+            clusters, identifications = None, []
+            if config.search["strategy"] == "enumerate":
+                clusters, identifications, written = _cluster_campaign(store, cid, config, Path(db), progress, plots)
+            store.finish_campaign(cid, clusters, identifications)
         status = store.status(cid)
         return CampaignResult(
             config.name, cid, status["candidates"], status["converged"], status["formulas"],
@@ -561,8 +580,15 @@ def run_campaign(
         store.close()
 
 
-def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progress: bool, plots: bool) -> list:
-    """Cluster the finished campaign, store the clusters, identify cluster representatives."""
+def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progress: bool,
+                      plots: bool) -> tuple[list, list, list]:
+    """Cluster a campaign whose units are all done and identify cluster representatives.
+
+    Nothing goes into the database here (plots go to files): the caller stores the clusters, the
+    identifications and the finished mark in one transaction, so a campaign stopped anywhere in
+    this stage redoes all of it on rerun and ends as an uninterrupted run would.  Returns (clusters, identifications as
+    (formula id, record) pairs, plot files written).
+    """
     from tqdm import tqdm
 
     from discovery.cluster import DynamicsClusterer, anchor_table, concat_tables
@@ -572,7 +598,7 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
 
     ids, rows = store.metric_table(cid)
     if not ids:
-        return []
+        return [], [], []
     # Order by canonical genome so the clustering does not depend on the order units finished.
     order = sorted(range(len(ids)), key=lambda i: rows[i]["genome"])
     ids = [ids[i] for i in order]
@@ -602,7 +628,6 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
             "centroid": report.centroid, "spread": report.spread, "constants": constants,
             "members": members,
         })
-    store.write_clusters(cid, clusters)
 
     # Representatives of clusters with no identified member: nearest the centroid first.
     reps = config.identify["representatives"]
@@ -614,11 +639,15 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
         idx = [position[m] for m in c["members"]]
         delta = np.array([table["delta"][i] for i in idx])
         nearest = np.argsort(np.abs(delta - c["centroid"]["delta"]), kind="stable")[:reps]
-        todo.extend((c["members"][j], pcfs[idx[j]]) for j in nearest)
-    for fid, pcf in tqdm(todo, desc=f"{config.name}: cluster representatives", unit="PCF", disable=not progress):
-        hit = identify_pcf(pcf, constants=config.identify["constants"], digits=config.identify["digits"], max_depth=5000)
+        todo.extend((c, c["members"][j], pcfs[idx[j]]) for j in nearest)
+    identifications = []
+    for c, fid, pcf in tqdm(todo, desc=f"{config.name}: cluster representatives", unit="PCF", disable=not progress):
+        hit = identify_pcf(pcf, constants=config.identify["constants"], digits=config.identify["digits"],
+                           max_depth=5000)
         if hit is not None and hit.digits_verified >= config.identify["confirm_digits"]:
-            store.add_identification(fid, _identification_record(hit))
+            identifications.append((fid, _identification_record(hit)))
+            if hit.constant and hit.constant not in c["constants"]:
+                c["constants"] = sorted(c["constants"] + [hit.constant])
 
     written = []
     if plots:
@@ -627,8 +656,10 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
         folder = db.parent / f"{db.stem}_runs" / config.name
         folder.mkdir(parents=True, exist_ok=True)
         for plane in (("delta", "gamma_prime"), ("delta", "eta_prime")):
-            written.append(cluster_scatter(full, clusterer.labels_, folder / f"clusters_{plane[0]}_{plane[1]}.png", plane))
-    return written
+            written.append(
+                cluster_scatter(full, clusterer.labels_, folder / f"clusters_{plane[0]}_{plane[1]}.png", plane)
+            )
+    return clusters, identifications, written
 
 
 def _run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> CampaignResult:
@@ -642,7 +673,8 @@ def _run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> C
 
     start = time.time()
     t = config.space
-    target = make_target(t["name"], tuple(t["interval"]), {"auto": None, "relative": True, "absolute": False}[t["error"]])
+    target = make_target(t["name"], tuple(t["interval"]),
+                         {"auto": None, "relative": True, "absolute": False}[t["error"]])
     folder = db.parent / f"{db.stem}_runs" / config.name
     folder.mkdir(parents=True, exist_ok=True)
     store = FormulaStore(db)
@@ -654,7 +686,8 @@ def _run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> C
             budget = config.search["minutes"] * 60
             state = search.engine.start(search.seeds(config.search["population"], config.search["classical_seeds"]))
             spent = state.extra.get("seconds", 0.0)
-            bar = tqdm(total=int(budget), initial=int(spent), unit="s", desc=f"{config.name}: evolving", disable=not progress)
+            bar = tqdm(total=int(budget), initial=int(spent), unit="s", desc=f"{config.name}: evolving",
+                       disable=not progress)
             resumed_at = time.time()
 
             def tick(st):
@@ -664,9 +697,13 @@ def _run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> C
 
             result = search.run(state.population, seconds=max(0.0, budget - spent), progress=tick)
             bar.close()
-            rows = [{"genome": p.to_json(), "ops": cost, "max_error": max_error(p, target), "expression": p.expression()}
+            rows = [{"genome": p.to_json(), "ops": cost, "max_error": max_error(p, target),
+                     "expression": p.expression()}
                     for cost, (p, _) in sorted(result.best.items())]
             store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=result.evaluations)
+        # Outside the branch above: a run stopped between storing the front and this mark
+        # finishes on rerun.
+        if store.campaign(config.name)["finished"] is None:
             store.finish_campaign(cid)
         status = store.status(cid)
         return CampaignResult(config.name, cid, status["candidates"], status["converged"], status["formulas"],

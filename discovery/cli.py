@@ -161,8 +161,10 @@ def _pcf_cluster(args) -> int:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
         noise = int((clusterer.labels_ == -1).sum())
-        print(f"{len(clusterer.reports_)} clusters over {len(clusterer.labels_)} PCFs ({noise} noise or no finite metrics)")
-        print(f"{'id':>4} {'size':>6} {'plane':<18} {'delta':>15} {'gamma_prime':>15} {'eta_prime':>8}  constants / representative")
+        print(f"{len(clusterer.reports_)} clusters over {len(clusterer.labels_)} PCFs "
+              f"({noise} noise or no finite metrics)")
+        print(f"{'id':>4} {'size':>6} {'plane':<18} {'delta':>15} {'gamma_prime':>15} {'eta_prime':>8}  "
+              "constants / representative")
         for r in reports:
             c, sp = r.centroid, r.spread
             plane = "(" + ", ".join(r.plane) + ")"
@@ -243,7 +245,8 @@ def _programs_baselines(args) -> int:
                            "max_error": b.max_error, "expression": b.program.expression()} for b in table], indent=2))
         return 0
     kind = "relative" if target.relative else "absolute"
-    print(f"classical approximations of {target.name} on [{target.interval[0]}, {target.interval[1]}], max {kind} error (certified)")
+    lo, hi = target.interval
+    print(f"classical approximations of {target.name} on [{lo}, {hi}], max {kind} error (certified)")
     print(f"{'ops':>4}  {'method':<28}{'max error':>12}")
     for b in table:
         print(f"{b.ops:>4}  {b.label:<28}{b.max_error:>12.3e}")
@@ -286,13 +289,15 @@ def _programs_evolve(args) -> int:
     print(f"{'ops':>4} {'max error':>11} {'best classical (same ops)':>34} {'ratio':>8}  program")
     for r in rows:
         ratio = r["baseline_error"] / r["max_error"] if r["baseline_error"] and r["max_error"] > 0 else float("nan")
-        print(f"{r['ops']:>4} {r['max_error']:>11.3e} {(r['baseline'] or '-'):>22} {r['baseline_error'] or float('nan'):>11.3e} "
+        base_error = r["baseline_error"] or float("nan")
+        print(f"{r['ops']:>4} {r['max_error']:>11.3e} {(r['baseline'] or '-'):>22} {base_error:>11.3e} "
               f"{ratio:>8.2f}  {r['formula']}")
     if rows:
         best = min(rows, key=lambda r: r["max_error"])
         from discovery.programs.graph import Program
 
-        check = float32_ulp_error(Program.from_json(best["genome"]), target, limit=None if args.float32_exhaustive else 1 << 22)
+        limit = None if args.float32_exhaustive else 1 << 22
+        check = float32_ulp_error(Program.from_json(best["genome"]), target, limit=limit)
         scope = "every float32" if check["exhaustive"] else f"{check['checked']:,} float32 values"
         print(f"float32 check of the most accurate program over {scope}: max {check['max_ulp']} ulp")
     if args.db:
@@ -343,15 +348,11 @@ def _require_db(path) -> None:
         raise ValueError(f"no database at {path}")
 
 
-def _json_safe(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _print_records(records: list[dict], fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps([{k: _json_safe(v) for k, v in r.items()} for r in records], indent=2))
+        from discovery.store import json_record
+
+        print(json.dumps([json_record(r) for r in records], indent=2, allow_nan=False))
     elif fmt == "csv":
         from discovery.store import write_csv
 
@@ -455,7 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     me.add_argument("a", help='a(n), as for "pcf eval"')
     me.add_argument("b", help="b(n)")
     me.add_argument("--depth", type=_int_in(2, 10**6), default=2000, help="reference depth (default 2000)")
-    me.add_argument("--sample", type=_int_in(1, 10**6), default=1000, help="depth at which delta is measured (default 1000)")
+    me.add_argument("--sample", type=_int_in(1, 10**6), default=1000,
+                    help="depth at which delta is measured (default 1000)")
     me.add_argument("--format", choices=("table", "json"), default="table")
     me.set_defaults(handler=_pcf_metrics)
 
@@ -468,7 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--bound", type=_positive_int, default=5, help="coefficients in [-bound, bound]")
     su.add_argument("--count", type=_positive_int, help="a random sample of this size instead of the whole box")
     su.add_argument("--seed", type=_seed, default=0)
-    su.add_argument("--anchors", type=_int_in(-1, 100), default=7, help="add the known formulas with this many tails each (-1: none)")
+    su.add_argument("--anchors", type=_int_in(-1, 100), default=7,
+                    help="add the known formulas with this many tails each (-1: none)")
     su.add_argument("--depth", type=_int_in(2, 10**6), default=2000)
     su.add_argument("--sample", type=_int_in(1, 10**6), default=1000)
     su.add_argument("--out", required=True, help="the .npz file to write")
@@ -494,7 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     idf.add_argument("value", help="digits (1.2732395447...), a constant expression (4/pi), or a(n) of a PCF")
     idf.add_argument("b", nargs="?", help="b(n): given, the two arguments are a PCF")
     idf.add_argument("--constants", nargs="+", help="catalog names to try (default: all)")
-    idf.add_argument("--digits", type=_int_in(5, 5000), help="screening digits (default: half the given digits, 50 for a PCF)")
+    idf.add_argument("--digits", type=_int_in(5, 5000),
+                     help="screening digits (default: half the given digits, 50 for a PCF)")
     idf.add_argument("--degree", type=int, choices=(1, 2), default=1)
     idf.add_argument("--pairs", action="store_true", help="also try two constants at once")
     idf.add_argument("--format", choices=("table", "json"), default="table")
@@ -508,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a campaign into a database. Stop it at any moment (Ctrl-C, or kill it); "
         "the same command resumes it without losing or duplicating results.",
     )
-    cr.add_argument("config", help="campaign TOML file (see data/campaigns/)")
+    cr.add_argument("config", help="campaign TOML file (examples: data/campaigns/ in the repository)")
     cr.add_argument("--db", required=True, help="SQLite database file (created if missing)")
     cr.add_argument("--max-units", type=_positive_int, help="stop after this many new work units")
     cr.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -45,10 +45,12 @@ def cluster_scatter(
     anchors = np.asarray(table.get("anchor", np.full(len(x), "")))
     names = np.asarray(table.get("name", np.full(len(x), "")))
     marked = ok & (anchors != "")
-    ax.scatter(x[marked], y[marked], s=60, marker="*", facecolors="none", edgecolors="k", linewidths=0.8, label="anchors")
+    ax.scatter(x[marked], y[marked], s=60, marker="*", facecolors="none", edgecolors="k", linewidths=0.8,
+               label="anchors")
     for i in np.nonzero(marked)[0]:
         if "+" not in names[i]:
-            ax.annotate(f"{names[i]} ({anchors[i]})", (x[i], y[i]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+            ax.annotate(f"{names[i]} ({anchors[i]})", (x[i], y[i]), fontsize=7, xytext=(4, 4),
+                        textcoords="offset points")
     ax.set_xlabel(_LABELS.get(plane[0], plane[0]))
     ax.set_ylabel(_LABELS.get(plane[1], plane[1]))
     n_clusters = len(np.unique(labels[labels != NOISE]))

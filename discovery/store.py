@@ -6,6 +6,13 @@ Tables: ``campaigns``; ``work_units`` (which units of a campaign are done); ``fo
 form, digits verified, depth); ``clusters`` and ``cluster_members``; ``meta`` (schema version).
 A work unit's results and its done mark are written in one transaction, so a killed campaign
 loses at most the unit in flight and never stores half of one.
+
+Faults give a :class:`~discovery.errors.StoreError` naming the file and leave it as it was: a
+file that is not a formula database or comes from a newer schema is refused before anything is
+written to it; a write that fails (a full disk, another process holding the write lock longer
+than the timeout, a read-only file) is rolled back whole.  A file that exists but cannot be
+written (or whose folder cannot: SQLite's WAL keeps ``-wal`` and ``-shm`` files beside the
+database) is opened read-only: queries work, writes raise StoreError.
 """
 
 from __future__ import annotations
@@ -13,10 +20,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
+
+from discovery.errors import InputError, StoreError
 
 SCHEMA_VERSION = 2
 
@@ -124,9 +135,22 @@ class FormulaStore:
     Parameters
     ----------
     path : str or Path
-        The SQLite file.
+        The SQLite file; a missing file is created with the current schema.
     timeout : float
-        Seconds to wait for another process's write lock.
+        Seconds to wait for another process's write lock before giving up with a StoreError.
+    readonly : bool, optional
+        Open for queries only.  By default a file is opened read-only exactly when it exists
+        but it or its folder is not writable; writes then raise StoreError.
+    max_pages : int, optional
+        Cap the database at this many pages (``PRAGMA max_page_count``): a write past it fails
+        as on a full disk.  For quotas and for testing the full-disk path.
+
+    Raises
+    ------
+    StoreError
+        If the path is a folder, the file is not a formula database, comes from a newer
+        version, is older and cannot be upgraded (read-only), cannot be created, or is locked
+        longer than ``timeout`` while being upgraded.  The file is left as it was.
 
     Examples
     --------
@@ -134,16 +158,71 @@ class FormulaStore:
     >>> store.query(constant="pi", min_digits=50)             # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path, timeout: float = 60.0):
+    def __init__(self, path: str | Path, timeout: float = 60.0, *, readonly: bool | None = None,
+                 max_pages: int | None = None):
         self.path = Path(path)
+        self.timeout = float(timeout)
         if self.path.is_dir():
-            raise ValueError(f"{self.path} is a folder, not a database file")
-        self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            raise StoreError(f"{self.path} is a folder, not a database file; give a file path such as "
+                             f"{self.path / 'discoveries.db'}")
+        self.readonly, self._readonly_why, target = self._open_mode(readonly)
+        with self._guard("opening it"):
+            self.conn = sqlite3.connect(target, uri=self.readonly, timeout=self.timeout, isolation_level=None)
+        try:
+            self._open(max_pages)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _open_mode(self, readonly: bool | None) -> tuple[bool, str, str]:
+        """(read-only?, why, what to connect to)."""
+        exists = self.path.exists()
+        folder_writable = os.access(self.path.parent, os.W_OK | os.X_OK)
+        if readonly is None:
+            readonly = exists and not (os.access(self.path, os.W_OK) and folder_writable)
+        if not readonly:
+            return False, "", str(self.path)
+        if not exists:
+            raise StoreError(f"no database at {self.path}; check the path (a read-only open does not create one)")
+        if not os.access(self.path, os.W_OK):
+            why = "the file is not writable"
+        elif not folder_writable:
+            why = "its folder is not writable"
+        else:
+            why = "opened read-only"
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        if not folder_writable and not Path(f"{self.path}-wal").exists():
+            # A read-only WAL reader must create the -shm file, which this folder refuses; with no
+            # -wal file nothing is pending, so reading the file alone as immutable is exact.
+            uri += "&immutable=1"
+        return True, why, uri
+
+    def _open(self, max_pages: int | None) -> None:
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        # Validate before any pragma or migration that writes: a file that is not ours must stay
+        # byte for byte as it was.
+        with self._guard("reading it"):
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "meta" not in tables:
+                raise StoreError(f"{self.path} is an SQLite database but not a formula database (tables "
+                                 f"{', '.join(sorted(tables))}); give the path of a formula database or a new file")
+            version = self.schema_version()
+            if max_pages is not None:
+                self.conn.execute(f"PRAGMA max_page_count={int(max_pages)}")
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was created by a newer version of discovery (schema {version}, this "
+                             f"version reads up to {SCHEMA_VERSION}); upgrade discovery to open it")
+        if self.readonly:
+            if version < SCHEMA_VERSION:
+                raise StoreError(f"{self.path} has schema {version} and needs an upgrade to schema {SCHEMA_VERSION}, "
+                                 f"but it is read-only ({self._readonly_why}); open it once with write access")
+            return
+        with self._guard("setting it up"):
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        if version < SCHEMA_VERSION:
+            self._migrate()
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -156,24 +235,77 @@ class FormulaStore:
     def __exit__(self, *exc):
         self.close()
 
+    # --- errors and transactions ---------------------------------------------------------------
+    def _error(self, err: sqlite3.Error, action: str) -> StoreError:
+        """A one-line StoreError for an SQLite error met while doing ``action``."""
+        code = getattr(err, "sqlite_errorcode", None)
+        primary = None if code is None else code & 0xFF
+        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return StoreError(f"{self.path} is locked by another process for more than {self.timeout:g} s "
+                              f"({action}); retry when it is done, or give a longer timeout")
+        if primary == sqlite3.SQLITE_FULL:
+            return StoreError(f"{self.path}: database or disk is full ({action}); nothing of it was stored; "
+                              "free some space and rerun to continue")
+        if primary == sqlite3.SQLITE_READONLY:
+            return self._readonly_error(action)
+        if primary == sqlite3.SQLITE_NOTADB:
+            return StoreError(f"{self.path} is not an SQLite database; give the path of a formula database "
+                              "or a new file")
+        if primary == sqlite3.SQLITE_CORRUPT:
+            return StoreError(f"{self.path} is corrupt ({err}); restore it from a copy")
+        if primary == sqlite3.SQLITE_CANTOPEN:
+            return StoreError(f"cannot open or create {self.path} ({err}); check that its folder exists and "
+                              "is writable")
+        if primary == sqlite3.SQLITE_IOERR:
+            return StoreError(f"{self.path}: disk I/O error ({action}: {err}); check the disk and retry")
+        return StoreError(f"{self.path}: {action} failed ({err})")
+
+    def _readonly_error(self, action: str) -> StoreError:
+        why = self._readonly_why or "the file or its folder is not writable"
+        return StoreError(f"{self.path} is read-only ({why}); queries work, but {action} needs write access "
+                          "to the file and its folder")
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """SQLite errors inside become StoreError."""
+        try:
+            yield
+        except sqlite3.Error as err:
+            raise self._error(err, action) from err
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[None]:
+        """One write transaction: all of it is stored or none; SQLite errors become StoreError."""
+        if self.readonly:
+            raise self._readonly_error(action)
+        with self._guard(action):
+            # IMMEDIATE takes the write lock up front (waiting up to the timeout), so a
+            # transaction never has to upgrade a read lock, which SQLite refuses without waiting.
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.conn.execute("COMMIT")
+            except BaseException:
+                # After some errors (a full disk, for one) SQLite has rolled back already.
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
     def schema_version(self) -> int:
         """The schema version of the file (0 for an empty file)."""
-        exists = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        if not exists:
-            return 0
-        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return int(row[0]) if row else 0
+        with self._guard("reading it"):
+            exists = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+            ).fetchone()
+            if not exists:
+                return 0
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            return int(row[0]) if row else 0
 
     def _migrate(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction(f"upgrading it to schema {SCHEMA_VERSION}"):
+            # Another process may have upgraded it since this one looked.
             version = self.schema_version()
-            if version > SCHEMA_VERSION:
-                raise ValueError(
-                    f"{self.path} has schema version {version}, newer than this program's {SCHEMA_VERSION}"
-                )
             for step in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[step].split(";"):
                     if statement.strip():
@@ -181,56 +313,87 @@ class FormulaStore:
                 self.conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(step + 1),)
                 )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     # --- campaigns ---------------------------------------------------------------------------
     def campaign(self, name: str) -> sqlite3.Row | None:
         """The campaign row of that name, or None."""
-        return self.conn.execute("SELECT * FROM campaigns WHERE name=?", (name,)).fetchone()
+        with self._guard("reading it"):
+            return self.conn.execute("SELECT * FROM campaigns WHERE name=?", (name,)).fetchone()
 
     def campaigns(self) -> list[sqlite3.Row]:
         """All campaigns, oldest first."""
-        return self.conn.execute("SELECT * FROM campaigns ORDER BY id").fetchall()
+        with self._guard("reading it"):
+            return self.conn.execute("SELECT * FROM campaigns ORDER BY id").fetchall()
 
     def start_campaign(self, name: str, kind: str, config: dict, config_hash: str, total_units: int) -> int:
         """Register a campaign, or return the id of the same campaign to resume it.
 
         Raises
         ------
-        ValueError
+        InputError
             If a campaign of that name exists with a different configuration.
+        StoreError
+            If the database cannot be written.
         """
-        row = self.campaign(name)
-        if row is not None:
-            if row["config_hash"] != config_hash:
-                raise ValueError(
-                    f"campaign {name!r} already exists in {self.path} with a different configuration; "
-                    "rename the campaign or use another database"
+        # Looked up and registered in one transaction, so two processes starting the same
+        # campaign at once share one row.
+        with self._transaction(f"registering campaign {name!r}"):
+            row = self.campaign(name)
+            if row is None:
+                cur = self.conn.execute(
+                    "INSERT INTO campaigns(name, kind, config, config_hash, total_units, created) VALUES (?,?,?,?,?,?)",
+                    (name, kind, json.dumps(config, sort_keys=True), config_hash, total_units, time.time()),
                 )
-            return int(row["id"])
-        cur = self.conn.execute(
-            "INSERT INTO campaigns(name, kind, config, config_hash, total_units, created) VALUES (?,?,?,?,?,?)",
-            (name, kind, json.dumps(config, sort_keys=True), config_hash, total_units, time.time()),
-        )
-        return int(cur.lastrowid)
+                return int(cur.lastrowid)
+        if row["config_hash"] != config_hash:
+            raise InputError(
+                f"campaign {name!r} already exists in {self.path} with a different configuration; "
+                "rename the campaign or use another database"
+            )
+        return int(row["id"])
 
     def done_units(self, campaign_id: int) -> set[int]:
         """Units of a campaign already committed."""
-        rows = self.conn.execute("SELECT unit FROM work_units WHERE campaign_id=?", (campaign_id,))
-        return {int(r[0]) for r in rows}
+        with self._guard("reading it"):
+            rows = self.conn.execute("SELECT unit FROM work_units WHERE campaign_id=?", (campaign_id,))
+            return {int(r[0]) for r in rows}
 
-    def finish_campaign(self, campaign_id: int) -> None:
-        """Mark a campaign finished (all units and the clustering stored)."""
-        self.conn.execute("UPDATE campaigns SET finished=? WHERE id=?", (time.time(), campaign_id))
+    def finish_campaign(self, campaign_id: int, clusters: list[dict] | None = None,
+                        identifications: Iterable[tuple[int, dict]] = ()) -> None:
+        """Store a campaign's closing results and mark it finished, all in one transaction.
+
+        Parameters
+        ----------
+        campaign_id : int
+        clusters : list of dict, optional
+            Replace the campaign's clusters (as :meth:`write_clusters`); None keeps them.
+        identifications : iterable of (formula id, dict)
+            Identifications of stored formulas (cluster representatives); a formula keeps an
+            identification it already has.
+
+        Notes
+        -----
+        A process stopped before this returns has stored none of it, so rerunning the closing
+        stage of a campaign ends with the same database as an uninterrupted run.
+        """
+        with self._transaction(f"finishing campaign {campaign_id}"):
+            if clusters is not None:
+                self._replace_clusters(campaign_id, clusters)
+            now = time.time()
+            for formula_id, ident in identifications:
+                self._insert_identification(formula_id, ident, now)
+            self.conn.execute("UPDATE campaigns SET finished=? WHERE id=?", (now, campaign_id))
 
     def status(self, campaign_id: int) -> dict:
         """Progress and counts of a campaign."""
+        with self._guard("reading it"):
+            return self._status(campaign_id)
+
+    def _status(self, campaign_id: int) -> dict:
         c = self.conn.execute("SELECT * FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
         units = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(candidates),0), COALESCE(SUM(converged),0) FROM work_units WHERE campaign_id=?",
+            "SELECT COUNT(*), COALESCE(SUM(candidates),0), COALESCE(SUM(converged),0) FROM work_units "
+            "WHERE campaign_id=?",
             (campaign_id,),
         ).fetchone()
         formulas = self.conn.execute("SELECT COUNT(*) FROM formulas WHERE campaign_id=?", (campaign_id,)).fetchone()[0]
@@ -268,11 +431,19 @@ class FormulaStore:
         :data:`METRIC_COLUMNS`) and optionally ``identification`` (dict with ``constant, kind,
         basis, relation, closed_form, digits_verified, depth``).  A PCF whose canonical key is
         already stored (by any campaign) is not stored again; its identification is added if it
-        had none.
+        had none.  A unit already done (by a concurrent run of the same campaign) is left as it is.
+
+        Raises
+        ------
+        StoreError
+            If the database cannot be written (full, locked longer than the timeout, read-only);
+            nothing of the unit is stored.
         """
         now = time.time()
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction(f"storing work unit {unit}"):
+            if self.conn.execute("SELECT 1 FROM work_units WHERE campaign_id=? AND unit=?",
+                                 (campaign_id, unit)).fetchone():
+                return
             for item in pcfs:
                 fid = self._insert_formula(
                     "pcf", pcf_key(item["a"], item["b"]),
@@ -281,7 +452,8 @@ class FormulaStore:
                 )
                 m = item["metrics"]
                 self.conn.execute(
-                    f"INSERT OR IGNORE INTO metrics(formula_id, {', '.join(METRIC_COLUMNS)}) "
+                    # Column names are this module's constants and values are bound: no injection.
+                    f"INSERT OR IGNORE INTO metrics(formula_id, {', '.join(METRIC_COLUMNS)}) "  # noqa: S608
                     f"VALUES (?, {', '.join('?' * len(METRIC_COLUMNS))})",
                     (fid, *[m.get(k) if k in ("convergence_class", "complex_eigen", "depth") else _num(m.get(k))
                             for k in METRIC_COLUMNS]),
@@ -292,10 +464,6 @@ class FormulaStore:
                 "INSERT INTO work_units(campaign_id, unit, candidates, converged, done) VALUES (?,?,?,?,?)",
                 (campaign_id, unit, candidates, converged, now),
             )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def _insert_formula(self, kind, key, genome, campaign_id, unit, now, **program) -> int:
         self.conn.execute(
@@ -329,8 +497,7 @@ class FormulaStore:
         """
         now = time.time()
         ids = []
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction("storing programs"):
             for prog in programs:
                 key = "program:" + json.dumps([target, list(map(float, interval)), prog["genome"]], sort_keys=True,
                                               separators=(",", ":"))
@@ -341,57 +508,49 @@ class FormulaStore:
                 ))
             if unit is not None:
                 self.conn.execute(
-                    "INSERT INTO work_units(campaign_id, unit, candidates, converged, done) VALUES (?,?,?,?,?)",
+                    "INSERT OR IGNORE INTO work_units(campaign_id, unit, candidates, converged, done) "
+                    "VALUES (?,?,?,?,?)",
                     (campaign_id, unit, candidates, len(ids), now),
                 )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
         return ids
 
     def add_identification(self, formula_id: int, ident: dict) -> None:
         """Store an identification of an already stored formula (kept if one exists)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction("storing an identification"):
             self._insert_identification(formula_id, ident, time.time())
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def write_clusters(self, campaign_id: int, clusters: list[dict]) -> None:
         """Replace a campaign's clusters; each dict has ``label, plane, size, centroid, spread,
         constants, members`` (formula ids)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            old = [r[0] for r in self.conn.execute("SELECT id FROM clusters WHERE campaign_id=?", (campaign_id,))]
-            for cid in old:
-                self.conn.execute("DELETE FROM cluster_members WHERE cluster_id=?", (cid,))
-            self.conn.execute("DELETE FROM clusters WHERE campaign_id=?", (campaign_id,))
-            for c in clusters:
-                cur = self.conn.execute(
-                    "INSERT INTO clusters(campaign_id, label, plane, size, centroid, spread, constants) VALUES (?,?,?,?,?,?,?)",
-                    (campaign_id, c["label"], json.dumps(list(c["plane"])), c["size"], json.dumps(c["centroid"]),
-                     json.dumps(c["spread"]), json.dumps(c["constants"])),
-                )
-                self.conn.executemany(
-                    "INSERT INTO cluster_members(cluster_id, formula_id) VALUES (?,?)",
-                    [(cur.lastrowid, int(f)) for f in c["members"]],
-                )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        with self._transaction("storing clusters"):
+            self._replace_clusters(campaign_id, clusters)
+
+    def _replace_clusters(self, campaign_id: int, clusters: list[dict]) -> None:
+        old = [r[0] for r in self.conn.execute("SELECT id FROM clusters WHERE campaign_id=?", (campaign_id,))]
+        for cid in old:
+            self.conn.execute("DELETE FROM cluster_members WHERE cluster_id=?", (cid,))
+        self.conn.execute("DELETE FROM clusters WHERE campaign_id=?", (campaign_id,))
+        for c in clusters:
+            cur = self.conn.execute(
+                "INSERT INTO clusters(campaign_id, label, plane, size, centroid, spread, constants) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (campaign_id, c["label"], json.dumps(list(c["plane"])), c["size"], json.dumps(c["centroid"]),
+                 json.dumps(c["spread"]), json.dumps(c["constants"])),
+            )
+            self.conn.executemany(
+                "INSERT INTO cluster_members(cluster_id, formula_id) VALUES (?,?)",
+                [(cur.lastrowid, int(f)) for f in c["members"]],
+            )
 
     # --- reading -----------------------------------------------------------------------------
     def metric_table(self, campaign_id: int) -> tuple[list[int], list[dict]]:
         """Formula ids and metric rows (with genomes) of a campaign's PCFs with metrics."""
-        rows = self.conn.execute(
-            f"SELECT f.id, f.genome, {', '.join('m.' + k for k in METRIC_COLUMNS)} FROM formulas f "
-            "JOIN metrics m ON m.formula_id=f.id WHERE f.campaign_id=? AND f.kind='pcf' ORDER BY f.id",
-            (campaign_id,),
-        ).fetchall()
+        with self._guard("reading it"):
+            rows = self.conn.execute(
+                f"SELECT f.id, f.genome, {', '.join('m.' + k for k in METRIC_COLUMNS)} FROM formulas f "  # noqa: S608
+                "JOIN metrics m ON m.formula_id=f.id WHERE f.campaign_id=? AND f.kind='pcf' ORDER BY f.id",
+                (campaign_id,),
+            ).fetchall()
         return [r["id"] for r in rows], [dict(r) for r in rows]
 
     def query(
@@ -437,7 +596,7 @@ class FormulaStore:
         where, args = [], []
         if kind is not None:
             if kind not in ("pcf", "program"):
-                raise ValueError(f"kind must be 'pcf' or 'program', got {kind!r}")
+                raise InputError(f"kind must be 'pcf' or 'program', got {kind!r}")
             where.append("f.kind=?")
             args.append(kind)
         if constant is not None:
@@ -454,7 +613,7 @@ class FormulaStore:
         if delta is not None:
             lo, hi = delta
             if lo > hi:
-                raise ValueError(f"delta range is empty: {lo} > {hi}")
+                raise InputError(f"delta range is empty: {lo} > {hi}")
             where.append("m.delta BETWEEN ? AND ?")
             args.extend([float(lo), float(hi)])
         if target is not None:
@@ -465,8 +624,9 @@ class FormulaStore:
             args.append(campaign)
         if identified is not None:
             where.append("i.formula_id IS NOT NULL" if identified else "i.formula_id IS NULL")
+        # Every filter is a fixed clause with its value bound, so the text holds no user input.
         sql = (
-            "SELECT f.id, f.kind, f.genome, f.target, f.interval, f.ops, f.max_error, f.expression, "
+            "SELECT f.id, f.kind, f.genome, f.target, f.interval, f.ops, f.max_error, f.expression, "  # noqa: S608
             f"k.name AS campaign, {', '.join('m.' + c for c in METRIC_COLUMNS)}, "
             "i.constant, i.kind AS identification_kind, i.relation, i.closed_form, i.digits_verified, "
             "i.depth AS verified_depth, c.label AS cluster "
@@ -481,7 +641,8 @@ class FormulaStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
-        return [self._record(r) for r in self.conn.execute(sql, args)]
+        with self._guard("reading it"):
+            return [self._record(r) for r in self.conn.execute(sql, args)]
 
     @staticmethod
     def _record(r: sqlite3.Row) -> dict:
@@ -518,9 +679,10 @@ class FormulaStore:
         }
 
     def export_json(self, path: str | Path, **filters) -> int:
-        """Write the records of :meth:`query` as a JSON list; returns the count."""
+        """Write the records of :meth:`query` as a JSON list (see :func:`json_record`); returns
+        the count."""
         records = self.query(**filters)
-        Path(path).write_text(json.dumps(records, indent=1, default=_json_default))
+        Path(path).write_text(json.dumps([json_record(r) for r in records], indent=1, allow_nan=False))
         return len(records)
 
     def export_csv(self, path: str | Path, **filters) -> int:
@@ -531,10 +693,29 @@ class FormulaStore:
         return len(records)
 
 
-def _json_default(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    raise TypeError(f"cannot write {type(x).__name__} as JSON")
+def json_record(record: dict) -> dict:
+    """A record of :meth:`FormulaStore.query` as strict JSON accepts it.
+
+    Non-finite floats, such as the infinite ``digits_verified`` of an exact rational, become
+    None (JSON null) at any depth; ``json.dumps`` would otherwise write ``Infinity``, which is
+    not JSON.
+
+    Examples
+    --------
+    >>> json_record({"digits_verified": math.inf, "relation": [1, -2]})
+    {'digits_verified': None, 'relation': [1, -2]}
+    """
+    return {k: _json_value(v) for k, v in record.items()}
+
+
+def _json_value(v):
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return json_record(v)
+    return v
 
 
 def write_csv(records: list[dict], fh) -> None:

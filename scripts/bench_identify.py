@@ -78,7 +78,8 @@ def pslq_identify(text: str, digits: int = 50):
         if min(_agreement(vals, rel), digits) / max(_spent(rel), 1e-9) < 2:
             continue
         with mpmath.workdps(2 * digits + 10):
-            deep = [mpmath.mpf(1), c.value(2 * digits + 10), mpmath.mpf(text), c.value(2 * digits + 10) * mpmath.mpf(text)]
+            x, L = c.value(2 * digits + 10), mpmath.mpf(text)
+            deep = [mpmath.mpf(1), x, L, x * L]
             if _agreement(deep, rel) >= 2 * digits - 1:
                 return c.name, rel
     return None
@@ -152,8 +153,10 @@ def main() -> None:
     print("Möbius identification against the whole catalog "
           f"({len(catalog.CATALOG)} constants), 50 screening digits, confirmed at 100:")
     print(f"  {'method':<34}{'per second':>12}{'ratio':>8}{'correct':>12}")
-    print(f"  {'mpmath.pslq, constant by constant':<34}{pslq_rate:>12.2f}{1.0:>8.1f}{f'{pslq_correct}/{args.pslq_values}':>12}")
-    print(f"  {'discovery.identify (LLL, flint)':<34}{ours_rate:>12.2f}{ours_rate / pslq_rate:>8.1f}{f'{correct}/{len(values)}':>12}")
+    print(f"  {'mpmath.pslq, constant by constant':<34}{pslq_rate:>12.2f}{1.0:>8.1f}"
+          f"{f'{pslq_correct}/{args.pslq_values}':>12}")
+    print(f"  {'discovery.identify (LLL, flint)':<34}{ours_rate:>12.2f}{ours_rate / pslq_rate:>8.1f}"
+          f"{f'{correct}/{len(values)}':>12}")
     print(f"single-constant screens (LLL + ROI gate), one core: {screen_rate:,.0f}/s")
     print(f"false positives, random 50-digit reals: {false_reals} of {args.reals} ({args.reals / reals_time:,.0f}/s)")
     print(f"random PCFs (degree <= 2, |c| <= 5): {sum(identified.values())} of {args.pcfs} identified "

@@ -21,7 +21,8 @@ def main() -> None:
     filters = {"constant": args.constant, "min_digits": args.min_digits, "identified": True}
     with FormulaStore(args.db) as store:
         for r in store.query(**filters):
-            print(f"{r['constant'] or '-':<14} a={r['a']} b={r['b']}  ->  {r['closed_form']}  ({r['digits_verified']} digits)")
+            print(f"{r['constant'] or '-':<14} a={r['a']} b={r['b']}  ->  {r['closed_form']}  "
+                  f"({r['digits_verified']} digits)")
         if args.json:
             print(f"{store.export_json(args.json, **filters)} records written to {args.json}")
         if args.csv:

@@ -255,7 +255,8 @@ def test_a_bad_field_is_refused_with_the_file_and_the_problem(tmp_path, change, 
 
 def test_a_program_checkpoint_refuses_a_bad_program(tmp_path):
     path = tmp_path / "ck.json"
-    state = EvolutionState([horner([1.0, 2.0])], np.zeros((1, 2)), rng_state=np.random.default_rng().bit_generator.state)
+    state = EvolutionState([horner([1.0, 2.0])], np.zeros((1, 2)),
+                           rng_state=np.random.default_rng().bit_generator.state)
     save_checkpoint(path, state, Program.to_json)
     assert load_checkpoint(path, Program.from_json).population == state.population
     _corrupt(path, _set("population", 0, "consts", ["1.0", 2.0]))
@@ -313,7 +314,7 @@ def test_an_old_pickle_checkpoint_is_refused_without_being_unpickled(tmp_path, p
         assert "pickle" in str(info.value)
     assert not sentinel.exists()
     # The payload is live: unpickling it (what the old loader did) would have run it.
-    pickle.loads(pickle.dumps(_Payload(tmp_path / "proof"), protocol=protocol))
+    pickle.loads(pickle.dumps(_Payload(tmp_path / "proof"), protocol=protocol))  # noqa: S301 - deliberately live
     assert (tmp_path / "proof").exists()
 
 
@@ -362,7 +363,8 @@ def test_killed_pcf_genome_run_resumes_to_the_uninterrupted_run(tmp_path):
                      seed=1, checkpoint=checkpoint, checkpoint_every=2)
 
     rng = np.random.default_rng(0)
-    initial = [g for g in (tuple(int(v) for v in rng.integers(-5, 6, 5)) for _ in range(12)) if any(g[2:]) and any(g[:2])]
+    genomes = (tuple(int(v) for v in rng.integers(-5, 6, 5)) for _ in range(12))
+    initial = [g for g in genomes if any(g[2:]) and any(g[:2])]
     straight = engine().run(initial, generations=7)
 
     path = tmp_path / "pcf.json"

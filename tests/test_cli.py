@@ -2,8 +2,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from discovery.cli import main
 
 FOUR_OVER_PI = "1.27323954473516268615107010698011489627567716592365"
@@ -88,6 +86,9 @@ def test_discovery_run_quickstart_then_query(tmp_path):
 
 
 def test_campaign_status_and_query_formats(tmp_path, capsys):
+    import math
+    import re
+
     cfg = tmp_path / "c.toml"
     cfg.write_text(
         "[campaign]\nname='tiny'\nkind='pcf'\n[space]\ndegree_a=1\ndegree_b=1\nbound=2\n"
@@ -107,8 +108,18 @@ def test_campaign_status_and_query_formats(tmp_path, capsys):
         sympy.sympify(r["closed_form"])
     assert main(["query", "--db", str(db), "--identified", "--format", "csv"]) == 0
     assert capsys.readouterr().out.startswith("id,kind,a,b")
-    assert main(["query", "--db", str(db), "--min-digits", "30", "--delta", "-1", "2"]) == 0
-    assert "#" in capsys.readouterr().out
+    assert main(["query", "--db", str(db), "--format", "json"]) == 0
+    every = json.loads(capsys.readouterr().out)
+
+    def digits(r):  # null in JSON for an exact rational (and for an unidentified PCF)
+        return math.inf if r["digits_verified"] is None and r["closed_form"] else r["digits_verified"]
+
+    wanted = {r["id"] for r in every
+              if digits(r) is not None and digits(r) >= 30 and r["delta"] is not None and -1 <= r["delta"] <= 1}
+    assert wanted and len(wanted) < sum(digits(r) is not None for r in every)  # the filter keeps some, drops some
+    assert main(["query", "--db", str(db), "--min-digits", "30", "--delta", "-1", "1"]) == 0
+    table = capsys.readouterr().out
+    assert {int(m) for m in re.findall(r"^#(\d+) ", table, flags=re.M)} == wanted
     assert main(["query", "--db", str(tmp_path / "missing.db")]) == 2
     assert "no database" in capsys.readouterr().err
 

@@ -119,16 +119,27 @@ def test_tuning_improves_a_detuned_program():
 
 
 def test_program_search_smoke():
+    from discovery.programs.search import classical_programs
+
+    # Seeded with the classical programs of at most 3 operations (their best, the (1, 1)
+    # continued fraction, is 3.3e-4), a search allowed 4 must find something better by itself:
+    # the squared continued fraction reaches 8.1e-5.
     t = make_target("exp", (0, 0.5))
-    result = ProgramSearch(t, max_ops=4, population_size=30, seed=2, tune_every=2, child_rounds=10).run(generations=6)
-    assert result.best and max(result.best) <= 4
-    assert sorted(result.validation) == sorted(result.best)
+    search = ProgramSearch(t, max_ops=4, population_size=30, seed=2, tune_every=2, child_rounds=10)
+    initial = classical_programs(t, 3)
+    initial += search.seeds(30, classical=False)[:30 - len(initial)]
+    start = search.evaluate(list(initial))  # the search's own tuning, without any evolution
+    assert 10 ** start[:, 0].min() > 3e-4
+    result = search.run(initial=initial, generations=6)
+    assert sorted(result.best) == sorted(result.validation) == [0, 1, 2, 3, 4]
     errors = [result.validation[c] for c in sorted(result.best)]
     assert errors == sorted(errors, reverse=True)  # a Pareto front: more ops, less error
     cost, (prog, err) = max(result.best.items())
-    assert prog.cost == cost and err < 0.05
-    assert max_error(prog, t) == pytest.approx(err, rel=0.5)
-    assert max_error(prog, t) == pytest.approx(result.validation[cost], rel=0.1)
+    assert prog.cost == cost and err < 1e-4
+    assert max_error(prog, t) == pytest.approx(err, rel=1e-3)
+    assert max_error(prog, t) == pytest.approx(result.validation[cost], rel=1e-3)
+    # No operation: the best constant, whose relative minimax error is tanh(1/4).
+    assert result.validation[0] == pytest.approx(np.tanh(0.25), rel=1e-6)
 
 
 def test_minimax_tuning_reaches_the_minimax_error_of_a_rational():

@@ -19,7 +19,7 @@ from discovery.expressions import parse
 from discovery.pcf import PCF
 from discovery.programs.targets import make_target
 
-SENTINEL = "/tmp/discovery-hostile-sentinel"
+SENTINEL = "/tmp/discovery-hostile-sentinel"  # noqa: S108 - payload strings must name a fixed path
 
 PAYLOADS = [
     f"__import__('os').system('touch {SENTINEL}')",

@@ -4,7 +4,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from discovery.programs.graph import OPS, Program, horner, random_program, rational
@@ -19,7 +19,10 @@ def _plain(program: Program, x: float) -> float:
     for op, (a, b, c) in program.instructions:
         fa, fb, fc = v[a], v[b], v[c]
         if op == "div":
-            r = fa / fb if fb != 0 else (math.copysign(math.inf, fa) * math.copysign(1, fb) if fa != 0 and fa == fa else math.nan)
+            if fb != 0:
+                r = fa / fb
+            else:  # IEEE: a signed infinity, NaN for 0/0 and NaN/0
+                r = math.copysign(math.inf, fa) * math.copysign(1, fb) if fa != 0 and fa == fa else math.nan
         elif op == "sqrt":
             r = math.sqrt(fa) if fa >= 0 else math.nan
         else:
@@ -40,7 +43,7 @@ def test_interpreter_matches_plain_python(program):
     X = np.linspace(0.1, 2.0, 37)
     got = evaluate(program, X)
     want = np.array([_plain(program, float(x)) for x in X])
-    assert np.allclose(got, want, rtol=1e-13, atol=0, equal_nan=True) or np.array_equal(np.isnan(got), np.isnan(want)) and np.allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-13)
+    assert np.allclose(got, want, rtol=1e-13, atol=0, equal_nan=True)
 
 
 @given(st.lists(programs, min_size=1, max_size=8))
@@ -59,8 +62,7 @@ def test_population_errors_match_one_by_one(progs):
 def test_exports_agree(program):
     x = 0.7
     ref = _plain(program, x)
-    if not math.isfinite(ref):
-        return
+    assume(math.isfinite(ref))
     assert program.to_python()(x) == pytest.approx(ref, rel=1e-12)
     expr = sympy.sympify(program.expression(), locals={"x": sympy.Symbol("x")})
     value = complex(expr.subs(sympy.Symbol("x"), sympy.Float(x, 30)).evalf(30))
@@ -108,7 +110,7 @@ def test_targets():
         make_target("sin", (-1, 1), relative=True)
     with pytest.raises(ValueError, match="empty"):
         make_target("exp", (1, 0))
-    with pytest.raises(ValueError, match="cannot be evaluated"):
+    with pytest.raises(ValueError, match="unknown name 'y'"):
         make_target("exp(y)", (0, 1))
     with pytest.raises(ValueError, match="not real"):
         make_target("ln", (-2, -1))

@@ -1,10 +1,12 @@
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from discovery import PCF
-from discovery.pcf.space import canonical_mask, enumerate_box, sample_box
+from discovery.pcf.space import canonical_arrays, canonical_mask, enumerate_box, sample_box
 
 
 @given(st.lists(st.tuples(st.lists(st.integers(-6, 6), min_size=3, max_size=3),
@@ -33,9 +35,24 @@ def test_enumerate_box_has_one_pcf_per_class():
 
 
 def test_paper_space_size():
-    # The NeurIPS 2024 space, a and b of degree <= 2 with coefficients in [-5, 5]: 11^6 pairs
-    # less those with a or b identically zero is 1,768,900 PCFs before deduplication.
-    assert (11**3 - 1) ** 2 == 1_768_900
+    # The NeurIPS 2024 space, a and b of degree <= 2 with coefficients in [-5, 5]: 1,768,900 PCFs
+    # with a and b not identically zero, in 882,838 classes.
+    A, B = enumerate_box(2, 2, 5)
+    assert len(A) == 882_838
+    polys = np.array(list(itertools.product(range(-5, 6), repeat=3)))
+    polys = polys[polys.any(axis=1)]
+    full_a, full_b = np.repeat(polys, len(polys), axis=0), np.tile(polys, (len(polys), 1))
+    assert len(full_a) == 1_768_900
+    CA, CB = canonical_arrays(full_a, full_b)
+    for i in np.random.default_rng(0).choice(len(full_a), 300, replace=False):
+        assert PCF(CA[i].tolist(), CB[i].tolist()) == PCF(full_a[i].tolist(), full_b[i].tolist()).canonical()
+
+    def keys(A, B):
+        # Canonical coefficients stay in [-5, 5], so a row is one base-11 number.
+        return (np.hstack([A, B]) + 5) @ 11 ** np.arange(6)
+
+    # The enumeration is exactly the set of classes of the whole box, each once.
+    assert np.array_equal(np.sort(keys(A, B)), np.unique(keys(CA, CB)))
 
 
 def test_sample_box():

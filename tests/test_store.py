@@ -4,6 +4,7 @@ import sqlite3
 
 import pytest
 
+from discovery.errors import StoreError
 from discovery.store import MIGRATIONS, SCHEMA_VERSION, FormulaStore, pcf_key
 
 
@@ -80,7 +81,7 @@ def test_newer_schema_is_refused(tmp_path):
     conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     conn.commit()
     conn.close()
-    with pytest.raises(ValueError, match="schema version 99"):
+    with pytest.raises(StoreError, match="schema 99"):
         FormulaStore(path)
 
 

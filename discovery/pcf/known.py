@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 from discovery.pcf.formula import PCF
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DATA_DIR = files("discovery.data")
+"""The package's data, the repository's ``data/`` folder (known formulas, ``campaigns/``).
+
+An :mod:`importlib.resources` Traversable, in the repository for an editable install and in
+site-packages for a wheel; pip installs packages unzipped, so it is a :class:`pathlib.Path`.
+"""
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,7 @@ class KnownPCF:
 @lru_cache(maxsize=1)
 def known_pcfs() -> tuple[KnownPCF, ...]:
     """All formulas in ``data/known_pcfs.json``."""
-    with open(DATA_DIR / "known_pcfs.json", encoding="utf-8") as fh:
-        records = json.load(fh)["formulas"]
+    records = json.loads(DATA_DIR.joinpath("known_pcfs.json").read_text(encoding="utf-8"))["formulas"]
     return tuple(
         KnownPCF(r["id"], r["constant"], PCF(r["a"], r["b"]), r["closed_form"], r["source"])
         for r in records

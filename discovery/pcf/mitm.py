@@ -109,8 +109,9 @@ def match(limits: np.ndarray, table: MobiusTable, rtol: float = 1e-9, max_hits: 
     counts = np.empty(limits.size, dtype=np.int64)
     _match_kernel(limits, table.values, float(rtol), max_hits, hits, counts)
     rows = np.repeat(np.arange(limits.size), counts)
-    entries = np.concatenate([hits[i, : counts[i]] for i in np.nonzero(counts)[0]]) if counts.any() else np.empty(0, np.int64)
-    return rows, entries
+    if not counts.any():
+        return rows, np.empty(0, np.int64)
+    return rows, np.concatenate([hits[i, : counts[i]] for i in np.nonzero(counts)[0]])
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ def sample_box(
     """
     for name, value in (("count", count), ("degree_a", degree_a), ("degree_b", degree_b), ("bound", bound)):
         if int(value) != value or value < (1 if name in ("count", "bound") else 0):
-            raise ValueError(f"{name} must be a {'positive' if name in ('count', 'bound') else 'non-negative'} integer, got {value!r}")
+            kind = "positive" if name in ("count", "bound") else "non-negative"
+            raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
     rng = np.random.default_rng(seed)
     seen: set = set()
     rows_a, rows_b = [], []

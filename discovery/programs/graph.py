@@ -27,6 +27,27 @@ _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 x_symbol = sympy.Symbol("x")
 
 
+def _apply(op: str, a, b, c, sqrt):
+    """One operation on values of any arithmetic type (numpy floats, sympy expressions)."""
+    if op == "add":
+        return a + b
+    if op == "sub":
+        return a - b
+    if op == "mul":
+        return a * b
+    if op == "div":
+        return a / b
+    if op == "sqrt":
+        return sqrt(a)
+    if op == "fma":
+        return a * b + c
+    if op == "mul2":
+        return 2 * a
+    if op == "half":
+        return a / 2  # exact in binary floating point, like 0.5 * a
+    raise ValueError(f"unknown operation {op!r}")
+
+
 @dataclass(frozen=True)
 class Program:
     """A straight-line program.
@@ -167,9 +188,7 @@ class Program:
                 continue
             a, b, c = (values[i] for i in args)
             with np.errstate(all="ignore"):
-                v = {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
-                     "sqrt": lambda: np.sqrt(a), "fma": lambda: a * b + c, "mul2": lambda: 2.0 * a,
-                     "half": lambda: 0.5 * a}[op]()
+                v = _apply(op, a, b, c, np.sqrt)
             values.append(v)
             consts.append(float(v))
             remap[base + t] = len(consts)  # value index of the new constant
@@ -259,11 +278,7 @@ class Program:
         values: list = [x_symbol] + [sympy.Float(c, 17) for c in self.consts]
         for op, (a, b, c) in self.instructions:
             va, vb, vc = values[a], values[b], values[c]
-            values.append({
-                "add": lambda: va + vb, "sub": lambda: va - vb, "mul": lambda: va * vb,
-                "div": lambda: va / vb, "sqrt": lambda: sympy.sqrt(va), "fma": lambda: va * vb + vc,
-                "mul2": lambda: 2 * va, "half": lambda: va / 2,
-            }[op]())
+            values.append(_apply(op, va, vb, vc, sympy.sqrt))
         return values[self.output]
 
     def expression(self) -> str:

@@ -19,7 +19,9 @@ import numpy as np
 
 from discovery.programs.graph import ARITY, OP_CODE, Program
 
-_ADD, _SUB, _MUL, _DIV, _SQRT, _FMA, _MUL2, _HALF = (OP_CODE[k] for k in ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half"))
+_ADD, _SUB, _MUL, _DIV, _SQRT, _FMA, _MUL2, _HALF = (
+    OP_CODE[k] for k in ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half")
+)
 
 
 # Register-form instruction kinds: a scalar (constant-only) result; array op array; array op

@@ -66,7 +66,9 @@ def insert_on_all_uses(p: Program, rng: np.random.Generator, ops: Sequence[str])
     new_index = base + t
     op = ops[rng.integers(len(ops))]
     w = int(rng.integers(new_index))
-    args = (v, w, int(rng.integers(new_index))) if rng.random() < 0.5 or ARITY[op] == 1 else (w, v, int(rng.integers(new_index)))
+    keep_order = rng.random() < 0.5 or ARITY[op] == 1
+    third = int(rng.integers(new_index))
+    args = (v, w, third) if keep_order else (w, v, third)
     instrs = _shift_refs(list(p.instructions), new_index, 1)
     for u in range(t, len(instrs)):
         uop, uargs = instrs[u]
@@ -234,7 +236,9 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
 def classical_programs(target: Target, max_ops: int) -> list[Program]:
     """Minimax polynomials, rationals and (squared) continued fractions (Remez) of at most
     ``max_ops`` operations once repeated work is merged (the baselines' programs)."""
-    from discovery.programs.baselines import cf_degrees, minimax_continued_fraction, minimax_polynomial, minimax_rational
+    from discovery.programs.baselines import (
+        cf_degrees, minimax_continued_fraction, minimax_polynomial, minimax_rational,
+    )
 
     out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
     builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
@@ -355,7 +359,8 @@ class ProgramSearch:
     def seeds(self, count: int, classical: bool = True) -> list:
         """Starting programs: the classical minimax approximations that fit in ``max_ops``
         (with ``classical``), filled up with random programs of 1..max_ops operations."""
-        out = classical_programs(self.target, self.max_ops) if classical and "add" in self.ops and "mul" in self.ops else []
+        usable = classical and "add" in self.ops and "mul" in self.ops
+        out = classical_programs(self.target, self.max_ops) if usable else []
         rng = np.random.default_rng(self.seed)
         while len(out) < count:
             out.append(random_program(rng, int(rng.integers(1, self.max_ops + 1)), int(rng.integers(1, 5)), self.ops))
@@ -411,7 +416,8 @@ class ProgramSearch:
         # The training grid chose the programs; the validation grid, 10x denser, judges them
         # (a pole or a wiggle between training points shows there).  Keep the Pareto front only.
         costs = sorted(best)
-        checked = population_errors([best[c][0] for c in costs], *self.target.validation, self.target.relative) if costs else []
+        programs = [best[c][0] for c in costs]
+        checked = population_errors(programs, *self.target.validation, self.target.relative) if costs else []
         front, validation, floor = {}, {}, math.inf
         for cost, err in zip(costs, checked):
             if err < floor:

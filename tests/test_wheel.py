@@ -1,0 +1,79 @@
+"""A normal install: the wheel ships data/ and runs the quickstart without the repository.
+
+``pip install .`` installs a wheel, not the repository, so everything the package reads must be in
+it.  These tests build the wheel from a copy of the sources, install it into a fresh virtual
+environment and run from there, outside the repository.
+
+Marked ``slow`` (about a minute): the isolated wheel build (pip fetches setuptools from PyPI), the
+virtual environment, and a quickstart campaign whose numba kernels all compile afresh in the new
+location.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from discovery.pcf.known import known_pcfs
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args, cwd, timeout=600):
+    # Nothing in the environment may point back at the repository.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, f"{' '.join(map(str, args))} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    """A fresh virtual environment with the wheel installed; returns its scripts folder."""
+    root = tmp_path_factory.mktemp("wheel")
+    # The build runs on a copy of its inputs, so it writes nothing (build/, egg-info) into the
+    # repository.
+    src = root / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    for name in ("discovery", "data"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", root / "dist", src], root)
+    (wheel,) = (root / "dist").glob("discovery-*.whl")
+    # With the system site-packages numpy, numba and the rest are there without a download; the
+    # venv's own site-packages come first on sys.path, so its discovery shadows an editable one.
+    _run([sys.executable, "-m", "venv", "--system-site-packages", root / "venv"], root)
+    scripts = root / "venv" / ("Scripts" if os.name == "nt" else "bin")
+    _run([scripts / "python", "-m", "pip", "install", "--no-deps", "--no-index", wheel], root)
+    return scripts
+
+
+def test_the_installed_package_reads_its_data_from_the_wheel(venv, tmp_path):
+    probe = (
+        "import json, discovery\n"
+        "from discovery.pcf.known import DATA_DIR, known_pcfs\n"
+        "print(json.dumps({'package': discovery.__file__, 'data': str(DATA_DIR), 'known': len(known_pcfs()),\n"
+        "                  'campaigns': sorted(p.name for p in (DATA_DIR / 'campaigns').iterdir())}))\n"
+    )
+    found = json.loads(_run([venv / "python", "-c", probe], tmp_path))
+    site = venv.parent.resolve()
+    assert Path(found["package"]).resolve().is_relative_to(site), found
+    assert Path(found["data"]).resolve().is_relative_to(site), found
+    assert found["known"] == len(known_pcfs()) > 0
+    assert found["campaigns"] == sorted(p.name for p in (REPO / "data" / "campaigns").glob("*.toml"))
+
+
+def test_the_quickstart_runs_from_the_wheel(venv, tmp_path):
+    db = tmp_path / "quick.db"
+    out = _run([venv / "discovery", "run", "--db", db, "--quiet"], tmp_path)
+    found = re.search(r"formulas found \((\d+)\)", out)
+    assert found and int(found.group(1)) > 0, out
+    assert "4/pi" in out and db.exists()
