@@ -66,6 +66,15 @@ def _float_in(lo: float, hi: float):
     return parse
 
 
+def _scheduler_arg(text: str) -> str:
+    from discovery.campaign.executors import parse_scheduler
+
+    try:
+        return parse_scheduler(text)[0]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 _positive_int = _int_in(1, 10**9)
 _seed = _int_in(0, 2**63 - 1)
 _depth = _int_in(1, 10**7)
@@ -313,7 +322,8 @@ def _campaign_run(args) -> int:
     from discovery.campaign import run_campaign, summary_lines
 
     try:
-        result = run_campaign(args.config, args.db, max_units=args.max_units, progress=not args.quiet)
+        result = run_campaign(args.config, args.db, max_units=args.max_units, progress=not args.quiet,
+                              scheduler=args.scheduler)
     except KeyboardInterrupt:
         print("\nstopped; everything committed is kept; rerun the same command to resume", file=sys.stderr)
         return 130
@@ -515,6 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("config", help="campaign TOML file (examples: data/campaigns/ in the repository)")
     cr.add_argument("--db", required=True, help="SQLite database file (created if missing)")
     cr.add_argument("--max-units", type=_positive_int, help="stop after this many new work units")
+    cr.add_argument("--scheduler", type=_scheduler_arg,
+                    help="run the units on Dask: tcp://host:8786, or local:N for N worker processes here "
+                    "(overrides [execution] scheduler; needs the dask extra)")
     cr.add_argument("--quiet", action="store_true", help="no progress bars")
     cr.set_defaults(handler=_campaign_run)
     cs = camp_commands.add_parser("status", help="progress and findings of the campaigns in a database")

@@ -432,3 +432,86 @@ def identify_pcf(
         return +value
 
     return _identify(source, known, digits, catalog.resolve(constants), degree, pairs, depth)
+
+
+def confirm_matches(
+    A: np.ndarray,
+    B: np.ndarray,
+    rows: np.ndarray,
+    entries: np.ndarray,
+    table,
+    digits: int = 30,
+    confirm_digits: float | None = None,
+) -> dict[int, Identification]:
+    """Identify and confirm the PCFs whose float limits matched a Möbius table.
+
+    The one loop from table hits to confirmed identifications, used by campaigns and by
+    :func:`mitm_sweep`: each matched row is identified against the constants its hits name, and
+    kept when confirmation reaches ``confirm_digits`` (rational and quadratic limits included).
+
+    Parameters
+    ----------
+    A, B : ndarray of int
+        The PCFs (rows), as for :func:`discovery.pcf.evaluate`.
+    rows, entries : ndarray of int
+        Hits from :func:`discovery.pcf.mitm.match`: (row of A/B, table entry) pairs.
+    table : discovery.pcf.mitm.MobiusTable
+    digits : int
+        Screening digits.
+    confirm_digits : float, optional
+        Digits a kept identification must be verified to (default: twice ``digits``).
+
+    Returns
+    -------
+    dict
+        Row index -> :class:`Identification`, for the confirmed rows.
+    """
+    need = 2 * digits if confirm_digits is None else confirm_digits
+    found = {}
+    for row in np.unique(rows):
+        if not A[row].any() or not B[row].any():
+            continue
+        names = sorted({table.names[table.constant[e]] for e in entries[rows == row]})
+        pcf = PCF([int(c) for c in A[row]], [int(c) for c in B[row]])
+        hit = identify_pcf(pcf, constants=names, digits=digits)
+        if hit is not None and hit.digits_verified >= need:
+            found[int(row)] = hit
+    return found
+
+
+def mitm_sweep(A: np.ndarray, B: np.ndarray, table, depth: int = 1000, rtol: float = 1e-9, digits: int = 30):
+    """Evaluate a batch of PCFs, match their limits in a Möbius table, confirm the matches.
+
+    Parameters
+    ----------
+    A, B : ndarray of int
+        The PCFs, as for :func:`discovery.pcf.evaluate`.
+    table : discovery.pcf.mitm.MobiusTable
+    depth : int
+        Depth of the float evaluation.
+    rtol : float
+        Matching tolerance.
+    digits : int
+        Screening digits of the confirmation (it confirms at twice as many).
+
+    Returns
+    -------
+    hits : dict
+        Row index -> confirmed :class:`Identification`, in row order.
+    stats : dict
+        ``evaluated``, ``converged``, ``matched`` (rows with a table hit) and ``confirmed``.
+    """
+    from discovery.pcf.kernels import Status, evaluate
+    from discovery.pcf.mitm import match
+
+    ev = evaluate(A, B, depth, rtol=1e-12)
+    limits = np.where(ev.status == Status.CONVERGED, ev.limit, np.nan)
+    rows, entries = match(limits, table, rtol)
+    hits = dict(sorted(confirm_matches(A, B, rows, entries, table, digits).items()))
+    stats = {
+        "evaluated": int(len(A)),
+        "converged": int(np.isfinite(limits).sum()),
+        "matched": int(len(np.unique(rows))),
+        "confirmed": len(hits),
+    }
+    return hits, stats

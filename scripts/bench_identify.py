@@ -26,7 +26,8 @@ import sympy
 from discovery import PCF
 from discovery import constants as catalog
 from discovery.identify import _agreement, _Basis, _lll, _scaled, _screen_roi, _spent, identify, identify_pcf
-from discovery.pcf.mitm import mobius_table, sweep
+from discovery.identify import mitm_sweep
+from discovery.pcf.mitm import mobius_table
 from discovery.pcf.space import enumerate_box, sample_box
 
 
@@ -147,7 +148,7 @@ def main() -> None:
     A, B = A[: args.sweep], B[: args.sweep]
     table = mobius_table(bound=5)
     t0 = time.perf_counter()
-    hits, stats = sweep(A, B, table)
+    hits, stats = mitm_sweep(A, B, table)
     sweep_time = time.perf_counter() - t0
 
     print("Möbius identification against the whole catalog "
@@ -164,7 +165,8 @@ def main() -> None:
     print(f"MITM sweep over {stats['evaluated']:,} PCFs of the NeurIPS 2024 space, table of {len(table.values):,} "
           f"transforms: {stats['evaluated'] / sweep_time:,.0f} PCFs/s ({sweep_time:.1f} s); "
           f"converged {stats['converged']:,}, matched {stats['matched']:,}, confirmed {stats['confirmed']:,}")
-    print("  confirmed per constant:", dict(Counter(h.identification.constant for h in hits).most_common()))
+    per_constant = Counter(h.constant or "rational/quadratic" for h in hits.values())
+    print("  confirmed per constant:", dict(per_constant.most_common()))
 
 
 if __name__ == "__main__":

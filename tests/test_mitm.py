@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from discovery.pcf.mitm import mobius_table, match, sweep
+from discovery.expressions import parse
+from discovery.identify import mitm_sweep
+from discovery.pcf import PCF
+from discovery.pcf.mitm import mobius_table, match
 from discovery.pcf.space import enumerate_box
 
 
@@ -38,10 +41,11 @@ def test_match_equals_brute_force():
 def test_sweep_finds_and_confirms_known_kinds():
     A, B = enumerate_box(1, 1, 2)
     table = mobius_table(["e", "phi", "sqrt2", "bessel_i1_i0", "e2"], bound=3)
-    hits, stats = sweep(A, B, table, depth=500)
+    hits, stats = mitm_sweep(A, B, table, depth=500)
     assert stats["evaluated"] == len(A) and stats["confirmed"] == len(hits) > 5
-    constants = {h.identification.constant for h in hits}
+    constants = {h.constant for h in hits.values()}
     assert {"e", "phi", "bessel_i1_i0"} <= constants
-    for h in hits:
-        assert h.identification.digits_verified >= 60
-        assert h.row < len(A) and h.pcf.a[-1] == A[h.row][-1]
+    for row, h in hits.items():
+        assert h.digits_verified >= 60 and 0 <= row < len(A)
+        limit = PCF(A[row].tolist(), B[row].tolist()).limit(2000, dps=80).value
+        assert abs(limit - parse(h.closed_form).value(80)) < 1e-50

@@ -7,7 +7,7 @@ survive the float filter and to compute the reduced denominators the dynamics me
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import gmpy2
 import mpmath
@@ -16,6 +16,25 @@ import numpy as np
 from gmpy2 import mpz
 
 _INT64_SAFE = 2**62
+
+
+class LimitEstimate(NamedTuple):
+    """A convergent used as an approximation of a PCF's limit.
+
+    Attributes
+    ----------
+    value : mpmath.mpf
+        p_depth / q_depth (or the exact value of a finite fraction), NaN when q is zero.
+    digits : float
+        Estimated number of correct significant digits, from the distance between the last two
+        convergents; ``inf`` for a finite fraction, 0 when nothing can be said.
+    depth : int
+        The depth of the convergent.
+    """
+
+    value: mpmath.mpf
+    digits: float
+    depth: int
 
 
 def polyval(coeffs: Sequence[int], x: int) -> int:
@@ -173,8 +192,6 @@ def _log10_abs(x) -> float:
 
 def limit_estimate(a: Sequence[int], b: Sequence[int], depth: int, dps: int | None = None):
     """See :meth:`discovery.pcf.formula.PCF.limit`."""
-    from discovery.pcf.formula import LimitEstimate
-
     if isinstance(depth, bool) or int(depth) != depth or depth < 1:
         raise ValueError(f"depth must be a positive integer, got {depth!r}")
     depth = int(depth)

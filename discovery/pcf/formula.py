@@ -15,36 +15,17 @@ from __future__ import annotations
 import math
 import numbers
 from functools import cached_property
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
-import mpmath
 import numpy as np
 import sympy
 
 from discovery.errors import InputError
 from discovery.expressions import to_sympy
 from discovery.pcf import exact
+from discovery.pcf.exact import LimitEstimate
 
 n = sympy.Symbol("n")
-
-
-class LimitEstimate(NamedTuple):
-    """A convergent used as an approximation of a PCF's limit.
-
-    Attributes
-    ----------
-    value : mpmath.mpf
-        p_depth / q_depth (or the exact value of a finite fraction), NaN when q is zero.
-    digits : float
-        Estimated number of correct significant digits, from the distance between the last two
-        convergents; ``inf`` for a finite fraction, 0 when nothing can be said.
-    depth : int
-        The depth of the convergent.
-    """
-
-    value: mpmath.mpf
-    digits: float
-    depth: int
 
 
 def _coefficients(spec, name: str) -> tuple[int, ...]:

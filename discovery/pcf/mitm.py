@@ -3,9 +3,9 @@
 This is the Ramanujan Machine's original method.  A table holds (c₀ + c₁x)/(c₂ + c₃x) in float64
 for every catalog constant x asked for and every integer vector with |cᵢ| <= bound (one per
 projective class, x present, non-degenerate), sorted.  The float limits of a batch of PCFs are
-looked up in it by a numba kernel; each PCF with a hit is then identified and confirmed with
-exact convergents (:func:`discovery.identify.identify_pcf`), so a coincidence in float64 is never
-reported.
+looked up in it by a numba kernel.  A hit is only a candidate: :func:`discovery.identify.mitm_sweep`
+and :func:`discovery.identify.confirm_matches` identify and confirm each with exact convergents, so
+a coincidence in float64 is never reported.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ import numba
 import numpy as np
 
 from discovery import constants as catalog
-from discovery.identify import Identification, identify_pcf
-from discovery.pcf.formula import PCF
-from discovery.pcf.kernels import Status, evaluate
 
 
 @dataclass(frozen=True)
@@ -112,62 +109,3 @@ def match(limits: np.ndarray, table: MobiusTable, rtol: float = 1e-9, max_hits: 
     if not counts.any():
         return rows, np.empty(0, np.int64)
     return rows, np.concatenate([hits[i, : counts[i]] for i in np.nonzero(counts)[0]])
-
-
-@dataclass(frozen=True)
-class MitmHit:
-    """A PCF whose limit the table matched and exact confirmation identified."""
-
-    row: int
-    pcf: PCF
-    identification: Identification
-
-
-def sweep(
-    A: np.ndarray,
-    B: np.ndarray,
-    table: MobiusTable,
-    depth: int = 1000,
-    rtol: float = 1e-9,
-    digits: int = 30,
-) -> tuple[list[MitmHit], dict]:
-    """Evaluate a batch of PCFs, match their limits in the table, confirm the matches.
-
-    Parameters
-    ----------
-    A, B : ndarray of int
-        The PCFs, as for :func:`discovery.pcf.evaluate`.
-    table : MobiusTable
-    depth : int
-        Depth of the float evaluation.
-    rtol : float
-        Matching tolerance.
-    digits : int
-        Screening digits of the confirmation (it confirms at twice as many).
-
-    Returns
-    -------
-    hits : list of MitmHit
-        Confirmed identifications, in row order.
-    stats : dict
-        ``evaluated``, ``converged``, ``matched`` (rows with a table hit) and ``confirmed``.
-    """
-    ev = evaluate(A, B, depth, rtol=1e-12)
-    limits = np.where(ev.status == Status.CONVERGED, ev.limit, np.nan)
-    rows, entries = match(limits, table, rtol)
-    confirmed = []
-    for row in np.unique(rows):
-        if not A[row].any() or not B[row].any():
-            continue
-        names = sorted({table.names[table.constant[e]] for e in entries[rows == row]})
-        pcf = PCF([int(c) for c in A[row]], [int(c) for c in B[row]])
-        found = identify_pcf(pcf, constants=names, digits=digits)
-        if found is not None and found.constant is not None:
-            confirmed.append(MitmHit(int(row), pcf, found))
-    stats = {
-        "evaluated": int(len(A)),
-        "converged": int(np.isfinite(limits).sum()),
-        "matched": int(len(np.unique(rows))),
-        "confirmed": len(confirmed),
-    }
-    return confirmed, stats

@@ -1,0 +1,206 @@
+"""Executors: where work units run.  The driver alone writes the database; executors only
+compute units and hand their results back as they finish."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Callable, Iterable, Iterator
+
+from discovery.errors import InputError
+
+
+class Executor:
+    """Runs work units and yields their results as they complete (any order)."""
+
+    def map_unordered(self, fn: Callable, items: Iterable) -> Iterator:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self, cancel: bool = False) -> None:
+        """Release the workers; with ``cancel``, drop work not yet started."""
+
+
+def _worker_init() -> None:
+    # One numba thread per worker process: the processes already fill the cores.
+    import numba
+
+    numba.set_num_threads(1)
+
+
+class LocalExecutor(Executor):
+    """A pool of ``workers`` processes on this machine (in-process when ``workers`` is 1)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = None
+        if workers > 1:
+            # Not fork: a process that has run numba's parallel kernels cannot safely fork their
+            # thread pool.  The fork server is a fresh process that children fork from cheaply.
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_worker_init
+            )
+
+    def map_unordered(self, fn, items):
+        items = list(items)
+        if self._pool is None:
+            for item in items:
+                yield fn(item)
+            return
+        pending = set()
+        queue = iter(items)
+        # Keep a couple of units per worker in flight so results stream back steadily.
+        for item in queue:
+            pending.add(self._pool.submit(fn, item))
+            if len(pending) >= 2 * self.workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(self._pool.submit(fn, nxt))
+
+    def close(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def parse_scheduler(text: str) -> tuple[str, int | None]:
+    """Check a scheduler address: ``local:N`` (N worker processes here) or a Dask address such as
+    ``tcp://host:8786``.  Returns (address, N) with N None for a remote scheduler.
+
+    Raises
+    ------
+    InputError
+        For anything else, naming it.
+    """
+    text = str(text).strip()
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if not count.isdigit() or not 1 <= int(count) <= 1024:
+            raise InputError(f"scheduler {text!r}: expected local:N with N from 1 to 1024 worker processes")
+        return text, int(count)
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme not in ("tcp", "tls", "ws", "wss", "inproc", "ucx") or not rest:
+        raise InputError(f"scheduler {text!r}: expected a Dask address such as tcp://host:8786, or local:N")
+    return text, None
+
+
+def _dask():
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("the Dask executor needs the dask extra: pip install 'discovery[dask]' "
+                         "(or pip install 'dask[distributed]')") from None
+    return distributed
+
+
+def _call(fn, item):
+    return fn(item)
+
+
+def _one_numba_thread_plugin(distributed):
+    """A worker plugin giving each Dask worker process one numba thread, as in the local pool
+    (the worker processes already fill the cores)."""
+
+    class OneNumbaThread(distributed.WorkerPlugin):
+        idempotent = True
+        name = "discovery-one-numba-thread"
+
+        def setup(self, worker):
+            _worker_init()
+
+    return OneNumbaThread()
+
+
+class DaskExecutor(Executor):
+    """Work units on a ``dask.distributed`` cluster.
+
+    The callable is scattered to the workers once; after that only unit indices go out and unit
+    results come back, as they finish.  A unit whose worker dies is run again (the scheduler
+    reschedules it; if the scheduler gives up on it, the driver resubmits it up to ``retries``
+    times).  The driver alone writes the database.
+
+    Parameters
+    ----------
+    scheduler : str
+        ``tcp://host:8786`` (any Dask address) for a running cluster, or ``local:N`` to start a
+        ``LocalCluster`` of N single-threaded worker processes on this machine.
+    retries : int
+        Resubmissions of a unit whose workers died.
+    timeout : float
+        Seconds to wait for the scheduler.
+    """
+
+    def __init__(self, scheduler: str, retries: int = 3, timeout: float = 30.0):
+        address, local = parse_scheduler(scheduler)
+        distributed = _dask()
+        self.retries = retries
+        self.cluster = None
+        if local is not None:
+            self.cluster = distributed.LocalCluster(
+                n_workers=local, threads_per_worker=1, processes=True, dashboard_address=":0",
+                silence_logs=40, env={"NUMBA_NUM_THREADS": "1"},
+            )
+            address = self.cluster
+        try:
+            self.client = distributed.Client(address, timeout=f"{timeout}s")
+        except (OSError, TimeoutError) as err:
+            if self.cluster is not None:
+                self.cluster.close()
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({err})") from None
+        self.client.register_plugin(_one_numba_thread_plugin(distributed))
+        self._pending: list = []
+
+    @property
+    def dashboard(self) -> str | None:
+        """The Dask dashboard's address (watch the workers there)."""
+        return self.client.dashboard_link
+
+    def worker_count(self) -> int:
+        """Worker processes connected now."""
+        return len(self.client.scheduler_info()["workers"])
+
+    def map_unordered(self, fn, items):
+        distributed = _dask()
+        remote_fn = self.client.scatter(fn, broadcast=True, hash=False)
+        queue = iter(items)
+        # A bounded window in flight: results stream back while the scheduler's queue stays small
+        # even for millions of units.
+        window = max(4, 2 * sum(self.client.nthreads().values()))
+        attempts: dict = {}
+        item_of: dict = {}
+
+        def submit(item):
+            future = self.client.submit(_call, remote_fn, item, pure=False)
+            item_of[future.key] = item
+            return future
+
+        futures = distributed.as_completed([submit(item) for item in itertools.islice(queue, window)])
+        self._pending = futures
+        for future in futures:
+            item = item_of.pop(future.key)
+            try:
+                result = future.result()
+            except distributed.KilledWorker:
+                attempts[item] = attempts.get(item, 0) + 1
+                if attempts[item] > self.retries:
+                    raise
+                futures.add(submit(item))
+                continue
+            finally:
+                future.release()
+            yield result
+            nxt = next(queue, None)
+            if nxt is not None:
+                futures.add(submit(nxt))
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel and self._pending:
+            self.client.cancel(list(self._pending.futures))
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

@@ -1,0 +1,249 @@
+"""Running a campaign: resume, store unit results, and the closing stage (clustering and
+representative identification) of a finished PCF campaign.
+
+A unit's results and its done mark are stored in one transaction; the clusters, the
+representatives' identifications and the finished mark in another.  Stopping at any moment (even
+kill -9) and rerunning the same command resumes from the last committed unit and ends with the
+same results.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from discovery.campaign.config import CampaignConfig, load_config
+from discovery.campaign.executors import Executor, LocalExecutor
+from discovery.campaign.pcf import UnitRunner, identification_record, unit_count
+
+@dataclass
+class CampaignResult:
+    """Summary of a run (also what ``discovery campaign run`` prints)."""
+
+    name: str
+    campaign_id: int
+    candidates: int
+    converged: int
+    formulas: int
+    clusters: int
+    identified: dict
+    wall_time: float
+    complete: bool
+    plots: list = field(default_factory=list)
+    kind: str = "pcf"
+
+
+def make_executor(config: CampaignConfig, scheduler: str | None = None, progress: bool = False) -> Executor:
+    """The executor a campaign asks for: Dask when a scheduler is given (the argument wins over
+    ``[execution] scheduler``), else the local process pool."""
+    scheduler = scheduler or config.execution.get("scheduler")
+    if not scheduler:
+        return LocalExecutor(config.execution["workers"])
+    from discovery.campaign.executors import DaskExecutor
+
+    executor = DaskExecutor(scheduler)
+    if progress:
+        print(f"Dask: {executor.worker_count()} workers; dashboard {executor.dashboard}", file=sys.stderr)
+    return executor
+
+
+def run_campaign(
+    config: CampaignConfig | str | Path,
+    db: str | Path,
+    executor: Executor | None = None,
+    max_units: int | None = None,
+    progress: bool = True,
+    plots: bool = True,
+    scheduler: str | None = None,
+) -> CampaignResult:
+    """Run (or resume) a campaign into the database at ``db``.
+
+    Parameters
+    ----------
+    config : CampaignConfig or path
+    db : path of the SQLite database
+    executor : Executor, optional
+        Default: a :class:`~discovery.campaign.executors.DaskExecutor` when a scheduler is given
+        (here or as ``[execution] scheduler``), else a :class:`LocalExecutor` with the configured
+        number of workers.
+    max_units : int, optional
+        Stop after this many new units (the campaign stays resumable).
+    progress : bool
+        Show tqdm progress bars.
+    plots : bool
+        Write cluster plots into a run folder beside the database when the campaign completes.
+    scheduler : str, optional
+        ``tcp://host:8786`` or ``local:N``; overrides ``[execution] scheduler`` of the file.
+
+    Raises
+    ------
+    discovery.errors.StoreError
+        If the database cannot be opened or written (a full disk, say); everything committed
+        before is kept, and rerunning resumes after the last committed unit.
+    """
+    from tqdm import tqdm
+
+    from discovery.store import FormulaStore
+
+    if not isinstance(config, CampaignConfig):
+        config = load_config(config)
+    if config.kind == "program":
+        from discovery.campaign.programs import run_program_campaign
+
+        return run_program_campaign(config, Path(db), progress)
+    start = time.time()
+    total = unit_count(config)
+    store = FormulaStore(db)
+    own_executor = executor is None
+    try:
+        cid = store.start_campaign(config.name, config.kind, config.as_dict(), config.digest(), total)
+        done_before = store.done_units(cid)
+        todo = sorted(set(range(total)) - done_before)
+        if max_units is not None:
+            todo = todo[:max_units]
+        if todo:
+            executor = executor or make_executor(config, scheduler, progress)
+            bar = tqdm(total=total, initial=len(done_before), unit="unit",
+                       desc=f"{config.name}: units", disable=not progress)
+            found = 0
+            try:
+                for result in executor.map_unordered(UnitRunner(config), todo):
+                    store.write_unit(cid, result["unit"], result["candidates"], result["converged"], result["pcfs"])
+                    found += sum(1 for r in result["pcfs"] if r["identification"])
+                    bar.update(1)
+                    bar.set_postfix(identified=found)
+            except BaseException:
+                # Ctrl-C or a store error (a full disk): units still queued would be computed only
+                # to be thrown away; a rerun resumes after the last committed unit.
+                executor.close(cancel=True)
+                raise
+            else:
+                if own_executor:
+                    executor.close()
+            finally:
+                bar.close()
+        complete = len(store.done_units(cid)) == total
+        written = []
+        # The closing stage of a finished campaign is not redone: it would take the
+        # representatives' identifications for known ones and store different clusters.
+        if complete and store.campaign(config.name)["finished"] is None:
+            clusters, identifications = None, []
+            if config.search["strategy"] == "enumerate":
+                clusters, identifications, written = _cluster_campaign(store, cid, config, Path(db), progress, plots)
+            store.finish_campaign(cid, clusters, identifications)
+        status = store.status(cid)
+        return CampaignResult(
+            config.name, cid, status["candidates"], status["converged"], status["formulas"],
+            status["clusters"], status["identified"], time.time() - start, complete, written,
+        )
+    finally:
+        store.close()
+
+
+def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progress: bool,
+                      plots: bool) -> tuple[list, list, list]:
+    """Cluster a campaign whose units are all done and identify cluster representatives.
+
+    Nothing goes into the database here (plots go to files): the caller stores the clusters, the
+    identifications and the finished mark in one transaction, so a campaign stopped anywhere in
+    this stage redoes all of it on rerun and ends as an uninterrupted run would.  Returns (clusters, identifications as
+    (formula id, record) pairs, plot files written).
+    """
+    from tqdm import tqdm
+
+    from discovery.cluster import DynamicsClusterer, anchor_table, concat_tables
+    from discovery.identify import identify_pcf
+    from discovery.pcf.dynamics import FIELDS
+    from discovery.pcf.formula import PCF, to_arrays
+
+    ids, rows = store.metric_table(cid)
+    if not ids:
+        return [], [], []
+    # Order by canonical genome so the clustering does not depend on the order units finished.
+    order = sorted(range(len(ids)), key=lambda i: rows[i]["genome"])
+    ids = [ids[i] for i in order]
+    rows = [rows[i] for i in order]
+    pcfs = [PCF(**json.loads(r["genome"])) for r in rows]
+    A, B = to_arrays(pcfs)
+    table = {k: np.array([np.nan if r.get(k) is None else r[k] for r in rows], dtype=float)
+             for k in FIELDS if k not in ("convergence_class", "complex_eigen", "limit")}
+    table["limit"] = np.array([np.nan if r["limit_value"] is None else r["limit_value"] for r in rows])
+    table["complex_eigen"] = np.array([bool(r["complex_eigen"]) for r in rows])
+    table["convergence_class"] = np.array([r["convergence_class"] or "" for r in rows])
+    table.update(A=A, B=B, anchor=np.full(len(ids), ""), name=np.full(len(ids), ""))
+    anchors = anchor_table(config.search["metrics_depth"], config.search["sample"], shifts=7)
+    full = concat_tables(table, anchors)
+    clusterer = DynamicsClusterer(random_state=config.seed).fit(full)
+    labels = clusterer.labels_[: len(ids)]
+
+    known = {r["id"]: r["constant"] for r in store.query(campaign=config.name, identified=True)}
+    clusters = []
+    for report in clusterer.reports_:
+        members = [ids[i] for i in np.nonzero(labels == report.label)[0]]
+        if not members:
+            continue  # a cluster of anchors alone
+        constants = sorted(set(report.constants) | {known[m] for m in members if known.get(m)})
+        clusters.append({
+            "label": report.label, "plane": report.plane, "size": len(members),
+            "centroid": report.centroid, "spread": report.spread, "constants": constants,
+            "members": members,
+        })
+
+    # Representatives of clusters with no identified member: nearest the centroid first.
+    reps = config.identify["representatives"]
+    todo = []
+    position = {fid: i for i, fid in enumerate(ids)}
+    for c in clusters:
+        if any(known.get(m) for m in c["members"]) or reps == 0:
+            continue
+        idx = [position[m] for m in c["members"]]
+        delta = np.array([table["delta"][i] for i in idx])
+        nearest = np.argsort(np.abs(delta - c["centroid"]["delta"]), kind="stable")[:reps]
+        todo.extend((c, c["members"][j], pcfs[idx[j]]) for j in nearest)
+    identifications = []
+    for c, fid, pcf in tqdm(todo, desc=f"{config.name}: cluster representatives", unit="PCF", disable=not progress):
+        hit = identify_pcf(pcf, constants=config.identify["constants"], digits=config.identify["digits"],
+                           max_depth=5000)
+        if hit is not None and hit.digits_verified >= config.identify["confirm_digits"]:
+            identifications.append((fid, identification_record(hit)))
+            if hit.constant and hit.constant not in c["constants"]:
+                c["constants"] = sorted(c["constants"] + [hit.constant])
+
+    written = []
+    if plots:
+        from discovery.plots import cluster_scatter
+
+        folder = db.parent / f"{db.stem}_runs" / config.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for plane in (("delta", "gamma_prime"), ("delta", "eta_prime")):
+            written.append(
+                cluster_scatter(full, clusterer.labels_, folder / f"clusters_{plane[0]}_{plane[1]}.png", plane)
+            )
+    return clusters, identifications, written
+
+
+def summary_lines(result: CampaignResult) -> list[str]:
+    """Human-readable summary of a run."""
+    lines = [
+        f"campaign {result.name}: {'complete' if result.complete else 'stopped (rerun to resume)'} "
+        f"in {result.wall_time:.1f} s",
+    ]
+    if result.kind == "program":
+        lines.append(f"  programs evaluated {result.candidates:,}, Pareto front stored: {result.formulas} programs")
+        return lines
+    lines.append(
+        f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
+        f"clusters {result.clusters}"
+    )
+    if result.identified:
+        counts = ", ".join(f"{k} {v}" for k, v in Counter(result.identified).most_common())
+        lines.append(f"  identified formulas per constant: {counts}")
+    for p in result.plots:
+        lines.append(f"  plot: {p}")
+    return lines
