@@ -133,24 +133,14 @@ def _is_count(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
-def save_checkpoint(path: str | Path, state: EvolutionState, encode: Callable[[Any], Any] = encode_plain) -> None:
-    """Write ``state`` to ``path`` as strict JSON, atomically.
-
-    Parameters
-    ----------
-    path : path
-        The checkpoint; it is replaced only once the new one is complete and on disk, so a crash
-        while saving leaves the previous checkpoint intact.
-    state : EvolutionState
-    encode : callable
-        ``encode(genome) -> JSON data`` (strict: no NaN or infinity).
+def state_to_json(state: EvolutionState, encode: Callable[[Any], Any] = encode_plain) -> str:
+    """The state as strict JSON text (what a checkpoint file holds, and what islands exchange).
 
     Raises
     ------
     TypeError, ValueError
         When a genome, archive key or ``extra`` value cannot be written as strict JSON.
     """
-    path = Path(path)
 
     def row(f) -> list:
         return [float(v) if math.isfinite(v) else _number_text(v) for v in f]
@@ -170,7 +160,47 @@ def save_checkpoint(path: str | Path, state: EvolutionState, encode: Callable[[A
         "rng_state": state.rng_state,
         "extra": {k: encode_plain(v) for k, v in state.extra.items()},
     }
-    text = json.dumps(doc, allow_nan=False)
+    return json.dumps(doc, allow_nan=False)
+
+
+def state_from_json(text: str | bytes, decode: Callable[[Any], Any] = decode_plain,
+                    source: str = "state") -> EvolutionState:
+    """Read the text of :func:`state_to_json`, checking every field.
+
+    Raises
+    ------
+    CheckpointError
+        When it is not strict JSON, is of another format or version, or any field has the wrong
+        type or shape; the message starts with ``source``.
+    """
+
+    def fail(problem: str) -> CheckpointError:
+        return CheckpointError(f"{source}: {problem}")
+
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    if not raw.strip():
+        raise fail("the file is empty")
+    if raw[:1] == b"\x80":
+        raise fail("is a pickle (the old checkpoint format), which is refused because loading it "
+                   "could run code; delete it to start the search over")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise fail("is not UTF-8 text (not a JSON checkpoint)") from None
+    except RecursionError:
+        raise fail("is nested too deeply to be a checkpoint") from None
+    except ValueError as e:
+        raise fail(f"is not valid JSON, truncated or corrupt ({e})") from None
+    try:
+        return _state_from(data, decode, fail)
+    except RecursionError:
+        raise fail("is nested too deeply to be a checkpoint") from None
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` only once the new content is complete and on disk, so a
+    crash while writing leaves the previous file intact."""
+    path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -183,6 +213,17 @@ def save_checkpoint(path: str | Path, state: EvolutionState, encode: Callable[[A
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def save_checkpoint(path: str | Path, state: EvolutionState, encode: Callable[[Any], Any] = encode_plain) -> None:
+    """Write ``state`` to ``path`` as strict JSON (:func:`state_to_json`), atomically.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When a genome, archive key or ``extra`` value cannot be written as strict JSON.
+    """
+    write_atomically(path, state_to_json(state, encode))
 
 
 def load_checkpoint(path: str | Path, decode: Callable[[Any], Any] = decode_plain) -> EvolutionState:
@@ -204,31 +245,11 @@ def load_checkpoint(path: str | Path, decode: Callable[[Any], Any] = decode_plai
         the wrong type or shape; the message names the file and the problem.
     """
     path = Path(path)
-
-    def fail(problem: str) -> CheckpointError:
-        return CheckpointError(f"checkpoint {path}: {problem}")
-
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise fail(f"cannot be read ({e.strerror or e})") from None
-    if not raw.strip():
-        raise fail("the file is empty")
-    if raw[:1] == b"\x80":
-        raise fail("is a pickle (the old checkpoint format), which is refused because loading it "
-                   "could run code; delete it to start the search over")
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
-    except UnicodeDecodeError:
-        raise fail("is not UTF-8 text (not a JSON checkpoint)") from None
-    except RecursionError:
-        raise fail("is nested too deeply to be a checkpoint") from None
-    except ValueError as e:
-        raise fail(f"is not valid JSON, truncated or corrupt ({e})") from None
-    try:
-        return _state_from(data, decode, fail)
-    except RecursionError:
-        raise fail("is nested too deeply to be a checkpoint") from None
+        raise CheckpointError(f"checkpoint {path}: cannot be read ({e.strerror or e})") from None
+    return state_from_json(raw, decode, f"checkpoint {path}")
 
 
 def _refuse_constant(name: str):
@@ -413,6 +434,42 @@ class NSGA2:
         self.state = load_checkpoint(self.checkpoint, self.decode)
         self.rng.bit_generator.state = self.state.rng_state
         return True
+
+    def to_json(self) -> str:
+        """The engine's state, random generator included, as strict JSON (see :func:`state_to_json`)."""
+        self.state.rng_state = self.rng.bit_generator.state
+        return state_to_json(self.state, self.encode)
+
+    def resume_from(self, text: str) -> EvolutionState:
+        """Continue from a state written by :meth:`to_json` (an island's, moved between workers).
+
+        Raises
+        ------
+        CheckpointError
+            When the text is not such a state.
+        """
+        self.state = state_from_json(text, self.decode, "island state")
+        self.rng.bit_generator.state = self.state.rng_state
+        return self.state
+
+    def immigrate(self, genomes: Sequence) -> int:
+        """Add genomes from elsewhere (another island's best): they are evaluated, archived, and
+        stay in the population if environmental selection keeps them.  Returns how many were new."""
+        st = self.state
+        seen = {self.key(g) for g in st.population}
+        new = []
+        for g in genomes:
+            k = self.key(g)
+            if k not in seen:
+                seen.add(k)
+                new.append(g)
+        if new:
+            F = np.asarray(self.evaluate(new), dtype=float)
+            st.evaluations += len(new)
+            self._update_archive(new, F)
+            st.population, st.objectives = self._select(st.population + new, np.vstack([st.objectives, F]),
+                                                        self.population_size)
+        return len(new)
 
     def _update_archive(self, genomes: Sequence, F: np.ndarray) -> None:
         if self.archive_key is None:

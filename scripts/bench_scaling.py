@@ -26,6 +26,8 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
+import numba
+
 from discovery.campaign import campaign_space, load_config
 from discovery.campaign.executors import DaskExecutor, LocalExecutor
 from discovery.campaign.pcf import UnitRunner
@@ -54,6 +56,13 @@ start = time.time()
 result = run_campaign(sys.argv[1], sys.argv[2], max_units=5, progress=False, plots=False)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.time() - start)
 """
+
+
+def _one_core(executor):
+    """The 1-worker executor runs units in this process: one numba thread, like a pool worker, so
+    the baseline uses one core."""
+    numba.set_num_threads(1)
+    return executor
 
 
 def first_units(config, count: int) -> list[int]:
@@ -94,7 +103,7 @@ def main() -> None:
     UnitRunner(config)(units[0])
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, make in (("local, 1 worker", lambda: LocalExecutor(1)),
+        for label, make in (("local, 1 worker", lambda: _one_core(LocalExecutor(1))),
                             ("local, 2 workers", lambda: LocalExecutor(2)),
                             ("Dask LocalCluster, 2 workers", lambda: DaskExecutor("local:2"))):
             executor = make()
@@ -104,6 +113,7 @@ def main() -> None:
                 seconds, largest = run(executor, config, units, Path(tmp) / f"{len(rates)}.db")
             finally:
                 executor.close()
+                numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
             rates[label] = len(units) / seconds
             print(f"  {label:<30} {rates[label]:6.3f} units/s ({seconds:6.1f} s)", flush=True)
     base = rates["local, 1 worker"]

@@ -285,6 +285,7 @@ def _load_program_config(doc: dict, path: Path, campaign: dict) -> CampaignConfi
     search = _read_table(doc, "search", {
         "strategy": ("evolve", _choice("evolve")),
         "minutes": (5.0, _positive_number),
+        "generations": (None, _positive_int),
         "population": (100, _positive_int),
         "classical_seeds": (True, lambda v, w: _check(v, isinstance(v, bool), w, "true or false")),
     }, path)

@@ -1,15 +1,31 @@
 """Program campaigns: evolve straight-line programs for a target, checkpointed beside the
-database, and store the Pareto front."""
+database, and store the Pareto front.
+
+With ``[execution] islands = K`` (K > 1), K populations evolve independently, one per worker of
+the campaign's executor (local processes or Dask), and every ``migrate_every`` generations each
+sends its front to the next island of a ring, through the driver.  An island's epoch is
+:class:`IslandStep`, a function of the island's state (JSON text) and its immigrants, so it runs
+on any executor.  The stored front is the Pareto front of the union of the islands' fronts.
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from discovery.campaign.config import CampaignConfig
 from discovery.campaign.runner import CampaignResult
+from discovery.errors import CheckpointError
 
-def run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> CampaignResult:
+ISLANDS_FORMAT = "discovery-islands"
+# Seeds of islands 1, 2, ... are spread apart from island 0's, which is the single search's seed.
+_ISLAND_SEED_STRIDE = 1_000_003
+
+def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
+                         scheduler: str | None = None) -> CampaignResult:
     """Evolve programs for the target; the search checkpoints beside the database and resumes."""
     from tqdm import tqdm
 
@@ -27,7 +43,10 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> Ca
     store = FormulaStore(db)
     try:
         cid = store.start_campaign(config.name, "program", config.as_dict(), config.digest(), 1)
-        if not store.done_units(cid):
+        if not store.done_units(cid) and config.execution["islands"] > 1:
+            evaluations, rows = _run_islands(config, target, folder, progress, scheduler)
+            store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=evaluations)
+        elif not store.done_units(cid):
             search = ProgramSearch(target, t["max_ops"], ops=t["ops"], population_size=config.search["population"],
                                    seed=config.seed, checkpoint=folder / "evolution.json")
             budget = config.search["minutes"] * 60
@@ -42,7 +61,8 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> Ca
                 bar.n = min(int(st.extra["seconds"]), int(budget))
                 bar.refresh()
 
-            result = search.run(state.population, seconds=max(0.0, budget - spent), progress=tick)
+            result = search.run(state.population, seconds=max(0.0, budget - spent), progress=tick,
+                                generations=_remaining(config.search["generations"], state.generation))
             bar.close()
             rows = [{"genome": p.to_json(), "ops": cost, "max_error": max_error(p, target),
                      "expression": p.expression()}
@@ -57,3 +77,121 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool) -> Ca
                               0, {}, time.time() - start, True, [], kind="program")
     finally:
         store.close()
+
+
+def _remaining(budget: int | None, done: int) -> int | None:
+    return None if budget is None else max(0, budget - done)
+
+
+@lru_cache(maxsize=4)
+def _target(name: str, interval: tuple[float, float], error: str):
+    from discovery.programs.targets import make_target
+
+    return make_target(name, interval, {"auto": None, "relative": True, "absolute": False}[error])
+
+
+@dataclass(frozen=True)
+class IslandStep:
+    """One epoch of one island: ``generations`` generations from its state, after taking in its
+    immigrants.  Picklable, and a function of its input alone, so any executor runs it.
+
+    Called with ``(island, state, immigrants)``: the island's index, its state as JSON text (None
+    to start) and programs (JSON) from the previous island of the ring.  Returns a dict with the
+    island, its new state, its front (programs as JSON with their training errors), its
+    generation and its evaluations so far.
+    """
+
+    target: tuple
+    max_ops: int
+    ops: tuple
+    population: int
+    classical: bool
+    seed: int
+    generations: int
+
+    def __call__(self, item) -> dict:
+        from discovery.programs.graph import Program
+        from discovery.programs.search import ProgramSearch
+
+        island, state, immigrants = item
+        search = ProgramSearch(_target(*self.target), self.max_ops, ops=self.ops, population_size=self.population,
+                               seed=self.seed + _ISLAND_SEED_STRIDE * island)
+        if state is None:
+            search.engine.start(search.seeds(self.population, self.classical))
+        else:
+            search.engine.resume_from(state)
+        if immigrants:
+            search.engine.immigrate([Program.from_json(p) for p in immigrants])
+        result = search.run(generations=self.generations)
+        return {
+            "island": island,
+            "state": search.engine.to_json(),
+            "front": [[cost, prog.to_json(), err] for cost, (prog, err) in sorted(result.best.items())],
+            "generation": result.generations,
+            "evaluations": result.evaluations,
+        }
+
+
+def _load_islands(path: Path, count: int) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        ok = (doc.get("format") == ISLANDS_FORMAT and len(doc["states"]) == count
+              and all(isinstance(s, str) for s in doc["states"]) and isinstance(doc["fronts"], list))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise CheckpointError(f"checkpoint {path}: not a readable islands checkpoint ({err}); delete it to start "
+                              "over") from None
+    if not ok:
+        raise CheckpointError(f"checkpoint {path}: not a checkpoint of {count} islands; delete it to start over")
+    return doc
+
+
+def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, scheduler: str | None):
+    """Evolve the islands epoch by epoch (checkpointed after each), return (evaluations, rows)."""
+    from tqdm import tqdm
+
+    from discovery.campaign.runner import make_executor
+    from discovery.evolution import write_atomically
+    from discovery.programs.graph import Program
+    from discovery.programs.search import validated_front
+    from discovery.programs.verify import max_error
+
+    t, search, execution = config.space, config.search, config.execution
+    count, every = execution["islands"], execution["migrate_every"]
+    step = IslandStep((t["name"], tuple(t["interval"]), t["error"]), t["max_ops"], tuple(t["ops"]),
+                      search["population"], search["classical_seeds"], config.seed, every)
+    path = folder / "islands.json"
+    doc = _load_islands(path, count) or {
+        "format": ISLANDS_FORMAT, "states": [None] * count, "immigrants": [[] for _ in range(count)],
+        "fronts": [[] for _ in range(count)], "generation": 0, "evaluations": 0, "seconds": 0.0,
+    }
+    budget, generations = search["minutes"] * 60, search["generations"]
+    bar = tqdm(total=int(budget), initial=int(doc["seconds"]), unit="s", disable=not progress,
+               desc=f"{config.name}: {count} islands")
+    executor = None
+    try:
+        while doc["seconds"] < budget and (generations is None or doc["generation"] < generations):
+            executor = executor or make_executor(config, scheduler, progress)
+            began = time.time()
+            items = [(i, doc["states"][i], doc["immigrants"][i]) for i in range(count)]
+            results = sorted(executor.map_unordered(step, items), key=lambda r: r["island"])
+            doc["states"] = [r["state"] for r in results]
+            doc["fronts"] = [r["front"] for r in results]
+            # A ring: each island's front goes to the next island.
+            doc["immigrants"] = [[p for _, p, _ in results[i - 1]["front"]] for i in range(count)]
+            doc["generation"] = results[0]["generation"]
+            doc["evaluations"] = sum(r["evaluations"] for r in results)
+            doc["seconds"] += time.time() - began
+            write_atomically(path, json.dumps(doc, allow_nan=False))
+            bar.n = min(int(doc["seconds"]), int(budget))
+            bar.set_postfix(generation=doc["generation"], evaluations=doc["evaluations"])
+    finally:
+        bar.close()
+        if executor is not None:
+            executor.close()
+    candidates = [(cost, Program.from_json(p), err) for front in doc["fronts"] for cost, p, err in front]
+    front, _ = validated_front(candidates, target)
+    rows = [{"genome": p.to_json(), "ops": cost, "max_error": max_error(p, target), "expression": p.expression()}
+            for cost, (p, _) in sorted(front.items())]
+    return doc["evaluations"], rows

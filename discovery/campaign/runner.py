@@ -96,7 +96,7 @@ def run_campaign(
     if config.kind == "program":
         from discovery.campaign.programs import run_program_campaign
 
-        return run_program_campaign(config, Path(db), progress)
+        return run_program_campaign(config, Path(db), progress, scheduler)
     start = time.time()
     total = unit_count(config)
     store = FormulaStore(db)

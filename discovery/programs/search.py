@@ -263,6 +263,36 @@ def _folded(program: Program) -> Program:
         return program
 
 
+def validated_front(candidates, target: Target) -> tuple[dict, dict]:
+    """The Pareto front of (cost, max error) among ``(cost, program, training error)`` triples,
+    judged on the validation grid.
+
+    The training grid chose the programs; the validation grid, 10x denser, judges them (a pole or
+    a wiggle between training points shows there).  Of several programs of one cost the one with
+    the lowest training error stands for it.
+
+    Returns
+    -------
+    front : dict
+        cost -> (program, training error), costs increasing, errors decreasing.
+    validation : dict
+        cost -> validation max error.
+    """
+    best: dict = {}
+    for cost, prog, err in candidates:
+        if cost not in best or err < best[cost][1]:
+            best[cost] = (prog, err)
+    costs = sorted(best)
+    programs = [best[c][0] for c in costs]
+    checked = population_errors(programs, *target.validation, target.relative) if costs else []
+    front, validation, floor = {}, {}, math.inf
+    for cost, err in zip(costs, checked):
+        if err < floor:
+            front[cost], validation[cost] = best[cost], float(err)
+            floor = err
+    return front, validation
+
+
 @dataclass
 class SearchResult:
     """What a program search found.
@@ -413,14 +443,5 @@ class ProgramSearch:
             for cost, (prog, f) in sorted(state.archive.items())
             if cost <= self.max_ops and f[0] < WORST_LOG_ERROR
         }
-        # The training grid chose the programs; the validation grid, 10x denser, judges them
-        # (a pole or a wiggle between training points shows there).  Keep the Pareto front only.
-        costs = sorted(best)
-        programs = [best[c][0] for c in costs]
-        checked = population_errors(programs, *self.target.validation, self.target.relative) if costs else []
-        front, validation, floor = {}, {}, math.inf
-        for cost, err in zip(costs, checked):
-            if err < floor:
-                front[cost], validation[cost] = best[cost], float(err)
-                floor = err
+        front, validation = validated_front(((c, p, e) for c, (p, e) in best.items()), self.target)
         return SearchResult(front, state.generation, state.evaluations, time.time() - start, validation)
