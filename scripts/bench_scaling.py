@@ -103,13 +103,14 @@ def main() -> None:
     UnitRunner(config)(units[0])
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, make in (("local, 1 worker", lambda: _one_core(LocalExecutor(1))),
-                            ("local, 2 workers", lambda: LocalExecutor(2)),
-                            ("Dask LocalCluster, 2 workers", lambda: DaskExecutor("local:2"))):
+        for label, workers, make in (("local, 1 worker", 1, lambda: _one_core(LocalExecutor(1))),
+                                     ("local, 2 workers", 2, lambda: LocalExecutor(2)),
+                                     ("Dask LocalCluster, 2 workers", 2, lambda: DaskExecutor("local:2"))):
             executor = make()
             try:
-                # Warm the workers (imports, numba caches) on one unit outside the timing.
-                list(executor.map_unordered(UnitRunner(config), units[:1]))
+                # Warm every worker (imports, numba caches, the Möbius table) outside the timing:
+                # one unit each, sent together.
+                list(executor.map_unordered(UnitRunner(config), units[:workers]))
                 seconds, largest = run(executor, config, units, Path(tmp) / f"{len(rates)}.db")
             finally:
                 executor.close()
