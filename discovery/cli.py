@@ -629,10 +629,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 return args.handler(args)
             finally:
-                notes = {str(w.message) for w in caught
-                         if issubclass(w.category, DeprecationWarning) and w.filename.startswith(_PACKAGE_DIR)}
-                for note in sorted(notes):
+                ours = [w for w in caught
+                        if issubclass(w.category, DeprecationWarning) and w.filename.startswith(_PACKAGE_DIR)]
+                for note in sorted({str(w.message) for w in ours}):
                     print(f"discovery: warning: {note}", file=sys.stderr)
+                for w in caught:  # everything else is shown as Python would have shown it
+                    if not issubclass(w.category, DeprecationWarning):
+                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except KeyboardInterrupt:
         print("discovery: interrupted; everything committed is kept", file=sys.stderr)
         return 130

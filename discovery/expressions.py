@@ -187,8 +187,11 @@ class Expression:
         with mpmath.workdps(dps + 10):
             try:
                 v = _to_mpmath(self.tree)({})
-            except (ZeroDivisionError, ValueError, ArithmeticError) as err:
-                raise InputError(f"cannot evaluate {_short(self.text)}: {err or type(err).__name__}") from None
+            except InputError:
+                raise
+            except Exception as err:  # noqa: BLE001 - mpmath's failures (NoConvergence, domain errors) vary
+                message = " ".join(str(err).split()) or type(err).__name__
+                raise InputError(f"cannot evaluate {_short(self.text)}: {message}") from None
             if not isinstance(v, mpmath.mpf) or not mpmath.isfinite(v):
                 raise InputError(f"{_short(self.text)} is not a finite real number (it is {mpmath.nstr(v, 8)})")
         return v
@@ -321,8 +324,9 @@ class _Parser:
                 self.take()
                 factors.append((1 if tok.text == "*" else -1, self.unary()))
             elif self.starts_atom(tok):
-                if tok.kind == "number" and factors[-1][1][0] == "num":
-                    raise self.error(f"two numbers in a row ({factors[-1][1][1]} {tok.text})", tok)
+                before = self.tokens[self.i - 1]
+                if tok.kind == "number" and before.kind == "number":
+                    raise self.error(f"two numbers in a row ({before.text} {tok.text})", tok)
                 factors.append((1, self.power()))
             else:
                 break
@@ -470,7 +474,7 @@ def _cost(node: tuple, text: str) -> _Cost:
             return _Cost(degree, base.digits, None)
         size = abs(k)
         if base.exact is not None:
-            digits = base.digits * max(float(size), 1.0)
+            digits = base.digits * max(_float(size), 1.0)
             _check_digits(digits, text)
             if base.exact == 0 and k < 0:
                 raise InputError(f"division by zero (0 to a negative power) in {_short(text)}")
@@ -487,12 +491,18 @@ def _cost(node: tuple, text: str) -> _Cost:
             degree = base.degree * int(k)
             if degree > MAX_DEGREE:
                 raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
-        digits = base.digits * max(float(size), 1.0)
+        digits = base.digits * max(_float(size), 1.0)
         _check_digits(digits, text)
         return _Cost(degree, digits, None)
     if kind == "call":
         name, args = node[1], node[2]
         costs = [_cost(a, text) for a in args]
+        if name in ("psi", "polygamma", "root"):
+            order = costs[0 if name != "root" else 1].exact
+            if order is None or order.denominator != 1 or (order < 0 if name != "root" else order == 0):
+                which = "the order of" if name != "root" else "the degree of"
+                raise InputError(f"{which} {name}() must be an exact {'non-negative ' if name != 'root' else ''}"
+                                 f"integer{'' if name != 'root' else ' other than 0'} in {_short(text)}")
         if FUNCTIONS[name].eager:
             for c in costs:
                 if c.exact is not None and abs(c.exact) > MAX_INT_ARGUMENT:
@@ -515,9 +525,15 @@ def _check_digits(digits: float, text: str) -> None:
         raise InputError(f"a number of about {digits:.3g} digits refused (at most {MAX_DIGITS:,}) in {_short(text)}")
 
 
+def _float(value: Fraction) -> float:
+    """A size as a float, saturating instead of overflowing (the digit checks refuse it then)."""
+    return float(value) if abs(value) < 10**300 else math.inf
+
+
 def _show(value: Fraction) -> str:
-    s = str(value)
-    return s if len(s) <= 30 else f"{s[:12]}...({len(s)} digits)"
+    if _digits(value) > 30:
+        return f"a number of about {_digits(value):.0f} digits"
+    return str(value)
 
 
 def _uses_variables(node: tuple) -> bool:
@@ -560,12 +576,44 @@ def _to_sympy(node: tuple, text: str):
     if kind == "mul":
         return sympy.Mul(*[_to_sympy(f, text) ** e for e, f in node[1]])
     if kind == "pow":
-        return sympy.Pow(_to_sympy(node[1], text), _to_sympy(node[2], text))
+        return _sympy_power(_to_sympy(node[1], text), _to_sympy(node[2], text), text)
     name, args = node[1], node[2]
     fn = FUNCTIONS[name].sympy
     if fn is None:
         raise InputError(f"{name}() has no sympy form; it is allowed only where a number is computed ({_short(text)})")
-    return fn(*[_to_sympy(a, text) for a in args])
+    built = [_to_sympy(a, text) for a in args]
+    if name == "exp2":
+        return _sympy_power(sympy.Integer(2), built[0], text)
+    if name == "root":
+        return _sympy_power(built[0], 1 / built[1], text)
+    if FUNCTIONS[name].eager:
+        for value in built:
+            if value.is_Number and abs(value) > MAX_INT_ARGUMENT:
+                raise InputError(f"{name}() of {_show_number(value)} refused in {_short(text)} "
+                                 f"(exact arguments at most {MAX_INT_ARGUMENT} in size)")
+    return fn(*built)
+
+
+def _sympy_power(base, exponent, text: str):
+    """base**exponent, refused before sympy evaluates a power it cannot finish (a value computed
+    inside the expression, such as sqrt(10^10) or abs(10^400), escapes the checks on the text)."""
+    if exponent.is_Number and abs(exponent) > MAX_DEGREE:
+        if base.is_Rational:
+            digits = max(abs(base.p).bit_length(), base.q.bit_length()) * math.log10(2) * float(min(
+                abs(exponent), 10**30))
+            if digits > MAX_DIGITS and abs(base) != 1:
+                raise InputError(f"a number of about {digits:.3g} digits refused (at most {MAX_DIGITS:,}) in "
+                                 f"{_short(text)}")
+        elif not base.is_zero:
+            raise InputError(f"exponent {_show_number(exponent)} refused in {_short(text)} "
+                             f"(at most {MAX_DEGREE} on anything but an exact number)")
+    return sympy.Pow(base, exponent)
+
+
+def _show_number(value) -> str:
+    if value.is_Integer and abs(value.p).bit_length() > 100:
+        return f"a number of {int(abs(value.p).bit_length() * math.log10(2)) + 1} digits"
+    return str(value)
 
 
 def _to_mpmath(node: tuple) -> Callable[[dict], mpmath.mpf]:
@@ -611,7 +659,34 @@ def _to_mpmath(node: tuple) -> Callable[[dict], mpmath.mpf]:
         return mul
     if kind == "pow":
         base, exponent = _to_mpmath(node[1]), _to_mpmath(node[2])
-        return lambda env: mpmath.power(base(env), exponent(env))
-    fn = FUNCTIONS[node[1]].mpmath
+        return lambda env: _mp_power(base(env), exponent(env))
+    name = node[1]
     args = [_to_mpmath(a) for a in node[2]]
+    if name == "root":
+        return lambda env: _mp_power(args[0](env), 1 / args[1](env))
+    if name == "exp2":
+        return lambda env: _mp_power(mpmath.mpf(2), args[0](env))
+    fn = FUNCTIONS[name].mpmath
+    if name in _REDUCING:
+        return lambda env: fn(*_bounded(name, [a(env) for a in args]))
     return lambda env: fn(*[a(env) for a in args])
+
+
+# Functions whose argument reduction needs precision in proportion to the argument's size
+# (exp(x) reduces x modulo log 2, sin(x) modulo pi): past these sizes mpmath would compute for ever.
+_REDUCING = {"exp": 1e9, "expm1": 1e9, "sinh": 1e9, "cosh": 1e9, "sin": 1e30, "cos": 1e30, "tan": 1e30,
+             "cot": 1e30, "sec": 1e30, "csc": 1e30}
+
+
+def _bounded(name: str, values: list) -> list:
+    for v in values:
+        if mpmath.isfinite(v) and abs(v) > _REDUCING[name]:
+            raise InputError(f"{name}() of {mpmath.nstr(v, 5)} refused: its argument is too large to evaluate")
+    return values
+
+
+def _mp_power(base, exponent):
+    if (mpmath.isfinite(base) and mpmath.isfinite(exponent) and base != 0
+            and abs(exponent * mpmath.log(abs(base))) > 1e9):
+        raise InputError(f"power {mpmath.nstr(base, 5)}^{mpmath.nstr(exponent, 5)} refused: too large to evaluate")
+    return mpmath.power(base, exponent)

@@ -131,6 +131,18 @@ def test_values_follow_the_working_precision():
         ("(" * 150 + "1" + ")" * 150, "nesting deeper"),
         ("2^" * 150 + "1", "nesting deeper"),
         ("1+" * MAX_LENGTH + "1", "characters refused"),
+        # values computed inside the expression escape the checks on its text; the builder refuses them
+        ("exp2(1e12)", "digits refused"),
+        ("2^abs(10^400)", "digits refused"),
+        ("(n+1)^sqrt(10^10)", "exponent 100000"),
+        ("zeta(factorial(10))", "zeta() of 3628800"),
+        ("factorial(factorial(factorial(4)))", "factorial() of"),
+        ("root(8, 3/2)", "degree of root() must be an exact"),
+        ("psi(1/2, 1)", "order of psi() must be an exact"),
+        ("2^1e400", "refused"),
+        ("n^1e5000", "refused"),
+        ("-2 3", "two numbers in a row"),
+        ("2^2 3", "two numbers in a row"),
     ],
 )
 def test_refusals_name_what_was_refused(text, fragment):
@@ -168,3 +180,24 @@ def test_deprecated_exp2_constant_alias_warns():
         assert constants.get("exp2").name == "e2"
     assert "exp2" in FUNCTIONS  # 2^x as a function stays available
     assert to_sympy("exp2(3)") == 8
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("e^e^e^e^e", "too large to evaluate"),
+        ("exp(exp(exp(exp(3))))", "too large to evaluate"),
+        ("sin(10^100)", "too large to evaluate"),
+        ("root(2, sqrt(-1))", "degree of root()"),
+        ("log(0)", "not a finite real number"),
+    ],
+)
+def test_values_that_cannot_be_computed_are_refused_in_one_line(text, fragment):
+    with pytest.raises(InputError) as info:
+        parse(text).value(30)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_root_means_the_same_in_sympy_and_mpmath():
+    e = parse("root(8, 3)")
+    assert e.sympy() == 2 and abs(e.value(30) - 2) < 1e-28

@@ -141,15 +141,17 @@ class CampaignConfig:
 
     def as_dict(self) -> dict:
         """The configuration as plain data (what identifies the campaign when resuming)."""
-        return {
+        out = {
             "campaign": {"name": self.name, "kind": self.kind, "seed": self.seed},
             "space": {k: _plain(v) for k, v in self.space.items()},
-            "search": self.search,
+            "search": {k: v for k, v in self.search.items() if not (k == "generations" and v is None)},
             "identify": self.identify,
-            # Work units are cut from the raw coefficient grid by index (discovery.pcf.space.Space);
-            # a campaign started under the older numbering of canonical rows resumes only there.
-            "units": UNIT_SCHEME,
         }
+        if self.kind == "pcf":
+            # Work units are cut from the coefficient grid by index (discovery.pcf.space.Space); a
+            # campaign started under the older numbering of canonical rows resumes only there.
+            out["units"] = UNIT_SCHEME
+        return out
 
     def digest(self) -> str:
         """Hash of everything that decides the results (not the execution settings)."""
@@ -180,7 +182,7 @@ def load_config(path: str | Path) -> CampaignConfig:
     campaign = _read_table(doc, "campaign", {
         "name": (_REQUIRED, _string),
         "kind": (_REQUIRED, _choice("pcf", "program")),
-        "seed": (0, lambda v, w: _check(v, _int(v), w, "an integer")),
+        "seed": (0, _non_negative_int),
         "description": ("", lambda v, w: _check(v, isinstance(v, str), w, "a string")),
     }, path)
     if campaign["kind"] == "program":

@@ -43,7 +43,6 @@ class LocalExecutor(Executor):
             )
 
     def map_unordered(self, fn, items):
-        items = list(items)
         if self._pool is None:
             for item in items:
                 yield fn(item)
@@ -80,7 +79,7 @@ def parse_scheduler(text: str) -> tuple[str, int | None]:
     text = str(text).strip()
     if text.startswith("local:"):
         count = text.removeprefix("local:")
-        if not count.isdigit() or not 1 <= int(count) <= 1024:
+        if not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= 1024:
             raise InputError(f"scheduler {text!r}: expected local:N with N from 1 to 1024 worker processes")
         return text, int(count)
     scheme, sep, rest = text.partition("://")
@@ -119,8 +118,8 @@ def _one_numba_thread_plugin(distributed):
 class DaskExecutor(Executor):
     """Work units on a ``dask.distributed`` cluster.
 
-    The callable is scattered to the workers once; after that only unit indices go out and unit
-    results come back, as they finish.  A unit whose worker dies is run again (the scheduler
+    Each task carries the callable (the validated configuration, a few hundred bytes) and a unit
+    index; unit results come back as they finish.  A unit whose worker dies is run again (the scheduler
     reschedules it; if the scheduler gives up on it, the driver resubmits it up to ``retries``
     times).  The driver alone writes the database.
 
@@ -140,20 +139,23 @@ class DaskExecutor(Executor):
         distributed = _dask()
         self.retries = retries
         self.cluster = None
-        if local is not None:
-            self.cluster = distributed.LocalCluster(
-                n_workers=local, threads_per_worker=1, processes=True, dashboard_address=":0",
-                silence_logs=40, env={"NUMBA_NUM_THREADS": "1"},
-            )
-            address = self.cluster
+        self.client = None
+        self._pending = None
         try:
-            self.client = distributed.Client(address, timeout=f"{timeout}s")
-        except (OSError, TimeoutError) as err:
-            if self.cluster is not None:
-                self.cluster.close()
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({err})") from None
-        self.client.register_plugin(_one_numba_thread_plugin(distributed))
-        self._pending: list = []
+            if local is not None:
+                self.cluster = distributed.LocalCluster(
+                    n_workers=local, threads_per_worker=1, processes=True, dashboard_address=":0",
+                    silence_logs=40, env={"NUMBA_NUM_THREADS": "1"},
+                )
+                address = self.cluster
+            try:
+                self.client = distributed.Client(address, timeout=f"{timeout}s")
+            except (OSError, TimeoutError) as err:
+                raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({err})") from None
+            self.client.register_plugin(_one_numba_thread_plugin(distributed))
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def dashboard(self) -> str | None:
@@ -166,41 +168,46 @@ class DaskExecutor(Executor):
 
     def map_unordered(self, fn, items):
         distributed = _dask()
-        remote_fn = self.client.scatter(fn, broadcast=True, hash=False)
         queue = iter(items)
-        # A bounded window in flight: results stream back while the scheduler's queue stays small
-        # even for millions of units.
-        window = max(4, 2 * sum(self.client.nthreads().values()))
         attempts: dict = {}
         item_of: dict = {}
 
-        def submit(item):
-            future = self.client.submit(_call, remote_fn, item, pure=False)
-            item_of[future.key] = item
+        def submit(number, item):
+            # The function goes with every task (a few hundred bytes): a scattered copy would be
+            # lost with the workers holding it, and the tasks after that would fail.
+            future = self.client.submit(_call, fn, item, pure=False)
+            item_of[future.key] = (number, item)
             return future
 
-        futures = distributed.as_completed([submit(item) for item in itertools.islice(queue, window)])
+        def window() -> int:
+            # Re-read as results arrive: workers of a batch system join while the campaign runs.
+            return max(4, 2 * sum(self.client.nthreads().values()))
+
+        numbered = enumerate(queue)
+        futures = distributed.as_completed([submit(n, item) for n, item in itertools.islice(numbered, window())])
         self._pending = futures
         for future in futures:
-            item = item_of.pop(future.key)
+            number, item = item_of.pop(future.key)
             try:
                 result = future.result()
             except distributed.KilledWorker:
-                attempts[item] = attempts.get(item, 0) + 1
-                if attempts[item] > self.retries:
+                attempts[number] = attempts.get(number, 0) + 1
+                if attempts[number] > self.retries:
                     raise
-                futures.add(submit(item))
+                futures.add(submit(number, item))
                 continue
             finally:
                 future.release()
             yield result
-            nxt = next(queue, None)
-            if nxt is not None:
-                futures.add(submit(nxt))
+            for n, nxt in itertools.islice(numbered, max(1, window() - futures.count())):
+                futures.add(submit(n, nxt))
 
     def close(self, cancel: bool = False) -> None:
-        if cancel and self._pending:
-            self.client.cancel(list(self._pending.futures))
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        try:
+            if self.client is not None:
+                if cancel and self._pending is not None:
+                    self.client.cancel(list(self._pending.futures))
+                self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()

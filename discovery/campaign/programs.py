@@ -10,6 +10,8 @@ on any executor.  The stored front is the Pareto front of the union of the islan
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -132,18 +134,24 @@ class IslandStep:
         }
 
 
-def _load_islands(path: Path, count: int) -> dict | None:
+def _load_islands(path: Path, count: int, digest: str) -> dict | None:
     if not path.exists():
         return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        ok = (doc.get("format") == ISLANDS_FORMAT and len(doc["states"]) == count
-              and all(isinstance(s, str) for s in doc["states"]) and isinstance(doc["fronts"], list))
+        ok = (doc.get("format") == ISLANDS_FORMAT
+              and all(len(doc[k]) == count for k in ("states", "immigrants", "fronts"))
+              and all(isinstance(s, str) for s in doc["states"])
+              and all(isinstance(doc[k], (int, float)) for k in ("generation", "evaluations", "seconds"))
+              and all(len(row) == 3 for front in doc["fronts"] for row in front))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise CheckpointError(f"checkpoint {path}: not a readable islands checkpoint ({err}); delete it to start "
                               "over") from None
     if not ok:
         raise CheckpointError(f"checkpoint {path}: not a checkpoint of {count} islands; delete it to start over")
+    if doc.get("config") != digest:
+        raise CheckpointError(f"checkpoint {path}: written by a campaign of another configuration (seed, target, "
+                              "search or islands changed); delete it to start over")
     return doc
 
 
@@ -162,9 +170,15 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
     step = IslandStep((t["name"], tuple(t["interval"]), t["error"]), t["max_ops"], tuple(t["ops"]),
                       search["population"], search["classical_seeds"], config.seed, every)
     path = folder / "islands.json"
-    doc = _load_islands(path, count) or {
-        "format": ISLANDS_FORMAT, "states": [None] * count, "immigrants": [[] for _ in range(count)],
-        "fronts": [[] for _ in range(count)], "generation": 0, "evaluations": 0, "seconds": 0.0,
+    # Everything that decides the islands' results; a checkpoint of another configuration is refused.
+    # (The budget, minutes or generations, only says when to stop: a longer run continues it.)
+    fixed = config.as_dict()
+    fixed["search"] = {k: v for k, v in fixed["search"].items() if k not in ("minutes", "generations")}
+    digest = hashlib.sha256(json.dumps([fixed, count, every], sort_keys=True).encode()).hexdigest()[:16]
+    doc = _load_islands(path, count, digest) or {
+        "format": ISLANDS_FORMAT, "config": digest, "states": [None] * count,
+        "immigrants": [[] for _ in range(count)], "fronts": [[] for _ in range(count)], "generation": 0,
+        "evaluations": 0, "seconds": 0.0,
     }
     budget, generations = search["minutes"] * 60, search["generations"]
     bar = tqdm(total=int(budget), initial=int(doc["seconds"]), unit="s", disable=not progress,
@@ -175,7 +189,9 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
             executor = executor or make_executor(config, scheduler, progress)
             began = time.time()
             items = [(i, doc["states"][i], doc["immigrants"][i]) for i in range(count)]
-            results = sorted(executor.map_unordered(step, items), key=lambda r: r["island"])
+            left = every if generations is None else min(every, generations - doc["generation"])
+            epoch = step if left == every else dataclasses.replace(step, generations=left)
+            results = sorted(executor.map_unordered(epoch, items), key=lambda r: r["island"])
             doc["states"] = [r["state"] for r in results]
             doc["fronts"] = [r["front"] for r in results]
             # A ring: each island's front goes to the next island.

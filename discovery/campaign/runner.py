@@ -9,6 +9,7 @@ same results.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
@@ -104,10 +105,12 @@ def run_campaign(
     try:
         cid = store.start_campaign(config.name, config.kind, config.as_dict(), config.digest(), total)
         done_before = store.done_units(cid)
-        todo = sorted(set(range(total)) - done_before)
+        remaining = total - len(done_before)
         if max_units is not None:
-            todo = todo[:max_units]
-        if todo:
+            remaining = min(remaining, max_units)
+        # Lazily: a space of 10^9 units must not become a list before its first unit runs.
+        todo = itertools.islice((u for u in range(total) if u not in done_before), remaining)
+        if remaining > 0:
             executor = executor or make_executor(config, scheduler, progress)
             bar = tqdm(total=total, initial=len(done_before), unit="unit",
                        desc=f"{config.name}: units", disable=not progress)
