@@ -123,8 +123,8 @@ def main() -> None:
     print(f"  Dask 2 workers / local 2 workers: {dask2 / local2:.2f}x (target >= 0.9)")
     task = len(pickle.dumps(units[0]))
     runner = len(pickle.dumps(UnitRunner(config)))
-    print(f"  bytes per unit, driver -> worker: Dask {task} (the unit index; the {runner:,}-byte unit "
-          f"function is scattered once), local pool {runner + task:,} (function and index per task)")
+    print(f"  bytes per unit, driver -> worker: {runner + task:,} on both executors (the unit function with "
+          f"the validated configuration, {runner:,}, and the unit index, {task})")
     print(f"  bytes per unit, worker -> driver: at most {largest:,} (the unit's stored records)")
 
     if args.skip_big:
