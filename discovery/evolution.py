@@ -464,12 +464,18 @@ class NSGA2:
                 seen.add(k)
                 new.append(g)
         if new:
-            F = np.asarray(self.evaluate(new), dtype=float)
-            st.evaluations += len(new)
-            self._update_archive(new, F)
-            st.population, st.objectives = self._select(st.population + new, np.vstack([st.objectives, F]),
-                                                        self.population_size)
+            self._absorb(new)
         return len(new)
+
+    def _absorb(self, genomes: list) -> None:
+        """Evaluate new genomes (``evaluate`` may replace them in the list, e.g. by tuned ones),
+        archive them, and keep the best of the population and them."""
+        st = self.state
+        F = np.asarray(self.evaluate(genomes), dtype=float)
+        st.evaluations += len(genomes)
+        self._update_archive(genomes, F)
+        st.population, st.objectives = self._select(st.population + genomes, np.vstack([st.objectives, F]),
+                                                    self.population_size)
 
     def _update_archive(self, genomes: Sequence, F: np.ndarray) -> None:
         if self.archive_key is None:
@@ -540,12 +546,7 @@ class NSGA2:
             seen.add(k)
             children.append(child)
         if children:
-            CF = np.asarray(self.evaluate(children), dtype=float)
-            st.evaluations += len(children)
-            self._update_archive(children, CF)
-            genomes = st.population + children
-            F = np.vstack([st.objectives, CF])
-            st.population, st.objectives = self._select(genomes, F, self.population_size)
+            self._absorb(children)
         st.generation += 1
         return st
 

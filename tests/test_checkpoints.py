@@ -340,23 +340,7 @@ def _assert_same_state(a, b):
 
 
 def test_killed_pcf_genome_run_resumes_to_the_uninterrupted_run(tmp_path):
-    # The PCF genome of tests/test_evolution.py: (a1, a0, b2, b1, b0), plain tuples of ints.
-    from discovery.pcf.dynamics import metrics
-
-    def evaluate(genomes):
-        A = np.array([g[:2] for g in genomes], dtype=np.int64)
-        B = np.array([g[2:] for g in genomes], dtype=np.int64)
-        delta = metrics((A, B), depth=600, sample=300, fit_points=(6, 125, 250, 500), workers=1)["delta"]
-        size = np.abs(np.array(genomes)).sum(axis=1)
-        return np.column_stack([np.where(np.isfinite(delta), -delta, 10.0), size])
-
-    def mutate_pcf(g, rng):
-        while True:
-            child = list(g)
-            k = int(rng.integers(5))
-            child[k] = int(np.clip(child[k] + rng.choice([-1, 1]), -5, 5))
-            if any(child[2:]) and any(child[:2]):
-                return tuple(child)
+    from genomes import evaluate_pcf_genomes as evaluate, mutate_pcf_genome as mutate_pcf
 
     def engine(checkpoint=None):
         return NSGA2(evaluate, mutate_pcf, lambda g: g, archive_key=lambda f: int(f[1]), population_size=12,

@@ -212,24 +212,7 @@ def test_insert_on_all_uses_changes_the_variable():
 
 
 def test_the_loop_evolves_pcf_genomes_too():
-    # Genome: the coefficients (a1, a0, b2, b1, b0) of a(n) = a1 n + a0, b(n) = b2 n^2 + b1 n + b0.
-    # Objectives: maximise the irrationality measure delta, minimise the coefficient size.
-    from discovery.pcf.dynamics import metrics
-
-    def evaluate(genomes):
-        A = np.array([g[:2] for g in genomes], dtype=np.int64)
-        B = np.array([g[2:] for g in genomes], dtype=np.int64)
-        delta = metrics((A, B), depth=600, sample=300, fit_points=(6, 125, 250, 500), workers=1)["delta"]
-        size = np.abs(np.array(genomes)).sum(axis=1)
-        return np.column_stack([np.where(np.isfinite(delta), -delta, 10.0), size])
-
-    def mutate_pcf(g, rng):
-        while True:
-            child = list(g)
-            k = int(rng.integers(5))
-            child[k] = int(np.clip(child[k] + rng.choice([-1, 1]), -5, 5))
-            if any(child[2:]) and any(child[:2]):
-                return tuple(child)
+    from genomes import evaluate_pcf_genomes as evaluate, mutate_pcf_genome as mutate_pcf
 
     rng = np.random.default_rng(0)
     initial = [tuple(int(v) for v in rng.integers(-5, 6, 5)) for _ in range(16)]
