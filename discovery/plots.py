@@ -1,4 +1,8 @@
-"""Figures: cluster scatter plots and δ_n curves (matplotlib, non-interactive backend)."""
+"""Figures: cluster scatter plots and δ_n curves.
+
+Drawn on ``matplotlib.figure.Figure`` objects, never through pyplot: importing the package leaves
+matplotlib's global backend (a notebook's, say) as it was.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,12 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-
-from discovery.cluster import NOISE  # noqa: E402
-from discovery.pcf.dynamics import delta_sequence  # noqa: E402
-from discovery.pcf.formula import PCF  # noqa: E402
+from discovery.cluster import NOISE
+from discovery.pcf.dynamics import delta_sequence
+from discovery.pcf.formula import PCF
 
 _LABELS = {
     "delta": "FR δ",
@@ -36,11 +38,12 @@ def cluster_scatter(
     """
     x, y = (np.asarray(table[k], dtype=float) for k in plane)
     ok = np.isfinite(x) & np.isfinite(y)
-    fig, ax = plt.subplots(figsize=(10, 7), dpi=120)
+    fig = Figure(figsize=(10, 7), dpi=120)
+    ax = fig.subplots()
     noise = ok & (labels == NOISE)
     ax.scatter(x[noise], y[noise], s=3, c="0.8", label="noise", linewidths=0)
     clustered = ok & (labels != NOISE)
-    cmap = plt.get_cmap("tab20")
+    cmap = matplotlib.colormaps["tab20"]
     ax.scatter(x[clustered], y[clustered], s=6, c=cmap(labels[clustered] % 20), linewidths=0)
     anchors = np.asarray(table.get("anchor", np.full(len(x), "")))
     names = np.asarray(table.get("name", np.full(len(x), "")))
@@ -60,7 +63,6 @@ def cluster_scatter(
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -70,7 +72,8 @@ def delta_curves(
 ) -> Path:
     """δ_n (reduced denominators) against n for a few PCFs. Returns the path written."""
     ns = list(ns) if ns is not None else sorted(set(np.unique(np.geomspace(2, depth // 2, 60).astype(int))))
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=120)
+    fig = Figure(figsize=(9, 5.5), dpi=120)
+    ax = fig.subplots()
     for i, pcf in enumerate(pcfs):
         delta, _ = delta_sequence(pcf, ns, depth)
         name = labels[i] if labels is not None else repr(pcf)
@@ -84,5 +87,4 @@ def delta_curves(
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
-    plt.close(fig)
     return path
