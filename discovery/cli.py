@@ -34,36 +34,30 @@ def _polynomial_arg(text: str):
     return text
 
 
-def _int_in(lo: int, hi: int):
-    """An argparse type: an integer in [lo, hi]."""
+def _number_in(kind: type, lo, hi):
+    """An argparse type: an ``int`` or a finite ``float`` in [lo, hi], refused naming the value."""
+    name = "an integer" if kind is int else "a number"
 
-    def parse(text: str) -> int:
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{value} is out of range [{lo:,}, {hi:,}]")
+            raise argparse.ArgumentTypeError(f"expected {name}, got {text!r}") from None
+        if not (math.isfinite(value) and lo <= value <= hi):
+            shown = f"[{lo:,}, {hi:,}]" if kind is int else f"[{lo:g}, {hi:g}]"
+            raise argparse.ArgumentTypeError(f"{text.strip()} is out of range {shown}")
         return value
 
-    parse.__name__ = "integer"
+    parse.__name__ = kind.__name__
     return parse
+
+
+def _int_in(lo: int, hi: int):
+    return _number_in(int, lo, hi)
 
 
 def _float_in(lo: float, hi: float):
-    """An argparse type: a finite number in [lo, hi]."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (math.isfinite(value) and lo <= value <= hi):
-            raise argparse.ArgumentTypeError(f"{text} is out of range [{lo:g}, {hi:g}]")
-        return value
-
-    parse.__name__ = "number"
-    return parse
+    return _number_in(float, lo, hi)
 
 
 def _scheduler_arg(text: str) -> str:

@@ -236,7 +236,7 @@ def _parse_cached(text: str, variables: tuple[str, ...]) -> Expression:
             raise InputError(f"bad variable name {v!r}")
     parser = _Parser(text, variables)
     tree = parser.parse()
-    _check_costs(tree, text)
+    _cost(tree, text)
     return Expression(text, variables, tree)
 
 
@@ -417,10 +417,6 @@ class _Cost(NamedTuple):
     degree: int | None  # polynomial degree bound in the variables, None when not a polynomial
     digits: float  # bound on the decimal size of coefficients / exact values
     exact: Fraction | None  # the value when the subtree is an exact rational number
-
-
-def _check_costs(tree: tuple, text: str) -> None:
-    _cost(tree, text)
 
 
 def _cost(node: tuple, text: str) -> _Cost:
