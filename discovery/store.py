@@ -1,7 +1,9 @@
 """The discovered-formula database: one SQLite file in WAL mode, no server.
 
 Tables: ``campaigns``; ``work_units`` (which units of a campaign are done); ``formulas`` (kind
-``pcf`` or ``program``, the genome as JSON, a unique canonical key so a formula is stored once);
+``pcf`` or ``program``, the genome as JSON, a unique canonical key so a formula is stored once,
+the campaign that found it first); ``campaign_formulas`` (every campaign that met a formula, so
+campaigns sharing a database are each complete);
 ``metrics`` (convergence dynamics of a PCF); ``identifications`` (constant, relation, closed
 form, digits verified, depth); ``clusters`` and ``cluster_members``; ``meta`` (schema version).
 A work unit's results and its done mark are written in one transaction, so a killed campaign
@@ -29,7 +31,7 @@ from typing import Iterable, Iterator, Sequence
 
 from discovery.errors import InputError, StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry brings the schema from version i to i + 1; a new database runs them all.
 MIGRATIONS: list[str] = [
@@ -104,6 +106,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE formulas ADD COLUMN max_error REAL;
     ALTER TABLE formulas ADD COLUMN expression TEXT;
     CREATE INDEX formulas_program ON formulas(kind, target, ops);
+    """,
+    # 2 -> 3: campaign membership is many-to-many; formulas.campaign_id stays as the first finder.
+    """
+    CREATE TABLE campaign_formulas (
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+        formula_id INTEGER NOT NULL REFERENCES formulas(id),
+        unit INTEGER,
+        PRIMARY KEY (campaign_id, formula_id)
+    );
+    CREATE INDEX campaign_formulas_formula ON campaign_formulas(formula_id);
+    INSERT INTO campaign_formulas(campaign_id, formula_id, unit)
+        SELECT campaign_id, id, unit FROM formulas WHERE campaign_id IS NOT NULL;
     """,
 ]
 
@@ -396,10 +410,12 @@ class FormulaStore:
             "WHERE campaign_id=?",
             (campaign_id,),
         ).fetchone()
-        formulas = self.conn.execute("SELECT COUNT(*) FROM formulas WHERE campaign_id=?", (campaign_id,)).fetchone()[0]
+        formulas = self.conn.execute("SELECT COUNT(*) FROM campaign_formulas WHERE campaign_id=?",
+                                     (campaign_id,)).fetchone()[0]
         per_constant = self.conn.execute(
-            "SELECT i.constant, COUNT(*) FROM identifications i JOIN formulas f ON f.id=i.formula_id "
-            "WHERE f.campaign_id=? GROUP BY i.constant ORDER BY COUNT(*) DESC",
+            "SELECT i.constant, COUNT(*) FROM identifications i "
+            "JOIN campaign_formulas cf ON cf.formula_id=i.formula_id "
+            "WHERE cf.campaign_id=? GROUP BY i.constant ORDER BY COUNT(*) DESC",
             (campaign_id,),
         ).fetchall()
         clusters = self.conn.execute("SELECT COUNT(*) FROM clusters WHERE campaign_id=?", (campaign_id,)).fetchone()[0]
@@ -430,8 +446,9 @@ class FormulaStore:
         Each item of ``pcfs`` has ``a``, ``b`` (coefficient lists), ``metrics`` (dict of
         :data:`METRIC_COLUMNS`) and optionally ``identification`` (dict with ``constant, kind,
         basis, relation, closed_form, digits_verified, depth``).  A PCF whose canonical key is
-        already stored (by any campaign) is not stored again; its identification is added if it
-        had none.  A unit already done (by a concurrent run of the same campaign) is left as it is.
+        already stored (by any campaign) is not stored again, but is recorded as met by this
+        campaign too; its identification is added if it had none.  A unit already done (by a
+        concurrent run of the same campaign) is left as it is.
 
         Raises
         ------
@@ -473,7 +490,11 @@ class FormulaStore:
              program.get("target"), json.dumps(program["interval"]) if "interval" in program else None,
              program.get("ops"), _num(program.get("max_error")), program.get("expression")),
         )
-        return int(self.conn.execute("SELECT id FROM formulas WHERE canonical_key=?", (key,)).fetchone()[0])
+        fid = int(self.conn.execute("SELECT id FROM formulas WHERE canonical_key=?", (key,)).fetchone()[0])
+        if campaign_id is not None:
+            self.conn.execute("INSERT OR IGNORE INTO campaign_formulas(campaign_id, formula_id, unit) VALUES (?,?,?)",
+                              (campaign_id, fid, unit))
+        return fid
 
     def _insert_identification(self, formula_id: int, ident: dict, now: float) -> None:
         self.conn.execute(
@@ -548,7 +569,8 @@ class FormulaStore:
         with self._guard("reading it"):
             rows = self.conn.execute(
                 f"SELECT f.id, f.genome, {', '.join('m.' + k for k in METRIC_COLUMNS)} FROM formulas f "  # noqa: S608
-                "JOIN metrics m ON m.formula_id=f.id WHERE f.campaign_id=? AND f.kind='pcf' ORDER BY f.id",
+                "JOIN metrics m ON m.formula_id=f.id JOIN campaign_formulas cf ON cf.formula_id=f.id "
+                "WHERE cf.campaign_id=? AND f.kind='pcf' ORDER BY f.id",
                 (campaign_id,),
             ).fetchall()
         return [r["id"] for r in rows], [dict(r) for r in rows]
@@ -630,10 +652,14 @@ class FormulaStore:
             f"k.name AS campaign, {', '.join('m.' + c for c in METRIC_COLUMNS)}, "
             "i.constant, i.kind AS identification_kind, i.relation, i.closed_form, i.digits_verified, "
             "i.depth AS verified_depth, c.label AS cluster "
-            "FROM formulas f LEFT JOIN campaigns k ON k.id=f.campaign_id "
-            "LEFT JOIN metrics m ON m.formula_id=f.id LEFT JOIN identifications i ON i.formula_id=f.id "
-            "LEFT JOIN cluster_members cm ON cm.formula_id=f.id "
-            "LEFT JOIN clusters c ON c.id=cm.cluster_id AND c.campaign_id=f.campaign_id"
+            # A campaign filter reports the formula as that campaign met it (its cluster there);
+            # without one, as the campaign that found it first.
+            + ("FROM formulas f JOIN campaign_formulas cf ON cf.formula_id=f.id "
+               "JOIN campaigns k ON k.id=cf.campaign_id "
+               if campaign is not None else "FROM formulas f LEFT JOIN campaigns k ON k.id=f.campaign_id ")
+            + "LEFT JOIN metrics m ON m.formula_id=f.id LEFT JOIN identifications i ON i.formula_id=f.id "
+            "LEFT JOIN clusters c ON c.campaign_id=k.id "
+            "AND c.id IN (SELECT cluster_id FROM cluster_members WHERE formula_id=f.id)"
         )
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -68,10 +68,42 @@ def test_old_schema_is_migrated(tmp_path):
     conn.commit()
     conn.close()
     with FormulaStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         columns = {r[1] for r in store.conn.execute("PRAGMA table_info(formulas)")}
         assert {"target", "interval", "ops", "max_error", "expression"} <= columns
         assert [r["a"] for r in store.query()] == [[2, 1]]
+
+
+def test_schema_2_membership_is_migrated(tmp_path):
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:2]:
+        conn.executescript(script)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    conn.execute("INSERT INTO campaigns(name, kind, config, config_hash, total_units, created) "
+                 "VALUES ('old', 'pcf', '{}', 'h', 1, 0)")
+    conn.execute("INSERT INTO formulas(kind, canonical_key, genome, campaign_id, unit, created) "
+                 "VALUES ('pcf', ?, ?, 1, 0, 0)",
+                 (pcf_key([2, 1], [1, 0, 0]), json.dumps({"a": [2, 1], "b": [1, 0, 0]})))
+    conn.commit()
+    conn.close()
+    with FormulaStore(path) as store:
+        assert [r["a"] for r in store.query(campaign="old")] == [[2, 1]]
+        assert store.status(1)["formulas"] == 1
+
+
+def test_overlapping_campaigns_are_each_complete(tmp_path):
+    with FormulaStore(tmp_path / "f.db") as store:
+        first = store.start_campaign("first", "pcf", {}, "h1", total_units=1)
+        second = store.start_campaign("second", "pcf", {}, "h2", total_units=1)
+        store.write_unit(first, 0, 2, 2, [_item([2, 1], [1, 0, 0]), _item([3, 1], [1, 0, 0])])
+        store.write_unit(second, 0, 2, 2, [_item([3, 1], [1, 0, 0]), _item([4, 1], [1, 0, 0])])
+        assert sorted(r["a"] for r in store.query(campaign="first")) == [[2, 1], [3, 1]]
+        assert sorted(r["a"] for r in store.query(campaign="second")) == [[3, 1], [4, 1]]
+        assert [r["campaign"] for r in store.query(campaign="second")] == ["second", "second"]
+        assert store.status(second)["formulas"] == 2
+        assert len(store.query()) == 3
+        assert len(store.metric_table(second)[0]) == 2
 
 
 def test_newer_schema_is_refused(tmp_path):

@@ -15,7 +15,7 @@ import discovery.store
 from discovery.campaign import load_config, run_campaign, unit_count
 from discovery.cli import main
 from discovery.errors import StoreError
-from discovery.store import MIGRATIONS, FormulaStore, json_record
+from discovery.store import MIGRATIONS, SCHEMA_VERSION, FormulaStore, json_record
 from test_campaign_kill import small_config, snapshot
 
 
@@ -109,7 +109,7 @@ def test_a_newer_schema_is_refused_and_left_as_is(tmp_path):
     conn.close()
     before, files = path.read_bytes(), _files(tmp_path)
     with pytest.raises(StoreError, match=r"created by a newer version of discovery \(schema 7, this version reads "
-                                         r"up to 2\); upgrade discovery"):
+                                         rf"up to {SCHEMA_VERSION}\); upgrade discovery"):
         FormulaStore(path)
     assert path.read_bytes() == before and _files(tmp_path) == files
 
@@ -187,7 +187,8 @@ def test_an_old_schema_cannot_be_upgraded_read_only(tmp_path):
     conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="has schema 1 and needs an upgrade to schema 2, but it is read-only"):
+    with pytest.raises(StoreError,
+                       match=f"has schema 1 and needs an upgrade to schema {SCHEMA_VERSION}, but it is read-only"):
         FormulaStore(path, readonly=True)
 
 

@@ -34,6 +34,13 @@ def _run(args, cwd, timeout=600):
     return out.stdout
 
 
+def _modules():
+    """Dotted names of every module under discovery/ in the repository."""
+    root = REPO / "discovery"
+    return sorted(".".join(("discovery", *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+                  for p in root.rglob("*.py") if p.name != "__main__.py")
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory):
     """A fresh virtual environment with the wheel installed; returns its scripts folder."""
@@ -58,10 +65,11 @@ def venv(tmp_path_factory):
 
 def test_the_installed_package_reads_its_data_from_the_wheel(venv, tmp_path):
     probe = (
-        "import json, discovery\n"
+        "import importlib, json, discovery\n"
         "from discovery.pcf.known import DATA_DIR, known_pcfs\n"
         "print(json.dumps({'package': discovery.__file__, 'data': str(DATA_DIR), 'known': len(known_pcfs()),\n"
-        "                  'campaigns': sorted(p.name for p in (DATA_DIR / 'campaigns').iterdir())}))\n"
+        "                  'campaigns': sorted(p.name for p in (DATA_DIR / 'campaigns').iterdir()),\n"
+        f"                  'modules': [importlib.import_module(m).__file__ for m in {_modules()!r}]}}))\n"
     )
     found = json.loads(_run([venv / "python", "-c", probe], tmp_path))
     site = venv.parent.resolve()
@@ -69,6 +77,8 @@ def test_the_installed_package_reads_its_data_from_the_wheel(venv, tmp_path):
     assert Path(found["data"]).resolve().is_relative_to(site), found
     assert found["known"] == len(known_pcfs()) > 0
     assert found["campaigns"] == sorted(p.name for p in (REPO / "data" / "campaigns").glob("*.toml"))
+    # Every module of the source tree is in the wheel, not found through the editable install.
+    assert all(Path(f).resolve().is_relative_to(site) for f in found["modules"]), found["modules"]
 
 
 def test_the_quickstart_runs_from_the_wheel(venv, tmp_path):
