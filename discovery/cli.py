@@ -337,9 +337,14 @@ def _campaign_status(args) -> int:
         for row in rows:
             st = store.status(row["id"])
             state = "finished" if st["finished"] else "in progress"
-            print(f"{st['name']} ({st['kind']}, {state}): units {st['units_done']}/{st['units_total']}, "
+            # An evolve campaign's budget may be time, so its number of units is open.
+            units = f"{st['units_done']}/{st['units_total']}" if st["units_total"] else f"{st['units_done']}"
+            print(f"{st['name']} ({st['kind']}, {state}): units {units}, "
                   f"candidates {st['candidates']:,}, converging {st['converged']:,}, stored {st['formulas']:,}, "
                   f"clusters {st['clusters']}")
+            if st["dropped"]:
+                print(f"  triage: exact metrics for {st['measured']:,} of {st['converged']:,} converging PCFs "
+                      f"({st['dropped']:,} dropped)")
             if st["identified"]:
                 print("  identified: " + ", ".join(f"{k} {v}" for k, v in st["identified"].items()))
     return 0

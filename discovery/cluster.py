@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.cluster import HDBSCAN
 from sklearn.neighbors import NearestNeighbors
 
-from discovery.pcf.dynamics import FIELDS, metrics
+from discovery.pcf.dynamics import FIELDS, FIT_POINTS, metrics
 from discovery.pcf.formula import from_arrays, to_arrays
 from discovery.pcf.known import known_pcfs
 
@@ -32,7 +32,7 @@ REPORT_METRICS = ("delta", "gamma_prime", "eta_prime", "eigen_log_ratio", "gamma
 NOISE = -1
 
 
-def anchor_table(depth: int = 2000, sample: int = 1000, shifts: int = 0) -> dict:
+def anchor_table(depth: int = 2000, sample: int = 1000, shifts: int = 0, fit_points=None) -> dict:
     """A metric table of the known formulas in ``data/known_pcfs.json``, labelled by constant.
 
     Parameters
@@ -41,6 +41,8 @@ def anchor_table(depth: int = 2000, sample: int = 1000, shifts: int = 0) -> dict
         Also include each formula's tails ``pcf.shift(k)`` for k = 1..shifts: their limits are
         Möbius transforms of the same constant and their dynamics are the formula's, so they give
         each anchor a small neighbourhood of certain members.
+    fit_points : sequence of int, optional
+        Depths of the metrics' fits (default :data:`discovery.pcf.dynamics.FIT_POINTS`).
     """
     pcfs, constants, names, seen = [], [], [], set()
     for known in known_pcfs():
@@ -53,7 +55,7 @@ def anchor_table(depth: int = 2000, sample: int = 1000, shifts: int = 0) -> dict
             constants.append(known.constant)
             names.append(known.id if k == 0 else f"{known.id}+{k}")
     A, B = to_arrays(pcfs)
-    table = metrics((A, B), depth=depth, sample=sample)
+    table = metrics((A, B), depth=depth, sample=sample, fit_points=FIT_POINTS if fit_points is None else fit_points)
     table.update(A=A, B=B, anchor=np.array(constants), name=np.array(names))
     return table
 

@@ -392,6 +392,16 @@ class NSGA2:
     encode, decode : callable, optional
         ``encode(genome) -> JSON data`` and its inverse, for the checkpoint; by default
         :func:`encode_plain` and :func:`decode_plain` (genomes of numbers, strings, tuples, lists).
+    crossover : callable, optional
+        ``crossover(first, second, rng) -> genome``; used for a share ``crossover_rate`` of the
+        children, with two parents from two tournaments.
+    crossover_rate : float
+    screen : callable, optional
+        Surrogate screening: ``screen(children) -> order``, indices of the children best first.
+        Each generation then proposes ``offspring`` children per place in the population and
+        evaluates only the ``population_size`` the screen puts first.
+    offspring : int
+        Children proposed per place when ``screen`` is given.
     """
 
     def __init__(
@@ -406,6 +416,10 @@ class NSGA2:
         checkpoint_every: int = 10,
         encode: Callable[[Any], Any] = encode_plain,
         decode: Callable[[Any], Any] = decode_plain,
+        crossover: Callable[[Any, Any, np.random.Generator], Any] | None = None,
+        crossover_rate: float = 0.3,
+        screen: Callable[[list], Sequence[int]] | None = None,
+        offspring: int = 4,
     ):
         if population_size < 4:
             raise ValueError(f"population_size must be at least 4, got {population_size}")
@@ -418,6 +432,8 @@ class NSGA2:
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.checkpoint_every = checkpoint_every
         self.encode, self.decode = encode, decode
+        self.crossover, self.crossover_rate = crossover, crossover_rate
+        self.screen, self.offspring = screen, max(1, int(offspring))
         self.rng = np.random.default_rng(seed)
         self.state: EvolutionState | None = None
 
@@ -526,7 +542,8 @@ class NSGA2:
         return self.state
 
     def step(self) -> EvolutionState:
-        """One generation: tournament selection, mutation, evaluation, environmental selection."""
+        """One generation: tournament selection, mutation or crossover, (screening,) evaluation,
+        environmental selection."""
         st = self.state
         ranks = np.empty(len(st.population), dtype=int)
         crowd = np.empty(len(st.population))
@@ -536,15 +553,21 @@ class NSGA2:
         seen = {self.key(g) for g in st.population}
         children = []
         attempts = 0
-        while len(children) < self.population_size and attempts < 20 * self.population_size:
+        wanted = self.population_size * (self.offspring if self.screen is not None else 1)
+        while len(children) < wanted and attempts < 20 * wanted:
             attempts += 1
             parent = st.population[self._tournament(ranks, crowd)]
-            child = self.mutate(parent, self.rng)
+            if self.crossover is not None and self.rng.random() < self.crossover_rate:
+                child = self.crossover(parent, st.population[self._tournament(ranks, crowd)], self.rng)
+            else:
+                child = self.mutate(parent, self.rng)
             k = self.key(child)
             if k in seen:
                 continue
             seen.add(k)
             children.append(child)
+        if self.screen is not None and len(children) > self.population_size:
+            children = [children[i] for i in list(self.screen(children))[: self.population_size]]
         if children:
             self._absorb(children)
         st.generation += 1

@@ -107,7 +107,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE formulas ADD COLUMN expression TEXT;
     CREATE INDEX formulas_program ON formulas(kind, target, ops);
     """,
-    # 2 -> 3: campaign membership is many-to-many; formulas.campaign_id stays as the first finder.
+    # 2 -> 3: campaign membership is many-to-many (formulas.campaign_id stays as the first
+    # finder); work units count their exact metric computations and what triage dropped.
     """
     CREATE TABLE campaign_formulas (
         campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
@@ -116,6 +117,8 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (campaign_id, formula_id)
     );
     CREATE INDEX campaign_formulas_formula ON campaign_formulas(formula_id);
+    ALTER TABLE work_units ADD COLUMN measured INTEGER;
+    ALTER TABLE work_units ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
     INSERT INTO campaign_formulas(campaign_id, formula_id, unit)
         SELECT campaign_id, id, unit FROM formulas WHERE campaign_id IS NOT NULL;
     """,
@@ -406,7 +409,8 @@ class FormulaStore:
     def _status(self, campaign_id: int) -> dict:
         c = self.conn.execute("SELECT * FROM campaigns WHERE id=?", (campaign_id,)).fetchone()
         units = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(candidates),0), COALESCE(SUM(converged),0) FROM work_units "
+            "SELECT COUNT(*), COALESCE(SUM(candidates),0), COALESCE(SUM(converged),0), "
+            "COALESCE(SUM(COALESCE(measured, converged)),0), COALESCE(SUM(dropped),0) FROM work_units "
             "WHERE campaign_id=?",
             (campaign_id,),
         ).fetchone()
@@ -426,6 +430,8 @@ class FormulaStore:
             "units_total": c["total_units"],
             "candidates": units[1],
             "converged": units[2],
+            "measured": units[3],
+            "dropped": units[4],
             "formulas": formulas,
             "clusters": clusters,
             "identified": {(r[0] or "rational/quadratic"): r[1] for r in per_constant},
@@ -440,13 +446,16 @@ class FormulaStore:
         candidates: int,
         converged: int,
         pcfs: Iterable[dict],
+        measured: int | None = None,
+        dropped: int = 0,
     ) -> None:
         """Store one work unit's PCFs (with metrics and identifications) and its done mark, atomically.
 
         Each item of ``pcfs`` has ``a``, ``b`` (coefficient lists), ``metrics`` (dict of
         :data:`METRIC_COLUMNS`) and optionally ``identification`` (dict with ``constant, kind,
-        basis, relation, closed_form, digits_verified, depth``).  A PCF whose canonical key is
-        already stored (by any campaign) is not stored again, but is recorded as met by this
+        basis, relation, closed_form, digits_verified, depth``).  ``measured`` counts the unit's
+        exact metric computations (default: ``converged``), ``dropped`` what triage skipped.  A PCF
+        whose canonical key is already stored (by any campaign) is not stored again, but is recorded as met by this
         campaign too; its identification is added if it had none.  A unit already done (by a
         concurrent run of the same campaign) is left as it is.
 
@@ -478,8 +487,10 @@ class FormulaStore:
                 if item.get("identification"):
                     self._insert_identification(fid, item["identification"], now)
             self.conn.execute(
-                "INSERT INTO work_units(campaign_id, unit, candidates, converged, done) VALUES (?,?,?,?,?)",
-                (campaign_id, unit, candidates, converged, now),
+                "INSERT INTO work_units(campaign_id, unit, candidates, converged, done, measured, dropped) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (campaign_id, unit, candidates, converged, now, converged if measured is None else measured,
+                 dropped),
             )
 
     def _insert_formula(self, kind, key, genome, campaign_id, unit, now, **program) -> int:
@@ -574,6 +585,34 @@ class FormulaStore:
                 (campaign_id,),
             ).fetchall()
         return [r["id"] for r in rows], [dict(r) for r in rows]
+
+    def labelled(self, campaign_id: int) -> list[dict]:
+        """A campaign's measured PCFs with what triage learns from: ``genome`` (JSON), ``unit``
+        (where the campaign met it), ``delta``, ``naive_delta``, ``convergence_class`` and
+        ``identified``."""
+        with self._guard("reading it"):
+            rows = self.conn.execute(
+                "SELECT f.genome, cf.unit, m.delta, m.naive_delta, m.convergence_class, "
+                "i.formula_id IS NOT NULL AS identified FROM campaign_formulas cf "
+                "JOIN formulas f ON f.id=cf.formula_id JOIN metrics m ON m.formula_id=f.id "
+                "LEFT JOIN identifications i ON i.formula_id=f.id "
+                "WHERE cf.campaign_id=? AND f.kind='pcf' AND m.gamma_prime IS NOT NULL ORDER BY f.id",
+                (campaign_id,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def cluster_centroids(self, exclude: int | None = None) -> list[tuple[float, float, float]]:
+        """(δ, γ′, η′) centroids of every stored cluster (except a campaign's own)."""
+        with self._guard("reading it"):
+            rows = self.conn.execute("SELECT centroid FROM clusters WHERE campaign_id IS NOT ? ORDER BY id",
+                                     (exclude,)).fetchall()
+        out = []
+        for (text,) in rows:
+            c = json.loads(text)
+            point = (c.get("delta"), c.get("gamma_prime"), c.get("eta_prime"))
+            if all(isinstance(v, (int, float)) for v in point):
+                out.append(tuple(float(v) for v in point))
+        return out
 
     def query(
         self,

@@ -95,6 +95,50 @@ def _constants(v, where):
         raise ConfigError(f"{where}: {err}") from None
 
 
+TRIAGE_MODES = ("off", "rank", "drop")
+OBJECTIVES = ("delta", "factorial_reduction", "convergence", "target", "novelty", "size")
+# Keys of [search] that only an evolve campaign reads, with their defaults there.
+_EVOLVE_KEYS = {"objectives": ["delta", "factorial_reduction"], "minutes": 10.0, "generations": None,
+                "population": 100, "offspring": 4}
+
+
+def _fraction(v, where):
+    return _check(v, isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1, where,
+                  "a number in (0, 1]")
+
+
+def _objectives(v, where):
+    _check(v, isinstance(v, list) and v and all(isinstance(o, str) for o in v), where,
+           "a list of objective names")
+    for o in v:
+        if o not in OBJECTIVES:
+            close = difflib.get_close_matches(o, OBJECTIVES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{where}: unknown objective {o!r}{hint}; known: {', '.join(OBJECTIVES)}")
+    if len(set(v)) != len(v):
+        raise ConfigError(f"{where}: objective listed twice in {v!r}")
+    return list(v)
+
+
+def _check_pcf_search(search: dict, path: Path) -> None:
+    """Evolve-only keys refused elsewhere, defaults filled in for evolve."""
+    if search["strategy"] == "evolve":
+        for key, default in _EVOLVE_KEYS.items():
+            if search[key] is None:
+                search[key] = default
+        if search["minutes"] is None and search["generations"] is None:
+            search["minutes"] = _EVOLVE_KEYS["minutes"]
+        if search["population"] < 4:
+            raise ConfigError(f"{path}: [search] population must be at least 4, got {search['population']}")
+        return
+    given = [k for k in _EVOLVE_KEYS if search[k] is not None]
+    if given:
+        raise ConfigError(f"{path}: [search] {given[0]} belongs to strategy = 'evolve', not {search['strategy']!r}")
+    if search["strategy"] == "mitm" and search["triage"] != "off":
+        raise ConfigError(f"{path}: [search] triage needs the exact metrics, which strategy = 'mitm' does not "
+                          "compute; use 'enumerate' or 'evolve'")
+
+
 def _choice(*options):
     def check(v, where):
         return _check(v, v in options, where, "one of " + ", ".join(repr(o) for o in options))
@@ -144,13 +188,22 @@ class CampaignConfig:
         out = {
             "campaign": {"name": self.name, "kind": self.kind, "seed": self.seed},
             "space": {k: _plain(v) for k, v in self.space.items()},
-            "search": {k: v for k, v in self.search.items() if not (k == "generations" and v is None)},
+            "search": self._search_digest(),
             "identify": self.identify,
         }
         if self.kind == "pcf":
             # Work units are cut from the coefficient grid by index (discovery.pcf.space.Space); a
             # campaign started under the older numbering of canonical rows resumes only there.
             out["units"] = UNIT_SCHEME
+        return out
+
+    def _search_digest(self) -> dict:
+        # Keys at their "not used" value stay out, so adding options never changes the digest of
+        # a campaign started before they existed.
+        out = {k: v for k, v in self.search.items() if not (v is None and k in _EVOLVE_KEYS)}
+        if out.get("triage") == "off":
+            for k in ("triage", "triage_recall", "triage_warmup"):
+                out.pop(k, None)
         return out
 
     def digest(self) -> str:
@@ -208,13 +261,22 @@ def load_config(path: str | Path) -> CampaignConfig:
         missing = [k for k in ("degree_a", "degree_b", "bound") if space[k] is None]
         raise ConfigError(f"{path}: [space] {', '.join(missing)} missing (or give a and b ranges)")
     search = _read_table(doc, "search", {
-        "strategy": ("enumerate", _choice("enumerate", "mitm")),
+        "strategy": ("enumerate", _choice("enumerate", "mitm", "evolve")),
         "depth": (1000, _positive_int),
         "metrics_depth": (2000, _positive_int),
         "sample": (1000, _positive_int),
         "unit_size": (20_000, _positive_int),
         "max_candidates": (None, _positive_int),
+        "triage": ("off", _choice(*TRIAGE_MODES)),
+        "triage_recall": (0.99, _fraction),
+        "triage_warmup": (0.1, _fraction),
+        "objectives": (None, _objectives),
+        "minutes": (None, _positive_number),
+        "generations": (None, _positive_int),
+        "population": (None, _positive_int),
+        "offspring": (None, _positive_int),
     }, path)
+    _check_pcf_search(search, path)
     if search["sample"] >= search["metrics_depth"]:
         raise ConfigError(
             f"{path}: [search] sample ({search['sample']}) must be below metrics_depth ({search['metrics_depth']})"

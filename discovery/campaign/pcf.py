@@ -39,6 +39,11 @@ def _table(constants: tuple[str, ...] | None, bound: int):
     return mobius_table(list(constants) if constants else None, bound)
 
 
+def fit_points(sample: int) -> tuple[int, ...]:
+    """The metrics' fit depths for a sample depth: the paper's (6, 125, 250, 500, 1000) scaled."""
+    return tuple(sorted({min(6, sample // 2), sample // 8, sample // 4, sample // 2, sample} - {0, 1}))
+
+
 def identification_record(found) -> dict:
     return {
         "constant": found.constant,
@@ -51,58 +56,107 @@ def identification_record(found) -> dict:
     }
 
 
-def run_pcf_unit(config: CampaignConfig, unit: int) -> dict:
-    """The pipeline for one work unit (runs in a worker; deterministic for a config and unit).
+def run_pcf_unit(config: CampaignConfig, unit: int, model=None) -> dict:
+    """The pipeline for one work unit (runs in a worker; deterministic for a config, unit and model).
 
     Returns
     -------
     dict
-        ``unit``, ``candidates``, ``converged`` and ``pcfs``: records ready for
-        :meth:`discovery.store.FormulaStore.write_unit`.
+        ``unit`` and what :func:`process_batch` returns.
+    """
+    A, B = campaign_space(config).unit(unit, config.search["unit_size"])
+    return {"unit": unit, **process_batch(A, B, config, model)}
+
+
+def _explored(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A fixed ~5 % of PCFs, measured whatever triage says: unbiased labels to check its recall
+    on, and members enough for the clusters of what it drops."""
+    mix = np.zeros(len(A), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for col in np.hstack([A, B]).T:
+            mix = (mix ^ col.astype(np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+    return (mix >> np.uint64(40)) % np.uint64(20) == 0
+
+
+def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=None) -> dict:
+    """Evaluate → filter → identify → exact metrics, for a batch of PCFs (rows of A and B).
+
+    The one pipeline of enumeration and evolution.  Every converging PCF's float limit is looked
+    up in the Möbius table of the ``[identify]`` constants and each hit is identified and
+    confirmed with exact convergents.  The exact metrics follow for every converging PCF, or with
+    ``[search] triage = "drop"`` and a :class:`~discovery.triage.TriageModel`, for those it scores
+    at or above its threshold, the identified ones and a fixed ~5 % sample (``"rank"`` measures
+    all of them, best scored first).  The ``mitm`` strategy measures nothing and keeps only the
+    identified PCFs.
+
+    Returns
+    -------
+    dict
+        ``candidates``, ``converged``, ``measured`` (exact metric computations), ``dropped`` (by
+        triage) and ``pcfs``: records ready for :meth:`discovery.store.FormulaStore.write_unit`,
+        each with ``row``, its index in A and B.
     """
     from discovery.identify import confirm_matches
     from discovery.pcf.dynamics import FIELDS, metrics
     from discovery.pcf.kernels import Status, evaluate
     from discovery.pcf.mitm import match
 
-    A, B = campaign_space(config).unit(unit, config.search["unit_size"])
     search, ident = config.search, config.identify
     ev = evaluate(A, B, search["depth"], rtol=1e-12)
     alive = np.nonzero(ev.status == Status.CONVERGED)[0]
-    records = []
-    if alive.size:
-        if search["strategy"] == "enumerate":
-            m = metrics((A[alive], B[alive]), depth=search["metrics_depth"], sample=search["sample"], workers=1)
-        else:
-            m = {k: np.full(alive.size, np.nan) for k in FIELDS}
-            m["limit"] = ev.limit[alive]
-            m["convergence_class"] = np.full(alive.size, "")
-        constants = tuple(ident["constants"]) if ident["constants"] else None
-        table = _table(constants, ident["mobius_bound"])
-        rows, entries = match(ev.limit[alive], table)
-        hits = confirm_matches(A[alive], B[alive], rows, entries, table, ident["digits"], ident["confirm_digits"])
-        found = {r: identification_record(hit) for r, hit in hits.items()}
-        for j, i in enumerate(alive):
-            if search["strategy"] == "mitm" and j not in found:
-                continue
-            metric_row = {k: (m[k][j].item() if hasattr(m[k][j], "item") else m[k][j]) for k in FIELDS}
-            metric_row["limit_value"] = metric_row.pop("limit")
-            metric_row["complex_eigen"] = (int(bool(metric_row["complex_eigen"])) if search["strategy"] == "enumerate"
-                                           else None)
-            metric_row["convergence_class"] = metric_row["convergence_class"] or None
-            metric_row["depth"] = search["metrics_depth"] if search["strategy"] == "enumerate" else search["depth"]
-            records.append({
-                "a": A[i].tolist(), "b": B[i].tolist(), "metrics": metric_row,
-                "identification": found.get(j),
-            })
-    return {"unit": unit, "candidates": int(len(A)), "converged": int(alive.size), "pcfs": records}
+    out = {"candidates": int(len(A)), "converged": int(alive.size), "measured": 0, "dropped": 0, "pcfs": []}
+    if not alive.size:
+        return out
+    constants = tuple(ident["constants"]) if ident["constants"] else None
+    table = _table(constants, ident["mobius_bound"])
+    rows, entries = match(ev.limit[alive], table)
+    hits = confirm_matches(A[alive], B[alive], rows, entries, table, ident["digits"], ident["confirm_digits"])
+    found = {r: identification_record(hit) for r, hit in hits.items()}
+    if search["strategy"] == "mitm":
+        measure = np.array(sorted(found), dtype=np.int64)
+    else:
+        measure = np.arange(alive.size)
+        mode = search.get("triage", "off")
+        if model is not None and mode != "off":
+            from discovery.triage import features
+
+            score = model.score(features(A[alive], B[alive], search["metrics_depth"]))
+            if mode == "drop":
+                keep = (score >= model.threshold) | _explored(A[alive], B[alive])
+                keep[list(found)] = True
+                measure = measure[keep]
+                out["dropped"] = int(alive.size - measure.size)
+            measure = measure[np.argsort(-score[measure], kind="stable")]
+    if search["strategy"] == "mitm" or not measure.size:
+        m = {k: np.full(measure.size, np.nan) for k in FIELDS}
+        m["limit"] = ev.limit[alive[measure]]
+        m["convergence_class"] = np.full(measure.size, "")
+    else:
+        rows_m = alive[measure]
+        m = metrics((A[rows_m], B[rows_m]), depth=search["metrics_depth"], sample=search["sample"],
+                    fit_points=fit_points(search["sample"]), workers=1)
+        out["measured"] = int(measure.size)
+    exact = search["strategy"] != "mitm"
+    for j, r in enumerate(measure):
+        i = alive[r]
+        metric_row = {k: (m[k][j].item() if hasattr(m[k][j], "item") else m[k][j]) for k in FIELDS}
+        metric_row["limit_value"] = metric_row.pop("limit")
+        metric_row["complex_eigen"] = int(bool(metric_row["complex_eigen"])) if exact else None
+        metric_row["convergence_class"] = metric_row["convergence_class"] or None
+        metric_row["depth"] = search["metrics_depth"] if exact else search["depth"]
+        out["pcfs"].append({
+            "row": int(i), "a": A[i].tolist(), "b": B[i].tolist(), "metrics": metric_row,
+            "identification": found.get(int(r)),
+        })
+    return out
 
 
 class UnitRunner:
     """Picklable bound call of :func:`run_pcf_unit` for process pools and Dask."""
 
-    def __init__(self, config: CampaignConfig):
+    def __init__(self, config: CampaignConfig, model=None):
         self.config = config
+        self.model = model
 
     def __call__(self, unit: int) -> dict:
-        return run_pcf_unit(self.config, unit)
+        return run_pcf_unit(self.config, unit, self.model)

@@ -21,7 +21,7 @@ import numpy as np
 
 from discovery.campaign.config import CampaignConfig, load_config
 from discovery.campaign.executors import Executor, LocalExecutor
-from discovery.campaign.pcf import UnitRunner, identification_record, unit_count
+from discovery.campaign.pcf import UnitRunner, fit_points, identification_record, unit_count
 
 @dataclass
 class CampaignResult:
@@ -38,6 +38,8 @@ class CampaignResult:
     complete: bool
     plots: list = field(default_factory=list)
     kind: str = "pcf"
+    measured: int = 0
+    dropped: int = 0
 
 
 def make_executor(config: CampaignConfig, scheduler: str | None = None, progress: bool = False) -> Executor:
@@ -98,6 +100,10 @@ def run_campaign(
         from discovery.campaign.programs import run_program_campaign
 
         return run_program_campaign(config, Path(db), progress, scheduler)
+    if config.search["strategy"] == "evolve":
+        from discovery.campaign.evolve import run_pcf_evolution
+
+        return run_pcf_evolution(config, Path(db), progress, scheduler, plots)
     start = time.time()
     total = unit_count(config)
     store = FormulaStore(db)
@@ -110,17 +116,29 @@ def run_campaign(
             remaining = min(remaining, max_units)
         # Lazily: a space of 10^9 units must not become a list before its first unit runs.
         todo = itertools.islice((u for u in range(total) if u not in done_before), remaining)
+        triage = config.search["triage"] != "off"
+        if triage:
+            # The warm-up units (spread over the space) run first and untriaged; the model learns
+            # from what they stored, so a resumed run trains the same model again.
+            warmup = set(range(0, total, _warmup_stride(config, total)))
+            todo = itertools.chain(
+                [u for u in sorted(warmup) if u not in done_before],
+                (u for u in range(total) if u not in done_before and u not in warmup),
+            )
+            todo = itertools.islice(todo, remaining)
         if remaining > 0:
             executor = executor or make_executor(config, scheduler, progress)
             bar = tqdm(total=total, initial=len(done_before), unit="unit",
                        desc=f"{config.name}: units", disable=not progress)
             found = 0
             try:
-                for result in executor.map_unordered(UnitRunner(config), todo):
-                    store.write_unit(cid, result["unit"], result["candidates"], result["converged"], result["pcfs"])
-                    found += sum(1 for r in result["pcfs"] if r["identification"])
-                    bar.update(1)
-                    bar.set_postfix(identified=found)
+                for runner in _runners(config, store, cid, todo, warmup if triage else set()):
+                    for result in executor.map_unordered(runner.call, runner.units):
+                        store.write_unit(cid, result["unit"], result["candidates"], result["converged"],
+                                         result["pcfs"], result["measured"], result["dropped"])
+                        found += sum(1 for r in result["pcfs"] if r["identification"])
+                        bar.update(1)
+                        bar.set_postfix(identified=found)
             except BaseException:
                 # Ctrl-C or a store error (a full disk): units still queued would be computed only
                 # to be thrown away; a rerun resumes after the last committed unit.
@@ -132,21 +150,65 @@ def run_campaign(
             finally:
                 bar.close()
         complete = len(store.done_units(cid)) == total
-        written = []
-        # The closing stage of a finished campaign is not redone: it would take the
-        # representatives' identifications for known ones and store different clusters.
-        if complete and store.campaign(config.name)["finished"] is None:
-            clusters, identifications = None, []
-            if config.search["strategy"] == "enumerate":
-                clusters, identifications, written = _cluster_campaign(store, cid, config, Path(db), progress, plots)
-            store.finish_campaign(cid, clusters, identifications)
+        written = _close_campaign(store, cid, config, Path(db), progress, plots) if complete else []
         status = store.status(cid)
         return CampaignResult(
             config.name, cid, status["candidates"], status["converged"], status["formulas"],
             status["clusters"], status["identified"], time.time() - start, complete, written,
+            measured=status["measured"], dropped=status["dropped"],
         )
     finally:
         store.close()
+
+
+@dataclass
+class _Stage:
+    """Units to run with one callable (the warm-up without a model, the rest with it)."""
+
+    call: object
+    units: object
+
+
+def _warmup_stride(config: CampaignConfig, total: int) -> int:
+    return max(1, round(1 / config.search["triage_warmup"])) if total > 1 else 1
+
+
+def _runners(config: CampaignConfig, store, cid: int, todo, warmup: set):
+    """The stages of a run: with triage, warm-up units first, then the rest with the model
+    trained on them (trained when the first unit after the warm-up is due)."""
+    todo = iter(todo)
+    first = []
+    for u in todo:
+        if u not in warmup:
+            first.append(u)
+            break
+        first.append(u)
+    warm = [u for u in first if u in warmup]
+    if warm:
+        yield _Stage(UnitRunner(config), warm)
+    rest = [u for u in first if u not in warmup]
+    if rest:
+        model = None
+        if warmup:
+            from discovery.campaign.evolve import train_from_store
+
+            model = train_from_store(store, cid, config, units=warmup)
+        yield _Stage(UnitRunner(config, model), itertools.chain(rest, todo))
+
+
+def _close_campaign(store, cid: int, config: CampaignConfig, db: Path, progress: bool, plots: bool) -> list:
+    """The closing stage of a campaign whose units are all done: clusters and representatives'
+    identifications (enumerate and evolve strategies) and the finished mark, stored together.
+    Returns the plot files written."""
+    # The closing stage of a finished campaign is not redone: it would take the
+    # representatives' identifications for known ones and store different clusters.
+    if store.campaign(config.name)["finished"] is not None:
+        return []
+    clusters, identifications, written = None, [], []
+    if config.search["strategy"] in ("enumerate", "evolve"):
+        clusters, identifications, written = _cluster_campaign(store, cid, config, db, progress, plots)
+    store.finish_campaign(cid, clusters, identifications)
+    return written
 
 
 def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progress: bool,
@@ -180,7 +242,8 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
     table["complex_eigen"] = np.array([bool(r["complex_eigen"]) for r in rows])
     table["convergence_class"] = np.array([r["convergence_class"] or "" for r in rows])
     table.update(A=A, B=B, anchor=np.full(len(ids), ""), name=np.full(len(ids), ""))
-    anchors = anchor_table(config.search["metrics_depth"], config.search["sample"], shifts=7)
+    anchors = anchor_table(config.search["metrics_depth"], config.search["sample"], shifts=7,
+                           fit_points=fit_points(config.search["sample"]))
     full = concat_tables(table, anchors)
     clusterer = DynamicsClusterer(random_state=config.seed).fit(full)
     labels = clusterer.labels_[: len(ids)]
@@ -244,6 +307,9 @@ def summary_lines(result: CampaignResult) -> list[str]:
         f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
         f"clusters {result.clusters}"
     )
+    if result.dropped:
+        lines.append(f"  triage: exact metrics for {result.measured:,} of {result.converged:,} converging PCFs "
+                     f"({result.dropped:,} dropped)")
     if result.identified:
         counts = ", ".join(f"{k} {v}" for k, v in Counter(result.identified).most_common())
         lines.append(f"  identified formulas per constant: {counts}")

@@ -1,0 +1,310 @@
+"""PCF evolution: genomes stay in their ranges, a fixed seed and generation budget reproduce the
+stored formulas, kill -9 and rerun ends as an uninterrupted run, and learned triage (rank, drop)
+keeps what the untriaged run finds."""
+
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from discovery.campaign import load_config, run_campaign
+from discovery.campaign.config import ConfigError
+from discovery.errors import InputError
+from discovery.pcf.formula import PCF
+from discovery.pcf.genome import GenomeSpace
+from discovery.triage import labels, train
+from tests.test_campaign_kill import snapshot
+
+EVOLVE = """
+[campaign]
+name = "{name}"
+kind = "pcf"
+seed = 5
+
+[space]
+a = [[-4, 4], [-4, 4]]
+b = [[-4, 4], [-4, 4], [-4, 4]]
+
+[search]
+strategy = "evolve"
+depth = 300
+metrics_depth = 400
+sample = 200
+population = 16
+generations = {generations}
+objectives = ["delta", "factorial_reduction", "target", "size"]
+triage = "{triage}"
+
+[identify]
+constants = ["pi", "e", "ln2"]
+digits = 20
+confirm_digits = 40
+representatives = 1
+
+[execution]
+workers = 1
+"""
+
+
+def _evolve_config(folder, name="ev", generations=4, triage="off"):
+    path = folder / f"{name}.toml"
+    path.write_text(EVOLVE.format(name=name, generations=generations, triage=triage))
+    return path
+
+
+# --- genomes --------------------------------------------------------------------------------------
+_range = st.tuples(st.integers(-20, 20), st.integers(0, 12), st.integers(1, 4)).map(
+    lambda t: (t[0], t[0] + t[1] * t[2], t[2]))
+_spaces = st.tuples(st.lists(_range, min_size=1, max_size=4), st.lists(_range, min_size=1, max_size=4))
+
+
+def _space_or_none(ranges):
+    try:
+        return GenomeSpace(*ranges)
+    except InputError:
+        return None  # every a(n) or every b(n) of the ranges is zero
+
+
+def _on_grid(space, genome):
+    a, b = space.coefficients(genome)
+    return all(lo <= v <= hi and (v - lo) % step == 0
+               for v, (lo, hi, step) in zip(a + b, space.a_ranges + space.b_ranges))
+
+
+@given(_spaces, st.integers(0, 2**32 - 1))
+def test_operators_never_leave_the_ranges_or_steps(ranges, seed):
+    space = _space_or_none(ranges)
+    if space is None:
+        return
+    rng = np.random.default_rng(seed)
+    parents = [space.random(rng) for _ in range(3)]
+    for _ in range(20):
+        children = [space.mutate(parents[0], rng), space.crossover(parents[1], parents[2], rng)]
+        for child in children:
+            assert space.valid(child) and _on_grid(space, child)
+            a, b = space.coefficients(child)
+            assert space.genome(a, b) == child
+            assert space.key(child) == (PCF(a, b).canonical().a, PCF(a, b).canonical().b)
+        parents = [children[0], children[1], parents[0]]
+
+
+def test_unit_steps_reach_every_point_of_the_grid():
+    space = GenomeSpace([(-1, 1)], [(0, 2, 2), (-1, 1)])
+    rng = np.random.default_rng(0)
+    g = space.random(rng)
+    seen = {g}
+    for _ in range(3000):
+        g = space.mutate(g, rng)
+        seen.add(g)
+    every = {(i, j, k) for i in range(3) for j in range(2) for k in range(3)}
+    assert seen == {p for p in every if space.valid(p)}
+
+
+def test_the_apery_template_holds_for_every_child():
+    # a(n) = (2n+1)(x n(n+1) + y) has coefficients (2x, 3x, x + 2y, y): stepped ranges hold the
+    # first two in their multiples, whatever the operators do.
+    space = GenomeSpace([(2, 40, 2), (3, 60, 3), (1, 30), (1, 8)], [(-4, -1)] + [(0, 0)] * 6)
+    rng = np.random.default_rng(1)
+    pop = [space.random(rng) for _ in range(10)]
+    for _ in range(500):
+        child = space.crossover(pop[0], pop[1], rng) if rng.random() < 0.5 else space.mutate(pop[0], rng)
+        a, b = space.coefficients(child)
+        assert a[0] % 2 == 0 and a[1] % 3 == 0 and 2 <= a[0] <= 40 and 3 <= a[1] <= 60 and b[1:] == [0] * 6
+        pop = [child] + pop[:-1]
+    assert space.genome([34, 51, 27, 5], [-1, 0, 0, 0, 0, 0, 0]) in {space.genome(*space.coefficients(g))
+                                                                      for g in [space.genome([34, 51, 27, 5],
+                                                                                             [-1] + [0] * 6)]}
+    with pytest.raises(InputError, match=r"coefficient a\[0\] = 35 is outside its range \[2, 40\] step 2"):
+        space.genome([35, 51, 27, 5], [-1] + [0] * 6)
+
+
+def test_a_space_without_a_pcf_is_refused():
+    with pytest.raises(InputError, match="hold no PCF"):
+        GenomeSpace([(0, 0)], [(1, 2)])
+
+
+# --- campaigns ------------------------------------------------------------------------------------
+def test_evolve_keys_belong_to_evolve(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(EVOLVE.format(name="x", generations=2, triage="off").replace('strategy = "evolve"',
+                                                                                  'strategy = "enumerate"'))
+    with pytest.raises(ConfigError, match="objectives belongs to strategy = 'evolve', not 'enumerate'"):
+        load_config(path)
+    path.write_text(EVOLVE.format(name="x", generations=2, triage="off").replace('"size"]', '"sizes"]'))
+    with pytest.raises(ConfigError, match="unknown objective 'sizes' \\(did you mean 'size'\\?\\)"):
+        load_config(path)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("evolve")
+    cfg = _evolve_config(folder)
+    db = folder / "reference.db"
+    result = run_campaign(cfg, db, progress=False, plots=False)
+    assert result.complete and result.formulas > 20
+    return {"config": cfg, "db": db, "snapshot": snapshot(db)}
+
+
+def test_a_fixed_seed_and_generation_budget_reproduce_the_stored_formulas(reference, tmp_path):
+    db = tmp_path / "again.db"
+    run_campaign(reference["config"], db, progress=False, plots=False)
+    assert snapshot(db) == reference["snapshot"]
+    # Five units: the initial population and four generations, each stored once.
+    assert [u[1] for u in reference["snapshot"]["units"]] == [0, 1, 2, 3, 4]
+
+
+def test_a_longer_budget_continues_the_same_search(reference, tmp_path):
+    folder = tmp_path / "more"
+    folder.mkdir()
+    short = _evolve_config(folder, generations=2)
+    db = folder / "reference.db"
+    run_campaign(short, db, progress=False, plots=False)
+    stored = snapshot(db)
+    two = {f[0] for f in stored["formulas"]}
+    assert two < {f[0] for f in reference["snapshot"]["formulas"]}
+
+
+CHILD = r"""
+import os, signal, sys
+
+from discovery.campaign import run_campaign
+from discovery.store import FormulaStore
+
+stage, config, db = sys.argv[1:4]
+calls = {"insert": 0, "unit": 0}
+
+
+def die(*_):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+original_insert, original_unit = FormulaStore._insert_formula, FormulaStore.write_unit
+
+
+def insert(*args, **kwargs):
+    calls["insert"] += 1
+    if stage == "inside" and calls["insert"] == 40:
+        die()
+    return original_insert(*args, **kwargs)
+
+
+def unit(*args, **kwargs):
+    original_unit(*args, **kwargs)
+    calls["unit"] += 1
+    if stage == "committed" and calls["unit"] == 3:
+        die()  # a generation stored, its checkpoint not yet written
+
+
+FormulaStore._insert_formula, FormulaStore.write_unit = insert, unit
+run_campaign(config, db, progress=False, plots=False)
+"""
+
+
+@pytest.mark.parametrize("stage", ["inside", "committed"])
+def test_kill_and_rerun_equals_an_uninterrupted_run(stage, reference, tmp_path):
+    cfg = tmp_path / "ev.toml"
+    shutil.copy(reference["config"], cfg)
+    db = tmp_path / "reference.db"
+    child = subprocess.run([sys.executable, "-c", CHILD, stage, str(cfg), str(db)], capture_output=True, text=True,
+                           timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert not snapshot(db)["campaigns"][0][-1]
+    result = run_campaign(cfg, db, progress=False, plots=False)
+    assert result.complete
+    assert snapshot(db) == reference["snapshot"]
+
+
+def test_two_campaigns_in_one_database_each_see_what_they_met(reference, tmp_path):
+    db = tmp_path / "shared.db"
+    shutil.copy(reference["db"], db)
+    other = _evolve_config(tmp_path, name="other", generations=2)
+    result = run_campaign(other, db, progress=False, plots=False)
+    from discovery.store import FormulaStore
+
+    with FormulaStore(db) as store:
+        mine = {tuple(r["a"]) + tuple(r["b"]) for r in store.query(campaign="other")}
+        first = {tuple(r["a"]) + tuple(r["b"]) for r in store.query(campaign="ev")}
+    assert len(mine) == result.formulas > 0 and len(first) == len(reference["snapshot"]["formulas"])
+    assert mine & first  # the same seed meets formulas the first campaign stored: both list them
+
+
+# --- triage ---------------------------------------------------------------------------------------
+def test_the_threshold_keeps_the_stated_recall_on_held_back_rows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6000, 4))
+    y = X[:, 0] + 0.3 * rng.normal(size=6000) > 1.8
+    model = train(X, y, recall=0.95, seed=0)
+    assert model.recall >= 0.95 and model.kept < 0.2
+    fresh = rng.normal(size=(20000, 4))
+    truth = fresh[:, 0] + 0.3 * rng.normal(size=20000) > 1.8
+    assert (model.keep(fresh) & truth).sum() / truth.sum() > 0.9
+    # Nothing to learn from a single class: nothing is dropped.
+    assert train(X, np.zeros(len(X), dtype=bool)).keep(fresh).all()
+
+
+def test_labels():
+    got = labels([0.1, 0.1, -0.5, -0.5, -0.5], [-0.2, -0.2, -0.9, -0.5, -0.6],
+                 ["exponential", "factorial", "exponential", "exponential", "slow"], [False, False, False, False, True])
+    # delta > 0 counts unless the fraction converges factorially; a gcd removing 80 % of q's
+    # digits is strong; an identified limit is always interesting.
+    assert got.tolist() == [True, False, True, False, True]
+
+
+TRIAGE = """
+[campaign]
+name = "{name}"
+kind = "pcf"
+seed = 1
+
+[space]
+degree_a = 1
+degree_b = 2
+bound = 4
+
+[search]
+depth = 400
+metrics_depth = 500
+sample = 250
+unit_size = 1500
+triage = "{triage}"
+triage_warmup = 0.34
+
+[identify]
+constants = ["pi", "e", "ln2"]
+digits = 20
+confirm_digits = 40
+representatives = 0
+
+[execution]
+workers = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def triaged(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("triage")
+    out = {}
+    for mode in ("off", "rank", "drop"):
+        cfg = folder / f"{mode}.toml"
+        cfg.write_text(TRIAGE.format(name="t", triage=mode))
+        db = folder / f"{mode}.db"
+        out[mode] = (run_campaign(cfg, db, progress=False, plots=False), snapshot(db))
+    return out
+
+
+def test_rank_stores_exactly_what_off_stores(triaged):
+    (_, off), (_, rank) = triaged["off"], triaged["rank"]
+    for table in ("formulas", "metrics", "identifications", "clusters"):
+        assert rank[table] == off[table]
+
+
+def test_drop_measures_less_and_keeps_every_identified_formula(triaged):
+    (off_result, off), (drop_result, drop) = triaged["off"], triaged["drop"]
+    assert drop_result.dropped > 0 and drop_result.measured + drop_result.dropped == off_result.measured
+    assert off["identifications"] and set(off["identifications"]) <= set(drop["identifications"])
+    assert drop_result.identified == off_result.identified
