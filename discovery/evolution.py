@@ -402,6 +402,15 @@ class NSGA2:
         evaluates only the ``population_size`` the screen puts first.
     offspring : int
         Children proposed per place when ``screen`` is given.
+    known : callable, optional
+        ``known(key) -> bool``: genomes already evaluated (by this search or stored elsewhere),
+        which a generation does not propose again.
+    niche : callable, optional
+        ``niche(genome) -> hashable``; environmental selection keeps at most ``niche_cap``
+        genomes of a niche while others wait (they fill the population only when nothing else
+        is left), so one good structure and its trivial variants cannot take the whole
+        population.
+    niche_cap : int
     """
 
     def __init__(
@@ -420,6 +429,9 @@ class NSGA2:
         crossover_rate: float = 0.3,
         screen: Callable[[list], Sequence[int]] | None = None,
         offspring: int = 4,
+        known: Callable[[Any], bool] | None = None,
+        niche: Callable[[Any], Any] | None = None,
+        niche_cap: int = 2,
     ):
         if population_size < 4:
             raise ValueError(f"population_size must be at least 4, got {population_size}")
@@ -434,6 +446,8 @@ class NSGA2:
         self.encode, self.decode = encode, decode
         self.crossover, self.crossover_rate = crossover, crossover_rate
         self.screen, self.offspring = screen, max(1, int(offspring))
+        self.known = known
+        self.niche, self.niche_cap = niche, niche_cap
         self.rng = np.random.default_rng(seed)
         self.state: EvolutionState | None = None
 
@@ -506,6 +520,8 @@ class NSGA2:
 
     # --- the loop ------------------------------------------------------------------------
     def _select(self, genomes: list, F: np.ndarray, size: int) -> tuple[list, np.ndarray]:
+        if self.niche is not None:
+            return self._select_niched(genomes, F, size)
         chosen: list[int] = []
         for front in non_dominated_fronts(F):
             if len(chosen) + len(front) <= size:
@@ -515,6 +531,21 @@ class NSGA2:
             order = np.argsort(-crowd, kind="stable")
             chosen.extend(front[order[: size - len(chosen)]].tolist())
             break
+        return [genomes[i] for i in chosen], F[chosen]
+
+    def _select_niched(self, genomes: list, F: np.ndarray, size: int) -> tuple[list, np.ndarray]:
+        chosen, waiting, count = [], [], {}
+        for front in non_dominated_fronts(F):
+            for i in front[np.argsort(-crowding_distance(F[front]), kind="stable")].tolist():
+                n = self.niche(genomes[i])
+                if count.get(n, 0) < self.niche_cap:
+                    count[n] = count.get(n, 0) + 1
+                    chosen.append(i)
+                else:
+                    waiting.append(i)
+                if len(chosen) == size:
+                    return [genomes[i] for i in chosen], F[chosen]
+        chosen += waiting[: size - len(chosen)]
         return [genomes[i] for i in chosen], F[chosen]
 
     def _tournament(self, ranks: np.ndarray, crowd: np.ndarray) -> int:
@@ -562,7 +593,7 @@ class NSGA2:
             else:
                 child = self.mutate(parent, self.rng)
             k = self.key(child)
-            if k in seen:
+            if k in seen or (self.known is not None and self.known(k)):
                 continue
             seen.add(k)
             children.append(child)

@@ -245,3 +245,37 @@ def test_baselines_merge_repeated_offsets():
     cf = [b for b in table if b.method == "minimax-cf" and b.degrees == (3, 3, 2)]
     assert cf and cf[0].ops == 10 and cf[0].max_error < 3e-14
     assert best_baseline(table, 10) is cf[0]
+
+
+def test_niches_keep_one_structure_from_taking_the_population():
+    # Genomes (structure, variant): every variant of structure 0 is better than anything else.
+    def evaluate(genomes):
+        return np.array([[float(s), float(v)] for s, v in genomes])
+
+    engine = NSGA2(evaluate, lambda g, rng: g, key=lambda g: g, population_size=6, niche=lambda g: g[0], niche_cap=2)
+    initial = [(0, v) for v in range(10)] + [(s, 0) for s in range(1, 6)]
+    state = engine.start(initial)
+    structures = [g[0] for g in state.population]
+    assert structures.count(0) == 2 and len(set(structures)) == 5
+    # With too few niches, the waiting genomes fill the population.
+    engine = NSGA2(evaluate, lambda g, rng: g, key=lambda g: g, population_size=6, niche=lambda g: g[0], niche_cap=2)
+    state = engine.start([(0, v) for v in range(10)])
+    assert len(state.population) == 6
+
+
+def test_a_known_genome_is_not_proposed_again():
+    rng_moves = iter(range(10_000))
+
+    def mutate(g, rng):
+        return next(rng_moves) % 50
+
+    seen = set()
+    engine = NSGA2(lambda gs: np.array([[float(g)] for g in gs]), mutate, key=lambda g: g, population_size=4,
+                   known=seen.__contains__)
+    engine.start([100, 101, 102, 103])
+    seen.update(range(0, 50, 2))
+    for _ in range(3):
+        before = engine.state.evaluations
+        engine.step()
+        assert engine.state.evaluations > before
+    assert all(g % 2 == 1 or g >= 100 for g in engine.state.population)

@@ -132,6 +132,15 @@ class _Evaluator:
         self.centroids = centroids
         self.engine = None
         self.found = 0
+        self.met: set = set()
+
+    def resume(self, generation: int) -> None:
+        """Remember the PCFs this campaign stored up to a generation (what a resumed search has
+        met, as the uninterrupted one had at that point)."""
+        for row in self.store.labelled(self.cid, all_stored=True):
+            if row["unit"] is not None and row["unit"] <= generation:
+                g = json.loads(row["genome"])
+                self.met.add(_canonical_key(g["a"], g["b"]))
 
     def __call__(self, genomes: list) -> np.ndarray:
         A, B = self.space.arrays(genomes)
@@ -149,8 +158,16 @@ class _Evaluator:
         self.store.write_unit(self.cid, unit, totals["candidates"], totals["converged"], records,
                               totals["measured"], totals["dropped"])
         self.found += sum(1 for r in records if r["identification"])
+        self.met.update(_canonical_key(r["a"], r["b"]) for r in records)
         return objective_matrix(self.config.search["objectives"], A, B, records, self.table, self.centroids,
                                 self.config.search["sample"])
+
+
+def _canonical_key(a, b) -> tuple:
+    from discovery.pcf.formula import PCF
+
+    canon = PCF(a, b).canonical()
+    return canon.a, canon.b
 
 
 class _Screen:
@@ -234,13 +251,17 @@ def run_pcf_evolution(config: CampaignConfig, db: Path, progress: bool, schedule
             screen = _Screen(config, space, store, cid) if search["triage"] != "off" else None
             engine = NSGA2(evaluator, space.mutate, space.key, population_size=search["population"],
                            seed=config.seed, checkpoint=folder / "evolution.json", checkpoint_every=1,
-                           encode=encode_plain, decode=decode_plain, crossover=space.crossover, screen=screen,
-                           offspring=search["offspring"])
+                           encode=encode_plain, decode=decode_plain, crossover=space.crossover, crossover_rate=0.5,
+                           screen=screen,
+                           offspring=search["offspring"], known=evaluator.met.__contains__,
+                           niche=space.a_part, niche_cap=2)
             evaluator.engine = engine
             if screen is not None:
                 screen.engine = engine
             rng = np.random.default_rng(config.seed)
             state = engine.start([space.random(rng) for _ in range(search["population"])])
+            if not evaluator.met:
+                evaluator.resume(state.generation)
             spent = state.extra.get("seconds", 0.0)
             budget = search["minutes"] * 60 if search["minutes"] is not None else math.inf
             generations = search["generations"]

@@ -123,6 +123,10 @@ class GenomeSpace:
         canon = PCF(*self.coefficients(genome)).canonical()
         return canon.a, canon.b
 
+    def a_part(self, genome: Sequence[int]) -> tuple[int, ...]:
+        """The genome's a(n) positions: fractions sharing a(n) form one niche of the evolution."""
+        return tuple(genome[: len(self.a_ranges)])
+
     def arrays(self, genomes: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Coefficient arrays (A, B) of genomes, as :func:`discovery.pcf.evaluate` takes them."""
         rows = [self.coefficients(g) for g in genomes]
