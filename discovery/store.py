@@ -586,18 +586,22 @@ class FormulaStore:
             ).fetchall()
         return [r["id"] for r in rows], [dict(r) for r in rows]
 
-    def labelled(self, campaign_id: int, all_stored: bool = False) -> list[dict]:
+    def labelled(self, campaign_id: int, all_stored: bool = False,
+                 units: tuple[int | None, int | None] = (None, None)) -> list[dict]:
         """A campaign's measured PCFs with what triage learns from: ``genome`` (JSON), ``unit``
         (where the campaign met it), ``delta``, ``naive_delta``, ``convergence_class`` and
-        ``identified``; with ``all_stored``, also those it stored without exact metrics."""
+        ``identified``; with ``all_stored``, also those it stored without exact metrics; with
+        ``units = (lo, hi)``, only those met in units lo < unit <= hi (None: unbounded)."""
+        lo, hi = units
         with self._guard("reading it"):
             rows = self.conn.execute(
                 "SELECT f.genome, cf.unit, m.delta, m.naive_delta, m.convergence_class, "
                 "i.formula_id IS NOT NULL AS identified FROM campaign_formulas cf "
                 "JOIN formulas f ON f.id=cf.formula_id JOIN metrics m ON m.formula_id=f.id "
                 "LEFT JOIN identifications i ON i.formula_id=f.id "
-                "WHERE cf.campaign_id=? AND f.kind='pcf' AND (? OR m.gamma_prime IS NOT NULL) ORDER BY f.id",
-                (campaign_id, all_stored),
+                "WHERE cf.campaign_id=? AND f.kind='pcf' AND (? OR m.gamma_prime IS NOT NULL) "
+                "AND (? IS NULL OR cf.unit > ?) AND (? IS NULL OR cf.unit <= ?) ORDER BY f.id",
+                (campaign_id, all_stored, lo, lo, hi, hi),
             ).fetchall()
         return [dict(r) for r in rows]
 

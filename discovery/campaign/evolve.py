@@ -35,6 +35,9 @@ from discovery.campaign.runner import CampaignResult
 # A genome whose fraction does not converge, or whose metric is missing, scores this (minimised).
 PENALTY = 1e6
 _RETRAIN_EVERY = 5
+# The surrogate learns from the last generations only: the search moves, and retraining on
+# everything it ever met would grow slower every generation.
+_TRAIN_WINDOW = 40
 _TARGET_FLOOR = -16.0
 
 
@@ -137,10 +140,9 @@ class _Evaluator:
     def resume(self, generation: int) -> None:
         """Remember the PCFs this campaign stored up to a generation (what a resumed search has
         met, as the uninterrupted one had at that point)."""
-        for row in self.store.labelled(self.cid, all_stored=True):
-            if row["unit"] is not None and row["unit"] <= generation:
-                g = json.loads(row["genome"])
-                self.met.add(_canonical_key(g["a"], g["b"]))
+        for row in self.store.labelled(self.cid, all_stored=True, units=(None, generation)):
+            g = json.loads(row["genome"])
+            self.met.add(_canonical_key(g["a"], g["b"]))
 
     def __call__(self, genomes: list) -> np.ndarray:
         A, B = self.space.arrays(genomes)
@@ -187,30 +189,30 @@ class _Screen:
         generation = self.engine.state.generation
         due = generation - generation % _RETRAIN_EVERY
         if due != self.trained_at:
-            self.model = train_from_store(self.store, self.cid, self.config, max_unit=due)
+            self.model = train_from_store(self.store, self.cid, self.config, min_unit=due - _TRAIN_WINDOW,
+                                          max_unit=due)
             self.trained_at = due
         A, B = self.space.arrays(children)
         score = self.model.score(features(A, B, self.config.search["metrics_depth"]))
         return np.argsort(-score, kind="stable").tolist()
 
 
-def train_from_store(store, cid: int, config: CampaignConfig, units=None, max_unit: int | None = None):
+def train_from_store(store, cid: int, config: CampaignConfig, units=None, min_unit: int | None = None,
+                     max_unit: int | None = None):
     """A :class:`~discovery.triage.TriageModel` trained on a campaign's stored, measured PCFs.
 
     Parameters
     ----------
     units : collection of int, optional
         Only the PCFs the campaign met in these units.
-    max_unit : int, optional
-        Only the PCFs met in units up to this one.
+    min_unit, max_unit : int, optional
+        Only the PCFs met in units from ``min_unit`` (exclusive) up to ``max_unit``.
     """
     from discovery.triage import features, labels, train
 
-    rows = store.labelled(cid)
+    rows = store.labelled(cid, units=(min_unit, max_unit))
     if units is not None:
         rows = [r for r in rows if r["unit"] in units]
-    if max_unit is not None:
-        rows = [r for r in rows if r["unit"] is not None and r["unit"] <= max_unit]
     rows.sort(key=lambda r: r["genome"])
     genomes = [json.loads(r["genome"]) for r in rows]
     na = max((len(g["a"]) for g in genomes), default=1)
