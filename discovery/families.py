@@ -476,6 +476,18 @@ def run_families(store, campaign: str | None = None, extend: int = 10, confirm_d
     return families
 
 
+def family_polynomials(base: Mapping, direction: Mapping) -> tuple[sympy.Expr, sympy.Expr]:
+    """a(n) and b(n) of a family as sympy expressions in n and k, from its stored ``base`` and
+    ``direction`` (``{"a": [...], "b": [...]}``, highest degree first)."""
+    n = sympy.Symbol("n")
+
+    def poly(key):
+        cs = [b + K * d for b, d in zip(base[key], direction[key])]
+        return sympy.factor(sympy.Add(*[c * n**e for e, c in enumerate(reversed(cs))]))
+
+    return poly("a"), poly("b")
+
+
 def family_record(family: Family) -> dict:
     """What :meth:`discovery.store.FormulaStore.write_families` stores of a family."""
     from discovery.campaign.pcf import identification_record
