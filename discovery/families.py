@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Iterable, Mapping, Sequence
@@ -471,8 +472,9 @@ def run_families(store, campaign: str | None = None, extend: int = 10, confirm_d
     def stored(pcf: PCF) -> int | None:
         return store.formula_id(pcf_key(pcf.a, pcf.b), campaign_id)
 
+    start = time.time()
     families = detect_families(records, stored, confirm_digits, extend, progress=progress)
-    store.write_families(campaign_id, [family_record(f) for f in families])
+    store.write_families(campaign_id, [family_record(f) for f in families], time.time() - start)
     return families
 
 

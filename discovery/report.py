@@ -136,9 +136,9 @@ def _timings(store, row) -> list[tuple[str, str]]:
         out.append(("closing stage (clustering, representatives)", f"{finished - units[1]:,.1f} s"))
     if finished is not None:
         out.append(("total until finished", f"{finished - created:,.1f} s"))
-    fam = store.conn.execute("SELECT MAX(created) FROM families WHERE campaign_id=?", (row["id"],)).fetchone()[0]
-    if fam is not None and finished is not None:
-        out.append(("families (detection, extension, closed forms)", f"{fam - finished:,.1f} s"))
+    run = store.family_run(row["id"])
+    if run is not None:
+        out.append(("families (detection, extension, closed forms)", f"{run['seconds']:,.1f} s"))
     return out
 
 
@@ -191,7 +191,7 @@ def _formula_rows(records: list[dict]) -> list[list[str]]:
             _digits(r["digits_verified"]), _num(r["delta"]),
             "–" if r["cluster"] is None else _esc(r["cluster"]),
             "–" if r.get("family") is None else f'<a href="#family-{r["family"]}">{r["family"]}</a>',
-            '<span class="new">new</span>' if new else "known",
+            "–" if not r["constant"] else ('<span class="new">new</span>' if new else "known"),
         ])
     return rows
 
@@ -251,6 +251,16 @@ def _new_section(records: list[dict]) -> str:
             f"transform of one.</p>{body}</section>")
 
 
+def _class_formula(fit: dict) -> str:
+    """L(k) of one constant's members, with the k it holds for (Piecewise renders poorly)."""
+    from discovery.families import class_expr
+
+    step, residue = fit["step"], fit["residue"]
+    where = "" if step == 1 else (" for even k" if (step, residue) == (2, 0) else " for odd k" if step == 2
+                                  else f" for k ≡ {residue} (mod {step})")
+    return f"<p>L(k) = {_mathml(class_expr(fit))}{where}</p>"
+
+
 def _families_section(families: list[dict]) -> str:
     from discovery.families import closed_form_expr, family_polynomials
 
@@ -270,7 +280,8 @@ def _families_section(families: list[dict]) -> str:
             classes = [c for c in f["fit"]["classes"] if c]
             used = "; ".join(f"{_esc(c['constant'])}: fitted on k = {', '.join(map(str, c['fit_k']))}, checked on "
                              f"{len(c['held_out_k'])} others" for c in classes)
-            closed = (f'<p>L(k) = {_mathml(expr)}</p><p class="note">Closed form in k {state} ({used}).</p>')
+            closed = "".join(_class_formula(c) for c in classes) + (
+                f'<p class="note">Closed form in k {state} ({used}).</p>')
         rows = [[str(m["k"]), "box" if m["in_box"] else '<span class="new">new</span>', _poly_mathml(m["a"]),
                  _poly_mathml(m["b"]), _mathml_text(m["closed_form"]), _esc(m["constant"]),
                  _digits(m["digits_verified"])] for m in f["members"]]
@@ -510,4 +521,32 @@ def write_report(db: str | Path, out: str | Path, campaign: str | None = None) -
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
     path.write_text(text, encoding="utf-8")
+    return path
+
+
+def close_campaign(store, name: str, db: str | Path, progress: bool = False, report: bool = True) -> Path | None:
+    """What a finished campaign does last: detect its families (once, for a PCF campaign) and
+    write its report into its run folder (``<db stem>_runs/<name>/index.html``).
+
+    Detection runs when the campaign has no family run recorded, so a campaign stopped during it
+    redoes it on rerun.  The report is rewritten after a detection and whenever it is missing.
+
+    Returns
+    -------
+    Path or None
+        The report written, or None.
+    """
+    from discovery.families import run_families
+
+    db = Path(db)
+    row = _campaign_row(store, name)
+    ran = False
+    if row["kind"] == "pcf" and store.family_run(row["id"]) is None:
+        run_families(store, name, progress=progress)
+        ran = True
+    path = _run_folder(db, name) / "index.html"
+    if not report or (path.exists() and not ran):
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(store, db, name), encoding="utf-8")
     return path

@@ -149,6 +149,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (family_id, k)
     );
     CREATE INDEX family_members_formula ON family_members(formula_id);
+    CREATE TABLE family_runs (
+        campaign_id INTEGER REFERENCES campaigns(id),
+        seconds REAL NOT NULL,
+        done REAL NOT NULL
+    );
     """,
 ]
 
@@ -594,8 +599,9 @@ class FormulaStore:
                 [(cur.lastrowid, int(f)) for f in c["members"]],
             )
 
-    def write_families(self, campaign_id: int | None, families: list[dict]) -> list[int]:
-        """Replace the families of a campaign (None: of the whole database) in one transaction.
+    def write_families(self, campaign_id: int | None, families: list[dict], seconds: float = 0.0) -> list[int]:
+        """Replace the families of a campaign (None: of the whole database) in one transaction,
+        and record the run (``seconds`` it took; see :meth:`family_run`).
 
         Each dict is a :func:`discovery.families.family_record`: ``constants, base, direction,
         closed_form_k, closed_form_verified, fit, members``; each member has ``k, a, b, in_box,
@@ -610,6 +616,9 @@ class FormulaStore:
             for fam in old:
                 self.conn.execute("DELETE FROM family_members WHERE family_id=?", (fam,))
             self.conn.execute("DELETE FROM families WHERE campaign_id IS ?", (campaign_id,))
+            self.conn.execute("DELETE FROM family_runs WHERE campaign_id IS ?", (campaign_id,))
+            self.conn.execute("INSERT INTO family_runs(campaign_id, seconds, done) VALUES (?,?,?)",
+                              (campaign_id, float(seconds), now))
             for f in families:
                 cur = self.conn.execute(
                     "INSERT INTO families(campaign_id, constants, base, direction, closed_form_k, "
@@ -658,6 +667,14 @@ class FormulaStore:
                     "SELECT f.id FROM formulas f JOIN campaign_formulas cf ON cf.formula_id=f.id "
                     "WHERE f.canonical_key=? AND cf.campaign_id=?", (key, campaign_id)).fetchone()
         return None if row is None else int(row[0])
+
+    def family_run(self, campaign_id: int | None) -> dict | None:
+        """``seconds`` and ``done`` (time) of the last family detection of a campaign (None: of
+        the whole database), or None if it never ran."""
+        with self._guard("reading it"):
+            row = self.conn.execute("SELECT seconds, done FROM family_runs WHERE campaign_id IS ?",
+                                    (campaign_id,)).fetchone()
+        return None if row is None else dict(row)
 
     def families(self, campaign: str | None = None, family: int | None = None) -> list[dict]:
         """Stored families, largest first, as plain records.

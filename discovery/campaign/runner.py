@@ -38,6 +38,7 @@ class CampaignResult:
     complete: bool
     plots: list = field(default_factory=list)
     kind: str = "pcf"
+    report: Path | None = None
 
 
 def make_executor(config: CampaignConfig, scheduler: str | None = None, progress: bool = False) -> Executor:
@@ -97,7 +98,9 @@ def run_campaign(
     if config.kind == "program":
         from discovery.campaign.programs import run_program_campaign
 
-        return run_program_campaign(config, Path(db), progress, scheduler)
+        result = run_program_campaign(config, Path(db), progress, scheduler)
+        result.report = _close(config.name, Path(db), progress, plots) if result.complete else None
+        return result
     start = time.time()
     total = unit_count(config)
     store = FormulaStore(db)
@@ -140,13 +143,24 @@ def run_campaign(
             if config.search["strategy"] == "enumerate":
                 clusters, identifications, written = _cluster_campaign(store, cid, config, Path(db), progress, plots)
             store.finish_campaign(cid, clusters, identifications)
+        report = _close(config.name, Path(db), progress, plots) if complete else None
         status = store.status(cid)
         return CampaignResult(
             config.name, cid, status["candidates"], status["converged"], status["formulas"],
-            status["clusters"], status["identified"], time.time() - start, complete, written,
+            status["clusters"], status["identified"], time.time() - start, complete, written, report=report,
         )
     finally:
         store.close()
+
+
+def _close(name: str, db: Path, progress: bool, report: bool) -> Path | None:
+    """Families (PCF campaigns) and the HTML report of a finished campaign: see
+    :func:`discovery.report.close_campaign`."""
+    from discovery.report import close_campaign
+    from discovery.store import FormulaStore
+
+    with FormulaStore(db) as store:
+        return close_campaign(store, name, db, progress, report)
 
 
 def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progress: bool,
@@ -239,14 +253,16 @@ def summary_lines(result: CampaignResult) -> list[str]:
     ]
     if result.kind == "program":
         lines.append(f"  programs evaluated {result.candidates:,}, Pareto front stored: {result.formulas} programs")
-        return lines
-    lines.append(
-        f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
-        f"clusters {result.clusters}"
-    )
+    else:
+        lines.append(
+            f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
+            f"clusters {result.clusters}"
+        )
     if result.identified:
         counts = ", ".join(f"{k} {v}" for k, v in Counter(result.identified).most_common())
         lines.append(f"  identified formulas per constant: {counts}")
     for p in result.plots:
         lines.append(f"  plot: {p}")
+    if result.report:
+        lines.append(f"  report: {result.report}")
     return lines
