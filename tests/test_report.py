@@ -1,0 +1,84 @@
+"""The offline HTML report: written by a finished campaign and by ``discovery report``, self-contained,
+and rendered by headless Chromium without console errors (skipped when no Chromium is installed)."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from discovery.campaign import run_campaign
+from discovery.cli import main
+from discovery.report import is_known
+from discovery.store import FormulaStore
+from test_families import BOX
+
+SECTIONS = ("stages", "constants", "delta-positive", "new", "families", "clusters")
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    cfg = folder / "box.toml"
+    cfg.write_text(BOX)
+    db = folder / "box.db"
+    result = run_campaign(cfg, db, progress=False)
+    return db, result
+
+
+def test_a_finished_campaign_writes_its_report_into_its_run_folder(campaign):
+    db, result = campaign
+    assert result.report == db.parent / "box_runs" / "family-box" / "index.html"
+    text = result.report.read_text(encoding="utf-8")
+    for section in SECTIONS:
+        assert f'<section id="{section}"' in text
+    assert "<math" in text and "data:image/png;base64," in text  # MathML, and the static plots embedded
+    # Offline: nothing is loaded from anywhere (the SVG namespace in the script is a name, not a fetch).
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text)
+    assert "<link" not in text and "@import" not in text
+    assert 'id="family-' in text and "for odd k" in text and "for even k" in text
+
+
+def test_report_command_writes_index_html(campaign, tmp_path, capsys):
+    db, _ = campaign
+    out = tmp_path / "out"
+    assert main(["report", "--db", str(db), "--campaign", "family-box", "--out", str(out)]) == 0
+    assert (out / "index.html").exists() and str(out / "index.html") in capsys.readouterr().out
+    assert main(["report", "--db", str(db), "--campaign", "nope", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("discovery: error:") and "'nope'" in err
+
+
+def test_known_formulas_and_their_tails_are_not_new():
+    assert is_known([2, 1], [1, 0, 0])  # 4/pi
+    assert is_known([-4, -2], [4, 0, 0])  # a trivial transform of it
+    assert is_known([2, 7], [1, 6, 9])  # its tail from n = 3: a(n + 3), b(n + 3)
+    assert not is_known([3, 5], [-2, -3, 0])
+
+
+def _chromium():
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+def test_report_renders_in_headless_chromium(campaign):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium installed (apt-get install chromium) to render the report")
+    db, result = campaign
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
+         result.report.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = done.stdout
+    assert done.returncode == 0 and "<html" in dom, done.stderr[-2000:]
+    assert re.search(r'data-errors="0"', dom), "the page reported console errors"
+    assert "Uncaught" not in done.stderr
+    for section in SECTIONS:
+        assert f'id="{section}"' in dom
+    with FormulaStore(db) as store:
+        identified = store.query(campaign="family-box", identified=True)
+        clusters = store.status(result.campaign_id)["clusters"]
+    count = int(re.search(r'data-formula-count="(\d+)"', dom).group(1))
+    constants_section = dom[dom.index('id="constants"'):dom.index('id="delta-positive"')]
+    assert count == len(identified) == constants_section.count('class="formula"') > 0
+    # The script drew the cluster map: one circle per cluster.
+    assert int(re.search(r'data-map-circles="(\d+)"', dom).group(1)) == clusters > 0
