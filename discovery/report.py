@@ -28,7 +28,6 @@ from pathlib import Path
 import sympy
 
 from discovery.errors import InputError
-from discovery.pcf.formula import PCF
 
 KNOWN_SHIFTS = 10  # a formula whose tail (or whose head) within this many steps is known is not new
 _N = sympy.Symbol("n")
@@ -107,9 +106,19 @@ def is_known(a, b) -> bool:
     tails is, or has as a tail, the canonical form of a known formula."""
     from discovery.store import pcf_key
 
-    pcf = PCF(a, b)
     known = _known_keys()
-    return any(pcf_key(t.a, t.b) in known for t in (pcf.shift(s) for s in range(KNOWN_SHIFTS + 1)))
+    return any(pcf_key(_shifted(a, s), _shifted(b, s)) in known for s in range(KNOWN_SHIFTS + 1))
+
+
+def _shifted(coeffs, s: int) -> list[int]:
+    """Coefficients of p(n + s) (highest degree first), by Horner's rule in integers: the same as
+    :meth:`PCF.shift`, without sympy, for thousands of formulas."""
+    out: list[int] = []
+    for c in coeffs:
+        # out * (n + s) + c
+        out = [x + s * y for x, y in zip(out + [0], [0] + out)]
+        out[-1] += int(c)
+    return out
 
 
 # --- data -----------------------------------------------------------------------------------------
