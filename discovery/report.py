@@ -208,17 +208,16 @@ def _formula_rows(records: list[dict]) -> list[list[str]]:
 _FORMULA_HEAD = ["id", "a(n)", "b(n)", "limit", "digits", "δ", "cluster", "family", "status"]
 
 
-def _stages_section(store, row, status: dict | None) -> str:
-    rows = []
-    if status is not None:
-        rows += [["work units", f"{status['units_done']:,} / {status['units_total']:,}"],
-                 ["candidates evaluated", f"{status['candidates']:,}"],
-                 ["converging", f"{status['converged']:,}"],
-                 ["stored formulas", f"{status['formulas']:,}"],
-                 ["clusters", f"{status['clusters']:,}"],
-                 ["identified", f"{sum(status['identified'].values()):,}"]]
-    fams = store.conn.execute("SELECT COUNT(*) FROM families WHERE campaign_id=?", (row["id"],)).fetchone()[0]
-    rows.append(["families", f"{fams:,}"])
+def _stages_section(store, row, status: dict) -> str:
+    rows = [["work units", f"{status['units_done']:,} / {status['units_total']:,}"],
+            ["candidates evaluated", f"{status['candidates']:,}"]]
+    if row["kind"] == "program":
+        rows.append(["programs on the Pareto front", f"{status['formulas']:,}"])
+    else:
+        fams = store.conn.execute("SELECT COUNT(*) FROM families WHERE campaign_id=?", (row["id"],)).fetchone()[0]
+        rows += [["converging", f"{status['converged']:,}"], ["stored formulas", f"{status['formulas']:,}"],
+                 ["clusters", f"{status['clusters']:,}"], ["identified", f"{sum(status['identified'].values()):,}"],
+                 ["families", f"{fams:,}"]]
     rows += [[_esc(k), v] for k, v in _timings(store, row)]
     return '<section id="stages"><h2>Stages</h2>' + _table(["stage", "value"], rows, "narrow") + "</section>"
 
@@ -315,7 +314,7 @@ def _clusters_section(points: list[dict], pngs: list[Path]) -> str:
         '<p>One circle per cluster at its centroid, area growing with its size; coloured by the first '
         'constant identified in it, grey when none. Hover for details, wheel to zoom, drag to pan, '
         f'double-click to reset. Vertical axis: <select id="yaxis">{options}</select></p>'
-        '<div class="maps"><div class="mapbox"><svg id="map" viewBox="0 0 800 520" role="img" '
+        '<div class="maps"><div class="mapbox"><div id="legend"></div><svg id="map" viewBox="0 0 800 520" role="img" '
         'aria-label="cluster centroids"></svg><div id="tip" hidden></div></div>'
         f'<div class="static">{images or "<p>No static plots in the run folder.</p>"}</div></div>'
         f'<script type="application/json" id="cluster-data">{data}</script></section>'
@@ -375,10 +374,11 @@ def _pareto_svg(prog: list[dict], base: list[dict]) -> str:
         if line:
             out.append(f'<polyline class="{cls}" points="{line}"/>')
         for p in series:
-            out.append(f'<circle class="{cls}" cx="{X(p["ops"]):.1f}" cy="{Y(math.log10(p["err"])):.1f}" r="4">'
+            out.append(f'<circle class="{cls}" cx="{X(p["ops"]):.1f}" cy="{Y(math.log10(p["err"])):.1f}" '
+                       f'r="{7 if cls == "baseline" else 4}">'
                        f"<title>{_esc(cls)}: {p['ops']} ops, {p['err']:.3g} — {_esc(p['label'])}</title></circle>")
     out.append(f'<text x="{w - m}" y="{m - 20}" text-anchor="end"><tspan class="evolved-key">● evolved</tspan> '
-               '<tspan class="baseline-key">● best classical baseline</tspan></text></svg>')
+               '<tspan class="baseline-key">○ best classical baseline</tspan></text></svg>')
     return "".join(out)
 
 
@@ -395,7 +395,9 @@ nav a{margin-right:1em} .maps{display:flex;flex-wrap:wrap;gap:1em} .mapbox{posit
 max-width:26em;box-shadow:2px 2px 6px #0003} .static{flex:1 1 360px} .static img{max-width:100%}
 svg.pareto{max-width:700px;width:100%} svg.pareto .grid{stroke:#eee} svg.pareto text{font-size:11px}
 polyline.evolved{fill:none;stroke:#c33} polyline.baseline{fill:none;stroke:#36c;stroke-dasharray:4 3}
-circle.evolved,.evolved-key{fill:#c33} circle.baseline,.baseline-key{fill:#36c} details{margin-bottom:1em}
+circle.evolved,.evolved-key{fill:#c33} circle.baseline{fill:none;stroke:#36c;stroke-width:2} .baseline-key{fill:#36c}
+details{margin-bottom:1em} #legend span{margin-right:1em;font-size:.9em} #legend i{display:inline-block;width:.8em;
+height:.8em;border-radius:50%;margin-right:.3em;border:1px solid #333}
 """
 
 # Installed first, so an error in the main script is counted too (the report test reads it back).
@@ -451,7 +453,11 @@ function show(ev){ var p=pts[+ev.target.getAttribute('data-i')], c=p.centroid, r
   var box=svg.getBoundingClientRect();
   tip.style.left=(ev.clientX-box.left+12)+'px'; tip.style.top=(ev.clientY-box.top+12)+'px';
   tip.hidden=false; }
-function reset(){ view=extent(); draw(); }
+function reset(){ view=extent(); draw(); legend(); }
+function legend(){ var box=document.getElementById('legend'); box.textContent='';
+  Object.keys(colours).concat(['none identified']).forEach(function(c){ var s=document.createElement('span'),
+    dot=document.createElement('i'); dot.style.background=colours[c]||'#bbb'; s.appendChild(dot);
+    s.appendChild(document.createTextNode(c)); box.appendChild(s); }); }
 function toData(ev){ var b=svg.getBoundingClientRect();
   var px=(ev.clientX-b.left)/b.width*W, py=(ev.clientY-b.top)/b.height*H;
   return [view[0]+(px-M)/(W-2*M)*(view[1]-view[0]), view[2]+(H-M-py)/(H-2*M)*(view[3]-view[2])]; }

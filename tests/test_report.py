@@ -82,3 +82,38 @@ def test_report_renders_in_headless_chromium(campaign):
     assert count == len(identified) == constants_section.count('class="formula"') > 0
     # The script drew the cluster map: one circle per cluster.
     assert int(re.search(r'data-map-circles="(\d+)"', dom).group(1)) == clusters > 0
+
+
+PROGRAM = """
+[campaign]
+name = "exp-front"
+kind = "program"
+seed = 1
+
+[target]
+name = "exp"
+interval = [0, 0.5]
+max_ops = 4
+
+[search]
+minutes = 0.02
+population = 16
+
+[execution]
+workers = 1
+"""
+
+
+def test_a_program_campaign_reports_its_pareto_front_against_the_baselines(tmp_path):
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(PROGRAM)
+    result = run_campaign(cfg, tmp_path / "p.db", progress=False)
+    text = result.report.read_text(encoding="utf-8")
+    assert '<section id="pareto"' in text and '<section id="clusters"' not in text
+    assert text.count('<circle class="evolved"') == result.formulas
+    assert '<circle class="baseline"' in text and ">1e-" in text  # log-scale axis labels
+    browser = _chromium()
+    if browser is not None:
+        done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                               result.report.as_uri()], capture_output=True, text=True, timeout=120)
+        assert 'data-errors="0"' in done.stdout
