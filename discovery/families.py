@@ -356,11 +356,14 @@ def _check_expr(expr: sympy.Expr, members: Sequence[Member], fit: dict) -> bool:
     for m in members:
         if (m.identification.constant, m.k) in fitted:
             continue
-        value = expr.subs(K, m.k).doit()
         x = get(m.identification.constant).sympy()
         c = m.identification.relation
-        residual = sympy.together(c[0] + c[1] * x + (c[2] + c[3] * x) * value)
-        if sympy.expand(sympy.numer(residual)) != 0:
+        try:
+            value = expr.subs(K, m.k).doit()
+            residual = sympy.expand(sympy.numer(sympy.together(c[0] + c[1] * x + (c[2] + c[3] * x) * value)))
+        except (ArithmeticError, ValueError, TypeError):
+            return False  # the stated form has a pole at this k (its recurrence may not): not verified
+        if residual != 0:
             return False
     return True
 
@@ -377,6 +380,21 @@ def fit_closed_form(members: Sequence[Member]) -> tuple[str | None, bool, dict]:
         return None, False, fit
     verified = all(c["verified"] for c in classes) and _check_expr(expr, members, fit)
     return str(expr), verified, fit
+
+
+def tail_step(line: Line, degrees: tuple[int, int], max_step: int = 8) -> int | None:
+    """The s > 0 with g(k + s) = the tail of g(k) from n = 1 (a(n + 1), b(n + 1)), or None.
+
+    Such a family is the tails of one fraction: its members' limits are Möbius transforms of one
+    another by construction, a weaker finding than a family whose members are not.
+    """
+    k = next(iter(next(iter(line.seeds.values()))))
+    pcf = _member_pcf(line, k, degrees)
+    if pcf is None:
+        return None
+    tail = _vector(pcf.shift(1).a, pcf.shift(1).b, degrees)
+    got = _k_on(tail, line.base, line.direction)
+    return got - k if got is not None and 0 < got - k <= max_step else None
 
 
 # --- the whole stage ----------------------------------------------------------------------------
@@ -427,6 +445,7 @@ def detect_families(
         if sum(not m.in_box for m in members) < min_new:
             continue
         closed, verified, fit = fit_closed_form(members)
+        fit["tail_step"] = tail_step(line, degrees)
         families.append(Family(
             tuple(sorted({m.identification.constant for m in members})), line.base, line.direction, degrees,
             members, closed, verified, fit,

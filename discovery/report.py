@@ -297,7 +297,9 @@ def _families_section(families: list[dict]) -> str:
             f'<article class="family" id="family-{f["id"]}"><h3>Family {f["id"]}: '
             f"{_esc(', '.join(f['constants']))}</h3><p>a(n) = {_mathml(a)}, b(n) = {_mathml(b)}; "
             f"{len(ks)} members for k from {min(ks)} to {max(ks)}: {len(ks) - new} in the box, {new} new.</p>"
-            f"{closed}<details><summary>members</summary>"
+            + (f'<p class="note">Its members are tails of one another: the member at k + {f["fit"]["tail_step"]} is '
+               "the one at k started from n = 1.</p>" if f["fit"].get("tail_step") else "")
+            + f"{closed}<details><summary>members</summary>"
             + _table(["k", "", "a(n)", "b(n)", "limit", "constant", "digits"], rows) + "</details></article>")
     return "".join(parts) + "</section>"
 
