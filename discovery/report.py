@@ -323,21 +323,27 @@ def _clusters_section(points: list[dict], pngs: list[Path]) -> str:
     )
 
 
-def _pareto_section(store, row) -> str:
+@lru_cache(maxsize=16)
+def _baseline_front(name: str, interval: tuple, error: str, max_ops: int) -> list[dict]:
+    """The most accurate certified classical baseline at each operation count (cached: a few
+    seconds of Remez iterations per target)."""
     from discovery.programs.baselines import baselines
     from discovery.programs.targets import make_target
 
+    target = make_target(name, interval, {"auto": None, "relative": True, "absolute": False}.get(error))
+    best: dict[int, tuple] = {}
+    for bl in baselines(target, max_ops):
+        if bl.max_error > 0 and (bl.ops not in best or bl.max_error < best[bl.ops][0]):
+            best[bl.ops] = (bl.max_error, bl.label)
+    return [{"ops": k, "err": v[0], "label": v[1]} for k, v in sorted(best.items())]
+
+
+def _pareto_section(store, row) -> str:
     programs = [r for r in store.query(kind="program", campaign=row["name"]) if r["max_error"]]
     t = json.loads(row["config"]).get("space") or {}
     base = []
     if t.get("name") and t.get("interval"):
-        target = make_target(t["name"], tuple(t["interval"]),
-                             {"auto": None, "relative": True, "absolute": False}.get(t.get("error", "auto")))
-        best: dict[int, tuple] = {}
-        for bl in baselines(target, int(t.get("max_ops", 10))):
-            if bl.max_error > 0 and (bl.ops not in best or bl.max_error < best[bl.ops][0]):
-                best[bl.ops] = (bl.max_error, bl.label)
-        base = [{"ops": k, "err": v[0], "label": v[1]} for k, v in sorted(best.items())]
+        base = _baseline_front(t["name"], tuple(t["interval"]), t.get("error", "auto"), int(t.get("max_ops", 10)))
     prog = [{"ops": r["ops"], "err": r["max_error"], "label": r["expression"]} for r in programs]
     svg = _pareto_svg(prog, base)
     rows = [[str(p["ops"]), f"{p['err']:.3g}", f"<code>{_esc(p['label'])}</code>"]
