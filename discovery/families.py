@@ -182,20 +182,26 @@ def _member_pcf(line: Line, k: int, degrees: tuple[int, int]) -> PCF | None:
         return None
 
 
-def identify_member(pcf: PCF, constants: Sequence[str], confirm_digits: float) -> Identification | None:
+def identify_member(pcf: PCF, constants: Sequence[str], confirm_digits: float,
+                    rungs: int = len(_DIGIT_LADDER)) -> Identification | None:
     """The PCF's limit as a Möbius transform of one of ``constants``, confirmed with exact
     convergents to at least ``confirm_digits`` digits (and twice the screening digits), or None.
 
-    Screening digits are raised along :data:`_DIGIT_LADDER`, since the relations' coefficients
-    grow along a family; a rational limit ends the search at once.
+    Screening digits are raised along the first ``rungs`` steps of :data:`_DIGIT_LADDER`, since
+    the relations' coefficients grow along a family; a rational limit ends the search at once.
     """
-    for digits in _DIGIT_LADDER:
+    return _climb(pcf, constants, confirm_digits, rungs)[0]
+
+
+def _climb(pcf, constants, confirm_digits, rungs) -> tuple[Identification | None, int]:
+    """(identification or None, index of the ladder rung that confirmed it)."""
+    for rung, digits in enumerate(_DIGIT_LADDER[:rungs]):
         hit = identify_pcf(pcf, constants=list(constants), digits=digits, max_depth=_MAX_DEPTH)
         if hit is not None and hit.constant is None:
-            return None
+            break
         if hit is not None and hit.constant in constants and hit.digits_verified >= confirm_digits:
-            return hit
-    return None
+            return hit, rung
+    return None, -1
 
 
 def extend_line(
@@ -232,13 +238,19 @@ def extend_line(
     seeds = [k for ks in line.seeds.values() for k in ks]
     members = {}
 
+    # A rung of the digit ladder is tried only once the one below it has confirmed a member of
+    # this line: coefficients grow gradually along a family, and a chance line (whose points
+    # mostly fail) then costs two cheap attempts per point instead of the whole ladder.
+    ceiling = [2]
+
     def visit(k: int) -> bool:
         pcf = _member_pcf(line, k, degrees)
         if pcf is None:
             return False
-        hit = identify_member(pcf, constants, confirm_digits)
+        hit, rung = _climb(pcf, constants, confirm_digits, ceiling[0])
         if hit is None:
             return False
+        ceiling[0] = max(ceiling[0], rung + 2)
         fid = stored(pcf)
         members[k] = Member(k, pcf, fid is not None, hit, fid)
         return True
