@@ -458,7 +458,7 @@ function show(ev){ var p=pts[+ev.target.getAttribute('data-i')], c=p.centroid, r
   if(r) lines.push('e.g. a(n) = '+r.a+', b(n) = '+r.b+(r.limit?' → '+r.limit:''));
   tip.innerHTML=''; lines.forEach(function(t,i){ var d=document.createElement('div');
     if(i===0){ d.innerHTML=t; } else { d.textContent=t; } tip.appendChild(d); });
-  var box=svg.getBoundingClientRect();
+  var box=tip.parentNode.getBoundingClientRect();
   tip.style.left=(ev.clientX-box.left+12)+'px'; tip.style.top=(ev.clientY-box.top+12)+'px';
   tip.hidden=false; }
 function reset(){ view=extent(); draw(); legend(); }

@@ -117,3 +117,32 @@ def test_a_program_campaign_reports_its_pareto_front_against_the_baselines(tmp_p
         done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                                result.report.as_uri()], capture_output=True, text=True, timeout=120)
         assert 'data-errors="0"' in done.stdout
+
+
+# Appended to a copy of the report: hover the first circle, zoom in twice, double-click to reset.
+_INTERACT = """<script>
+var svg = document.getElementById("map"), r = svg.getBoundingClientRect(), circle = svg.querySelector("circle");
+circle.dispatchEvent(new MouseEvent("mouseenter", {clientX: r.left + 50, clientY: r.top + 50}));
+var before = svg.querySelectorAll("circle").length;
+for (var i = 0; i < 3; i++) svg.dispatchEvent(new WheelEvent("wheel",
+    {deltaY: -100, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, cancelable: true}));
+var zoomed = svg.querySelectorAll("circle").length;
+svg.dispatchEvent(new MouseEvent("dblclick", {}));
+document.documentElement.setAttribute("data-zoom", [before, zoomed, svg.querySelectorAll("circle").length].join("/"));
+</script></body>"""
+
+
+def test_cluster_map_shows_a_cluster_on_hover_and_zooms(campaign, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium installed (apt-get install chromium) to render the report")
+    _, result = campaign
+    page = tmp_path / "interact.html"
+    page.write_text(result.report.read_text(encoding="utf-8").replace("</body>", _INTERACT), encoding="utf-8")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-errors="0"' in dom
+    tip = re.search(r'<div id="tip"[^>]*>(.*?)</div></div>', dom).group(1)
+    assert "cluster" in tip and "PCFs" in tip and "centroid: delta" in tip and "a(n) = " in tip
+    before, zoomed, reset = map(int, re.search(r'data-zoom="([\d/]+)"', dom).group(1).split("/"))
+    assert before == reset > 0 and zoomed <= before
