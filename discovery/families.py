@@ -529,8 +529,9 @@ def family_record(family: Family) -> dict:
     for m in family.members:
         canon = m.pcf.canonical()
         canonical_ident = m.identification
-        if canon != m.pcf and m.formula_id is None:
-            # The stored formula is the canonical form, whose limit is a multiple of this one's.
+        if canon != m.pcf:
+            # The stored formula is the canonical form, whose limit is a multiple of this one's
+            # (the sign flips with a's leading coefficient): it gets its own identification.
             canonical_ident = identify_member(canon, [m.identification.constant], 0)
         members.append({
             "k": m.k, "a": list(m.pcf.a), "b": list(m.pcf.b), "in_box": m.in_box, "formula_id": m.formula_id,

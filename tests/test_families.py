@@ -15,7 +15,8 @@ from discovery.campaign import run_campaign
 from discovery.campaign.pcf import identification_record
 from discovery.cli import main
 from discovery.expressions import to_sympy
-from discovery.families import K, closed_form_expr, find_lines, line_of, run_families
+from discovery.families import (K, Family, Member, closed_form_expr, family_record, find_lines, line_of,
+                                run_families)
 from discovery.identify import identify_pcf
 from discovery.pcf import PCF
 from discovery.sequences import fit_sequence
@@ -214,3 +215,15 @@ def test_hypergeometric_and_partial_sum_sequences_are_recovered(shift, sign, k0)
 def test_a_sequence_with_no_pattern_is_not_fitted():
     values = [Fraction(v) for v in (3, 1, 4, 1, 5, 9, 2, 6)]
     assert fit_sequence(list(range(8)), values) is None
+
+
+def test_a_member_that_is_not_canonical_gives_its_stored_canonical_form_the_canonical_limit():
+    # a(n) = -(2n + 1), b(n) = n^2 has limit -4/pi; its canonical form 2n + 1, n^2 has 4/pi.
+    flipped = PCF([-2, -1], [1, 0, 0])
+    hit = identify_pcf(flipped, constants=["pi"], digits=30)
+    assert to_sympy(hit.closed_form) == -4 / sympy.pi
+    family = Family(("pi",), (0, 0, 0, 0, 0), (0, 1, 0, 0, 0), (1, 2), [Member(0, flipped, True, hit, 7)])
+    member = family_record(family)["members"][0]
+    assert member["identification"]["closed_form"] == hit.closed_form
+    assert member["canonical"] == {"a": [2, 1], "b": [1, 0, 0]}
+    assert to_sympy(member["canonical_identification"]["closed_form"]) == 4 / sympy.pi
