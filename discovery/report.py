@@ -510,7 +510,8 @@ def render_report(store, db: Path, campaign: str | None = None) -> str:
         f"<title>discovery report: {_esc(name)}</title><style>{_STYLE}</style><script>{_ERRORS_JS}</script></head>"
         f"<body><h1>Campaign {_esc(name)}</h1><p>{_esc(kind)} campaign, {state}. {_esc(description)}</p>"
         f"<p class=\"note\">Database {_esc(db)}; report written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-        f".</p><nav>{nav}</nav>{''.join(sections)}<script>{_MAP_JS}</script></body></html>"
+        f".</p><details><summary>configuration</summary><pre>{_esc(json.dumps(config, indent=1, sort_keys=True))}"
+        f"</pre></details><nav>{nav}</nav>{''.join(sections)}<script>{_MAP_JS}</script></body></html>"
     )
 
 
