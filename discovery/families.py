@@ -48,7 +48,7 @@ from discovery.sequences import fit_sequence, from_json
 MIN_HELD_OUT = 2
 FIT_WINDOW = 8
 _DIGIT_LADDER = (30, 60, 100, 160)  # screening digits tried in turn: coefficients grow like k!! along a family
-_MAX_DEPTH = 20_000
+_MAX_DEPTH = 5_000  # deepest exact convergent a member is confirmed with, as for cluster representatives
 _MAX_STEPS = 4  # a direction tries at most this many times `extend` values of k
 K = sympy.Symbol("k", integer=True)
 
