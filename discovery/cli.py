@@ -395,7 +395,7 @@ def _query(args) -> int:
 
 
 def _families(args) -> int:
-    from discovery.families import family_polynomials, run_families
+    from discovery.families import class_expr, class_where, family_polynomials, run_families
     from discovery.store import FormulaStore, json_record
 
     _require_db(args.db)
@@ -422,7 +422,12 @@ def _families(args) -> int:
         print(f"family #{f['id']} ({', '.join(f['constants'])}): a(n) = {a}, b(n) = {b}; {len(ks)} members, "
               f"k from {min(ks)} to {max(ks)}, {len(ks) - new} in the box, {new} new")
         state = "verified" if f["closed_form_verified"] else "NOT verified"
-        print(f"  L(k) = {f['closed_form_k']}  [{state}]" if f["closed_form_k"] else "  no closed form in k found")
+        if f["closed_form_k"]:
+            for c in f["fit"]["classes"]:
+                print(f"  L(k) = {class_expr(c)}{class_where(c)}")
+            print(f"  closed form in k {state} on the members not used to find it")
+        else:
+            print("  no closed form in k found")
         for m in f["members"]:
             digits = "exact" if math.isinf(m["digits_verified"]) else f"{m['digits_verified']:.0f} digits"
             where = "box" if m["in_box"] else "new"

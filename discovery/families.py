@@ -348,6 +348,16 @@ def class_expr(fit: dict) -> sympy.Expr:
     return -(c[0] + c[1] * x) / (c[2] + c[3] * x)
 
 
+def class_where(fit: dict) -> str:
+    """The k a fitted class holds for, as words: ``" for odd k"``, or ``""`` for every k."""
+    step, residue = fit["step"], fit["residue"]
+    if step == 1:
+        return ""
+    if step == 2:
+        return " for odd k" if residue else " for even k"
+    return f" for k ≡ {residue} (mod {step})"
+
+
 def closed_form_expr(fit: dict) -> sympy.Expr | None:
     """A family's limit as one expression in k (a Piecewise over residues when the constants
     alternate), from the ``fit`` stored with it; None when some class has no fit."""

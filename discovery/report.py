@@ -261,12 +261,9 @@ def _new_section(records: list[dict]) -> str:
 
 def _class_formula(fit: dict) -> str:
     """L(k) of one constant's members, with the k it holds for (Piecewise renders poorly)."""
-    from discovery.families import class_expr
+    from discovery.families import class_expr, class_where
 
-    step, residue = fit["step"], fit["residue"]
-    where = "" if step == 1 else (" for even k" if (step, residue) == (2, 0) else " for odd k" if step == 2
-                                  else f" for k ≡ {residue} (mod {step})")
-    return f"<p>L(k) = {_mathml(class_expr(fit))}{where}</p>"
+    return f"<p>L(k) = {_mathml(class_expr(fit))}{class_where(fit)}</p>"
 
 
 def _families_section(families: list[dict]) -> str:
