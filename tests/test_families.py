@@ -227,3 +227,21 @@ def test_a_member_that_is_not_canonical_gives_its_stored_canonical_form_the_cano
     assert member["identification"]["closed_form"] == hit.closed_form
     assert member["canonical"] == {"a": [2, 1], "b": [1, 0, 0]}
     assert to_sympy(member["canonical_identification"]["closed_form"]) == 4 / sympy.pi
+
+
+def test_a_schema_3_database_gains_the_family_tables(tmp_path):
+    import sqlite3
+
+    from discovery.store import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:3]:
+        conn.executescript(script)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    conn.commit()
+    conn.close()
+    with FormulaStore(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 4
+        assert store.families() == [] and store.family_run(None) is None
+        assert run_families(store) == [] and store.family_run(None)["seconds"] >= 0
