@@ -764,8 +764,8 @@ class FormulaStore:
         -------
         list of dict
             PCFs: ``id, kind, a, b, limit, constant, closed_form, relation, digits_verified,
-            delta, cluster, campaign, family`` (the first family it belongs to, or None) and the
-            other metrics; programs: ``id, kind, target,
+            delta, cluster, campaign, family`` (the first family it belongs to — of the campaign,
+            with a campaign filter — or None) and the other metrics; programs: ``id, kind, target,
             interval, ops, max_error, expression, campaign``.
         """
         where, args = [], []
@@ -808,7 +808,9 @@ class FormulaStore:
             f"k.name AS campaign, {', '.join('m.' + c for c in METRIC_COLUMNS)}, "
             "i.constant, i.kind AS identification_kind, i.relation, i.closed_form, i.digits_verified, "
             "i.depth AS verified_depth, c.label AS cluster, "
-            "(SELECT MIN(family_id) FROM family_members WHERE formula_id=f.id) AS family "
+            # With a campaign filter, the family is one detected for that campaign.
+            "(SELECT MIN(fm.family_id) FROM family_members fm JOIN families fa ON fa.id=fm.family_id "
+            "WHERE fm.formula_id=f.id" + (" AND fa.campaign_id=k.id" if campaign is not None else "") + ") AS family "
             # A campaign filter reports the formula as that campaign met it (its cluster there);
             # without one, as the campaign that found it first.
             + ("FROM formulas f JOIN campaign_formulas cf ON cf.formula_id=f.id "
