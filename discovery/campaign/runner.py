@@ -253,11 +253,11 @@ def summary_lines(result: CampaignResult) -> list[str]:
     ]
     if result.kind == "program":
         lines.append(f"  programs evaluated {result.candidates:,}, Pareto front stored: {result.formulas} programs")
-    else:
-        lines.append(
-            f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
-            f"clusters {result.clusters}"
-        )
+        return lines + ([f"  report: {result.report}"] if result.report else [])
+    lines.append(
+        f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
+        f"clusters {result.clusters}"
+    )
     if result.identified:
         counts = ", ".join(f"{k} {v}" for k, v in Counter(result.identified).most_common())
         lines.append(f"  identified formulas per constant: {counts}")
