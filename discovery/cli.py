@@ -393,9 +393,59 @@ def _query(args) -> int:
         records = store.query(
             kind=args.kind, constant=args.constant, cluster=args.cluster, min_digits=args.min_digits,
             delta=tuple(args.delta) if args.delta else None, target=args.target, campaign=args.campaign,
-            identified=True if args.identified else None, limit=args.limit,
+            identified=True if args.identified else None, limit=args.limit, family=args.family,
         )
     _print_records(records, args.format)
+    return 0
+
+
+def _families(args) -> int:
+    from discovery.families import class_expr, class_where, family_polynomials, run_families
+    from discovery.store import FormulaStore, json_record
+
+    _require_db(args.db)
+    with FormulaStore(args.db) as store:
+        if not args.stored:
+            run_families(store, args.campaign, extend=args.extend, progress=not args.quiet)
+        families = store.families(campaign=args.campaign)
+    if args.format == "json":
+        out = [json_record({"id": f["id"], "campaign": f["campaign"], "constant": ",".join(f["constants"]),
+                            "constants": f["constants"], "base": f["base"], "direction": f["direction"],
+                            "members": [{k: m[k] for k in ("k", "a", "b", "in_box", "constant", "closed_form",
+                                                           "digits_verified", "formula_id")} for m in f["members"]],
+                            "closed_form_k": f["closed_form_k"], "closed_form_verified": f["closed_form_verified"],
+                            "fit": f["fit"]}) for f in families]
+        print(json.dumps(out, indent=2, allow_nan=False))
+        return 0
+    if not families:
+        print("no families found")
+        return 0
+    for f in families:
+        a, b = family_polynomials(f["base"], f["direction"])
+        ks = [m["k"] for m in f["members"]]
+        new = sum(not m["in_box"] for m in f["members"])
+        print(f"family #{f['id']} ({', '.join(f['constants'])}): a(n) = {a}, b(n) = {b}; {len(ks)} members, "
+              f"k from {min(ks)} to {max(ks)}, {len(ks) - new} in the box, {new} new")
+        state = "verified" if f["closed_form_verified"] else "NOT verified"
+        if f["closed_form_k"]:
+            for c in f["fit"]["classes"]:
+                print(f"  L(k) = {class_expr(c)}{class_where(c)}")
+            print(f"  closed form in k {state} on the members not used to find it")
+        else:
+            print("  no closed form in k found")
+        for m in f["members"]:
+            digits = "exact" if math.isinf(m["digits_verified"]) else f"{m['digits_verified']:.0f} digits"
+            where = "box" if m["in_box"] else "new"
+            print(f"  k={m['k']:<5} {where}  {m['closed_form']:<40} ({m['constant']}, {digits})")
+    return 0
+
+
+def _report(args) -> int:
+    from discovery.report import write_report
+
+    _require_db(args.db)
+    path = write_report(args.db, args.out, campaign=args.campaign)
+    print(f"report: {path}")
     return 0
 
 
@@ -544,8 +594,29 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--campaign", help="campaign name")
     q.add_argument("--identified", action="store_true", help="only identified formulas")
     q.add_argument("--limit", type=_positive_int)
+    q.add_argument("--family", type=_positive_int, help="only the members of this family")
     q.add_argument("--format", choices=("table", "json", "csv"), default="table")
     q.set_defaults(handler=_query)
+
+    fam = commands.add_parser(
+        "families", help="detect infinite families of PCFs, extend them beyond the box, print them",
+        description="Finds identified PCFs of one constant on an integer line g(k) = base + k*direction, "
+        "confirms members outside the searched box, fits the limit as a formula in k and stores it all.",
+    )
+    fam.add_argument("--db", required=True)
+    fam.add_argument("--campaign", help="campaign name (default: every identified PCF in the database)")
+    fam.add_argument("--stored", action="store_true", help="print the stored families without detecting again")
+    fam.add_argument("--extend", type=_int_in(1, 1000), default=10,
+                     help="members outside the box to confirm in each direction (default 10)")
+    fam.add_argument("--format", choices=("table", "json"), default="table")
+    fam.add_argument("--quiet", action="store_true", help="no progress bar")
+    fam.set_defaults(handler=_families)
+
+    rep = commands.add_parser("report", help="write an offline HTML report of a campaign")
+    rep.add_argument("--db", required=True)
+    rep.add_argument("--campaign", help="campaign name (default: the latest)")
+    rep.add_argument("--out", required=True, help="folder to write index.html into")
+    rep.set_defaults(handler=_report)
 
     progs = commands.add_parser("programs", help="evolve short programs that approximate functions")
     prog_commands = progs.add_subparsers(dest="programs_command", required=True, metavar="COMMAND")

@@ -3,7 +3,9 @@
 Tables: ``campaigns``; ``work_units`` (which units of a campaign are done); ``formulas`` (kind
 ``pcf`` or ``program``, the genome as JSON, a unique canonical key so a formula is stored once,
 the campaign that found it first); ``campaign_formulas`` (every campaign that met a formula, so
-campaigns sharing a database are each complete);
+campaigns sharing a database are each complete); ``families`` and ``family_members`` (infinite
+families of PCFs, see :mod:`discovery.families`; members outside a campaign's box are formulas of
+no campaign);
 ``metrics`` (convergence dynamics of a PCF); ``identifications`` (constant, relation, closed
 form, digits verified, depth); ``clusters`` and ``cluster_members``; ``meta`` (schema version).
 A work unit's results and its done mark are written in one transaction, so a killed campaign
@@ -31,7 +33,7 @@ from typing import Iterable, Iterator, Sequence
 
 from discovery.errors import InputError, StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry brings the schema from version i to i + 1; a new database runs them all.
 MIGRATIONS: list[str] = [
@@ -121,6 +123,40 @@ MIGRATIONS: list[str] = [
     ALTER TABLE work_units ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
     INSERT INTO campaign_formulas(campaign_id, formula_id, unit)
         SELECT campaign_id, id, unit FROM formulas WHERE campaign_id IS NOT NULL;
+    """,
+    # 3 -> 4: infinite families (discovery.families): the line, its closed form in k, its members.
+    """
+    CREATE TABLE families (
+        id INTEGER PRIMARY KEY,
+        campaign_id INTEGER REFERENCES campaigns(id),
+        constants TEXT NOT NULL,
+        base TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        closed_form_k TEXT,
+        closed_form_verified INTEGER NOT NULL,
+        fit TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE INDEX families_campaign ON families(campaign_id);
+    CREATE TABLE family_members (
+        family_id INTEGER NOT NULL REFERENCES families(id),
+        k INTEGER NOT NULL,
+        formula_id INTEGER NOT NULL REFERENCES formulas(id),
+        a TEXT NOT NULL,
+        b TEXT NOT NULL,
+        in_box INTEGER NOT NULL,
+        constant TEXT,
+        relation TEXT NOT NULL,
+        closed_form TEXT NOT NULL,
+        digits_verified REAL NOT NULL,
+        PRIMARY KEY (family_id, k)
+    );
+    CREATE INDEX family_members_formula ON family_members(formula_id);
+    CREATE TABLE family_runs (
+        campaign_id INTEGER REFERENCES campaigns(id),
+        seconds REAL NOT NULL,
+        done REAL NOT NULL
+    );
     """,
 ]
 
@@ -574,6 +610,52 @@ class FormulaStore:
                 [(cur.lastrowid, int(f)) for f in c["members"]],
             )
 
+    def write_families(self, campaign_id: int | None, families: list[dict], seconds: float = 0.0) -> list[int]:
+        """Replace the families of a campaign (None: of the whole database) in one transaction,
+        and record the run (``seconds`` it took; see :meth:`family_run`).
+
+        Each dict is a :func:`discovery.families.family_record`: ``constants, base, direction,
+        closed_form_k, closed_form_verified, fit, members``; each member has ``k, a, b, in_box,
+        formula_id`` (None outside the box), ``identification`` (of a, b), ``canonical`` and
+        ``canonical_identification`` (of the canonical form, stored with a new formula).
+        Members outside the box are stored as formulas of no campaign.  Returns the family ids.
+        """
+        now = time.time()
+        ids = []
+        with self._transaction("storing families"):
+            old = [r[0] for r in self.conn.execute("SELECT id FROM families WHERE campaign_id IS ?", (campaign_id,))]
+            for fam in old:
+                self.conn.execute("DELETE FROM family_members WHERE family_id=?", (fam,))
+            self.conn.execute("DELETE FROM families WHERE campaign_id IS ?", (campaign_id,))
+            self.conn.execute("DELETE FROM family_runs WHERE campaign_id IS ?", (campaign_id,))
+            self.conn.execute("INSERT INTO family_runs(campaign_id, seconds, done) VALUES (?,?,?)",
+                              (campaign_id, float(seconds), now))
+            for f in families:
+                cur = self.conn.execute(
+                    "INSERT INTO families(campaign_id, constants, base, direction, closed_form_k, "
+                    "closed_form_verified, fit, created) VALUES (?,?,?,?,?,?,?,?)",
+                    (campaign_id, json.dumps(f["constants"]), json.dumps(f["base"]), json.dumps(f["direction"]),
+                     f["closed_form_k"], int(bool(f["closed_form_verified"])), json.dumps(f["fit"]), now),
+                )
+                ids.append(int(cur.lastrowid))
+                for m in f["members"]:
+                    fid = m["formula_id"]
+                    if fid is None:
+                        canon = m["canonical"]
+                        fid = self._insert_formula("pcf", pcf_key(canon["a"], canon["b"]), canon, None, None, now)
+                    if m.get("canonical_identification"):
+                        self._insert_identification(fid, m["canonical_identification"], now)
+                    ident = m["identification"]
+                    digits = ident["digits_verified"]
+                    self.conn.execute(
+                        "INSERT INTO family_members(family_id, k, formula_id, a, b, in_box, constant, relation, "
+                        "closed_form, digits_verified) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (ids[-1], int(m["k"]), fid, json.dumps(list(m["a"])), json.dumps(list(m["b"])),
+                         int(bool(m["in_box"])), ident["constant"], json.dumps([int(c) for c in ident["relation"]]),
+                         ident["closed_form"], float(digits) if math.isfinite(digits) else 1e9),
+                    )
+        return ids
+
     # --- reading -----------------------------------------------------------------------------
     def metric_table(self, campaign_id: int) -> tuple[list[int], list[dict]]:
         """Formula ids and metric rows (with genomes) of a campaign's PCFs with metrics."""
@@ -618,6 +700,73 @@ class FormulaStore:
                 out.append(tuple(float(v) for v in point))
         return out
 
+    def formula_id(self, key: str, campaign_id: int | None = None) -> int | None:
+        """Id of the formula with this canonical key (met by the campaign, when one is given)."""
+        with self._guard("reading it"):
+            if campaign_id is None:
+                row = self.conn.execute("SELECT id FROM formulas WHERE canonical_key=?", (key,)).fetchone()
+            else:
+                row = self.conn.execute(
+                    "SELECT f.id FROM formulas f JOIN campaign_formulas cf ON cf.formula_id=f.id "
+                    "WHERE f.canonical_key=? AND cf.campaign_id=?", (key, campaign_id)).fetchone()
+        return None if row is None else int(row[0])
+
+    def family_run(self, campaign_id: int | None) -> dict | None:
+        """``seconds`` and ``done`` (time) of the last family detection of a campaign (None: of
+        the whole database), or None if it never ran."""
+        with self._guard("reading it"):
+            row = self.conn.execute("SELECT seconds, done FROM family_runs WHERE campaign_id IS ?",
+                                    (campaign_id,)).fetchone()
+        return None if row is None else dict(row)
+
+    def families(self, campaign: str | None = None, family: int | None = None) -> list[dict]:
+        """Stored families, largest first, as plain records.
+
+        Parameters
+        ----------
+        campaign : str, optional
+            Only the families detected for this campaign (default: all).
+        family : int, optional
+            Only this family.
+
+        Returns
+        -------
+        list of dict
+            ``id, campaign, constants, base, direction`` (each ``{"a", "b"}``, highest degree
+            first), ``members`` (``k, a, b, in_box, constant, closed_form, relation,
+            digits_verified, formula_id``, by k), ``closed_form_k``, ``closed_form_verified`` and
+            ``fit``.
+        """
+        where, args = [], []
+        if campaign is not None:
+            where.append("k.name=?")
+            args.append(campaign)
+        if family is not None:
+            where.append("fa.id=?")
+            args.append(int(family))
+        # Fixed clauses with bound values: the text holds no user input.
+        sql = ("SELECT fa.*, k.name AS campaign FROM families fa LEFT JOIN campaigns k ON k.id=fa.campaign_id"  # noqa: S608
+               + (" WHERE " + " AND ".join(where) if where else ""))
+        with self._guard("reading it"):
+            rows = self.conn.execute(sql, args).fetchall()
+            out = []
+            for r in rows:
+                members = [{
+                    "k": m["k"], "a": json.loads(m["a"]), "b": json.loads(m["b"]), "in_box": bool(m["in_box"]),
+                    "constant": m["constant"], "closed_form": m["closed_form"],
+                    "relation": json.loads(m["relation"]),
+                    "digits_verified": math.inf if m["digits_verified"] >= 1e9 else m["digits_verified"],
+                    "formula_id": m["formula_id"],
+                } for m in self.conn.execute("SELECT * FROM family_members WHERE family_id=? ORDER BY k", (r["id"],))]
+                out.append({
+                    "id": r["id"], "campaign": r["campaign"], "constants": json.loads(r["constants"]),
+                    "base": json.loads(r["base"]), "direction": json.loads(r["direction"]), "members": members,
+                    "closed_form_k": r["closed_form_k"], "closed_form_verified": bool(r["closed_form_verified"]),
+                    "fit": json.loads(r["fit"]),
+                })
+        out.sort(key=lambda f: (-len(f["members"]), f["id"]))
+        return out
+
     def query(
         self,
         kind: str | None = None,
@@ -629,6 +778,7 @@ class FormulaStore:
         campaign: str | None = None,
         identified: bool | None = None,
         limit: int | None = None,
+        family: int | None = None,
     ) -> list[dict]:
         """Stored formulas as plain records, filtered.
 
@@ -650,12 +800,15 @@ class FormulaStore:
         identified : bool, optional
             Only identified (True) or unidentified (False) formulas.
         limit : int, optional
+        family : int, optional
+            Only the members of this family (see :meth:`families`).
 
         Returns
         -------
         list of dict
             PCFs: ``id, kind, a, b, limit, constant, closed_form, relation, digits_verified,
-            delta, cluster, campaign`` and the other metrics; programs: ``id, kind, target,
+            delta, cluster, campaign, family`` (the first family it belongs to — of the campaign,
+            with a campaign filter — or None) and the other metrics; programs: ``id, kind, target,
             interval, ops, max_error, expression, campaign``.
         """
         where, args = [], []
@@ -689,12 +842,18 @@ class FormulaStore:
             args.append(campaign)
         if identified is not None:
             where.append("i.formula_id IS NOT NULL" if identified else "i.formula_id IS NULL")
+        if family is not None:
+            where.append("f.id IN (SELECT formula_id FROM family_members WHERE family_id=?)")
+            args.append(int(family))
         # Every filter is a fixed clause with its value bound, so the text holds no user input.
         sql = (
             "SELECT f.id, f.kind, f.genome, f.target, f.interval, f.ops, f.max_error, f.expression, "  # noqa: S608
             f"k.name AS campaign, {', '.join('m.' + c for c in METRIC_COLUMNS)}, "
             "i.constant, i.kind AS identification_kind, i.relation, i.closed_form, i.digits_verified, "
-            "i.depth AS verified_depth, c.label AS cluster "
+            "i.depth AS verified_depth, c.label AS cluster, "
+            # With a campaign filter, the family is one detected for that campaign.
+            "(SELECT MIN(fm.family_id) FROM family_members fm JOIN families fa ON fa.id=fm.family_id "
+            "WHERE fm.formula_id=f.id" + (" AND fa.campaign_id=k.id" if campaign is not None else "") + ") AS family "
             # A campaign filter reports the formula as that campaign met it (its cluster there);
             # without one, as the campaign that found it first.
             + ("FROM formulas f JOIN campaign_formulas cf ON cf.formula_id=f.id "
@@ -738,6 +897,7 @@ class FormulaStore:
             "delta": r["delta"],
             "cluster": r["cluster"],
             "campaign": r["campaign"],
+            "family": r["family"],
             "naive_delta": r["naive_delta"],
             "gamma_prime": r["gamma_prime"],
             "eta_prime": r["eta_prime"],

@@ -68,7 +68,7 @@ def test_old_schema_is_migrated(tmp_path):
     conn.commit()
     conn.close()
     with FormulaStore(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
         columns = {r[1] for r in store.conn.execute("PRAGMA table_info(formulas)")}
         assert {"target", "interval", "ops", "max_error", "expression"} <= columns
         assert [r["a"] for r in store.query()] == [[2, 1]]

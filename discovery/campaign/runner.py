@@ -40,6 +40,7 @@ class CampaignResult:
     kind: str = "pcf"
     measured: int = 0
     dropped: int = 0
+    report: Path | None = None
 
 
 def make_executor(config: CampaignConfig, scheduler: str | None = None, progress: bool = False) -> Executor:
@@ -99,11 +100,15 @@ def run_campaign(
     if config.kind == "program":
         from discovery.campaign.programs import run_program_campaign
 
-        return run_program_campaign(config, Path(db), progress, scheduler)
+        result = run_program_campaign(config, Path(db), progress, scheduler)
+        result.report = _close(config.name, Path(db), progress, plots) if result.complete else None
+        return result
     if config.search["strategy"] == "evolve":
         from discovery.campaign.evolve import run_pcf_evolution
 
-        return run_pcf_evolution(config, Path(db), progress, scheduler, plots)
+        result = run_pcf_evolution(config, Path(db), progress, scheduler, plots)
+        result.report = _close(config.name, Path(db), progress, plots) if result.complete else None
+        return result
     start = time.time()
     total = unit_count(config)
     store = FormulaStore(db)
@@ -151,11 +156,12 @@ def run_campaign(
                 bar.close()
         complete = len(store.done_units(cid)) == total
         written = _close_campaign(store, cid, config, Path(db), progress, plots) if complete else []
+        report = _close(config.name, Path(db), progress, plots) if complete else None
         status = store.status(cid)
         return CampaignResult(
             config.name, cid, status["candidates"], status["converged"], status["formulas"],
             status["clusters"], status["identified"], time.time() - start, complete, written,
-            measured=status["measured"], dropped=status["dropped"],
+            measured=status["measured"], dropped=status["dropped"], report=report,
         )
     finally:
         store.close()
@@ -209,6 +215,16 @@ def _close_campaign(store, cid: int, config: CampaignConfig, db: Path, progress:
         clusters, identifications, written = _cluster_campaign(store, cid, config, db, progress, plots)
     store.finish_campaign(cid, clusters, identifications)
     return written
+
+
+def _close(name: str, db: Path, progress: bool, report: bool) -> Path | None:
+    """Families (PCF campaigns) and the HTML report of a finished campaign: see
+    :func:`discovery.report.close_campaign`."""
+    from discovery.report import close_campaign
+    from discovery.store import FormulaStore
+
+    with FormulaStore(db) as store:
+        return close_campaign(store, name, db, progress, report)
 
 
 def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progress: bool,
@@ -302,7 +318,7 @@ def summary_lines(result: CampaignResult) -> list[str]:
     ]
     if result.kind == "program":
         lines.append(f"  programs evaluated {result.candidates:,}, Pareto front stored: {result.formulas} programs")
-        return lines
+        return lines + ([f"  report: {result.report}"] if result.report else [])
     lines.append(
         f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
         f"clusters {result.clusters}"
@@ -315,4 +331,6 @@ def summary_lines(result: CampaignResult) -> list[str]:
         lines.append(f"  identified formulas per constant: {counts}")
     for p in result.plots:
         lines.append(f"  plot: {p}")
+    if result.report:
+        lines.append(f"  report: {result.report}")
     return lines

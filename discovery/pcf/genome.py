@@ -19,6 +19,10 @@ from discovery.errors import InputError
 from discovery.pcf.formula import PCF
 
 
+# Linear factors (u, v) = u n + v of the factor moves.
+_FACTORS = ((1, 0), (1, 1), (1, -1), (1, 2), (2, 1), (2, -1))
+
+
 @dataclass(frozen=True)
 class GenomeSpace:
     """The coefficient ranges a PCF genome lives in, and the operators that move in them.
@@ -144,8 +148,9 @@ class GenomeSpace:
                 return g
 
     def mutate(self, genome: Sequence[int], rng: np.random.Generator) -> tuple[int, ...]:
-        """A valid child one move away: a ±1 step of one coefficient (half the time), a jump of
-        up to a quarter of its range, a fresh value of one coefficient, or a fresh a(n) or b(n)."""
+        """A valid child one move away: a ±1 step of one coefficient (40 %), a jump of up to a
+        quarter of its range, a fresh value of one coefficient, a fresh a(n) or b(n), or a
+        factor move (see :meth:`factor_move`)."""
         sizes = self.sizes
         na = len(self.a_ranges)
         movable = [j for j, s in enumerate(sizes) if s > 1]
@@ -155,20 +160,50 @@ class GenomeSpace:
             child = list(genome)
             move = rng.random()
             j = movable[int(rng.integers(len(movable)))]
-            if move < 0.5:
+            if move < 0.4:
                 child[j] += 1 if rng.random() < 0.5 else -1
-            elif move < 0.75:
+            elif move < 0.55:
                 reach = max(2, sizes[j] // 4)
                 child[j] += int(rng.integers(-reach, reach + 1))
-            elif move < 0.9:
+            elif move < 0.65:
                 child[j] = int(rng.integers(sizes[j]))
-            else:
+            elif move < 0.75:
                 part = range(na) if rng.random() < 0.5 else range(na, len(sizes))
                 for i in part:
                     child[i] = int(rng.integers(sizes[i]))
+            else:
+                child = list(self.factor_move(genome, rng) or genome)
             child = tuple(min(max(c, 0), s - 1) for c, s in zip(child, sizes))
             if child != tuple(genome) and self.valid(child):
                 return child
+
+    def factor_move(self, genome: Sequence[int], rng: np.random.Generator) -> tuple[int, ...] | None:
+        """Add c · f₁(n) ⋯ f_k(n) to a(n) or b(n), the fᵢ drawn from n, n ± 1, n + 2, 2n ± 1 and
+        c from ±1, ±2; None when the result leaves the ranges or steps.
+
+        PCF structure is written in such factors (Apéry's a(n) = (2n+1)(17n(n+1) + 5), b(n) = −n⁶;
+        the π family b(n) = −n(2n + k)): these moves keep a polynomial inside a family defined by
+        its values at small integers and half-integers, where moving one coefficient leaves it.
+        """
+        na = len(self.a_ranges)
+        a, b = self.coefficients(genome)
+        poly, ranges = (a, self.a_ranges) if rng.random() < 0.75 or len(b) == 1 else (b, self.b_ranges)
+        degree = len(poly) - 1
+        term = np.array([1], dtype=object)
+        for _ in range(int(rng.integers(degree + 1))):
+            u, v = _FACTORS[int(rng.integers(len(_FACTORS)))]
+            term = np.polymul(term, np.array([u, v], dtype=object))
+        c = (-2, -1, 1, 2)[int(rng.integers(4))]
+        new = [int(x) for x in np.polyadd(np.array(poly, dtype=object), c * term)]
+        new = [0] * (len(poly) - len(new)) + new
+        positions = []
+        for value, (lo, hi, step) in zip(new, ranges):
+            if not lo <= value <= hi or (value - lo) % step:
+                return None
+            positions.append((value - lo) // step)
+        if poly is a:
+            return tuple(positions) + tuple(genome[na:])
+        return tuple(genome[:na]) + tuple(positions)
 
     def crossover(self, first: Sequence[int], second: Sequence[int], rng: np.random.Generator) -> tuple[int, ...]:
         """A valid child of two parents: a(n) of one with b(n) of the other, each coefficient from
