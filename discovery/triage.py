@@ -6,8 +6,9 @@ as it measures them — *interesting* when FR δ > 0 (for a fraction that does n
 factorially: when the degree of a(n) beats half that of b(n), δ > 0 is the rule, two thirds of
 such fractions in the NeurIPS 2024 space, and says nothing), when the factorial reduction is strong
 or when the limit was identified — and a gradient-boosting classifier (scikit-learn's
-``HistGradientBoostingClassifier``: it takes NaN features as they come, trains in a second on
-10⁵ rows and scored better than an MLP here) learns to predict that label from features the float
+``HistGradientBoostingClassifier``; on 35,000 PCFs of the NeurIPS 2024 space, half to train, it
+kept 3.1 % of the other half at recall 0.99 where a (64, 64) MLP kept 2.5 %, but it trained in
+3 s against 15 s and takes NaN features as they come) learns to predict that label from features the float
 kernels give for free: the coefficients, the eigenvalue ratio, the growth of qₙ and the float
 error trace at a few depths.
 
