@@ -16,8 +16,9 @@ candidate relation is
 the value is known to.
 
 **Escalation.**  By default the search escalates, stopping at the first confirmed relation and
-within ``budget_seconds``: rational → Möbius in one constant (the core catalog, then the rest) →
-quadratic irrational → degree 2 in one constant (on request) → two constants at once, linear and
+within ``budget_seconds``: rational → Möbius in one constant of the core catalog → quadratic
+irrational (these three whatever the budget) → Möbius in one constant of the rest of the catalog
+→ degree 2 in one constant (on request) → two constants at once, linear and
 Möbius (:data:`discovery.constants.PAIR_CONSTANTS`) → Möbius in products and powers of catalog
 constants (ϖ²/π, π³√3, πG², :data:`discovery.constants.PRODUCT_CONSTANTS`).
 
@@ -41,6 +42,7 @@ import numpy as np
 import sympy
 
 from discovery import constants as catalog
+from discovery.pcf.exact import LimitEstimate
 from discovery.pcf.formula import PCF
 from discovery.pcf.kernels import traces
 
@@ -49,6 +51,7 @@ DECISIVE_ROI = 8.0
 DEFAULT_BUDGET = 5.0  # seconds per value for the escalation
 MIN_KNOWN = 20  # digits a value must be known to before anything is claimed about it
 _MIN_SCREEN = 8
+_ALWAYS = 2  # the stages up to this index run whatever the budget
 _SCREEN_MARGIN = 5  # guard digits when the value is computed for screening
 _L = sympy.Symbol("L")
 
@@ -63,8 +66,9 @@ class Identification:
         Catalog name of the constant in the relation (names joined by ``,`` for several), None
         for a rational or quadratic-irrational value.
     kind : str
-        ``rational``, ``quadratic``, ``mobius``, ``polynomial`` (degree 2 in one constant) or
-        ``pair`` (Möbius-like in two constants).
+        ``rational``, ``quadratic``, ``mobius``, ``polynomial`` (degree 2 in one constant),
+        ``pair`` (Möbius-like in two constants) or ``product`` (Möbius in a product of powers of
+        constants, named like ``lemniscate^2*pi^-1``).
     basis : tuple of str
         The monomials the relation is over, L standing for the value.
     relation : tuple of int
@@ -203,8 +207,56 @@ def _monomials(count: int, degree: int) -> tuple[tuple[int, ...], ...]:
     )
 
 
+HASH_BOUND = 10  # |c| of the Möbius transforms a hashed stage looks up
+HASH_FROM = 300  # constants in a stage from which hashing beats one LLL each (measured, bench_identify)
+_HASH_RTOL = 1e-11
+
+
+class _HashedMobius:
+    """Möbius relations in one of many constants, found by hashing instead of one LLL per constant.
+
+    A relation c₀ + c₁x + c₂L + c₃xL = 0 says x = (c₂L + c₀)/(−c₃L − c₁): a Möbius transform of
+    L.  Every transform with |cᵢ| <= :data:`HASH_BOUND` (about 2·10⁵ of them) is computed in
+    float64 at once and looked up in the sorted values of the constants; only the constants hit
+    get an LLL screen.  The cost is that of the transforms plus a binary search each, so it
+    hardly grows with the number of constants (a user catalog of thousands, 1,212 products),
+    where one LLL per constant would grow linearly.  Relations with larger coefficients in these
+    constants are out of its reach (the core catalog is screened by LLL, without that limit).
+    """
+
+    def __init__(self, consts, bound: int = HASH_BOUND):
+        self.consts = list(consts)
+        values = np.array([float(c.value(20)) for c in self.consts])
+        order = np.argsort(values, kind="stable")
+        self.values, self.index = values[order], order
+        r = np.arange(-bound, bound + 1, dtype=np.float64)
+        num0, num1 = np.meshgrid(r, r, indexing="ij")
+        self.num = np.stack([num0.ravel(), num1.ravel()])  # c0 + c2 L: (c0, c2)
+        den = self.num[:, (self.num[1] > 0) | ((self.num[1] == 0) & (self.num[0] > 0))]
+        self.den = den  # -(c1 + c3 L) up to sign: one of ±(c1, c3)
+
+    def bases(self, L: float) -> list[_Basis]:
+        num = self.num[0] + self.num[1] * L
+        den = self.den[0] + self.den[1] * L
+        den = den[den != 0]
+        t = (num[:, None] / den[None, :]).ravel()
+        t = t[np.isfinite(t)]
+        pos = np.clip(np.searchsorted(self.values, t), 1, len(self.values) - 1)
+        hit = set()
+        for side in (pos - 1, pos):
+            close = np.abs(self.values[side] - t) <= _HASH_RTOL * np.maximum(np.abs(t), 1e-300)
+            hit.update(self.index[side[close]].tolist())
+        return _mobius(self.consts[i] for i in sorted(hit))
+
+
+@lru_cache(maxsize=16)
+def _hashed(consts: tuple) -> _HashedMobius:
+    return _HashedMobius(consts)
+
+
 def _mobius(consts) -> list[_Basis]:
-    return [_Basis((c,), _monomials(1, 1), "mobius") for c in consts]
+    return [_Basis((c,), _monomials(1, 1), "product" if isinstance(c, catalog.Product) else "mobius")
+            for c in consts]
 
 
 def _polynomial(consts, degree: int) -> list[_Basis]:
@@ -213,10 +265,6 @@ def _polynomial(consts, degree: int) -> list[_Basis]:
 
 def _pairs(consts) -> list[_Basis]:
     return [_Basis((c1, c2), ((0, 0), (1, 0), (0, 1)), "pair") for c1, c2 in itertools.combinations(consts, 2)]
-
-
-def _products(consts) -> list[_Basis]:
-    return [_Basis((p,), _monomials(1, 1), "product") for p in catalog.products(consts)]
 
 
 def _normalised(relation: list[int]) -> tuple[int, ...]:
@@ -293,8 +341,8 @@ def identify(
     escalate : bool
         Go on to two constants at once and to products of constants when simpler relations fail.
     budget_seconds : float
-        Time after which the escalation gives up (rational and one-constant Möbius relations in
-        the core catalog are always tried).
+        Time after which the escalation gives up (rational, Möbius in the core catalog and
+        quadratic relations are always tried).
 
     Returns
     -------
@@ -325,22 +373,31 @@ def _screen_digits(known: int) -> int:
 
 def _stages(constants, degree: int, pairs: bool, products: bool) -> list:
     """The escalation: a list of stage names and bases ("rational"/"quadratic" stand alone)."""
+    key = None if constants is None else tuple(constants)
+    return _cached_stages(key, degree, pairs, products, len(catalog.extended()))
+
+
+@lru_cache(maxsize=64)
+def _cached_stages(constants, degree: int, pairs: bool, products: bool, wider_count: int) -> list:
+    """:func:`_stages`, built once per request (``wider_count`` changes when a user catalog loads)."""
     if constants is None:
-        core, rest = catalog.core(), catalog.extended()
-        mobius = _mobius(core) + _mobius(rest)
+        mobius, wider = _mobius(catalog.core()), catalog.extended()
         pair_consts = catalog.resolve(catalog.PAIR_CONSTANTS)
         product_consts = catalog.resolve(catalog.PRODUCT_CONSTANTS)
     else:
         consts = catalog.resolve(constants)
-        mobius = _mobius(consts)
+        mobius, wider = _mobius(consts), []
         pair_consts = product_consts = consts
     stages = ["rational", mobius, "quadratic"]
+    if wider:
+        stages.append(_hashed(tuple(wider)) if len(wider) >= HASH_FROM else _mobius(wider))
     if degree >= 2:
         stages.append(_polynomial(catalog.resolve(constants) if constants else catalog.core(), degree))
     if pairs:
         stages.append(_pairs(pair_consts))
     if products:
-        stages.append(_products(product_consts))
+        prods = catalog.products(product_consts)
+        stages.append(_hashed(tuple(prods)) if len(prods) >= HASH_FROM else _mobius(prods))
     return stages
 
 
@@ -401,9 +458,9 @@ def _identify(source, known, digits, stages, budget_seconds, depth):
     with mpmath.workdps(digits + _SCREEN_MARGIN + 10):
         L = source(digits + _SCREEN_MARGIN)
     # Screening on half the digits leaves the other half to confirm; screening on fewer (a value
-    # known to few digits) demands agreement on all but the last two of those known.
-    need = max(2 * digits - 1, min(known, 3 * digits) - 2)
-    deep_dps = min(known, max(2 * digits + 20, need + 2))
+    # known to few digits) demands agreement on all but the last three of those known.
+    need = 2 * digits - 1 if known >= 2 * digits else max(2 * digits - 1, known - 3)
+    deep_dps = min(known, max(2 * digits + 20, need + 3))
 
     def confirm(values_at, relation):
         with mpmath.workdps(deep_dps + 10):
@@ -413,15 +470,18 @@ def _identify(source, known, digits, stages, budget_seconds, depth):
 
     Li = _scaled(L, digits)
     for number, stage in enumerate(stages):
-        # The rational and the core one-constant stages always run; later ones within the budget.
-        if number > 1 and time.perf_counter() > deadline:
+        # Rational, Möbius in the core catalog and quadratic always run; later stages within the budget.
+        if number > _ALWAYS and time.perf_counter() > deadline:
             return None
         if isinstance(stage, str):
             found = _algebraic(source, L, digits, confirm, depth, powers=1 if stage == "rational" else 2)
             if found is not None:
                 return found
             continue
-        for roi, basis, rel in _screen(stage, digits, Li, math.inf if number <= 1 else deadline):
+        if isinstance(stage, _HashedMobius):
+            with mpmath.workdps(30):
+                stage = stage.bases(float(L))
+        for roi, basis, rel in _screen(stage, digits, Li, math.inf if number <= _ALWAYS else deadline):
             verified = confirm(lambda dps, b=basis: b.values(dps, source(dps)), rel)
             if verified is None:
                 continue
@@ -483,6 +543,7 @@ def pcf_value(pcf: PCF, digits: float, max_depth: int = 50_000, deadline: float 
     that converges too slowly for that, Richardson extrapolation of exact convergents
     (:func:`discovery.pcf.exact.accelerated_limit`) at depths growing fourfold from 1,000 up to
     ``max(max_depth, 200,000)`` while time (``deadline``, a ``time.perf_counter`` value) remains.
+    With no time left at all, a fraction too slow for plain convergents gets no digits.
 
     Returns
     -------
@@ -494,6 +555,8 @@ def pcf_value(pcf: PCF, digits: float, max_depth: int = 50_000, deadline: float 
     depth = depth_for_digits(pcf, digits, max_depth)
     if depth is not None:
         return pcf.limit(depth, dps=int(digits) + 10)
+    if time.perf_counter() >= deadline:
+        return LimitEstimate(mpmath.mpf("nan"), 0.0, 0)
     best = pcf.limit(min(max_depth, 1000))
     n = 1000
     while time.perf_counter() < deadline:
@@ -578,6 +641,50 @@ def identify_pcf(
     return _identify(source, known, screen, stages, remaining, est.depth)
 
 
+class RepresentativeIdentifier:
+    """Escalated identification of a campaign's cluster representatives, under a campaign-level cap.
+
+    Each representative gets :func:`identify_pcf` with escalation and ``budget_seconds``; once the
+    campaign has spent ``escalation_seconds`` on them, the rest get the plain screen (rational and
+    Möbius in the core catalog, no extrapolation), so a campaign with many unidentified clusters
+    is not slowed down by much.
+
+    Parameters
+    ----------
+    config : dict
+        A campaign's ``[identify]`` table: ``constants``, ``digits``, ``budget_seconds``,
+        ``escalation_seconds`` (and optionally ``catalog``, a TOML catalog file to load).
+    max_depth : int
+        Deepest plain convergent.
+
+    Attributes
+    ----------
+    spent_ : float
+        Seconds spent on escalated identifications so far.
+    """
+
+    def __init__(self, config: dict, max_depth: int = 5000):
+        self.config = config
+        self.max_depth = max_depth
+        self.spent_ = 0.0
+        if config.get("catalog"):
+            catalog.load_catalog(config["catalog"])
+
+    def __call__(self, pcf: PCF) -> Identification | None:
+        """The confirmed identification of one representative, or None."""
+        cfg = self.config
+        left = cfg.get("escalation_seconds", 1.0) - self.spent_
+        if left <= 0:
+            return identify_pcf(pcf, cfg["constants"], cfg["digits"], max_depth=self.max_depth, escalate=False,
+                                budget_seconds=0.0)
+        started = time.perf_counter()
+        try:
+            return identify_pcf(pcf, cfg["constants"], cfg["digits"], max_depth=self.max_depth,
+                                budget_seconds=min(cfg.get("budget_seconds", 0.25), left))
+        finally:
+            self.spent_ += time.perf_counter() - started
+
+
 def confirm_matches(
     A: np.ndarray,
     B: np.ndarray,
@@ -617,7 +724,7 @@ def confirm_matches(
             continue
         names = sorted({table.names[table.constant[e]] for e in entries[rows == row]})
         pcf = PCF([int(c) for c in A[row]], [int(c) for c in B[row]])
-        hit = identify_pcf(pcf, constants=names, digits=digits, escalate=False)
+        hit = identify_pcf(pcf, constants=names, digits=digits, escalate=False, budget_seconds=0.0)
         if hit is not None and hit.digits_verified >= need:
             found[int(row)] = hit
     return found

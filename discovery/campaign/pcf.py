@@ -77,6 +77,10 @@ def run_pcf_unit(config: CampaignConfig, unit: int) -> dict:
             m = {k: np.full(alive.size, np.nan) for k in FIELDS}
             m["limit"] = ev.limit[alive]
             m["convergence_class"] = np.full(alive.size, "")
+        if ident.get("catalog"):  # a worker process may not have loaded the user's constants yet
+            from discovery.constants import load_catalog
+
+            load_catalog(ident["catalog"])
         constants = tuple(ident["constants"]) if ident["constants"] else None
         table = _table(constants, ident["mobius_bound"])
         rows, entries = match(ev.limit[alive], table)
