@@ -673,7 +673,7 @@ class RepresentativeIdentifier:
     def __call__(self, pcf: PCF) -> Identification | None:
         """The confirmed identification of one representative, or None."""
         cfg = self.config
-        left = cfg.get("escalation_seconds", 1.0) - self.spent_
+        left = cfg.get("escalation_seconds", 0.5) - self.spent_
         if left <= 0:
             return identify_pcf(pcf, cfg["constants"], cfg["digits"], max_depth=self.max_depth, escalate=False,
                                 budget_seconds=0.0)

@@ -254,7 +254,7 @@ def load_config(path: str | Path) -> CampaignConfig:
         "mobius_bound": (5, _positive_int),
         "representatives": (3, _non_negative_int),
         "budget_seconds": (0.25, _positive_number),
-        "escalation_seconds": (1.0, _non_negative_number),
+        "escalation_seconds": (0.5, _non_negative_number),
     }, path)
     if identify["digits"] < 15:
         raise ConfigError(f"{path}: [identify] digits must be at least 15, got {identify['digits']}")
