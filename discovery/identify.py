@@ -216,7 +216,7 @@ class _HashedMobius:
     """Möbius relations in one of many constants, found by hashing instead of one LLL per constant.
 
     A relation c₀ + c₁x + c₂L + c₃xL = 0 says x = (c₂L + c₀)/(−c₃L − c₁): a Möbius transform of
-    L.  Every transform with |cᵢ| <= :data:`HASH_BOUND` (about 2·10⁵ of them) is computed in
+    L.  Every transform with |cᵢ| <= :data:`HASH_BOUND` (about 10⁵ of them) is computed in
     float64 at once and looked up in the sorted values of the constants; only the constants hit
     get an LLL screen.  The cost is that of the transforms plus a binary search each, so it
     hardly grows with the number of constants (a user catalog of thousands, 1,212 products),

@@ -217,6 +217,19 @@ def test_huge_coefficients():
     assert est.digits > 500
 
 
+def test_float_kernels_refuse_what_float64_cannot_hold():
+    import numpy as np
+
+    from discovery.pcf.kernels import Status, evaluate
+
+    A = np.array([[2, 1], [2**60 + 1, 1], [2**60, 2**58]], dtype=np.int64)
+    B = np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0]], dtype=np.int64)
+    ev = evaluate(A, B, 200)
+    assert ev.status.tolist() == [Status.CONVERGED, Status.INEXACT, Status.CONVERGED] and np.isnan(ev.limit[1])
+    with pytest.raises(InputError, match="coefficient 1000000000000000000000000000000 does not fit"):
+        evaluate(np.array([[10**30, 1]], dtype=object), np.array([[1]], dtype=object), 10)
+
+
 def _random_text(rng, digits):
     # A non-zero integer part, so every digit drawn is significant.
     return f"{rng.choice('-+')}{rng.randint(10, 99)}." + "".join(rng.choice("0123456789") for _ in range(digits - 2))
