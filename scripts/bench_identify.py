@@ -121,7 +121,9 @@ def random_reals(count: int, digits: int, rng: random.Random) -> tuple[int, floa
     t0 = time.perf_counter()
     false = 0
     for _ in range(count):
-        text = f"{rng.randint(-20, 20)}." + "".join(rng.choice("0123456789") for _ in range(digits))
+        # A non-zero two-digit integer part, so the value has exactly ``digits`` significant digits.
+        fraction = "".join(rng.choice("0123456789") for _ in range(digits - 2))
+        text = f"{rng.choice('-+')}{rng.randint(10, 99)}.{fraction}"
         false += identify(text) is not None
     return false, count / (time.perf_counter() - t0)
 
