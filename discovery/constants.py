@@ -335,15 +335,22 @@ class Product:
 _PRODUCT_EXPONENTS = (-3, -2, -1, 1, 2, 3)
 
 
+def _algebraic(c: Constant) -> bool:
+    return bool(c.sympy().is_algebraic)
+
+
 def products(constants: Iterable[Constant]) -> list[Product]:
     """Squares and cubes of the constants, then x^i y^j for each pair, |i|, |j| <= 3.
 
     An inverse is left out (a Möbius relation in 1/z is one in z), so of (i, j) and (−i, −j) only
-    the one with i > 0 is listed.
+    the one with i > 0 is listed; so are powers and products of algebraic constants alone (√2³,
+    √2·√3), algebraic of low degree and left to the other stages.
     """
     consts = list(constants)
-    out = [Product(((c, e),)) for e in (2, 3) for c in consts]
+    out = [Product(((c, e),)) for e in (2, 3) for c in consts if not _algebraic(c)]
     for x, y in itertools.combinations(consts, 2):
+        if _algebraic(x) and _algebraic(y):
+            continue  # an algebraic number of low degree, or a rational (√2² = 2)
         for i in (1, 2, 3):
             for j in _PRODUCT_EXPONENTS:
                 out.append(Product(((x, i), (y, j))))

@@ -219,7 +219,7 @@ class _HashedMobius:
     L.  Every transform with |cᵢ| <= :data:`HASH_BOUND` (about 10⁵ of them) is computed in
     float64 at once and looked up in the sorted values of the constants; only the constants hit
     get an LLL screen.  The cost is that of the transforms plus a binary search each, so it
-    hardly grows with the number of constants (a user catalog of thousands, 1,212 products),
+    hardly grows with the number of constants (a user catalog of thousands, 1,190 products),
     where one LLL per constant would grow linearly.  Relations with larger coefficients in these
     constants are out of its reach (the core catalog is screened by LLL, without that limit).
     """

@@ -274,3 +274,29 @@ def catalog_value(text):
     from discovery.expressions import parse
 
     return parse(text).value(110)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 1189), st.lists(st.integers(-10, 10), min_size=4, max_size=4))
+def test_hashed_screen_finds_small_mobius_relations_in_products(index, c):
+    # The products stage (1,190 constants) is hashed: a Möbius transform with |c_i| <= 10 of any of
+    # them must be found and confirmed, as one LLL per constant would.
+    from discovery.identify import _hashed, _identify
+
+    c0, c1, c2, c3 = c
+    if c0 * c3 - c1 * c2 == 0:
+        return
+    prods = catalog.products(catalog.resolve(catalog.PRODUCT_CONSTANTS))
+    x = prods[index].value(130)
+    with mpmath.workdps(130):
+        value = (c0 + c1 * x) / (c2 + c3 * x)
+    found = _identify(lambda dps: value, 120, 60, [_hashed(tuple(prods))], 60.0, None)
+    assert found is not None
+    with mpmath.workdps(130):
+        assert _true_digits(parse_value(found.closed_form), value) >= 100
+
+
+def parse_value(text):
+    from discovery.expressions import parse
+
+    return parse(text).value(120)
