@@ -300,3 +300,23 @@ def parse_value(text):
     from discovery.expressions import parse
 
     return parse(text).value(120)
+
+
+def test_budget_stops_the_escalation():
+    import time
+
+    text = "12.3456789012345678901234567890123456789012345678901"
+    identify(text, budget_seconds=0.0)  # warm the caches
+    t0 = time.perf_counter()
+    assert identify(text, budget_seconds=0.0) is None
+    fast = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    assert identify(text) is None
+    assert fast < time.perf_counter() - t0
+
+
+def test_deep_walk_with_progress_matches_without():
+    from discovery.pcf.exact import walk
+
+    a, b = [2, 3, 3, 1], [-1, 0, 0, 0, 0, 0, 0]
+    assert walk(a, b, [20_000], progress=True) == walk(a, b, [20_000])
