@@ -49,6 +49,8 @@ from discovery.pcf.kernels import traces
 MIN_ROI = 2.0
 DECISIVE_ROI = 8.0
 DEFAULT_BUDGET = 5.0  # seconds per value for the escalation
+REPRESENTATIVE_BUDGET = 0.25  # seconds per campaign cluster representative
+ESCALATION_SECONDS = 0.5  # seconds of escalation per campaign (then the plain screen)
 MIN_KNOWN = 20  # digits a value must be known to before anything is claimed about it
 _MIN_SCREEN = 8
 _ALWAYS = 2  # the stages up to this index run whatever the budget
@@ -673,14 +675,14 @@ class RepresentativeIdentifier:
     def __call__(self, pcf: PCF) -> Identification | None:
         """The confirmed identification of one representative, or None."""
         cfg = self.config
-        left = cfg.get("escalation_seconds", 0.5) - self.spent_
+        left = cfg.get("escalation_seconds", ESCALATION_SECONDS) - self.spent_
         if left <= 0:
             return identify_pcf(pcf, cfg["constants"], cfg["digits"], max_depth=self.max_depth, escalate=False,
                                 budget_seconds=0.0)
         started = time.perf_counter()
         try:
             return identify_pcf(pcf, cfg["constants"], cfg["digits"], max_depth=self.max_depth,
-                                budget_seconds=min(cfg.get("budget_seconds", 0.25), left))
+                                budget_seconds=min(cfg.get("budget_seconds", REPRESENTATIVE_BUDGET), left))
         finally:
             self.spent_ += time.perf_counter() - started
 

@@ -189,6 +189,11 @@ def test_campaign_config_catalog(tmp_path):
                               '[identify]\ncatalog = "cat.toml"\nconstants = ["pi", "reach_campaign_k"]\n', "c.toml")
     cfg = load_config(config)
     assert cfg.identify["constants"] == ["pi", "reach_campaign_k"]
+    assert cfg.identify["catalog"] == str(tmp_path / "cat.toml")
+    # Escalation keys at their defaults stay out of the digest: older campaigns still resume.
+    plain = _write(tmp_path, '[campaign]\nname = "c"\nkind = "pcf"\n[space]\ndegree_a = 1\ndegree_b = 1\n'
+                             'bound = 1\n[identify]\nbudget_seconds = 0.25\n', "e.toml")
+    assert "budget_seconds" not in load_config(plain).identify
     missing = _write(tmp_path, '[campaign]\nname = "c"\nkind = "pcf"\n[space]\ndegree_a = 1\ndegree_b = 1\nbound = 1\n'
                                '[identify]\ncatalog = "none.toml"\n', "d.toml")
     with pytest.raises(ConfigError, match="catalog"):

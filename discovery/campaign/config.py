@@ -95,6 +95,10 @@ def _constants(v, where):
         raise ConfigError(f"{where}: {err}") from None
 
 
+# The defaults of discovery.identify.RepresentativeIdentifier (not imported here: it loads flint).
+_ESCALATION_DEFAULTS = {"catalog": None, "budget_seconds": 0.25, "escalation_seconds": 0.5}
+
+
 def _catalog_path(v, where, config_path: Path) -> Path:
     _check(v, isinstance(v, str) and v.strip() != "", where, "the path of a TOML catalog file")
     return (config_path.parent / v).resolve()
@@ -253,9 +257,14 @@ def load_config(path: str | Path) -> CampaignConfig:
         "confirm_digits": (None, _positive_int),
         "mobius_bound": (5, _positive_int),
         "representatives": (3, _non_negative_int),
-        "budget_seconds": (0.25, _positive_number),
-        "escalation_seconds": (0.5, _non_negative_number),
+        "budget_seconds": (_ESCALATION_DEFAULTS["budget_seconds"], _positive_number),
+        "escalation_seconds": (_ESCALATION_DEFAULTS["escalation_seconds"], _non_negative_number),
     }, path)
+    # Keys left at their defaults stay out of the configuration, so a campaign started before they
+    # existed has the same digest and resumes.
+    for key, default in _ESCALATION_DEFAULTS.items():
+        if identify[key] == default:
+            del identify[key]
     if identify["digits"] < 15:
         raise ConfigError(f"{path}: [identify] digits must be at least 15, got {identify['digits']}")
     if identify["confirm_digits"] is None:
