@@ -188,17 +188,22 @@ def _pcf_cluster(args) -> int:
 
 
 def _identify(args) -> int:
+    from discovery.constants import load_catalog
     from discovery.expressions import parse
     from discovery.identify import identify, identify_pcf
 
+    if args.catalog:
+        load_catalog(args.catalog)
+    options = {"escalate": not args.no_escalate, "budget_seconds": args.budget}
     if args.b is not None:
         pcf = PCF(_polynomial_arg(args.value), _polynomial_arg(args.b))
-        found = identify_pcf(pcf, args.constants, args.digits or 50, args.degree, args.pairs)
+        found = identify_pcf(pcf, args.constants, args.digits or 50, args.degree, args.pairs,
+                             progress=not args.quiet, **options)
         subject = repr(pcf)
     else:
         text = args.value.strip()
         if _DECIMAL.match(text):
-            found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs)
+            found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs, **options)
         else:
             expression = parse(text)
             digits = args.digits or 50
@@ -208,7 +213,7 @@ def _identify(args) -> int:
                 return expression.value(dps)
 
             found = identify(source, args.constants, digits, precision=2 * digits + 20,
-                             degree=args.degree, pairs=args.pairs)
+                             degree=args.degree, pairs=args.pairs, **options)
         subject = text
     if found is None:
         record = {"input": subject, "identified": False}
@@ -549,9 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
     idf = commands.add_parser(
         "identify",
         help="find and confirm a closed form of a number or of a PCF's limit",
-        description="Screens integer relations (Möbius in one catalog constant; rational; "
-        "quadratic) with LLL and confirms each at twice the screening digits. Exit status 1 "
-        "when nothing is confirmed.",
+        description="Screens integer relations with LLL, escalating within a time budget: rational, Möbius in "
+        "one catalog constant, quadratic, two constants at once, products of constants. Each candidate is "
+        "confirmed on digits it was not screened on (twice the screening digits; for a slowly converging PCF, "
+        "extrapolated, all the digits it reaches). Exit status 1 when nothing is confirmed.",
     )
     idf.add_argument("value", help="digits (1.2732395447...), a constant expression (4/pi), or a(n) of a PCF")
     idf.add_argument("b", nargs="?", help="b(n): given, the two arguments are a PCF")
@@ -559,7 +565,13 @@ def build_parser() -> argparse.ArgumentParser:
     idf.add_argument("--digits", type=_int_in(5, 5000),
                      help="screening digits (default: half the given digits, 50 for a PCF)")
     idf.add_argument("--degree", type=int, choices=(1, 2), default=1)
-    idf.add_argument("--pairs", action="store_true", help="also try two constants at once")
+    idf.add_argument("--pairs", action="store_true", help="try two constants at once even with --no-escalate")
+    idf.add_argument("--no-escalate", action="store_true",
+                     help="stop after rational, Möbius in one constant and quadratic relations")
+    idf.add_argument("--budget", type=_float_in(0.0, 86_400.0), default=5.0, metavar="SECONDS",
+                     help="seconds for the escalation (and the extrapolation of a slow PCF); default 5")
+    idf.add_argument("--catalog", help="a TOML file of more constants ([[constant]] name, value, ...)")
+    idf.add_argument("--quiet", action="store_true", help="no progress bar for deep exact convergents")
     idf.add_argument("--format", choices=("table", "json"), default="table")
     idf.set_defaults(handler=_identify)
 

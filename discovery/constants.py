@@ -13,6 +13,7 @@ The alias ``exp2`` of e² is deprecated: ``exp2`` is also the program target 2^x
 from __future__ import annotations
 
 import difflib
+import itertools
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -109,6 +110,112 @@ _ENTRIES = [
     Constant("pi_sqrt3", "π√3", lambda: mpmath.pi * mpmath.sqrt(3), "pi*sqrt(3)", ()),
 ]
 
+_CORE_COUNT = len(_ENTRIES)  # the entries above: screened first, and the default of the Möbius table
+
+
+def _defined(text: str) -> Callable[[], mpmath.mpf]:
+    """An mpmath definition read by the package's whitelisting parser (never evaluated as code)."""
+
+    def value():
+        from discovery.expressions import parse
+
+        return parse(text).value(mpmath.mp.dps)
+
+    return value
+
+
+# The wider catalog, tried after the core: (name, description, mpmath definition, sympy form or
+# None for a symbol of the name).  Sources: DLMF §5.4 (Γ at rational points), §25.11 and §25.15
+# (Hurwitz zeta, ψ′ and Dirichlet L-values), §25.12 (polylogarithms at 1/2), Lewin, "Polylogarithms
+# and associated functions" (Clausen values; the Gieseking constant is Cl₂(π/3)).
+_WIDER = [
+    ("zeta4", "ζ(4) = π⁴/90", "zeta(4)", "zeta(4)"),
+    ("zeta6", "ζ(6) = π⁶/945", "zeta(6)", "zeta(6)"),
+    ("zeta9", "ζ(9)", "zeta(9)", "zeta(9)"),
+    ("zeta_half", "ζ(1/2)", "zeta(1/2)", "zeta(1/2)"),
+    ("zeta_3_2", "ζ(3/2)", "zeta(3/2)", "zeta(3/2)"),
+    ("pi3", "π³", "pi^3", "pi**3"),
+    ("pi4", "π⁴", "pi^4", "pi**4"),
+    ("pi5", "π⁵", "pi^5", "pi**5"),
+    ("pi_sqrt2", "π√2", "pi*sqrt(2)", "pi*sqrt(2)"),
+    ("pi3_sqrt3", "π³√3", "pi^3*sqrt(3)", "pi**3*sqrt(3)"),
+    ("pi_ln2", "π ln 2", "pi*log(2)", "pi*log(2)"),
+    ("sqrt_2pi", "√(2π)", "sqrt(2*pi)", "sqrt(2*pi)"),
+    ("pi_e", "π^e", "pi^e", "pi**E"),
+    ("e3", "e³", "exp(3)", "exp(3)"),
+    ("e4", "e⁴", "exp(4)", "exp(4)"),
+    ("e5", "e⁵", "exp(5)", "exp(5)"),
+    ("sqrt_e", "√e", "exp(1/2)", "exp(1/2)"),
+    ("cbrt_e", "e^(1/3)", "exp(1/3)", "exp(1/3)"),
+    ("e_pi_2", "e^(π/2)", "exp(pi/2)", "exp(pi/2)"),
+    ("e_gamma", "e^γ", "exp(EulerGamma)", "exp(EulerGamma)"),
+    ("two_sqrt2", "2^√2, the Gelfond–Schneider constant", "2^sqrt(2)", "2**sqrt(2)"),
+    ("ln5", "ln 5", "log(5)", "log(5)"),
+    ("ln6", "ln 6", "log(6)", "log(6)"),
+    ("ln7", "ln 7", "log(7)", "log(7)"),
+    ("ln_3_2", "ln(3/2)", "log(3/2)", "log(3/2)"),
+    ("ln_5_4", "ln(5/4)", "log(5/4)", "log(5/4)"),
+    ("ln_phi", "ln φ", "log(GoldenRatio)", "log(GoldenRatio)"),
+    ("ln_2_sqrt3", "ln(2 + √3)", "log(2 + sqrt(3))", "log(2 + sqrt(3))"),
+    ("ln_ln2", "ln ln 2", "log(log(2))", "log(log(2))"),
+    ("ln2_sq", "(ln 2)²", "log(2)^2", "log(2)**2"),
+    ("sqrt6", "√6", "sqrt(6)", "sqrt(6)"),
+    ("sqrt7", "√7", "sqrt(7)", "sqrt(7)"),
+    ("sqrt10", "√10", "sqrt(10)", "sqrt(10)"),
+    ("cbrt3", "∛3", "cbrt(3)", "3**(1/3)"),
+    ("cbrt5", "∛5", "cbrt(5)", "5**(1/3)"),
+    ("root4_2", "2^(1/4)", "root(2, 4)", "2**(1/4)"),
+    ("plastic", "the plastic number, the real root of x³ = x + 1",
+     "cbrt((9 + sqrt(69))/18) + cbrt((9 - sqrt(69))/18)", "cbrt((9 + sqrt(69))/18) + cbrt((9 - sqrt(69))/18)"),
+    ("tribonacci", "the tribonacci constant, the real root of x³ = x² + x + 1",
+     "(1 + cbrt(19 + 3*sqrt(33)) + cbrt(19 - 3*sqrt(33)))/3",
+     "(1 + cbrt(19 + 3*sqrt(33)) + cbrt(19 - 3*sqrt(33)))/3"),
+    ("chi3_l2", "L(2, χ₋₃) = (ψ′(1/3) − ψ′(2/3))/9", "(psi(1, 1/3) - psi(1, 2/3))/9",
+     "(polygamma(1, 1/3) - polygamma(1, 2/3))/9"),
+    ("chi3_l4", "L(4, χ₋₃)", "(psi(3, 1/3) - psi(3, 2/3))/486", "(polygamma(3, 1/3) - polygamma(3, 2/3))/486"),
+    ("beta4", "Dirichlet β(4) = L(4, χ₋₄)", "(psi(3, 1/4) - psi(3, 3/4))/1536",
+     "(polygamma(3, 1/4) - polygamma(3, 3/4))/1536"),
+    ("chi8_l2", "L(2, χ₋₈)", "(psi(1, 1/8) + psi(1, 3/8) - psi(1, 5/8) - psi(1, 7/8))/64",
+     "(polygamma(1, 1/8) + polygamma(1, 3/8) - polygamma(1, 5/8) - polygamma(1, 7/8))/64"),
+    ("gieseking", "the Gieseking constant Cl₂(π/3) = (3√3/4) L(2, χ₋₃)", "clsin(2, pi/3)", None),
+    ("clausen_pi_4", "Cl₂(π/4)", "clsin(2, pi/4)", None),
+    ("clausen_pi_6", "Cl₂(π/6)", "clsin(2, pi/6)", None),
+    ("psi1_1_3", "ψ′(1/3)", "psi(1, 1/3)", "polygamma(1, 1/3)"),
+    ("psi1_1_4", "ψ′(1/4) = π² + 8G", "psi(1, 1/4)", "polygamma(1, 1/4)"),
+    ("psi1_1_5", "ψ′(1/5)", "psi(1, 1/5)", "polygamma(1, 1/5)"),
+    ("psi1_1_6", "ψ′(1/6)", "psi(1, 1/6)", "polygamma(1, 1/6)"),
+    ("psi1_1_8", "ψ′(1/8)", "psi(1, 1/8)", "polygamma(1, 1/8)"),
+    ("gamma_1_3", "Γ(1/3)", "gamma(1/3)", "gamma(1/3)"),
+    ("gamma_1_5", "Γ(1/5)", "gamma(1/5)", "gamma(1/5)"),
+    ("gamma_2_5", "Γ(2/5)", "gamma(2/5)", "gamma(2/5)"),
+    ("gamma_1_6", "Γ(1/6)", "gamma(1/6)", "gamma(1/6)"),
+    ("gamma_1_8", "Γ(1/8)", "gamma(1/8)", "gamma(1/8)"),
+    ("gamma_3_4", "Γ(3/4)", "gamma(3/4)", "gamma(3/4)"),
+    ("li2_1_2", "Li₂(1/2) = π²/12 − (ln 2)²/2", "polylog(2, 1/2)", "polylog(2, 1/2)"),
+    ("li3_1_2", "Li₃(1/2)", "polylog(3, 1/2)", "polylog(3, 1/2)"),
+    ("li4_1_2", "Li₄(1/2)", "polylog(4, 1/2)", "polylog(4, 1/2)"),
+    ("li2_1_3", "Li₂(1/3)", "polylog(2, 1/3)", "polylog(2, 1/3)"),
+    ("omega", "the omega constant W(1)", "lambertw(1)", "lambertw(1)"),
+    ("erf1", "erf 1", "erf(1)", "erf(1)"),
+    ("sin1", "sin 1", "sin(1)", "sin(1)"),
+    ("cos1", "cos 1", "cos(1)", "cos(1)"),
+    ("atan_1_2", "arctan(1/2)", "atan(1/2)", "atan(1/2)"),
+    ("bessel_i0_2", "I₀(2)", "besseli(0, 2)", "besseli(0, 2)"),
+    ("bessel_i1_2", "I₁(2)", "besseli(1, 2)", "besseli(1, 2)"),
+    ("bessel_i1_i0_1", "I₁(1)/I₀(1)", "besseli(1, 1)/besseli(0, 1)", "besseli(1, 1)/besseli(0, 1)"),
+    ("bessel_j1_j0", "J₁(2)/J₀(2)", "besselj(1, 2)/besselj(0, 2)", "besselj(1, 2)/besselj(0, 2)"),
+    ("bessel_j0_1", "J₀(1)", "besselj(0, 1)", "besselj(0, 1)"),
+    ("bessel_k0_1", "K₀(1)", "besselk(0, 1)", "besselk(0, 1)"),
+]
+_ENTRIES += [Constant(name, desc, _defined(text), form or name) for name, desc, text, form in _WIDER]
+
+# Constants tried two at a time, and the factors of the products tried: a few that published
+# formulas combine (ζ(5) with ζ(3), ζ(4) with ζ(2), ϖ² with π, πG², π³√3).
+PAIR_CONSTANTS = ("pi", "pi2", "pi3", "pi4", "zeta3", "zeta5", "zeta7", "e", "ln2", "ln3", "ln2_sq", "catalan",
+                  "euler_gamma", "sqrt2", "sqrt3", "lemniscate", "chi3_l2", "pi_ln2", "pi_sqrt3", "gompertz")
+PRODUCT_CONSTANTS = ("pi", "e", "ln2", "zeta3", "zeta5", "catalan", "lemniscate", "gamma_1_4", "gamma_1_3", "sqrt2",
+                     "sqrt3", "euler_gamma")
+
 CATALOG: dict[str, Constant] = {c.name: c for c in _ENTRIES}
 _ALIASES: dict[str, str] = {}
 _EXACT: dict[str, str] = {}
@@ -125,6 +232,7 @@ DEPRECATED_ALIASES = {
 
 # Names a closed form may use for constants sympy lacks, as sympy symbols.
 SYMPY_LOCALS = {c.name: sympy.Symbol(c.name) for c in _ENTRIES if c.sympy_form == c.name and not hasattr(sympy, c.name)}
+_USER: list[Constant] = []
 
 
 @lru_cache(maxsize=None)
@@ -174,9 +282,9 @@ def get(name: str) -> Constant:
 
 
 def resolve(names: Iterable[str] | None) -> list[Constant]:
-    """Catalog entries for a list of names (all of them for None), without repeats."""
+    """Catalog entries for a list of names (the core catalog for None), without repeats."""
     if names is None:
-        return list(_ENTRIES)
+        return core()
     out: list[Constant] = []
     for name in names:
         c = get(name)
@@ -185,3 +293,180 @@ def resolve(names: Iterable[str] | None) -> list[Constant]:
     if not out:
         raise ValueError("no constants given")
     return out
+
+
+def core() -> list[Constant]:
+    """The core catalog: the constants screened first and tabulated for meet-in-the-middle."""
+    return list(_ENTRIES[:_CORE_COUNT])
+
+
+def extended() -> list[Constant]:
+    """Every other entry: the wider catalog, then the user's constants in the order loaded."""
+    return list(_ENTRIES[_CORE_COUNT:]) + list(_USER)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product of powers of catalog constants (ϖ²/π, π³√3), usable wherever a constant is.
+
+    Attributes
+    ----------
+    factors : tuple of (Constant, int)
+        The constants and their (non-zero) exponents.
+    """
+
+    factors: tuple[tuple[Constant, int], ...]
+
+    @property
+    def name(self) -> str:
+        """``pi^3*sqrt3``, ``lemniscate^2*pi^-1``."""
+        return "*".join(c.name if e == 1 else f"{c.name}^{e}" for c, e in self.factors)
+
+    def value(self, dps: int) -> mpmath.mpf:
+        """The value to ``dps`` digits."""
+        with mpmath.workdps(dps + 10):
+            return mpmath.fprod(c.value(dps + 10) ** e for c, e in self.factors)
+
+    def sympy(self) -> sympy.Expr:
+        """The product as a sympy expression."""
+        return sympy.Mul(*[c.sympy() ** e for c, e in self.factors])
+
+
+_PRODUCT_EXPONENTS = (-3, -2, -1, 1, 2, 3)
+
+
+def _algebraic(c: Constant) -> bool:
+    return bool(c.sympy().is_algebraic)
+
+
+def products(constants: Iterable[Constant]) -> list[Product]:
+    """Squares and cubes of the constants, then x^i y^j for each pair, |i|, |j| <= 3.
+
+    An inverse is left out (a Möbius relation in 1/z is one in z), so of (i, j) and (−i, −j) only
+    the one with i > 0 is listed; so are powers and products of algebraic constants alone (√2³,
+    √2·√3), algebraic of low degree and left to the other stages.
+    """
+    consts = list(constants)
+    out = [Product(((c, e),)) for e in (2, 3) for c in consts if not _algebraic(c)]
+    for x, y in itertools.combinations(consts, 2):
+        if _algebraic(x) and _algebraic(y):
+            continue  # an algebraic number of low degree, or a rational (√2² = 2)
+        for i in (1, 2, 3):
+            for j in _PRODUCT_EXPONENTS:
+                out.append(Product(((x, i), (y, j))))
+    return out
+
+
+def load_catalog(path) -> list[Constant]:
+    """Add the constants of a TOML catalog file to the catalog (after every built-in one).
+
+    The file holds ``[[constant]]`` tables with ``name`` (an identifier), ``value`` (an expression
+    for :func:`discovery.expressions.parse`: catalog names, ``pi``, ``zeta(3)``, ``gamma(1/3)``,
+    ``clsin(2, pi/3)`` ...), and optionally ``description``, ``aliases`` (a list of names) and
+    ``sympy`` (the closed form to report, parsed the same way; default: the value's own sympy form,
+    or a symbol of the name when it has none)::
+
+        [[constant]]
+        name = "zeta3_over_pi2"
+        value = "zeta(3)/pi^2"
+        description = "ζ(3)/π²"
+
+    Loading the same file twice is harmless; a name already taken by a different definition is
+    refused.
+
+    Returns
+    -------
+    list of Constant
+        The constants of the file.
+
+    Raises
+    ------
+    discovery.errors.InputError
+        For a missing file, bad TOML, an unknown key, a bad name or a definition that does not
+        parse or evaluate to a finite real number; the message names the file and the entry.
+    """
+    import tomllib
+    from pathlib import Path
+
+    from discovery.errors import InputError
+    from discovery.expressions import parse
+
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such catalog file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read the catalog file ({err})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{path}: not valid TOML ({err})") from None
+    extra = set(doc) - {"constant"}
+    if extra:
+        raise InputError(f"{path}: unknown table or key {sorted(extra)[0]!r} (a catalog has [[constant]] tables)")
+    entries = doc.get("constant", [])
+    if not isinstance(entries, list) or not entries:
+        raise InputError(f"{path}: no [[constant]] tables")
+    loaded = []
+    for i, entry in enumerate(entries, 1):
+        where = f"{path}: constant {i}"
+        if not isinstance(entry, dict):
+            raise InputError(f"{where}: not a table")
+        unknown = set(entry) - {"name", "value", "description", "aliases", "sympy"}
+        if unknown:
+            raise InputError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        name, text = entry.get("name"), entry.get("value")
+        if not isinstance(name, str) or not name.isidentifier() or not name.isascii():
+            raise InputError(f"{where}: name must be an ASCII identifier, got {name!r}")
+        where = f"{path}: constant {name!r}"
+        if not isinstance(text, str):
+            raise InputError(f"{where}: value must be an expression in quotes, got {text!r}")
+        aliases = entry.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise InputError(f"{where}: aliases must be a list of names, got {aliases!r}")
+        description = entry.get("description", text)
+        if not isinstance(description, str):
+            raise InputError(f"{where}: description must be text, got {description!r}")
+        try:
+            expression = parse(text)
+            expression.value(30)
+        except InputError as err:
+            raise InputError(f"{where}: {err}") from None
+        form = entry.get("sympy")
+        if form is None:
+            try:
+                expression.sympy()
+                form = text
+            except InputError:
+                form = name
+        elif not isinstance(form, str):
+            raise InputError(f"{where}: sympy must be an expression in quotes, got {form!r}")
+        else:
+            try:
+                parse(form).sympy()
+            except InputError as err:
+                raise InputError(f"{where}: sympy: {err}") from None
+        loaded.append(Constant(name, description, _defined(text), form, tuple(aliases)))
+    for c in loaded:
+        _register(c, path)
+    return loaded
+
+
+def _register(const: Constant, path) -> None:
+    from discovery.errors import InputError
+
+    old = CATALOG.get(const.name)
+    if old is not None:
+        if old.sympy_form == const.sympy_form and old.description == const.description and old in _USER:
+            return
+        raise InputError(f"{path}: constant {const.name!r} is already in the catalog ({old.description})")
+    for alias in (const.name, *const.aliases):
+        if alias in _EXACT:
+            raise InputError(f"{path}: name {alias!r} of {const.name!r} is already taken by {_EXACT[alias]!r}")
+    CATALOG[const.name] = const
+    _USER.append(const)
+    for alias in (const.name, *const.aliases):
+        _EXACT[alias] = const.name
+        _ALIASES[alias] = const.name
+        _ALIASES.setdefault(alias.lower(), const.name)
+    if const.sympy_form == const.name:
+        SYMPY_LOCALS[const.name] = sympy.Symbol(const.name)

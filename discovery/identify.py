@@ -14,12 +14,24 @@ candidate relation is
 
 ``digits_verified`` is the number of digits to which the confirmed relation holds, never more than
 the value is known to.
+
+**Escalation.**  By default the search escalates, stopping at the first confirmed relation and
+within ``budget_seconds``: rational → Möbius in one constant of the core catalog → quadratic
+irrational (these three whatever the budget) → Möbius in one constant of the rest of the catalog
+→ degree 2 in one constant (on request) → two constants at once, linear and
+Möbius (:data:`discovery.constants.PAIR_CONSTANTS`) → Möbius in products and powers of catalog
+constants (ϖ²/π, π³√3, πG², :data:`discovery.constants.PRODUCT_CONSTANTS`).
+
+**Digits available.**  A value known to fewer digits (a slowly converging fraction) is screened on
+a third of them and must be confirmed on all the rest; ``digits_verified`` then says how few they
+were.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Sequence
@@ -30,11 +42,18 @@ import numpy as np
 import sympy
 
 from discovery import constants as catalog
+from discovery.pcf.exact import LimitEstimate
 from discovery.pcf.formula import PCF
 from discovery.pcf.kernels import traces
 
 MIN_ROI = 2.0
 DECISIVE_ROI = 8.0
+DEFAULT_BUDGET = 5.0  # seconds per value for the escalation
+REPRESENTATIVE_BUDGET = 0.25  # seconds per campaign cluster representative
+ESCALATION_SECONDS = 0.5  # seconds of escalation per campaign (then the plain screen)
+MIN_KNOWN = 20  # digits a value must be known to before anything is claimed about it
+_MIN_SCREEN = 8
+_ALWAYS = 2  # the stages up to this index run whatever the budget
 _SCREEN_MARGIN = 5  # guard digits when the value is computed for screening
 _L = sympy.Symbol("L")
 
@@ -49,8 +68,9 @@ class Identification:
         Catalog name of the constant in the relation (names joined by ``,`` for several), None
         for a rational or quadratic-irrational value.
     kind : str
-        ``rational``, ``quadratic``, ``mobius``, ``polynomial`` (degree 2 in one constant) or
-        ``pair`` (Möbius-like in two constants).
+        ``rational``, ``quadratic``, ``mobius``, ``polynomial`` (degree 2 in one constant),
+        ``pair`` (Möbius-like in two constants) or ``product`` (Möbius in a product of powers of
+        constants, named like ``lemniscate^2*pi^-1``).
     basis : tuple of str
         The monomials the relation is over, L standing for the value.
     relation : tuple of int
@@ -88,9 +108,9 @@ def _scaled(value: mpmath.mpf, digits: int) -> int:
         return int(mpmath.nint(value * mpmath.mpf(10) ** digits))
 
 
-@lru_cache(maxsize=4096)
-def _scaled_constant(name: str, digits: int) -> int:
-    return _scaled(catalog.get(name).value(digits + 10), digits)
+@lru_cache(maxsize=8192)
+def _scaled_constant(const, digits: int) -> int:
+    return _scaled(const.value(digits + 10), digits)
 
 
 def _lll(ints: Sequence[int]) -> tuple[list[int], int]:
@@ -150,7 +170,7 @@ class _Basis:
     def scaled(self, digits: int, value_int: int) -> list[int]:
         """The basis values as integers scaled by 10**digits, from the scaled value."""
         unit = 10**digits
-        xs = [_scaled_constant(c.name, digits) for c in self.constants]
+        xs = [_scaled_constant(c, digits) for c in self.constants]
         monos = []
         for exps in self.exponents:
             m = unit
@@ -189,16 +209,64 @@ def _monomials(count: int, degree: int) -> tuple[tuple[int, ...], ...]:
     )
 
 
-def _bases(consts: list[catalog.Constant], degree: int, pairs: bool) -> list[_Basis]:
-    bases = [_Basis((c,), _monomials(1, 1), "mobius") for c in consts]
-    if degree >= 2:
-        bases += [_Basis((c,), _monomials(1, degree), "polynomial") for c in consts]
-    if pairs:
-        bases += [
-            _Basis((c1, c2), ((0, 0), (1, 0), (0, 1)), "pair")
-            for c1, c2 in itertools.combinations(consts, 2)
-        ]
-    return bases
+HASH_BOUND = 10  # |c| of the Möbius transforms a hashed stage looks up
+HASH_FROM = 300  # constants in a stage from which hashing beats one LLL each (measured, bench_identify)
+_HASH_RTOL = 1e-11
+
+
+class _HashedMobius:
+    """Möbius relations in one of many constants, found by hashing instead of one LLL per constant.
+
+    A relation c₀ + c₁x + c₂L + c₃xL = 0 says x = (c₂L + c₀)/(−c₃L − c₁): a Möbius transform of
+    L.  Every transform with |cᵢ| <= :data:`HASH_BOUND` (about 10⁵ of them) is computed in
+    float64 at once and looked up in the sorted values of the constants; only the constants hit
+    get an LLL screen.  The cost is that of the transforms plus a binary search each, so it
+    hardly grows with the number of constants (a user catalog of thousands, 1,190 products),
+    where one LLL per constant would grow linearly.  Relations with larger coefficients in these
+    constants are out of its reach (the core catalog is screened by LLL, without that limit).
+    """
+
+    def __init__(self, consts, bound: int = HASH_BOUND):
+        self.consts = list(consts)
+        values = np.array([float(c.value(20)) for c in self.consts])
+        order = np.argsort(values, kind="stable")
+        self.values, self.index = values[order], order
+        r = np.arange(-bound, bound + 1, dtype=np.float64)
+        num0, num1 = np.meshgrid(r, r, indexing="ij")
+        self.num = np.stack([num0.ravel(), num1.ravel()])  # c0 + c2 L: (c0, c2)
+        den = self.num[:, (self.num[1] > 0) | ((self.num[1] == 0) & (self.num[0] > 0))]
+        self.den = den  # -(c1 + c3 L) up to sign: one of ±(c1, c3)
+
+    def bases(self, L: float) -> list[_Basis]:
+        num = self.num[0] + self.num[1] * L
+        den = self.den[0] + self.den[1] * L
+        den = den[den != 0]
+        t = (num[:, None] / den[None, :]).ravel()
+        t = t[np.isfinite(t)]
+        pos = np.clip(np.searchsorted(self.values, t), 1, len(self.values) - 1)
+        hit = set()
+        for side in (pos - 1, pos):
+            close = np.abs(self.values[side] - t) <= _HASH_RTOL * np.maximum(np.abs(t), 1e-300)
+            hit.update(self.index[side[close]].tolist())
+        return _mobius(self.consts[i] for i in sorted(hit))
+
+
+@lru_cache(maxsize=16)
+def _hashed(consts: tuple) -> _HashedMobius:
+    return _HashedMobius(consts)
+
+
+def _mobius(consts) -> list[_Basis]:
+    return [_Basis((c,), _monomials(1, 1), "product" if isinstance(c, catalog.Product) else "mobius")
+            for c in consts]
+
+
+def _polynomial(consts, degree: int) -> list[_Basis]:
+    return [_Basis((c,), _monomials(1, degree), "polynomial") for c in consts]
+
+
+def _pairs(consts) -> list[_Basis]:
+    return [_Basis((c1, c2), ((0, 0), (1, 0), (0, 1)), "pair") for c1, c2 in itertools.combinations(consts, 2)]
 
 
 def _normalised(relation: list[int]) -> tuple[int, ...]:
@@ -248,6 +316,8 @@ def identify(
     precision: int | None = None,
     degree: int = 1,
     pairs: bool = False,
+    escalate: bool = True,
+    budget_seconds: float = DEFAULT_BUDGET,
 ) -> Identification | None:
     """Find and confirm a closed form of ``value``.
 
@@ -258,35 +328,79 @@ def identify(
         digits (default: the current mpmath precision); a callable ``f(dps)`` returns the value
         at any precision up to ``precision``.
     constants : sequence of str, optional
-        Catalog names to try (default: the whole catalog).
+        Catalog names to try (default: the core catalog, then the rest of it).
     digits : int, optional
-        Digits used for screening (default: half of what the value is known to).  Confirmation
-        needs the value to twice as many digits.
+        Digits used for screening.  Default: half of what the value is known to when that is at
+        least 60 digits (confirmation then needs the other half), else a third (at least 8), the
+        relation then having to hold on all the digits known.  Given explicitly, the value must be
+        known to twice as many.
     precision : int, optional
-        Digits the value is known to (see ``value``).
+        Digits the value is known to (see ``value``); at least :data:`MIN_KNOWN`.
     degree : int
         1 for Möbius relations; 2 also tries L = P(x)/Q(x) with P, Q of degree 2.
     pairs : bool
-        Also try L = (c₀ + c₁x + c₂y)/(d₀ + d₁x + d₂y) for every pair of constants.
+        Try two constants at once even when ``escalate`` is False.
+    escalate : bool
+        Go on to two constants at once and to products of constants when simpler relations fail.
+    budget_seconds : float
+        Time after which the escalation gives up (rational, Möbius in the core catalog and
+        quadratic relations are always tried).
 
     Returns
     -------
     Identification or None
         None when no relation is confirmed.
     """
-    consts = catalog.resolve(constants)
     source, known = _source(value, precision)
     if digits is None:
-        digits = known // 2
-    if digits < 15:
+        if known < MIN_KNOWN:
+            raise ValueError(f"need a value known to at least {MIN_KNOWN} digits, it is known to {known}")
+        digits = _screen_digits(known)
+    elif digits < 15:
         raise ValueError(f"need at least 15 screening digits, got {digits} (the value is known to {known})")
-    if known < 2 * digits:
+    elif known < 2 * digits:
         raise ValueError(
             f"confirming {digits} screening digits needs the value to {2 * digits} digits; it is known to {known}"
         )
     if degree not in (1, 2):
         raise ValueError(f"degree must be 1 or 2, got {degree!r}")
-    return _identify(source, known, digits, consts, degree, pairs, depth=None)
+    stages = _stages(constants, degree, pairs or escalate, escalate)
+    return _identify(source, known, digits, stages, budget_seconds, depth=None)
+
+
+def _screen_digits(known: int) -> int:
+    """Screening digits for a value known to ``known`` digits: a half, or a third when few."""
+    return known // 2 if known >= 60 else max(_MIN_SCREEN, known // 3)
+
+
+def _stages(constants, degree: int, pairs: bool, products: bool) -> list:
+    """The escalation: a list of stage names and bases ("rational"/"quadratic" stand alone)."""
+    key = None if constants is None else tuple(constants)
+    return _cached_stages(key, degree, pairs, products, len(catalog.extended()))
+
+
+@lru_cache(maxsize=64)
+def _cached_stages(constants, degree: int, pairs: bool, products: bool, wider_count: int) -> list:
+    """:func:`_stages`, built once per request (``wider_count`` changes when a user catalog loads)."""
+    if constants is None:
+        mobius, wider = _mobius(catalog.core()), catalog.extended()
+        pair_consts = catalog.resolve(catalog.PAIR_CONSTANTS)
+        product_consts = catalog.resolve(catalog.PRODUCT_CONSTANTS)
+    else:
+        consts = catalog.resolve(constants)
+        mobius, wider = _mobius(consts), []
+        pair_consts = product_consts = consts
+    stages = ["rational", mobius, "quadratic"]
+    if wider:
+        stages.append(_hashed(tuple(wider)) if len(wider) >= HASH_FROM else _mobius(wider))
+    if degree >= 2:
+        stages.append(_polynomial(catalog.resolve(constants) if constants else catalog.core(), degree))
+    if pairs:
+        stages.append(_pairs(pair_consts))
+    if products:
+        prods = catalog.products(product_consts)
+        stages.append(_hashed(tuple(prods)) if len(prods) >= HASH_FROM else _mobius(prods))
+    return stages
 
 
 def _algebraic(source, L, digits, confirm, depth, powers):
@@ -315,55 +429,81 @@ def _algebraic(source, L, digits, confirm, depth, powers):
     return Identification(None, kind, basis, rel, expr, verified, roi, depth)
 
 
-
-def _identify(source, known, digits, consts, degree, pairs, depth):
-    with mpmath.workdps(digits + _SCREEN_MARGIN + 10):
-        L = source(digits + _SCREEN_MARGIN)
-    deep_dps = min(known, 2 * digits + 20)
-
-    def confirm(values_at, relation):
-        with mpmath.workdps(deep_dps + 10):
-            got = _agreement(values_at(deep_dps), relation)
-        got = min(got, known)
-        return got if got >= 2 * digits - 1 else None
-
-    found = _algebraic(source, L, digits, confirm, depth, powers=1)
-    if found is not None:
-        return found
+def _screen(bases, digits: int, Li: int, deadline: float) -> list:
+    """Candidates (roi, basis, relation) of one stage, best return first."""
     # Candidates are confirmed best return on investment first, so of two related constants (phi
     # and sqrt5, cbrt2 and cbrt4) the simpler relation wins; a relation with an overwhelming
     # return is confirmed at once, as nothing related can beat it by much.
-    Li = _scaled(L, digits)
     candidates = []
-    for basis in _bases(consts, degree, pairs):
+    for basis in bases:
+        if time.perf_counter() > deadline:
+            break
         ints = basis.scaled(digits, Li)
         rel, residual = _lll(ints)
         k = len(rel) // 2
         if not any(rel[k:]) or not any(rel[1:k]) and not any(rel[k + 1:]):
             continue  # L absent, or only a rational relation
+        if abs(sum(c * v for c, v in zip(rel[k:], ints[:k]))) < 10 ** (digits // 2):
+            continue  # the denominator vanishes: a relation among the constants alone (√2² = 2)
         roi = _screen_roi(ints, rel, residual, digits)
         if roi >= MIN_ROI:
             candidates.append((roi, basis, rel))
             if roi >= DECISIVE_ROI:
                 break
     candidates.sort(key=lambda c: -c[0])
-    for roi, basis, rel in candidates:
-        verified = confirm(lambda dps, b=basis: b.values(dps, source(dps)), rel)
-        if verified is None:
+    return candidates
+
+
+def _identify(source, known, digits, stages, budget_seconds, depth):
+    """Run the escalation ``stages`` on a value known to ``known`` digits, screening on ``digits``."""
+    deadline = time.perf_counter() + budget_seconds
+    with mpmath.workdps(digits + _SCREEN_MARGIN + 10):
+        L = source(digits + _SCREEN_MARGIN)
+    # Screening on half the digits leaves the other half to confirm; screening on fewer (a value
+    # known to few digits) demands agreement on all but the last three of those known.
+    need = 2 * digits - 1 if known >= 2 * digits else max(2 * digits - 1, known - 3)
+    deep_dps = min(known, max(2 * digits + 20, need + 3))
+
+    def confirm(values_at, relation):
+        with mpmath.workdps(deep_dps + 10):
+            got = _agreement(values_at(deep_dps), relation)
+        got = min(got, known)
+        return got if got >= need else None
+
+    Li = _scaled(L, digits)
+    for number, stage in enumerate(stages):
+        # Rational, Möbius in the core catalog and quadratic always run; later stages within the budget.
+        if number > _ALWAYS and time.perf_counter() > deadline:
+            return None
+        if isinstance(stage, str):
+            found = _algebraic(source, L, digits, confirm, depth, powers=1 if stage == "rational" else 2)
+            if found is not None:
+                return found
             continue
-        rel = _normalised(rel)
-        return Identification(
-            ",".join(c.name for c in basis.constants),
-            basis.kind,
-            basis.names(),
-            rel,
-            basis.closed_form(rel),
-            verified,
-            roi,
-            depth,
-        )
-    # A quadratic irrational outside the catalog's quadratic fields.
-    return _algebraic(source, L, digits, confirm, depth, powers=2)
+        if isinstance(stage, _HashedMobius):
+            with mpmath.workdps(30):
+                stage = stage.bases(float(L))
+        for roi, basis, rel in _screen(stage, digits, Li, math.inf if number <= _ALWAYS else deadline):
+            verified = confirm(lambda dps, b=basis: b.values(dps, source(dps)), rel)
+            if verified is None:
+                continue
+            rel = _normalised(rel)
+            return Identification(
+                ",".join(c.name for c in basis.constants),
+                basis.kind,
+                basis.names(),
+                rel,
+                basis.closed_form(rel),
+                verified,
+                roi,
+                depth,
+            )
+    return None
+
+
+def _fits_float_kernels(pcf: PCF) -> bool:
+    """Whether the float kernels can take the PCF (coefficients within int64, values within float64)."""
+    return all(abs(c) < 2**53 for c in pcf.a + pcf.b)
 
 
 def depth_for_digits(pcf: PCF, digits: float, max_depth: int = 50_000) -> int | None:
@@ -371,22 +511,68 @@ def depth_for_digits(pcf: PCF, digits: float, max_depth: int = 50_000) -> int | 
 
     The float log-domain traces give the distance between consecutive convergents on a geometric
     grid of depths in one cheap pass; the first grid depth that looks deep enough is then checked
-    exactly, doubling while it falls short.
+    exactly, doubling while it falls short.  When the traces show that ``max_depth`` is far too
+    shallow (a fraction converging like a power of n), None comes at once.  A PCF whose
+    coefficients do not fit the float kernels is searched by exact doubling alone.
     """
-    grid = np.unique(np.geomspace(16, max_depth, 48).astype(np.int64))
-    A, B = pcf.as_arrays()
-    tr = traces(A, B, grid)
-    with np.errstate(invalid="ignore"):
-        size = np.where(np.isfinite(tr.log_p - tr.log_q), tr.log_p - tr.log_q, 0.0)
-        est = (size - tr.log_diff[0]) / math.log(10)
-    deep = np.nonzero(est[0] >= digits + 2)[0]
-    depth = int(grid[deep[0]]) if deep.size else max_depth
+    if not _fits_float_kernels(pcf):
+        depth = 64
+    else:
+        grid = np.unique(np.geomspace(16, max_depth, 48).astype(np.int64))
+        A, B = pcf.as_arrays()
+        tr = traces(A, B, grid)
+        with np.errstate(invalid="ignore"):
+            size = np.where(np.isfinite(tr.log_p - tr.log_q), tr.log_p - tr.log_q, 0.0)
+            est = (size - tr.log_diff[0]) / math.log(10)
+        deep = np.nonzero(est[0] >= digits + 2)[0]
+        if not deep.size and np.isfinite(est[0, -1]) and est[0, -1] < digits / 2:
+            return None
+        depth = int(grid[deep[0]]) if deep.size else max_depth
     while True:
-        if pcf.limit(depth, dps=20).digits >= digits:
+        got = pcf.limit(depth, dps=20).digits
+        if got >= digits:
             return depth
-        if depth >= max_depth:
+        if depth >= max_depth or (depth >= 1024 and got < digits / 4):
             return None
         depth = min(max_depth, 2 * depth)
+
+
+def pcf_value(pcf: PCF, digits: float, max_depth: int = 50_000, deadline: float = math.inf,
+              progress: bool = False):
+    """The limit of a PCF to ``digits`` digits if it can be had, else as many as can be.
+
+    Exact convergents at a depth chosen from the PCF's convergence rate first; for a fraction
+    that converges too slowly for that, Richardson extrapolation of exact convergents
+    (:func:`discovery.pcf.exact.accelerated_limit`) at depths growing fourfold from 1,000 up to
+    ``max(max_depth, 200,000)`` while time (``deadline``, a ``time.perf_counter`` value) remains.
+    With no time left at all, a fraction too slow for plain convergents gets no digits.
+
+    Returns
+    -------
+    LimitEstimate
+        Its ``digits`` are the ones it can stand behind (possibly fewer than asked).
+    """
+    from discovery.pcf.exact import accelerated_limit
+
+    depth = depth_for_digits(pcf, digits, max_depth)
+    if depth is not None:
+        return pcf.limit(depth, dps=int(digits) + 10)
+    if time.perf_counter() >= deadline:
+        return LimitEstimate(mpmath.mpf("nan"), 0.0, 0)
+    best = pcf.limit(min(max_depth, 1000))
+    n = 1000
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        est = accelerated_limit(pcf.a, pcf.b, n, progress=progress)
+        if est.digits > best.digits:
+            best = est
+        if best.digits >= digits or n >= max(max_depth, 200_000):
+            break
+        # A fourfold depth costs about five times as long: stop if it would overrun.
+        if time.perf_counter() + 5 * (time.perf_counter() - started) > deadline:
+            break
+        n *= 4
+    return best
 
 
 def identify_pcf(
@@ -396,22 +582,43 @@ def identify_pcf(
     degree: int = 1,
     pairs: bool = False,
     max_depth: int = 50_000,
+    escalate: bool = True,
+    budget_seconds: float = DEFAULT_BUDGET,
+    progress: bool = False,
 ) -> Identification | None:
-    """Identify the limit of a PCF, confirmed with exact convergents at twice the digits.
+    """Identify the limit of a PCF, confirmed with exact convergents.
 
     The limit is computed exactly (``p_n/q_n`` with gmpy2) at a depth chosen from the PCF's own
-    convergence rate so that it has ``2 * digits`` correct digits.  A finite fraction is an exact
-    rational and is returned as such.
+    convergence rate so that it has ``2 * digits`` correct digits, and then screened on ``digits``
+    of them and confirmed on all.  A fraction converging too slowly for that is extrapolated
+    (:func:`pcf_value`) and identified on the digits it reaches, if at least :data:`MIN_KNOWN`:
+    screened on a third, confirmed on all; ``digits_verified`` then tells.  A finite fraction is an
+    exact rational.  Coefficients may be integers of any size.
+
+    Parameters
+    ----------
+    pcf : PCF
+    constants, degree, pairs, escalate
+        As for :func:`identify`.
+    digits : int
+        Screening digits when the fraction delivers twice as many.
+    max_depth : int
+        Deepest plain convergent tried; extrapolation may go deeper.
+    budget_seconds : float
+        Time for evaluating and identifying together.
+    progress : bool
+        A tqdm bar for long exact walks.
 
     Returns
     -------
     Identification or None
-        None when the PCF does not converge fast enough to confirm, or nothing is confirmed.
+        None when the PCF does not converge to enough digits, or nothing is confirmed.
     """
     if not isinstance(pcf, PCF):
         raise ValueError(f"identify_pcf takes a PCF, got {pcf!r}")
     from discovery.pcf.exact import exact_limit, first_zero
 
+    started = time.perf_counter()
     stop = first_zero(pcf.b, max_depth)
     if stop is not None:
         q = exact_limit(pcf.a, pcf.b, max_depth)
@@ -421,17 +628,63 @@ def identify_pcf(
         rel = (-int(q.numerator), int(q.denominator))
         return Identification(None, "rational", ("1", "L"), rel, expr, math.inf, math.inf, stop - 1)
     target = 2 * digits + 20
-    depth = depth_for_digits(pcf, target, max_depth)
-    if depth is None:
-        return None
-    est = pcf.limit(depth, dps=target + 10)
+    est = pcf_value(pcf, target, max_depth, started + budget_seconds / 2, progress)
     known = int(min(est.digits, target + 10))
+    if known < MIN_KNOWN:
+        return None
+    screen = digits if known >= 2 * digits else _screen_digits(known)
     value = est.value
 
     def source(dps):
         return +value
 
-    return _identify(source, known, digits, catalog.resolve(constants), degree, pairs, depth)
+    remaining = max(0.0, budget_seconds - (time.perf_counter() - started))
+    stages = _stages(constants, degree, pairs or escalate, escalate)
+    return _identify(source, known, screen, stages, remaining, est.depth)
+
+
+class RepresentativeIdentifier:
+    """Escalated identification of a campaign's cluster representatives, under a campaign-level cap.
+
+    Each representative gets :func:`identify_pcf` with escalation and ``budget_seconds``; once the
+    campaign has spent ``escalation_seconds`` on them, the rest get the plain screen (rational and
+    Möbius in the core catalog, no extrapolation), so a campaign with many unidentified clusters
+    is not slowed down by much.
+
+    Parameters
+    ----------
+    config : dict
+        A campaign's ``[identify]`` table: ``constants``, ``digits``, ``budget_seconds``,
+        ``escalation_seconds`` (and optionally ``catalog``, a TOML catalog file to load).
+    max_depth : int
+        Deepest plain convergent.
+
+    Attributes
+    ----------
+    spent_ : float
+        Seconds spent on escalated identifications so far.
+    """
+
+    def __init__(self, config: dict, max_depth: int = 5000):
+        self.config = config
+        self.max_depth = max_depth
+        self.spent_ = 0.0
+        if config.get("catalog"):
+            catalog.load_catalog(config["catalog"])
+
+    def __call__(self, pcf: PCF) -> Identification | None:
+        """The confirmed identification of one representative, or None."""
+        cfg = self.config
+        left = cfg.get("escalation_seconds", ESCALATION_SECONDS) - self.spent_
+        if left <= 0:
+            return identify_pcf(pcf, cfg["constants"], cfg["digits"], max_depth=self.max_depth, escalate=False,
+                                budget_seconds=0.0)
+        started = time.perf_counter()
+        try:
+            return identify_pcf(pcf, cfg["constants"], cfg["digits"], max_depth=self.max_depth,
+                                budget_seconds=min(cfg.get("budget_seconds", REPRESENTATIVE_BUDGET), left))
+        finally:
+            self.spent_ += time.perf_counter() - started
 
 
 def confirm_matches(
@@ -473,7 +726,7 @@ def confirm_matches(
             continue
         names = sorted({table.names[table.constant[e]] for e in entries[rows == row]})
         pcf = PCF([int(c) for c in A[row]], [int(c) for c in B[row]])
-        hit = identify_pcf(pcf, constants=names, digits=digits)
+        hit = identify_pcf(pcf, constants=names, digits=digits, escalate=False, budget_seconds=0.0)
         if hit is not None and hit.digits_verified >= need:
             found[int(row)] = hit
     return found

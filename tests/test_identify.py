@@ -74,8 +74,10 @@ def test_every_identified_random_pcf_is_true_at_300_digits():
 def test_bad_input():
     with pytest.raises(ValueError, match="twice|2 \\* digits|needs the value"):
         identify("3.14159265358979323846264338327950288419716939937510", digits=40)
-    with pytest.raises(ValueError, match="15 screening digits"):
+    with pytest.raises(ValueError, match="at least 20 digits"):
         identify("3.1415926535")
+    with pytest.raises(ValueError, match="15 screening digits"):
+        identify("3.14159265358979323846264338327950288419716939937510", digits=10)
     with pytest.raises(ValueError, match="unknown constant"):
         identify(_value("pi", 100), constants=["pie"])
     with pytest.raises(ValueError, match="cannot read"):

@@ -139,6 +139,34 @@ def _check_pcf_search(search: dict, path: Path) -> None:
                           "compute; use 'enumerate' or 'evolve'")
 
 
+# The defaults of discovery.identify.RepresentativeIdentifier (not imported here: it loads flint).
+_ESCALATION_DEFAULTS = {"catalog": None, "budget_seconds": 0.25, "escalation_seconds": 0.5}
+
+
+def _catalog_path(v, where, config_path: Path) -> Path:
+    _check(v, isinstance(v, str) and v.strip() != "", where, "the path of a TOML catalog file")
+    return (config_path.parent / v).resolve()
+
+
+def _load_user_catalog(doc: dict, path: Path) -> None:
+    """Load ``[identify] catalog`` before the constants are checked, so they may name its entries."""
+    from discovery import constants as catalog
+
+    table = doc.get("identify")
+    if not isinstance(table, dict) or "catalog" not in table:
+        return
+    where = f"{path}: [identify] catalog"
+    try:
+        catalog.load_catalog(_catalog_path(table["catalog"], where, path))
+    except InputError as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
+def _non_negative_number(v, where):
+    return _check(v, isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf"), where,
+                  "a non-negative number of seconds")
+
+
 def _choice(*options):
     def check(v, where):
         return _check(v, v in options, where, "one of " + ", ".join(repr(o) for o in options))
@@ -283,13 +311,22 @@ def load_config(path: str | Path) -> CampaignConfig:
         )
     if search["metrics_depth"] <= 1000 and search["sample"] == 1000:
         raise ConfigError(f"{path}: [search] metrics_depth must exceed the sample depth 1000")
+    _load_user_catalog(doc, path)
     identify = _read_table(doc, "identify", {
+        "catalog": (None, lambda v, w: str(_catalog_path(v, w, path))),
         "constants": (None, _constants),
         "digits": (30, _positive_int),
         "confirm_digits": (None, _positive_int),
         "mobius_bound": (5, _positive_int),
         "representatives": (3, _non_negative_int),
+        "budget_seconds": (_ESCALATION_DEFAULTS["budget_seconds"], _positive_number),
+        "escalation_seconds": (_ESCALATION_DEFAULTS["escalation_seconds"], _non_negative_number),
     }, path)
+    # Keys left at their defaults stay out of the configuration, so a campaign started before they
+    # existed has the same digest and resumes.
+    for key, default in _ESCALATION_DEFAULTS.items():
+        if identify[key] == default:
+            del identify[key]
     if identify["digits"] < 15:
         raise ConfigError(f"{path}: [identify] digits must be at least 15, got {identify['digits']}")
     if identify["confirm_digits"] is None:

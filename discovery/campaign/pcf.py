@@ -107,6 +107,10 @@ def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=No
     out = {"candidates": int(len(A)), "converged": int(alive.size), "measured": 0, "dropped": 0, "pcfs": []}
     if not alive.size:
         return out
+    if ident.get("catalog"):  # a worker process may not have loaded the user's constants yet
+        from discovery.constants import load_catalog
+
+        load_catalog(ident["catalog"])
     constants = tuple(ident["constants"]) if ident["constants"] else None
     table = _table(constants, ident["mobius_bound"])
     rows, entries = match(ev.limit[alive], table)

@@ -239,7 +239,7 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
     from tqdm import tqdm
 
     from discovery.cluster import DynamicsClusterer, anchor_table, concat_tables
-    from discovery.identify import identify_pcf
+    from discovery.identify import RepresentativeIdentifier
     from discovery.pcf.dynamics import FIELDS
     from discovery.pcf.formula import PCF, to_arrays
 
@@ -289,9 +289,9 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
         nearest = np.argsort(np.abs(delta - c["centroid"]["delta"]), kind="stable")[:reps]
         todo.extend((c, c["members"][j], pcfs[idx[j]]) for j in nearest)
     identifications = []
+    identify_pcf = RepresentativeIdentifier(config.identify, max_depth=5000)
     for c, fid, pcf in tqdm(todo, desc=f"{config.name}: cluster representatives", unit="PCF", disable=not progress):
-        hit = identify_pcf(pcf, constants=config.identify["constants"], digits=config.identify["digits"],
-                           max_depth=5000)
+        hit = identify_pcf(pcf)
         if hit is not None and hit.digits_verified >= config.identify["confirm_digits"]:
             identifications.append((fid, identification_record(hit)))
             if hit.constant and hit.constant not in c["constants"]:

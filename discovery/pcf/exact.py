@@ -19,22 +19,29 @@ _INT64_SAFE = 2**62
 
 
 class LimitEstimate(NamedTuple):
-    """A convergent used as an approximation of a PCF's limit.
+    """A convergent (or an extrapolation of convergents) used as an approximation of a PCF's limit.
 
     Attributes
     ----------
     value : mpmath.mpf
-        p_depth / q_depth (or the exact value of a finite fraction), NaN when q is zero.
+        p_depth / q_depth (or the exact value of a finite fraction), NaN when q is zero; for
+        ``method="richardson"`` the extrapolated value.
     digits : float
-        Estimated number of correct significant digits, from the distance between the last two
-        convergents; ``inf`` for a finite fraction, 0 when nothing can be said.
+        Estimated number of correct significant digits; ``inf`` for a finite fraction, 0 when
+        nothing can be said.  For a convergent it is the distance between the last two convergents
+        times the tail those distances predict (geometric or power-law decay, measured between
+        depth/2 and depth), so a slowly converging fraction is not credited with the digits of its
+        last step alone; for an extrapolation it is the agreement of two independent extrapolations.
     depth : int
-        The depth of the convergent.
+        The depth of the deepest convergent used.
+    method : str
+        ``convergent`` or ``richardson``.
     """
 
     value: mpmath.mpf
     digits: float
     depth: int
+    method: str = "convergent"
 
 
 def polyval(coeffs: Sequence[int], x: int) -> int:
@@ -87,7 +94,7 @@ def first_zero(b: Sequence[int], depth: int) -> int | None:
 _LEAF = 48  # steps multiplied one by one before the product tree takes over
 
 
-def _product(av: list, bv: list, lo: int, hi: int) -> tuple:
+def _product(av: list, bv: list, lo: int, hi: int, tick=None) -> tuple:
     """M_lo M_(lo+1) ... M_(hi-1) with M_k = [[a(k), 1], [b(k), 0]], as (m00, m01, m10, m11).
 
     Binary splitting: the large multiplications happen between numbers of similar size, where
@@ -99,22 +106,33 @@ def _product(av: list, bv: list, lo: int, hi: int) -> tuple:
             a, b = av[k], bv[k]
             x, y = x * a + y * b, x
             z, w = z * a + w * b, z
+        if tick is not None:
+            tick(hi - lo)
         return x, y, z, w
     mid = (lo + hi) // 2
-    x1, y1, z1, w1 = _product(av, bv, lo, mid)
-    x2, y2, z2, w2 = _product(av, bv, mid, hi)
+    x1, y1, z1, w1 = _product(av, bv, lo, mid, tick)
+    x2, y2, z2, w2 = _product(av, bv, mid, hi, tick)
     return x1 * x2 + y1 * z2, x1 * y2 + y1 * w2, z1 * x2 + w1 * z2, z1 * y2 + w1 * w2
 
 
-def walk(a: Sequence[int], b: Sequence[int], depths: Sequence[int]) -> dict:
+_PROGRESS_DEPTH = 20_000  # below this depth a walk takes well under a second: no bar
+_PROGRESS_DELAY = 3.0  # seconds before the bar appears (tqdm's delay)
+
+
+def walk(a: Sequence[int], b: Sequence[int], depths: Sequence[int], progress: bool = False) -> dict:
     """Convergents at several depths from one pass over the recurrence's matrix product.
+
+    The product is computed by binary splitting, the fast path for deep convergents (depths of
+    10⁵–10⁶ take seconds, not hours).
 
     Parameters
     ----------
     a, b : sequence of int
-        Coefficients, highest degree first.
+        Coefficients, highest degree first (Python integers of any size).
     depths : sequence of int
         Non-negative depths, in any order.
+    progress : bool
+        Show a tqdm bar (on stderr) when the walk is deep and still running after a few seconds.
 
     Returns
     -------
@@ -130,13 +148,22 @@ def walk(a: Sequence[int], b: Sequence[int], depths: Sequence[int]) -> dict:
     p, p_prev, q, q_prev = mpz(polyval(a, 0)), mpz(1), mpz(1), mpz(0)
     found = {}
     done = 0
-    for d in wanted:
-        if d > done:
-            x, y, z, w = _product(av, bv, done + 1, d + 1)
-            p, p_prev = p * x + p_prev * z, p * y + p_prev * w
-            q, q_prev = q * x + q_prev * z, q * y + q_prev * w
-            done = d
-        found[d] = (p, q, p_prev, q_prev)
+    bar = None
+    if progress and top >= _PROGRESS_DEPTH:
+        from tqdm import tqdm
+
+        bar = tqdm(total=top, unit="step", desc="exact convergents", delay=_PROGRESS_DELAY, leave=False)
+    try:
+        for d in wanted:
+            if d > done:
+                x, y, z, w = _product(av, bv, done + 1, d + 1, None if bar is None else bar.update)
+                p, p_prev = p * x + p_prev * z, p * y + p_prev * w
+                q, q_prev = q * x + q_prev * z, q * y + q_prev * w
+                done = d
+            found[d] = (p, q, p_prev, q_prev)
+    finally:
+        if bar is not None:
+            bar.close()
     return found
 
 
@@ -190,26 +217,160 @@ def _log10_abs(x) -> float:
     return float(mpmath.log10(abs(mpmath.mpf(int(x)))))
 
 
-def limit_estimate(a: Sequence[int], b: Sequence[int], depth: int, dps: int | None = None):
+def _log10_step(p, q, p_prev, q_prev) -> float:
+    """log10 |p/q - p'/q'| relative to |p/q| (-inf when the two agree exactly)."""
+    det = p * q_prev - p_prev * q
+    return _log10_abs(det) - _log10_abs(q_prev) - (_log10_abs(p) if p else _log10_abs(q))
+
+
+def _tail_log10(step_half: float, step: float, gap: int) -> float:
+    """log10 of (error of the last convergent / its last step), from the steps at depth/2 and depth.
+
+    With the per-step decay rate r of the steps measured between the two depths, the remaining
+    steps sum to about step / (1 - e^-r): a factor near 1 for geometric convergence, near
+    depth / (power + 1) for steps falling like a power of the depth.  +inf when the steps do not
+    decay at all (nothing can then be said).
+    """
+    if math.isinf(step) and step < 0:
+        return 0.0
+    rate = (step_half - step) * math.log(10) / gap
+    if rate <= 0:
+        return math.inf
+    geometric = -math.log10(-math.expm1(-rate))
+    # Steps falling like depth^-(s+1) leave a tail of about depth/s steps.
+    depth = 2 * gap
+    power = (step_half - step) / math.log10(depth / gap) - 1
+    if power <= 0:
+        return math.inf
+    return max(geometric, math.log10(depth / power))
+
+
+def _convergent_digits(found: dict, depth: int) -> float:
+    """Correct digits of the convergent at ``depth`` from a walk that also holds depth // 2."""
+    p, q, p_prev, q_prev = found[depth]
+    if q == 0 or q_prev == 0:
+        return 0.0
+    step = _log10_step(p, q, p_prev, q_prev)
+    half = depth // 2
+    tail = 0.0
+    if half in found and half >= 2 and 0 not in found[half][1::2]:
+        tail = _tail_log10(_log10_step(*found[half]), step, depth - half)
+    return max(0.0, -(step + tail))
+
+
+def limit_estimate(a: Sequence[int], b: Sequence[int], depth: int, dps: int | None = None,
+                   progress: bool = False):
     """See :meth:`discovery.pcf.formula.PCF.limit`."""
     if isinstance(depth, bool) or int(depth) != depth or depth < 1:
         raise ValueError(f"depth must be a positive integer, got {depth!r}")
     depth = int(depth)
-    p, q, p_prev, q_prev, finite = _value_convergent(a, b, depth)
+    k = first_zero(b, depth)
+    if k is not None:
+        p, q = walk(a, b, [k - 1])[k - 1][:2]
+        digits = math.inf
+    else:
+        half = depth // 2
+        found = walk(a, b, [half, depth] if half >= 2 else [depth], progress)
+        p, q = found[depth][:2]
+        digits = _convergent_digits(found, depth)
     if q == 0:
         return LimitEstimate(mpmath.mpf("nan"), 0.0, depth)
-    if finite:
-        digits = math.inf
-    elif q_prev == 0:
-        digits = 0.0
-    else:
-        det = p * q_prev - p_prev * q
-        # |p/q - p'/q'| = |det| / |q q'|; significant digits are relative to |p/q|.
-        log_diff = _log10_abs(det) - _log10_abs(q) - _log10_abs(q_prev)
-        log_value = _log10_abs(p) - _log10_abs(q)
-        digits = max(0.0, (log_value if p else 0.0) - log_diff)
     if dps is None:
         dps = 50 if math.isinf(digits) else max(20, int(digits) + 10)
     with mpmath.workdps(dps):
         value = mpmath.mpf(int(p)) / int(q)
     return LimitEstimate(value, digits, depth)
+
+
+def _steps(a, b, start: tuple, n: int, count: int, stride: int) -> list[tuple[int, int, int]]:
+    """``(depth, p, q)`` at depths n, n + stride, ..., from the convergents (p, q, p', q') at n."""
+    p, q, p_prev, q_prev = start
+    out = [(n, p, q)]
+    while len(out) < count:
+        for _ in range(stride):
+            n += 1
+            an, bn = polyval(a, n), polyval(b, n)
+            p, p_prev = an * p + bn * p_prev, p
+            q, q_prev = an * q + bn * q_prev, q
+        out.append((n, p, q))
+    return out
+
+
+def _richardson(points: list[tuple[int, int, int]], dps: int) -> mpmath.mpf:
+    """The value at 1/n = 0 of the polynomial in 1/n through the convergents (Neville's scheme)."""
+    with mpmath.workdps(dps):
+        xs = [mpmath.mpf(1) / n for n, _, _ in points]
+        ys = [mpmath.mpf(int(p)) / int(q) for _, p, q in points]
+        for k in range(1, len(xs)):
+            for i in range(len(xs) - k):
+                ys[i] = (xs[i + k] * ys[i] - xs[i] * ys[i + 1]) / (xs[i + k] - xs[i])
+        return ys[0]
+
+
+def accelerated_limit(a: Sequence[int], b: Sequence[int], depth: int, terms: int | None = None,
+                      progress: bool = False) -> LimitEstimate:
+    """The limit of a slowly converging PCF by Richardson extrapolation of its exact convergents.
+
+    For a fraction whose error falls like a power of n (an asymptotic expansion in 1/n, as for
+    Euler-type fractions of ζ(3), ζ(5), Catalan's constant and most degree-(d, 2d) fractions), the
+    polynomial in 1/n through ``terms + 1`` convergents at n = N, N + 2, ..., N + 2·terms,
+    evaluated at 1/n = 0, cancels the expansion's first ``terms`` orders.  Convergents of one
+    parity only are used, so an error that alternates in sign is as smooth as one that does not.
+
+    The digits claimed are those on which this extrapolation agrees with a second, independent one
+    from depth N/2 (less accurate, so the estimate errs on the safe side), minus one.  A fraction
+    whose error is not a power series in 1/n (a log n, a fractional power) makes the two disagree,
+    and few digits are claimed.  When the plain convergent is better, it is returned instead.
+
+    Parameters
+    ----------
+    a, b : sequence of int
+        Coefficients, highest degree first.
+    depth : int
+        N, the depth of the first convergent used (>= 16).
+    terms : int, optional
+        Orders cancelled (default N/10, at most 300).
+    progress : bool
+        A tqdm bar for a long exact walk.
+
+    Returns
+    -------
+    LimitEstimate
+        With ``method="richardson"`` when the extrapolation wins.
+    """
+    if isinstance(depth, bool) or int(depth) != depth or depth < 16:
+        raise ValueError(f"depth must be an integer >= 16, got {depth!r}")
+    depth = int(depth)
+    if terms is None:
+        terms = min(300, depth // 10)
+    if isinstance(terms, bool) or int(terms) != terms or not 1 <= terms <= depth // 4:
+        raise ValueError(f"terms must be an integer in [1, depth/4], got {terms!r}")
+    terms = int(terms)
+    if first_zero(b, depth + 2 * terms) is not None:
+        return limit_estimate(a, b, depth)
+    half = depth // 2
+    found = walk(a, b, [half, depth], progress)
+    p, q = found[depth][:2]
+    if q == 0 or found[half][1] == 0:
+        return limit_estimate(a, b, depth)
+    plain_digits = _convergent_digits(found, depth)
+    with mpmath.workdps(max(20, int(plain_digits) + 10)):
+        plain = LimitEstimate(mpmath.mpf(int(p)) / int(q), plain_digits, depth)
+    dps = 4 * terms + 60
+    deep = _steps(a, b, found[depth], depth, terms + 1, 2)
+    shallow = _steps(a, b, found[half], half, terms + 1, 2)
+    if any(q == 0 for _, _, q in deep + shallow):
+        return plain
+    value = _richardson(deep, dps)
+    check = _richardson(shallow, dps)
+    with mpmath.workdps(dps):
+        diff = abs(value - check)
+        if value == 0:
+            return plain
+        digits = math.inf if diff == 0 else float(-mpmath.log10(diff / abs(value))) - 1
+    digits = max(0.0, min(digits, dps - 20))
+    if digits <= plain.digits:
+        return plain
+    with mpmath.workdps(int(digits) + 10):
+        value = +value
+    return LimitEstimate(value, digits, deep[-1][0], "richardson")

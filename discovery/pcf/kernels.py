@@ -16,6 +16,8 @@ from typing import NamedTuple, Sequence
 import numba
 import numpy as np
 
+from discovery.errors import InputError
+
 _SHIFT = 600
 _BIG = 2.0**_SHIFT
 _SMALL = 2.0**-_SHIFT
@@ -37,6 +39,12 @@ class Status(enum.IntEnum):
     """Even and odd convergents approach different values."""
     NOT_CONVERGED = 5
     """None of the above: diverging, or converging too slowly for the tolerance at this depth."""
+    INEXACT = 6
+    """A coefficient float64 cannot hold exactly (above 2⁵³ and not a multiple of the spacing of
+    floats there): not evaluated (use exact convergents, :meth:`discovery.pcf.formula.PCF.limit`,
+    which take integers of any size)."""
+
+_FLOAT_EXACT = 2**53
 
 
 class Evaluation(NamedTuple):
@@ -77,7 +85,7 @@ class Traces(NamedTuple):
 
 # Plain ints for the kernels, which cannot return enum members.
 _CONVERGED, _TERMINATED, _ZERO_DENOMINATOR, _NONFINITE, _OSCILLATING, _NOT_CONVERGED = (
-    int(s) for s in Status
+    int(s) for s in list(Status)[:6]
 )
 
 
@@ -230,6 +238,12 @@ def _check_batch(A, B) -> tuple[np.ndarray, np.ndarray]:
     if A.shape[1] == 0 or B.shape[1] == 0:
         raise ValueError(f"A and B need at least one coefficient column, got shapes {A.shape}, {B.shape}")
     for name, M in (("A", A), ("B", B)):
+        if M.dtype == object and all(isinstance(c, int) and not isinstance(c, bool) for c in M.flat):
+            big = next((c for c in M.flat if abs(c) > np.iinfo(np.int64).max), None)
+            if big is not None:
+                raise InputError(f"{name}: coefficient {big} does not fit in int64 (the float kernels' input); "
+                                 "exact convergents (PCF.limit) take integers of any size")
+            continue
         if not np.issubdtype(M.dtype, np.integer):
             raise ValueError(f"{name} must hold integers, got dtype {M.dtype}")
     return A.astype(np.int64, copy=False), B.astype(np.int64, copy=False)
@@ -267,6 +281,11 @@ def evaluate(A, B, depth: int = 1000, rtol: float = 1e-9) -> Evaluation:
     limit = np.empty(A.shape[0], dtype=np.float64)
     status = np.empty(A.shape[0], dtype=np.int8)
     _evaluate_batch(A, B, depth, float(rtol), limit, status)
+    large = np.nonzero((np.abs(A) > _FLOAT_EXACT).any(axis=1) | (np.abs(B) > _FLOAT_EXACT).any(axis=1))[0]
+    for i in large:  # rare rows: check each large coefficient exactly
+        if any(int(float(c)) != int(c) for c in (*A[i], *B[i])):
+            limit[i] = np.nan
+            status[i] = Status.INEXACT
     return Evaluation(limit, status)
 
 

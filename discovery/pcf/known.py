@@ -1,4 +1,5 @@
-"""Known PCF formulas shipped in ``data/known_pcfs.json``: test fixtures and clustering anchors."""
+"""Known PCF formulas shipped in ``data/``: ``known_pcfs.json`` (test fixtures and clustering anchors)
+and ``literature_pcfs.json`` (published formulas, the identification benchmark)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 
 from discovery.pcf.formula import PCF
 
@@ -15,6 +17,15 @@ DATA_DIR = files("discovery.data")
 An :mod:`importlib.resources` Traversable, in the repository for an editable install and in
 site-packages for a wheel; pip installs packages unzipped, so it is a :class:`pathlib.Path`.
 """
+
+
+
+
+def data_file(name: str):
+    """A file of the package's data: the ``data/`` folder beside the imported package when there is
+    one (a source checkout, whichever of several it is), else :data:`DATA_DIR` (an installed wheel)."""
+    beside = Path(__file__).resolve().parents[2] / "data" / name
+    return beside if beside.is_file() else DATA_DIR.joinpath(name)
 
 
 @dataclass(frozen=True)
@@ -50,3 +61,10 @@ def known_pcfs() -> tuple[KnownPCF, ...]:
         KnownPCF(r["id"], r["constant"], PCF(r["a"], r["b"]), r["closed_form"], r["source"])
         for r in records
     )
+
+
+@lru_cache(maxsize=1)
+def literature_pcfs() -> tuple[dict, ...]:
+    """The published formulas of ``data/literature_pcfs.json``, as dicts (``id, a, b, a_n, b_n,
+    closed_form, convergence, degree, source, check``)."""
+    return tuple(json.loads(data_file("literature_pcfs.json").read_text(encoding="utf-8"))["formulas"])
