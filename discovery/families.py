@@ -196,7 +196,10 @@ def identify_member(pcf: PCF, constants: Sequence[str], confirm_digits: float,
 def _climb(pcf, constants, confirm_digits, rungs) -> tuple[Identification | None, int]:
     """(identification or None, index of the ladder rung that confirmed it)."""
     for rung, digits in enumerate(_DIGIT_LADDER[:rungs]):
-        hit = identify_pcf(pcf, constants=list(constants), digits=digits, max_depth=_MAX_DEPTH)
+        # The family's own constants, no escalation, no extrapolation of slow members: a line
+        # is walked member by member, and a member out of plain convergents' reach ends it.
+        hit = identify_pcf(pcf, constants=list(constants), digits=digits, max_depth=_MAX_DEPTH, escalate=False,
+                           budget_seconds=0.0)
         if hit is not None and hit.constant is None:
             break
         if hit is not None and hit.constant in constants and hit.digits_verified >= confirm_digits:
