@@ -248,7 +248,7 @@ def test_random_reals_give_no_identification_with_escalation(digits):
         assert identify(text) is None, text
 
 
-@pytest.mark.slow
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("digits", [20, 30, 50])
 def test_ten_thousand_random_reals(digits):
     rng = random.Random(1000 + digits)
