@@ -324,3 +324,21 @@ def test_drop_measures_less_and_keeps_every_identified_formula(triaged):
     assert drop_result.dropped > 0 and drop_result.measured + drop_result.dropped == off_result.measured
     assert off["identifications"] and set(off["identifications"]) <= set(drop["identifications"])
     assert drop_result.identified == off_result.identified
+
+
+def test_objectives_from_pipeline_records():
+    from discovery.campaign.evolve import PENALTY, objective_matrix
+    from discovery.pcf.mitm import mobius_table
+
+    table = mobius_table(["pi"], 4)
+    A = np.array([[2, 1], [1, 1]])
+    B = np.array([[1, 0, 0], [0, 0, 1]])
+    metrics = {"delta": 0.25, "naive_delta": -0.5, "limit_value": 4 / np.pi, "gamma_prime": 1.0, "eta_prime": 0.0,
+               "beta": 0.0, "gamma": -np.log(10.0), "eta": 0.0}
+    names = ["delta", "factorial_reduction", "convergence", "target", "novelty", "size"]
+    F = objective_matrix(names, A, B, [{"row": 0, "metrics": metrics}], table, np.array([[0.25, 1.0, 3.0]]),
+                         sample=100)
+    # Minimised: -delta; -(1 - (1 - 0.5) / 1.25); -1 digit per term; 4/pi is in the table; distance 3.
+    assert F[0].tolist() == pytest.approx([-0.25, -0.6, -1.0, -16.0, -3.0, 4.0])
+    # The second PCF produced no record (it did not converge): penalised, except its size.
+    assert F[1].tolist() == [PENALTY] * 5 + [3.0]
