@@ -31,6 +31,7 @@ import numpy as np
 
 from discovery.campaign.config import CampaignConfig
 from discovery.campaign.runner import CampaignResult
+from discovery.pcf.genome import canonical_key
 
 # A genome whose fraction does not converge, or whose metric is missing, scores this (minimised).
 PENALTY = 1e6
@@ -142,7 +143,7 @@ class _Evaluator:
         met, as the uninterrupted one had at that point)."""
         for row in self.store.labelled(self.cid, all_stored=True, units=(None, generation)):
             g = json.loads(row["genome"])
-            self.met.add(_canonical_key(g["a"], g["b"]))
+            self.met.add(canonical_key(g["a"], g["b"]))
 
     def __call__(self, genomes: list) -> np.ndarray:
         A, B = self.space.arrays(genomes)
@@ -160,16 +161,9 @@ class _Evaluator:
         self.store.write_unit(self.cid, unit, totals["candidates"], totals["converged"], records,
                               totals["measured"], totals["dropped"])
         self.found += sum(1 for r in records if r["identification"])
-        self.met.update(_canonical_key(r["a"], r["b"]) for r in records)
+        self.met.update(canonical_key(r["a"], r["b"]) for r in records)
         return objective_matrix(self.config.search["objectives"], A, B, records, self.table, self.centroids,
                                 self.config.search["sample"])
-
-
-def _canonical_key(a, b) -> tuple:
-    from discovery.pcf.formula import PCF
-
-    canon = PCF(a, b).canonical()
-    return canon.a, canon.b
 
 
 class _Screen:

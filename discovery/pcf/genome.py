@@ -44,17 +44,11 @@ class GenomeSpace:
     b_ranges: tuple[tuple[int, int, int], ...]
 
     def __post_init__(self):
+        from discovery.pcf.space import _read_ranges
+
         for name in ("a_ranges", "b_ranges"):
-            ranges = getattr(self, name)
-            if not ranges:
-                raise InputError(f"{name[0]}: no coefficient ranges given")
-            out = []
-            for r in ranges:
-                r = tuple(int(v) for v in r)
-                if len(r) not in (2, 3) or r[0] > r[1] or (len(r) == 3 and r[2] < 1):
-                    raise InputError(f"{name[0]}: coefficient range {list(r)} is empty or malformed")
-                out.append((r[0], r[1], r[2] if len(r) == 3 else 1))
-            object.__setattr__(self, name, tuple(out))
+            ranges = _read_ranges(name[0], getattr(self, name))
+            object.__setattr__(self, name, tuple((r[0], r[1], r[2] if len(r) == 3 else 1) for r in ranges))
         if not any(self._has_nonzero(r) for r in self.a_ranges) or not any(self._has_nonzero(r) for r in self.b_ranges):
             raise InputError("the ranges hold no PCF: a(n) or b(n) is zero for every choice of coefficients")
 
@@ -124,8 +118,7 @@ class GenomeSpace:
 
     def key(self, genome: Sequence[int]) -> tuple:
         """The canonical form's coefficients: genomes of trivially equivalent PCFs share it."""
-        canon = PCF(*self.coefficients(genome)).canonical()
-        return canon.a, canon.b
+        return canonical_key(*self.coefficients(genome))
 
     def a_part(self, genome: Sequence[int]) -> tuple[int, ...]:
         """The genome's a(n) positions: fractions sharing a(n) form one niche of the evolution."""
@@ -230,3 +223,9 @@ class GenomeSpace:
             if child != first and child != second and self.valid(child):
                 return child
         return self.mutate(first, rng)
+
+
+def canonical_key(a: Sequence[int], b: Sequence[int]) -> tuple:
+    """(a, b) of the canonical form of PCF(a, b) (see :meth:`discovery.pcf.PCF.canonical`)."""
+    canon = PCF(a, b).canonical()
+    return canon.a, canon.b
