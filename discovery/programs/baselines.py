@@ -150,6 +150,30 @@ def _remez(target: Target, m: int, n: int, iterations: int = 40):
         return p, q
 
 
+def fma_horner(program: Program) -> Program:
+    """A Horner polynomial (as :func:`discovery.programs.graph.horner` builds it) with every
+    multiply-then-add step fused into one ``fma`` (degree operations instead of 2·degree)."""
+    prog = program.simplified()
+    base = 1 + len(prog.consts)
+    instrs: list = []
+    where: dict = {}  # old value index -> new value index
+    t = 0
+    while t < len(prog.instructions):
+        op, (a, b, _) = prog.instructions[t]
+        nxt = prog.instructions[t + 1] if t + 1 < len(prog.instructions) else None
+        fuse = op == "mul" and nxt is not None and nxt[0] == "add" and nxt[1][0] == base + t
+        if fuse:
+            c = nxt[1][1]
+            instrs.append(("fma", (where.get(a, a), where.get(b, b), where.get(c, c))))
+            where[base + t + 1] = base + len(instrs) - 1
+            t += 2
+        else:
+            instrs.append((op, tuple(where.get(v, v) for v in (a, b, _))))
+            where[base + t] = base + len(instrs) - 1
+            t += 1
+    return Program(prog.consts, tuple(instrs), where.get(prog.output, prog.output)).simplified()
+
+
 def minimax_polynomial(target: Target, degree: int) -> Program:
     """The minimax polynomial of a degree as a Horner program."""
     p, _ = _remez(target, degree, 0)

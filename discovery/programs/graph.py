@@ -6,8 +6,7 @@ intermediate results may be reused (the program is a DAG).  Its **cost** is the 
 instructions that the output depends on and that depend on x; constant subexpressions are free,
 as a compiler folds them.
 
-Operations: ``add``, ``sub``, ``mul``, ``div`` (binary), ``sqrt``, ``mul2``, ``half`` (unary) and
-``fma`` (a*b + c).
+The operations and what they mean are defined once, in :mod:`discovery.programs.ops`.
 """
 
 from __future__ import annotations
@@ -19,33 +18,9 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy
 
-OPS = ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half")
-ARITY = {"add": 2, "sub": 2, "mul": 2, "div": 2, "sqrt": 1, "fma": 3, "mul2": 1, "half": 1}
-OP_CODE = {name: i for i, name in enumerate(OPS)}
-BASIC_OPS = ("add", "sub", "mul", "div")
-_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+from discovery.programs.ops import ARITY, BASIC_OPS, BY_NAME, OPS, apply
+
 x_symbol = sympy.Symbol("x")
-
-
-def _apply(op: str, a, b, c, sqrt):
-    """One operation on values of any arithmetic type (numpy floats, sympy expressions)."""
-    if op == "add":
-        return a + b
-    if op == "sub":
-        return a - b
-    if op == "mul":
-        return a * b
-    if op == "div":
-        return a / b
-    if op == "sqrt":
-        return sqrt(a)
-    if op == "fma":
-        return a * b + c
-    if op == "mul2":
-        return 2 * a
-    if op == "half":
-        return a / 2  # exact in binary floating point, like 0.5 * a
-    raise ValueError(f"unknown operation {op!r}")
 
 
 @dataclass(frozen=True)
@@ -188,7 +163,7 @@ class Program:
                 continue
             a, b, c = (values[i] for i in args)
             with np.errstate(all="ignore"):
-                v = _apply(op, a, b, c, np.sqrt)
+                v = apply(op, a, b, c, np.sqrt)
             values.append(v)
             consts.append(float(v))
             remap[base + t] = len(consts)  # value index of the new constant
@@ -212,11 +187,9 @@ class Program:
         names += [f"t{t}" for t in range(len(self.instructions))]
         return names
 
-    def _line(self, op: str, args, names) -> str:
+    def _line(self, op: str, args, names, suffix: str = "") -> str:
         a, b, c = (names[i] for i in args)
-        if op in _SYMBOL:
-            return f"{a} {_SYMBOL[op]} {b}"
-        return {"sqrt": f"sqrt({a})", "fma": f"fma({a}, {b}, {c})", "mul2": f"2.0 * {a}", "half": f"0.5 * {a}"}[op]
+        return BY_NAME[op].text.format(a=a, b=b, c=c, f=suffix)
 
     def formula(self) -> str:
         """A readable listing: one assignment per live instruction, then the result."""
@@ -262,13 +235,13 @@ class Program:
             raise ValueError(f"ctype must be 'double' or 'float', got {ctype!r}")
         prog = self.simplified()
         suffix = "f" if ctype == "float" else ""
-        names = ["x"] + [f"{c!r}{suffix}" for c in prog.consts] + [f"t{t}" for t in range(len(prog.instructions))]
+        # A float program's constants are written as the float32 they round to, so the compiler
+        # reads them exactly (no decimal -> double -> float double rounding).
+        literal = (lambda c: f"{float(np.float32(c))!r}f") if ctype == "float" else repr
+        names = ["x"] + [literal(c) for c in prog.consts] + [f"t{t}" for t in range(len(prog.instructions))]
         lines = [f"{ctype} {name}({ctype} x) {{"]
         for t, (op, args) in enumerate(prog.instructions):
-            expr = prog._line(op, args, names)
-            expr = expr.replace("sqrt(", f"sqrt{suffix}(").replace("fma(", f"fma{suffix}(")
-            expr = expr.replace("2.0 *", f"2.0{suffix} *").replace("0.5 *", f"0.5{suffix} *")
-            lines.append(f"    const {ctype} t{t} = {expr};")
+            lines.append(f"    const {ctype} t{t} = {prog._line(op, args, names, suffix)};")
         lines.append(f"    return {names[prog.output]};")
         lines.append("}")
         return "\n".join(lines) + "\n"
@@ -278,7 +251,7 @@ class Program:
         values: list = [x_symbol] + [sympy.Float(c, 17) for c in self.consts]
         for op, (a, b, c) in self.instructions:
             va, vb, vc = values[a], values[b], values[c]
-            values.append(_apply(op, va, vb, vc, sympy.sqrt))
+            values.append(apply(op, va, vb, vc, sympy.sqrt))
         return values[self.output]
 
     def expression(self) -> str:

@@ -17,10 +17,11 @@ from typing import NamedTuple, Sequence
 import numba
 import numpy as np
 
-from discovery.programs.graph import ARITY, OP_CODE, Program
+from discovery.programs.graph import Program
+from discovery.programs.ops import ARITY, CODE
 
 _ADD, _SUB, _MUL, _DIV, _SQRT, _FMA, _MUL2, _HALF = (
-    OP_CODE[k] for k in ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half")
+    CODE[k] for k in ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half")
 )
 
 
@@ -127,7 +128,7 @@ def pack(programs: Sequence[Program]) -> Packed:
 
         consts[i, :k] = p.consts
         for t, (op, a) in enumerate(p.instructions):
-            ops[i, t] = OP_CODE[op]
+            ops[i, t] = CODE[op]
             args[i, t] = [remap(a[j]) if j < ARITY[op] else 0 for j in range(3)]
         out[i] = remap(p.output)
         kind[i], dst[i], operands[i], mix[i], out_slot[i], used = _registers(p, L, K)

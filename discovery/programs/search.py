@@ -22,6 +22,7 @@ import numpy as np
 from discovery.evolution import NSGA2, EvolutionState
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
+from discovery.programs.ops import check_ops, uses_only
 from discovery.programs.targets import Target
 from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, tune_many, tune_minimax
 
@@ -233,14 +234,18 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
 
 
 # --- seeds -----------------------------------------------------------------------------------
-def classical_programs(target: Target, max_ops: int) -> list[Program]:
+def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_OPS) -> list[Program]:
     """Minimax polynomials, rationals and (squared) continued fractions (Remez) of at most
-    ``max_ops`` operations once repeated work is merged (the baselines' programs)."""
+    ``max_ops`` operations once repeated work is merged (the baselines' programs), those that use
+    only ``ops``; with ``fma`` among them, also the minimax polynomials by fused Horner steps
+    (one operation per degree)."""
     from discovery.programs.baselines import (
-        cf_degrees, minimax_continued_fraction, minimax_polynomial, minimax_rational,
+        cf_degrees, fma_horner, minimax_continued_fraction, minimax_polynomial, minimax_rational,
     )
 
     out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
+    if "fma" in ops:
+        out += [fma_horner(minimax_polynomial(target, d)) for d in range(1, max_ops + 1)]
     builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
               if 2 * (m + n) <= max_ops]
     builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops)]
@@ -252,7 +257,7 @@ def classical_programs(target: Target, max_ops: int) -> list[Program]:
             continue  # a degenerate approximant, or squaring a target that is not positive
         if prog.cost <= max_ops:
             out.append(prog)
-    return out
+    return [p for p in out if p.cost <= max_ops and uses_only(p, ops)]
 
 
 def _folded(program: Program) -> Program:
@@ -353,9 +358,7 @@ class ProgramSearch:
         checkpoint=None,
         checkpoint_every: int = 10,
     ):
-        for op in ops:
-            if op not in ARITY:
-                raise ValueError(f"unknown operation {op!r}")
+        ops = check_ops(ops)
         if max_ops < 1:
             raise ValueError(f"max_ops must be positive, got {max_ops}")
         self.target, self.max_ops, self.ops = target, max_ops, tuple(ops)
@@ -377,7 +380,8 @@ class ProgramSearch:
         constants it inherited.
         """
         costs = np.array([p.cost for p in programs], dtype=float)
-        feasible = [i for i, c in enumerate(costs) if c <= self.max_ops]
+        # Immigrants and checkpoints may carry programs of another operation set: not feasible.
+        feasible = [i for i, c in enumerate(costs) if c <= self.max_ops and uses_only(programs[i], self.ops)]
         errs = np.full(len(programs), WORST_LOG_ERROR)
         if feasible:
             tuned = tune_minimax([programs[i] for i in feasible], self.target, outer=self.child_rounds)
@@ -389,8 +393,7 @@ class ProgramSearch:
     def seeds(self, count: int, classical: bool = True) -> list:
         """Starting programs: the classical minimax approximations that fit in ``max_ops``
         (with ``classical``), filled up with random programs of 1..max_ops operations."""
-        usable = classical and "add" in self.ops and "mul" in self.ops
-        out = classical_programs(self.target, self.max_ops) if usable else []
+        out = classical_programs(self.target, self.max_ops, self.ops) if classical else []
         rng = np.random.default_rng(self.seed)
         while len(out) < count:
             out.append(random_program(rng, int(rng.integers(1, self.max_ops + 1)), int(rng.integers(1, 5)), self.ops))

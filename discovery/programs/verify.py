@@ -16,7 +16,8 @@ import numba
 import numpy as np
 
 from discovery.programs.graph import Program
-from discovery.programs.kernels import pack
+from discovery.programs.kernels import _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, pack
+from discovery.programs.ops import apply
 from discovery.programs.targets import Target
 
 _GOLDEN = (math.sqrt(5) - 1) / 2
@@ -27,23 +28,14 @@ def mp_value(program: Program, x):
     values = [x] + [mpmath.mpf(c) for c in program.consts]
     for op, (a, b, c) in program.instructions:
         va, vb, vc = values[a], values[b], values[c]
-        if op == "add":
-            v = va + vb
-        elif op == "sub":
-            v = va - vb
-        elif op == "mul":
-            v = va * vb
-        elif op == "div":
-            v = va / vb if vb != 0 else mpmath.inf
-        elif op == "sqrt":
-            v = mpmath.sqrt(va) if va >= 0 else mpmath.nan
-        elif op == "fma":
-            v = va * vb + vc
-        elif op == "mul2":
-            v = 2 * va
+        if op == "div" and vb == 0:
+            # IEEE semantics, as the float kernels and exported code compute: c/0 is an infinity
+            # (a later d/inf is 0 again), 0/0 is not a number.
+            values.append(mpmath.sign(va) * mpmath.inf if va != 0 else mpmath.nan)
+        elif op == "sqrt" and va < 0:
+            values.append(mpmath.nan)
         else:
-            v = va / 2
-        values.append(v)
+            values.append(apply(op, va, vb, vc, mpmath.sqrt))
     return values[program.output]
 
 
@@ -116,19 +108,19 @@ def _run32(ops, args, consts, out, X, result):
                 continue
             a = vals[args[t, 0]]
             b = vals[args[t, 1]]
-            if op == 0:
+            if op == _ADD:
                 v = a + b
-            elif op == 1:
+            elif op == _SUB:
                 v = a - b
-            elif op == 2:
+            elif op == _MUL:
                 v = a * b
-            elif op == 3:
+            elif op == _DIV:
                 v = a / b
-            elif op == 4:
+            elif op == _SQRT:
                 v = np.sqrt(a)
-            elif op == 5:
+            elif op == _FMA:
                 v = a * b + vals[args[t, 2]]
-            elif op == 6:
+            elif op == _MUL2:
                 v = np.float32(2.0) * a
             else:
                 v = np.float32(0.5) * a
