@@ -140,9 +140,11 @@ def _rational_degrees_of(structure: tuple) -> tuple[int, int] | None:
     for op, (a, b, c) in instructions:
         values.append(apply(op, values[a], values[b], values[c], sympy.sqrt))
     expr = values[output]
-    if not expr.is_rational_function(x):
+    if expr.has(sympy.zoo, sympy.nan, sympy.oo) or not expr.is_rational_function(x):
         return None
     num, den = sympy.fraction(sympy.cancel(sympy.together(expr)))
+    if num == 0 or den == 0:
+        return None
     return int(sympy.degree(num, x)), int(sympy.degree(den, x))
 
 
@@ -300,7 +302,8 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
 
 
 def project(
-    programs: Sequence[Program], target: Target, outer: int = 30, rational: bool = True
+    programs: Sequence[Program], target: Target, outer: int = 30, rational: bool = True,
+    tuned: Sequence[tuple[Program, float]] | None = None,
 ) -> list[tuple[Program, float]]:
     """Tune programs with their exactly solvable constants solved (see the module docstring).
 
@@ -313,6 +316,9 @@ def project(
     rational : bool
         Also try the rational-block start (sympy and Remez: slower, for the front and promising
         children).
+    tuned : sequence of (Program, float), optional
+        What :func:`~discovery.programs.tuning.tune_minimax` already made of the programs (it is
+        not run again).
 
     Returns
     -------
@@ -322,7 +328,7 @@ def project(
     programs = list(programs)
     if not programs:
         return []
-    best = tune_minimax(programs, target, outer=outer)
+    best = list(tuned) if tuned is not None else tune_minimax(programs, target, outer=outer)
     if rational:
         starts = rational_start(programs, target)
         todo = [(i, s) for i, s in enumerate(starts) if s is not None]

@@ -3,11 +3,15 @@
 Objectives (both minimised): log10 of the maximum error on the 1024-point training grid, and the
 operation count; programs over ``max_ops`` are infeasible.  Mutations insert a vertex (on one use
 of a value or on all of them), remove one, switch an edge, change an operation, insert the
-motifs v*v and (A+B)/(A-B), square the output, and perturb, add or drop constants; repeated work
-is merged after each.  Every child is judged after a
-minimax tuning of its constants (:func:`discovery.programs.tuning.tune_minimax`): a structure is
-worth what its best constants can do.  Every few generations the archive's front is tuned again,
-longer, by CMA-ES and then by minimax on the full training grid.
+motifs v*v and (A+B)/(A-B), square the output, reduce the range (x -> x/2^k with the output
+raised to 2^k), undo a squaring, and perturb, add or drop constants; crossover exchanges subgraphs
+or composes two programs (:mod:`discovery.programs.moves`); repeated work is merged after each.
+Every child is judged after a minimax tuning of its constants
+(:func:`discovery.programs.tuning.tune_minimax`), the most promising ones after variable
+projection (:func:`discovery.programs.projection.project`): a structure is worth what its best
+constants can do.  Niches by operation count and restarts with fresh programs when nothing
+improves keep the population diverse.  Every few generations the archive's front is tuned again,
+longer, by CMA-ES and then by projection on the full training grid.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import numpy as np
 from discovery.evolution import NSGA2, EvolutionState
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
+from discovery.programs.moves import crossover, range_reduce, unsquare
 from discovery.programs.ops import check_ops, uses_only
+from discovery.programs.projection import project
 from discovery.programs.targets import Target
 from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, tune_many, tune_minimax
 
@@ -219,6 +225,10 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
             child = insert_cayley(p, rng) if basic else insert_vertex(p, rng, ops)
         elif r < 0.45:
             child = remove_vertex(p, rng)
+        elif r < 0.49 and "mul" in ops:
+            child = range_reduce(p, int(rng.integers(1, 3)))
+        elif r < 0.51:
+            child = unsquare(p)
         elif r < 0.70:
             child = switch_edge(p, rng)
         elif r < 0.80:
@@ -343,6 +353,16 @@ class ProgramSearch:
         existing one resumes from it, and ends as the uninterrupted search would.
     checkpoint_every : int
         Generations between checkpoints.
+    projected : int
+        Children per generation, the most promising (closest to the archive's best at their
+        operation count), whose exactly solvable constants are solved
+        (:func:`~discovery.programs.projection.project`).
+    niche_cap : int, optional
+        At most this many programs of one operation count in the population (default: an equal
+        share of the population per count, twice over), so every count keeps evolving.
+    restart_after : int
+        Generations without a better program at any operation count after which a quarter of
+        the population's worth of fresh random programs joins.
     """
 
     def __init__(
@@ -357,19 +377,24 @@ class ProgramSearch:
         child_rounds: int = 30,
         checkpoint=None,
         checkpoint_every: int = 10,
+        projected: int = 8,
+        niche_cap: int | None = None,
+        restart_after: int = 30,
     ):
         ops = check_ops(ops)
         if max_ops < 1:
             raise ValueError(f"max_ops must be positive, got {max_ops}")
         self.target, self.max_ops, self.ops = target, max_ops, tuple(ops)
         self.seed, self.tune_every, self.tune_evals = seed, tune_every, tune_evals
-        self.child_rounds = child_rounds
+        self.child_rounds, self.projected, self.restart_after = child_rounds, projected, restart_after
         self.tuned: set = set()
+        cap = niche_cap if niche_cap is not None else max(2, 2 * population_size // max_ops)
         self.engine = NSGA2(
             self.evaluate, lambda p, rng: mutate(p, rng, self.ops), lambda p: (p.key(), p.consts),
             archive_key=lambda f: int(f[1]), population_size=population_size, seed=seed,
             checkpoint=checkpoint, checkpoint_every=checkpoint_every, encode=Program.to_json,
-            decode=Program.from_json,
+            decode=Program.from_json, crossover=crossover, crossover_rate=0.2,
+            niche=lambda p: p.cost, niche_cap=cap,
         )
 
     def evaluate(self, programs: list) -> np.ndarray:
@@ -388,7 +413,22 @@ class ProgramSearch:
             for i, (prog, err) in zip(feasible, tuned):
                 programs[i] = prog
                 errs[i] = log_errors(np.array([err]))[0]
+            chosen = self._promising(feasible, errs, costs)
+            if chosen:
+                solved = project([programs[i] for i in chosen], self.target, outer=self.child_rounds,
+                                 tuned=[(programs[i], 10.0 ** errs[i]) for i in chosen])
+                for i, (prog, err) in zip(chosen, solved):
+                    programs[i] = prog
+                    errs[i] = log_errors(np.array([err]))[0]
         return np.column_stack([errs, costs])
+
+    def _promising(self, feasible: list, errs: np.ndarray, costs: np.ndarray) -> list:
+        """The ``projected`` feasible programs whose errors are closest to (or below) the
+        archive's best at their operation count."""
+        archive = self.engine.state.archive if self.engine.state is not None else {}
+        gap = [(errs[i] - (archive[int(costs[i])][1][0] if int(costs[i]) in archive else WORST_LOG_ERROR), i)
+               for i in feasible if errs[i] < WORST_LOG_ERROR]
+        return [i for _, i in sorted(gap)[: self.projected]]
 
     def seeds(self, count: int, classical: bool = True) -> list:
         """Starting programs: the classical minimax approximations that fit in ``max_ops``
@@ -409,7 +449,7 @@ class ProgramSearch:
         if not todo:
             return
         tuned = [p for p, _ in tune_many(todo, self.target, self.tune_evals, self.seed + state.generation)]
-        new = [p for p, _ in tune_minimax(tuned, self.target, outer=60, grid="training")]
+        new = [p for p, _ in project(tuned, self.target, outer=60)]
         for p in new:
             self.tuned.add((p.key(), p.consts))
         # Checkpointed with the state: a resumed search must not tune the same programs again.
@@ -419,6 +459,19 @@ class ProgramSearch:
             self.engine._update_archive(new, F)
             state.population = state.population + new
             state.objectives = np.vstack([state.objectives, F])
+
+    def _restart_if_stale(self, state: EvolutionState) -> None:
+        """Fresh random programs join when no operation count has improved for a while."""
+        front = sorted((int(c), float(f[0])) for c, (_, f) in state.archive.items())
+        if front != state.extra.get("front"):
+            state.extra["front"], state.extra["improved"] = front, state.generation
+        elif state.generation - state.extra.get("improved", 0) >= self.restart_after:
+            rng = np.random.default_rng([self.seed, state.generation])
+            fresh = [random_program(rng, int(rng.integers(1, self.max_ops + 1)), int(rng.integers(1, 5)), self.ops)
+                     for _ in range(max(1, self.engine.population_size // 4))]
+            self.engine.immigrate(fresh)
+            state.extra["improved"] = state.generation
+            state.extra["restarts"] = state.extra.get("restarts", 0) + 1
 
     def run(self, initial: Sequence[Program] | None = None, generations: int | None = None,
             seconds: float | None = None, progress=None) -> SearchResult:
@@ -435,6 +488,7 @@ class ProgramSearch:
         def callback(state):
             if state.generation % self.tune_every == 0:
                 self._tune_front(state)
+            self._restart_if_stale(state)
             if progress is not None:
                 progress(state)
             return False
