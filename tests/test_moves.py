@@ -75,3 +75,18 @@ def test_crossover_children_are_valid_programs_of_the_parents_operations(a, b, s
     ops = {op for op, _ in a.instructions} | {op for op, _ in b.instructions}
     assert {op for op, _ in child.instructions} <= ops
     assert Program.from_json(child.to_json()) == child
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs, st.integers(0, 2**32 - 1))
+def test_a_fraction_step_with_zero_numerator_is_the_parent(p, seed):
+    from discovery.programs.search import insert_fraction
+
+    child = insert_fraction(p, np.random.default_rng(seed))
+    zero = child.with_consts(child.consts[:-2] + (0.0, child.consts[-1]))
+    with np.errstate(all="ignore"):
+        a, b = evaluate(p, X), evaluate(zero, X)
+    # v + 0/(v + b) is v bit for bit, except where v + b = 0 (0/0).
+    defined = ~np.isnan(b) | np.isnan(a)
+    assert defined.sum() >= X.size - 2
+    assert _same(a[defined], b[defined])

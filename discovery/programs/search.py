@@ -3,7 +3,7 @@
 Objectives (both minimised): log10 of the maximum error on the 1024-point training grid, and the
 operation count; programs over ``max_ops`` are infeasible.  Mutations insert a vertex (on one use
 of a value or on all of them), remove one, switch an edge, change an operation, insert the
-motifs v*v and (A+B)/(A-B), square the output, reduce the range (x -> x/2^k with the output
+motifs v*v, (A+B)/(A-B) and v + r/(v + b), square the output, reduce the range (x -> x/2^k with the output
 raised to 2^k), undo a squaring, and perturb, add or drop constants; crossover exchanges subgraphs
 or composes two programs (:mod:`discovery.programs.moves`); repeated work is merged after each.
 Every child is judged after a minimax tuning of its constants
@@ -138,6 +138,32 @@ def insert_cayley(p: Program, rng: np.random.Generator) -> Program:
     return Program(p.consts, tuple(instrs), output)
 
 
+def insert_fraction(p: Program, rng: np.random.Generator) -> Program:
+    """A value v (x two times in five) replaced in every use by v + r/(v + b), new constants r, b.
+
+    A Möbius step: each one raises the degrees of the rational function a program computes by
+    one, which is how continued fractions grow; after it, tuning solves the new constants.
+    """
+    K = len(p.consts)
+    consts = p.consts + (float(rng.normal(0, 1)), float(rng.normal(0, 2)))
+    r_idx, b_idx = 1 + K, 2 + K
+    base = 3 + K  # first result after the two new constants
+    instrs = _shift_refs(list(p.instructions), 1 + K, 2)
+    output = p.output + 2 if p.output >= 1 + K else p.output
+    results = len(instrs)
+    v = 0 if rng.random() < 0.4 or not results else base + int(rng.integers(results))
+    t = 0 if v == 0 else v - base + 1  # the motif goes right after v
+    new = base + t
+    motif = [("add", (v, b_idx, 0)), ("div", (r_idx, new, 0)), ("add", (v, new + 1, 0))]
+    later = _shift_refs(instrs[t:], new, 3)
+    later = [(op, tuple(new + 2 if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
+             for op, args in later]
+    instrs = instrs[:t] + motif + later
+    output = output + 3 if output >= new else output
+    output = new + 2 if output == v else output
+    return Program(consts, tuple(instrs), output)
+
+
 def remove_vertex(p: Program, rng: np.random.Generator) -> Program:
     """Delete an instruction; its uses take one of its operands instead."""
     if not p.instructions:
@@ -223,6 +249,8 @@ def mutate(p: Program, rng: np.random.Generator, ops: Sequence[str] = BASIC_OPS)
         elif r < 0.26:
             basic = all(o in ops for o in ("add", "sub", "div"))
             child = insert_cayley(p, rng) if basic else insert_vertex(p, rng, ops)
+        elif r < 0.30:
+            child = insert_fraction(p, rng) if "add" in ops and "div" in ops else insert_vertex(p, rng, ops)
         elif r < 0.45:
             child = remove_vertex(p, rng)
         elif r < 0.49 and "mul" in ops:
