@@ -9,7 +9,8 @@ kinds of constants are solved here instead:
   Chebyshev problem, solved exactly as a linear program (HiGHS) on the residual scaled to the
   current error, so its tolerances are relative to the error, not to the values.
 * **A rational block.**  When the output, before k final squarings, is a rational function of x
-  of degrees (m, n) (found exactly with sympy, constants replaced by fixed generic rationals),
+  of degrees (m, n) (found exactly with flint's rational polynomials, constants replaced by fixed
+  generic rationals),
   its best possible values are those of the minimax rational of degrees (m, n) of the target's
   2^k-th root (Remez, :func:`discovery.programs.baselines._remez`, cached per target).  The
   program's constants are fitted to those values — a least-squares problem with zero residual
@@ -27,39 +28,71 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
-import sympy
+from flint import fmpq, fmpq_poly
 
 from discovery.programs.graph import Program
 from discovery.programs.kernels import evaluate, population_errors
-from discovery.programs.ops import ARITY, apply
+from discovery.programs.ops import apply
 from discovery.programs.targets import Target
 from discovery.programs.tuning import _squarings, tune_minimax
 
 _NONLINEAR = 2
 
 
+class _NotRational(Exception):
+    """Raised by the analysis arithmetics below for an operation outside their algebra (sqrt)."""
+
+
+def _refuse(_value):
+    raise _NotRational
+
+
+def _run(program: Program, x, consts):
+    """The program's output in the arithmetic of ``x`` and ``consts`` (the meaning of every
+    operation comes from :func:`discovery.programs.ops.apply`), or None outside that algebra."""
+    values = [x, *consts]
+    try:
+        for op, (a, b, c) in program.instructions:
+            values.append(apply(op, values[a], values[b], values[c], _refuse))
+    except (_NotRational, ZeroDivisionError):
+        return None
+    return values[program.output]
+
+
 # --- linear constants -----------------------------------------------------------------------
+class _Degree:
+    """Degree in a group of constants: 0, 1, or 2 for anything not affine.  Plain numbers (the
+    2 of ``2 * a`` and ``a / 2``) have degree 0."""
+
+    def __init__(self, d: int):
+        self.d = min(d, _NONLINEAR)
+
+    @staticmethod
+    def of(v) -> int:
+        return v.d if isinstance(v, _Degree) else 0
+
+    def __add__(self, other):
+        return _Degree(max(self.d, _Degree.of(other)))
+
+    __radd__ = __sub__ = __rsub__ = __add__
+
+    def __mul__(self, other):
+        return _Degree(self.d + _Degree.of(other))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        return _Degree(self.d if _Degree.of(other) == 0 else _NONLINEAR)
+
+    def __rtruediv__(self, other):
+        return _Degree(_NONLINEAR if self.d else _Degree.of(other))
+
+
 def _degree(program: Program, group: set) -> int:
     """Degree of the output in the constants of ``group`` (0, 1, or 2 for anything not affine)."""
-    K = len(program.consts)
-    deg = [0] + [1 if k in group else 0 for k in range(K)]
-    for op, (a, b, c) in program.instructions:
-        da, db, dc = deg[a], deg[b], deg[c]
-        if op in ("add", "sub"):
-            d = max(da, db)
-        elif op == "mul":
-            d = da + db
-        elif op == "div":
-            d = da if db == 0 else _NONLINEAR
-        elif op == "fma":
-            d = max(da + db, dc)
-        elif op == "sqrt":
-            d = 0 if da == 0 else _NONLINEAR
-        else:  # mul2, half: scalings
-            assert ARITY[op] == 1
-            d = da
-        deg.append(min(d, _NONLINEAR))
-    return deg[program.output]
+    consts = [_Degree(1 if k in group else 0) for k in range(len(program.consts))]
+    out = _run(program, _Degree(0), consts)
+    return _NONLINEAR if out is None else _Degree.of(out)
 
 
 def linear_constants(program: Program) -> list[int]:
@@ -131,21 +164,60 @@ def _max_weighted(program: Program, X, T, W) -> float:
 
 
 # --- rational block -------------------------------------------------------------------------
+class _Fraction:
+    """An exact rational function of x (flint polynomials over Q), common factors cancelled."""
+
+    def __init__(self, num, den=None):
+        den = fmpq_poly([1]) if den is None else den
+        if den == 0:
+            raise ZeroDivisionError
+        g = num.gcd(den) if num != 0 else den
+        self.num, self.den = num / g, den / g
+
+    @staticmethod
+    def of(v) -> "_Fraction":
+        return v if isinstance(v, _Fraction) else _Fraction(fmpq_poly([v]))
+
+    def __add__(self, other):
+        o = _Fraction.of(other)
+        return _Fraction(self.num * o.den + o.num * self.den, self.den * o.den)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return _Fraction(-self.num, self.den)
+
+    def __sub__(self, other):
+        return self + (-_Fraction.of(other))
+
+    def __rsub__(self, other):
+        return _Fraction.of(other) - self
+
+    def __mul__(self, other):
+        o = _Fraction.of(other)
+        return _Fraction(self.num * o.num, self.den * o.den)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = _Fraction.of(other)
+        return _Fraction(self.num * o.den, self.den * o.num)
+
+    def __rtruediv__(self, other):
+        return _Fraction.of(other) / self
+
+
 @lru_cache(maxsize=4096)
 def _rational_degrees_of(structure: tuple) -> tuple[int, int] | None:
+    # Constants replaced by generic rationals, the same every time.
     n_consts, instructions, output = structure
-    x = sympy.Symbol("x")
-    rng = np.random.default_rng(12345)  # generic constants, the same every time
-    values: list = [x] + [sympy.Rational(int(rng.integers(3, 997)), int(rng.integers(3, 991))) for _ in range(n_consts)]
-    for op, (a, b, c) in instructions:
-        values.append(apply(op, values[a], values[b], values[c], sympy.sqrt))
-    expr = values[output]
-    if expr.has(sympy.zoo, sympy.nan, sympy.oo) or not expr.is_rational_function(x):
+    rng = np.random.default_rng(12345)
+    consts = [_Fraction(fmpq_poly([fmpq(int(rng.integers(3, 997)), int(rng.integers(3, 991)))]))
+              for _ in range(n_consts)]
+    out = _run(Program((0.0,) * n_consts, instructions, output), _Fraction(fmpq_poly([0, 1])), consts)
+    if out is None or out.num == 0:
         return None
-    num, den = sympy.fraction(sympy.cancel(sympy.together(expr)))
-    if num == 0 or den == 0:
-        return None
-    return int(sympy.degree(num, x)), int(sympy.degree(den, x))
+    return out.num.degree(), out.den.degree()
 
 
 def rational_degrees(program: Program, value: int | None = None) -> tuple[int, int] | None:
@@ -169,55 +241,74 @@ def _poly_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.pad(a, pad + [(0, n - a.shape[-1])]) + np.pad(b, pad + [(0, n - b.shape[-1])])
 
 
-def _fraction(program: Program, consts: np.ndarray):
-    """Numerator and denominator of the output as polynomials in x, with their derivatives in
-    the constants: arrays of shape (1 + K, degree + 1), row 0 the values, row 1 + k the
-    derivative in c_k (forward mode: each polynomial carries its gradient).
+class _Dual:
+    """A polynomial in x with its gradient in the constants: array (1 + K, degree + 1), row 0
+    the coefficients (lowest first), row 1 + k their derivatives in c_k."""
 
-    Common factors are not cancelled (N/D of a sum is (Na Db + Nb Da)/(Da Db)): N Q = D P still
-    says the output equals P/Q.  Returns None for an operation that is not rational.
-    """
-    K = consts.size
+    def __init__(self, rows: np.ndarray):
+        self.rows = rows
 
-    def const(value, k=None):
-        poly = np.zeros((1 + K, 1))
-        poly[0, 0] = value
-        if k is not None:
-            poly[1 + k, 0] = 1.0
-        return poly
+    def __add__(self, other):
+        return _Dual(_poly_add(self.rows, other.rows))
 
-    def mul(a, b):  # product rule on (value, gradient) rows
-        out = _poly_mul(a[:1], b[:1])
+    def __sub__(self, other):
+        return _Dual(_poly_add(self.rows, -other.rows))
+
+    def __mul__(self, other):
+        if not isinstance(other, _Dual):
+            return _Dual(self.rows * other)
+        a, b = self.rows, other.rows
+        value = _poly_mul(a[:1], b[:1])
         grad = _poly_add(_poly_mul(a[1:], np.broadcast_to(b[:1], b[1:].shape)),
                          _poly_mul(np.broadcast_to(a[:1], a[1:].shape), b[1:]))
-        return np.vstack([out, grad])
+        return _Dual(np.vstack([value, grad]))
 
-    def add(a, b, sign=1.0):
-        return _poly_add(a, sign * b)
+    __rmul__ = __mul__
 
-    one = const(1.0)
-    x = np.zeros((1 + K, 2))
-    x[0, 1] = 1.0
-    values = [(x, one)] + [(const(c, k), one) for k, c in enumerate(consts)]
-    for op, (a, b, c) in program.instructions:
-        (na, da), (nb, db), (nc, dc) = values[a], values[b], values[c]
-        if op in ("add", "sub"):
-            sign = 1.0 if op == "add" else -1.0
-            value = (add(mul(na, db), mul(nb, da), sign), mul(da, db))
-        elif op == "mul":
-            value = (mul(na, nb), mul(da, db))
-        elif op == "div":
-            value = (mul(na, db), mul(da, nb))
-        elif op == "fma":
-            value = (add(mul(mul(na, nb), dc), mul(nc, mul(da, db))), mul(mul(da, db), dc))
-        elif op == "mul2":
-            value = (2.0 * na, da)
-        elif op == "half":
-            value = (0.5 * na, da)
-        else:
-            return None
-        values.append(value)
-    return values[program.output]
+
+class _DualFraction:
+    """N/D with N, D :class:`_Dual`; common factors are not cancelled (the N/D of a sum is
+    (Na Db + Nb Da)/(Da Db)), which leaves N Q = D P true exactly when N/D = P/Q."""
+
+    def __init__(self, num: _Dual, den: _Dual):
+        self.num, self.den = num, den
+
+    def __add__(self, o):
+        return _DualFraction(self.num * o.den + o.num * self.den, self.den * o.den)
+
+    def __sub__(self, o):
+        return _DualFraction(self.num * o.den - o.num * self.den, self.den * o.den)
+
+    def __mul__(self, o):
+        if not isinstance(o, _DualFraction):
+            return _DualFraction(self.num * float(o), self.den)
+        return _DualFraction(self.num * o.num, self.den * o.den)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        if not isinstance(o, _DualFraction):
+            return _DualFraction(self.num, self.den * float(o))
+        return _DualFraction(self.num * o.den, self.den * o.num)
+
+
+def _fraction(program: Program, consts: np.ndarray):
+    """Numerator and denominator of the output as polynomials in x with their derivatives in
+    the constants (arrays (1 + K, degree + 1), see :class:`_Dual`), or None when the program is
+    not rational (a square root)."""
+    K = consts.size
+
+    def poly(coefficients, k=None):
+        rows = np.zeros((1 + K, len(coefficients)))
+        rows[0] = coefficients
+        if k is not None:
+            rows[1 + k, 0] = 1.0
+        return _Dual(rows)
+
+    one = poly([1.0])
+    x = _DualFraction(poly([0.0, 1.0]), one)
+    out = _run(program, x, [_DualFraction(poly([c], k), one) for k, c in enumerate(consts)])
+    return None if out is None else (out.num.rows, out.den.rows)
 
 
 def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, iterations: int = 40) -> Program | None:
@@ -289,7 +380,12 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
     for p in programs:
         k, v = _squarings(p)
         degrees = rational_degrees(p, v) if (positive or not k) and p.consts else None
-        coeffs = _minimax_rational(target, *degrees, k) if degrees and max(degrees) <= max_degree else None
+        # A structure with fewer constants than an (m, n) rational's m + n + 1 parameters can
+        # still represent the minimax one when it shares a symmetry (the even continued fraction
+        # of 2^x repeats an offset), but not with two fewer: those skip the Remez solve.
+        usable = degrees is not None and max(degrees) <= max_degree and len(
+            Program(p.consts, p.instructions, v).simplified().consts) >= sum(degrees)
+        coeffs = _minimax_rational(target, *degrees, k) if usable else None
         block = Program(p.consts, p.instructions, v)
         fitted = _match_rational(block, *coeffs) if coeffs else None
         if fitted is not None:
@@ -314,7 +410,7 @@ def project(
     outer : int
         Lawson reweightings of the polishing minimax fits.
     rational : bool
-        Also try the rational-block start (sympy and Remez: slower, for the front and promising
+        Also try the rational-block start (Remez, cached per degrees: slower, for the front and promising
         children).
     tuned : sequence of (Program, float), optional
         What :func:`~discovery.programs.tuning.tune_minimax` already made of the programs (it is
