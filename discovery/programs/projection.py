@@ -227,48 +227,32 @@ def rational_degrees(program: Program, value: int | None = None) -> tuple[int, i
     return _rational_degrees_of((len(sub.consts), sub.instructions, sub.output))
 
 
-def _poly_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Product of polynomials in x (coefficients lowest first, along the last axis)."""
-    out = np.zeros(a.shape[:-1] + (a.shape[-1] + b.shape[-1] - 1,))
-    for i in range(a.shape[-1]):
-        out[..., i:i + b.shape[-1]] += a[..., i:i + 1] * b
-    return out
-
-
-def _poly_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    n = max(a.shape[-1], b.shape[-1])
-    pad = [(0, 0)] * (a.ndim - 1)
-    return np.pad(a, pad + [(0, n - a.shape[-1])]) + np.pad(b, pad + [(0, n - b.shape[-1])])
-
-
 class _Dual:
-    """A polynomial in x with its gradient in the constants: array (1 + K, degree + 1), row 0
-    the coefficients (lowest first), row 1 + k their derivatives in c_k."""
+    """Values at points with their gradient in the constants: array (1 + K, M), row 0 the
+    values, row 1 + k their derivatives in c_k (forward mode)."""
 
     def __init__(self, rows: np.ndarray):
         self.rows = rows
 
     def __add__(self, other):
-        return _Dual(_poly_add(self.rows, other.rows))
+        return _Dual(self.rows + other.rows)
 
     def __sub__(self, other):
-        return _Dual(_poly_add(self.rows, -other.rows))
+        return _Dual(self.rows - other.rows)
 
     def __mul__(self, other):
         if not isinstance(other, _Dual):
             return _Dual(self.rows * other)
         a, b = self.rows, other.rows
-        value = _poly_mul(a[:1], b[:1])
-        grad = _poly_add(_poly_mul(a[1:], np.broadcast_to(b[:1], b[1:].shape)),
-                         _poly_mul(np.broadcast_to(a[:1], a[1:].shape), b[1:]))
-        return _Dual(np.vstack([value, grad]))
+        return _Dual(np.vstack([a[:1] * b[:1], a[1:] * b[:1] + a[:1] * b[1:]]))
 
     __rmul__ = __mul__
 
 
 class _DualFraction:
-    """N/D with N, D :class:`_Dual`; common factors are not cancelled (the N/D of a sum is
-    (Na Db + Nb Da)/(Da Db)), which leaves N Q = D P true exactly when N/D = P/Q."""
+    """N/D with N, D :class:`_Dual`; common factors are never cancelled (the N/D of a sum is
+    (Na Db + Nb Da)/(Da Db)), so N and D are polynomials in x and the constants, and N Q = D P
+    at enough points says exactly that N/D = P/Q."""
 
     def __init__(self, num: _Dual, den: _Dual):
         self.num, self.den = num, den
@@ -292,69 +276,72 @@ class _DualFraction:
         return _DualFraction(self.num * o.den, self.den * o.num)
 
 
-def _fraction(program: Program, consts: np.ndarray):
-    """Numerator and denominator of the output as polynomials in x with their derivatives in
-    the constants (arrays (1 + K, degree + 1), see :class:`_Dual`), or None when the program is
-    not rational (a square root)."""
+def _fraction(program: Program, consts: np.ndarray, Z: np.ndarray):
+    """Numerator and denominator of the output at the points Z, with their derivatives in the
+    constants (arrays (1 + K, len(Z)), see :class:`_Dual`), or None when the program is not
+    rational (a square root)."""
     K = consts.size
+    M = Z.size
 
-    def poly(coefficients, k=None):
-        rows = np.zeros((1 + K, len(coefficients)))
-        rows[0] = coefficients
+    def dual(values, k=None):
+        rows = np.zeros((1 + K, M), dtype=Z.dtype)
+        rows[0] = values
         if k is not None:
-            rows[1 + k, 0] = 1.0
+            rows[1 + k] = 1.0
         return _Dual(rows)
 
-    one = poly([1.0])
-    x = _DualFraction(poly([0.0, 1.0]), one)
-    out = _run(program, x, [_DualFraction(poly([c], k), one) for k, c in enumerate(consts)])
+    one = dual(1.0)
+    out = _run(program, _DualFraction(dual(Z), one), [_DualFraction(dual(c, k), one) for k, c in enumerate(consts)])
     return None if out is None else (out.num.rows, out.den.rows)
 
 
-def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, iterations: int = 40) -> Program | None:
+def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, iterations: int = 40) -> Program | None:
     """Constants making the program's output equal P/Q (coefficients lowest first), by
-    Gauss-Newton with a line search on the coefficients of N Q - D P; None if it does not get
-    there.
+    Gauss-Newton with a line search on N Q - D P at points around the interval; None if it
+    does not get there.
 
-    In coefficient space this is well conditioned where matching values on the interval is not
-    (monomials are nearly dependent there), so it converges from constants far off.
+    N Q - D P is a polynomial in x and the constants (no poles, unlike the output itself), and
+    on a circle around the interval its values are as well conditioned as its coefficients,
+    where matching values on the interval is not (monomials are nearly dependent there); so
+    this converges from constants far off.
     """
+    lo, hi = interval
+    Z = 0.5 * (lo + hi) + 0.5 * (hi - lo) * np.exp(2j * np.pi * (np.arange(64) + 0.5) / 64)
+    Pz, Qz = np.polyval(P[::-1], Z), np.polyval(Q[::-1], Z)
     c = np.array(program.consts, dtype=float)
+    with np.errstate(all="ignore"):
+        nd = _fraction(program, c, Z)
+        if nd is None:
+            return None
+        weight = 1.0 / (np.abs(nd[0][0] * Qz) + np.abs(nd[1][0] * Pz))  # fixed: the equations stay polynomial
 
     def residual(consts):
-        nd = _fraction(program, consts)
-        if nd is None:
-            return None, None
-        N, D = nd
-        E = _poly_add(_poly_mul(N, np.broadcast_to(Q, (N.shape[0], Q.size))),
-                      -_poly_mul(D, np.broadcast_to(P, (D.shape[0], P.size))))
-        return E[0], E[1:].T  # residual per coefficient of x, Jacobian (coefficients, K)
+        with np.errstate(all="ignore"):
+            N, D = _fraction(program, consts, Z)
+            E = (N * Qz - D * Pz) * weight
+        return np.r_[E[0].real, E[0].imag], np.hstack([E[1:].real, E[1:].imag]).T
 
     r, J = residual(c)
-    if r is None:
-        return None
     for _ in range(iterations):
         if not (np.all(np.isfinite(r)) and np.all(np.isfinite(J))):
             return None
-        scale = np.maximum(np.abs(J).max(axis=1), np.abs(r))
-        scale = np.where(scale > 0, scale, 1.0)
-        norm = np.linalg.norm(r / scale)
+        norm = np.linalg.norm(r)
         if norm < 1e-15:
             break
-        step = np.linalg.lstsq(J / scale[:, None], -r / scale, rcond=None)[0]
+        scale = np.abs(J).max(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        step = np.linalg.lstsq(J / scale, -r, rcond=None)[0] / scale
         lam, moved = 1.0, False
         while lam > 1e-6:
             trial = c + lam * step
             rt, Jt = residual(trial)
-            if np.all(np.isfinite(rt)) and np.linalg.norm(rt / scale) < norm:
+            if np.linalg.norm(rt) < norm:
                 c, r, J, moved = trial, rt, Jt, True
                 break
             lam /= 2
         if not moved:
             break
-    if not np.all(np.isfinite(c)):
-        return None
-    return program.with_consts(c)
+    return program.with_consts(c) if np.all(np.isfinite(c)) else None
 
 
 @lru_cache(maxsize=256)
@@ -387,7 +374,7 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
             Program(p.consts, p.instructions, v).simplified().consts) >= sum(degrees)
         coeffs = _minimax_rational(target, *degrees, k) if usable else None
         block = Program(p.consts, p.instructions, v)
-        fitted = _match_rational(block, *coeffs) if coeffs else None
+        fitted = _match_rational(block, *coeffs, target.interval) if coeffs else None
         if fitted is not None:
             R = np.polyval(coeffs[0][::-1], X) / np.polyval(coeffs[1][::-1], X)
             with np.errstate(all="ignore"):

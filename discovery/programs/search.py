@@ -28,9 +28,9 @@ from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
 from discovery.programs.moves import crossover, range_reduce, unsquare
 from discovery.programs.ops import check_ops, uses_only
-from discovery.programs.projection import project
+from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
-from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, tune_many, tune_minimax
+from discovery.programs.tuning import WORST_LOG_ERROR, _squarings, log_errors, tune_many, tune_minimax
 
 
 # --- mutations ------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ class ProgramSearch:
         child_rounds: int = 30,
         checkpoint=None,
         checkpoint_every: int = 10,
-        projected: int = 8,
+        projected: int = 16,
         niche_cap: int | None = None,
         restart_after: int = 30,
     ):
@@ -441,7 +441,7 @@ class ProgramSearch:
             for i, (prog, err) in zip(feasible, tuned):
                 programs[i] = prog
                 errs[i] = log_errors(np.array([err]))[0]
-            chosen = self._promising(feasible, errs, costs)
+            chosen = self._promising(programs, feasible, errs, costs)
             if chosen:
                 solved = project([programs[i] for i in chosen], self.target, outer=self.child_rounds,
                                  tuned=[(programs[i], 10.0 ** errs[i]) for i in chosen])
@@ -450,13 +450,21 @@ class ProgramSearch:
                     errs[i] = log_errors(np.array([err]))[0]
         return np.column_stack([errs, costs])
 
-    def _promising(self, feasible: list, errs: np.ndarray, costs: np.ndarray) -> list:
-        """The ``projected`` feasible programs whose errors are closest to (or below) the
-        archive's best at their operation count."""
+    def _promising(self, programs: list, feasible: list, errs: np.ndarray, costs: np.ndarray) -> list:
+        """Up to ``projected`` feasible programs: half those whose errors are closest to (or
+        below) the archive's best at their operation count, the rest new structures with a
+        rational block that are not (their constants, inherited or random, may be far from
+        what the structure can do)."""
         archive = self.engine.state.archive if self.engine.state is not None else {}
         gap = [(errs[i] - (archive[int(costs[i])][1][0] if int(costs[i]) in archive else WORST_LOG_ERROR), i)
                for i in feasible if errs[i] < WORST_LOG_ERROR]
-        return [i for _, i in sorted(gap)[: self.projected]]
+        chosen = [i for _, i in sorted(gap)[: self.projected // 2]]
+        for i in feasible:
+            if len(chosen) >= self.projected:
+                break
+            if i not in chosen and rational_degrees(programs[i], _squarings(programs[i])[1]) is not None:
+                chosen.append(i)
+        return chosen
 
     def seeds(self, count: int, classical: bool = True) -> list:
         """Starting programs: the classical minimax approximations that fit in ``max_ops``

@@ -29,9 +29,10 @@ WORST_LOG_ERROR = 10.0  # log10 error given to programs that fail (NaN, inf, hug
 
 
 def log_errors(errors: np.ndarray) -> np.ndarray:
-    """log10 of errors, with failures (NaN, inf, > 1e10) mapped to the worst value 10."""
+    """log10 of errors, with failures (NaN, inf, > 1e10) mapped to the worst value 10 and an
+    exact program (error 0) to -300."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log10(errors)
+        out = np.log10(np.where(np.asarray(errors) == 0, 1e-300, errors))
     return np.where(np.isfinite(out), np.minimum(out, WORST_LOG_ERROR), WORST_LOG_ERROR)
 
 

@@ -1,0 +1,54 @@
+"""Program search: the operation set, niches, restarts and exact programs."""
+
+import numpy as np
+import pytest
+
+from discovery.programs.ops import uses_only
+from discovery.programs.search import ProgramSearch, classical_programs
+from discovery.programs.targets import make_target
+from discovery.programs.tuning import log_errors
+
+
+@pytest.fixture(scope="module")
+def exp2():
+    return make_target("exp2", (0.0, 1.0))
+
+
+def test_the_operation_set_holds_for_seeds_children_and_front(exp2):
+    search = ProgramSearch(exp2, max_ops=6, ops=["add", "mul"], population_size=16, seed=3)
+    seeds = search.seeds(16)
+    assert seeds and all(uses_only(p, ["add", "mul"]) for p in seeds)
+    result = search.run(generations=3)
+    assert result.best and all(uses_only(p, ["add", "mul"]) for p, _ in result.best.values())
+    assert all(uses_only(p, ["add", "mul"]) for p in search.engine.state.population)
+
+
+def test_fused_multiply_add_seeds_when_allowed(exp2):
+    with_fma = classical_programs(exp2, 6, ["add", "mul", "fma"])
+    fused = [p for p in with_fma if any(op == "fma" for op, _ in p.instructions)]
+    assert {p.cost for p in fused} >= {1, 2, 3, 4, 5, 6}  # degree d by d fused Horner steps
+    assert all(uses_only(p, ["add", "mul", "fma"]) for p in with_fma)
+    assert not any(op == "fma" for p in classical_programs(exp2, 6) for op, _ in p.instructions)
+
+
+def test_niches_cap_programs_per_operation_count(exp2):
+    search = ProgramSearch(exp2, max_ops=8, population_size=24, seed=5, niche_cap=2)
+    search.run(generations=3)
+    counts = {}
+    for p in search.engine.state.population:
+        counts[p.cost] = counts.get(p.cost, 0) + 1
+    # A niche holds more than its cap only when every niche is full (waiting programs fill up).
+    assert max(counts.values()) <= 2 or min(counts.values()) >= 2
+
+
+def test_restarts_bring_fresh_programs_when_nothing_improves(exp2):
+    search = ProgramSearch(exp2, max_ops=4, population_size=12, seed=1, restart_after=1)
+    search.run(generations=8)
+    assert search.engine.state.extra.get("restarts", 0) >= 1
+
+
+def test_an_exact_program_is_the_best_not_a_failure():
+    assert log_errors(np.array([0.0, 1e-3, np.inf]))[0] < log_errors(np.array([1e-3]))[0]
+    target = make_target("2*x + 1", (1.0, 2.0))
+    result = ProgramSearch(target, max_ops=3, population_size=12, seed=0).run(generations=3)
+    assert min(err for _, err in result.best.values()) < 1e-15
