@@ -1,0 +1,115 @@
+"""Proven error bounds: never below the scanned maximum, tight on classical approximations."""
+
+import math
+from functools import lru_cache
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from discovery.programs import baselines as B
+from discovery.programs.bound import error_bound
+from discovery.programs.graph import OPS, Program, random_program
+from discovery.programs.targets import make_target
+from discovery.programs.verify import _error, max_error
+
+
+@lru_cache(maxsize=None)
+def target(name, lo, hi, relative=None):
+    return make_target(name, (lo, hi), relative)
+
+
+CLASSICAL = [
+    (("exp2", 0.0, 1.0), lambda t: B.minimax_polynomial(t, 6)),
+    (("exp2", 0.0, 1.0), lambda t: B.minimax_polynomial(t, 10)),
+    (("exp2", 0.0, 1.0), lambda t: B.minimax_rational(t, 3, 2)),
+    (("log2", 1.0, 2.0, False), lambda t: B.minimax_polynomial(t, 6)),
+    (("log2", 1.0, 2.0, False), lambda t: B.minimax_rational(t, 5, 5)),
+    (("log2", 1.0, 2.0, False), lambda t: B.minimax_continued_fraction(t, 3)),
+    (("erf", 0.0, 1.0), lambda t: B.minimax_rational(t, 3, 2)),
+    (("erf", 0.0, 1.0), lambda t: B.minimax_continued_fraction(t, 3)),
+    (("tanh", 0.0, 1.0), lambda t: B.minimax_rational(t, 2, 3)),
+    (("exp", 0.0, 0.25), lambda t: B.minimax_rational(t, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("spec, build", CLASSICAL)
+def test_bound_is_above_and_close_to_the_scanned_maximum(spec, build):
+    t = target(*spec)
+    prog = build(t)
+    scanned = max_error(prog, t)
+    b = error_bound(prog, t)
+    assert not b.capped
+    assert b.lower <= scanned * (1 + 1e-9) <= b.bound * (1 + 1e-9)
+    assert scanned <= b.bound <= 1.02 * scanned
+    assert b.seconds < 5
+
+
+def test_ten_operations_near_double_precision_in_seconds():
+    t = target("log2", 1.0, 2.0, False)
+    prog = B.minimax_rational(t, 5, 5)
+    b = error_bound(prog, t, tolerance=1e-3)
+    scanned = max_error(prog, t)
+    assert scanned < 1e-13
+    assert scanned <= b.bound <= 1.002 * scanned
+
+
+def test_pole_inside_the_interval_has_no_finite_bound():
+    # 1 / (x - 0.3) on [0, 1]
+    prog = Program((1.0, 0.3), (("sub", (0, 2, 0)), ("div", (1, 3, 0))))
+    b = error_bound(prog, target("exp", 0.0, 1.0))
+    assert b.bound == math.inf and not b.capped
+
+
+def test_square_root_of_negative_values_has_no_finite_bound():
+    prog = Program((0.5,), (("sub", (0, 1, 0)), ("sqrt", (2, 0, 0))))  # sqrt(x - 0.5)
+    assert error_bound(prog, target("exp", 0.0, 1.0)).bound == math.inf
+
+
+def test_cap_returns_the_honest_bound_reached():
+    t = target("exp2", 0.0, 1.0)
+    prog = B.minimax_polynomial(t, 6)
+    b = error_bound(prog, t, max_subintervals=5)
+    assert b.capped and b.subintervals <= 6
+    assert b.bound >= max_error(prog, t)
+
+
+def test_exact_program_converges_to_a_negligible_bound():
+    prog = Program((), (("mul", (0, 0, 0)),))
+    b = error_bound(prog, make_target("x^2 + 0", (0.5, 2.0)))
+    assert b.bound < 1e-30 and not b.capped
+
+
+def test_target_with_an_unbounded_function_is_refused():
+    with pytest.raises(ValueError, match="abs"):
+        error_bound(Program((), ()), make_target("abs(x) + 1", (0.0, 1.0)))
+
+
+def test_target_functions_are_enclosed_correctly():
+    # Each builtin-style expression against mpmath: the bound of the program "x" is |x - f| or
+    # |x - f| / |f|, whose maximum the scan finds too.
+    for expr in ["exp(x)", "2**x", "log(x)", "log(x, 2)", "erf(x)", "sin(x)", "cos(x)", "tanh(x)",
+                 "sqrt(x)", "x^3 - 2/x + pi", "(2**x)**(1/4)", "cosh(x) + atan(x)"]:
+        t = make_target(expr, (1.0, 2.0))
+        prog = Program((), ())
+        scanned = max_error(prog, t)
+        b = error_bound(prog, t)
+        assert scanned <= b.bound <= 1.02 * scanned, expr
+
+
+TARGETS = [("exp2", 0.0, 1.0), ("erf", -1.0, 1.0), ("tanh", 0.5, 1.5), ("log2", 1.0, 2.0, False)]
+
+
+@given(st.integers(0, 10**6), st.integers(1, 6), st.integers(0, 3), st.sampled_from(TARGETS),
+       st.lists(st.floats(0, 1), min_size=1, max_size=4))
+def test_bound_covers_the_error_at_random_points(seed, n_ops, n_consts, spec, where):
+    t = target(*spec)
+    prog = random_program(np.random.default_rng(seed), n_ops, n_consts, OPS)
+    b = error_bound(prog, t, max_subintervals=60)
+    lo, hi = t.interval
+    with mpmath.workdps(40):
+        for u in where:
+            e = _error(prog.simplified(), t, mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(u))
+            assert e <= b.bound
