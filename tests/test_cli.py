@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -87,7 +88,6 @@ def test_discovery_run_quickstart_then_query(tmp_path):
 
 def test_campaign_status_and_query_formats(tmp_path, capsys):
     import math
-    import re
 
     cfg = tmp_path / "c.toml"
     cfg.write_text(
@@ -128,14 +128,21 @@ def test_programs_baselines_and_evolve(tmp_path, capsys):
     assert main(["programs", "baselines", "--target", "exp2", "--interval", "0", "1", "--max-ops", "10"]) == 0
     out = capsys.readouterr().out
     assert "minimax-rational (2, 3)" in out and "7.520e-09" in out
+    assert "max error (scanned)" in out and "proven bound" in out and "certified" not in out
+    # minimax-rational (2, 3): scanned 7.520e-09, proven within 1 %
+    assert re.search(r"minimax-rational \(2, 3\)\s+7\.520e-09\s+7\.[56]\d\de-09", out)
     db = tmp_path / "p.db"
     assert main(["programs", "evolve", "--target", "exp", "--interval", "0", "0.5", "--max-ops", "4",
                  "--minutes", "0.03", "--population", "20", "--db", str(db), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "best classical (same ops)" in out and "float32 check" in out and "stored" in out
+    assert "(scanned)" in out and "proven" in out
     assert main(["query", "--db", str(db), "--kind", "program", "--target", "exp", "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert records and all(r["kind"] == "program" and r["ops"] <= 4 for r in records)
+    assert all(r["max_error"] <= r["bound"] and r["infinities"] is False for r in records)
+    assert main(["query", "--db", str(db), "--kind", "program"]) == 0
+    assert "max error (scanned)" in capsys.readouterr().out
     assert main(["programs", "baselines", "--target", "sin", "--interval", "-1", "1", "--error", "relative"]) == 2
     assert "zero" in capsys.readouterr().err
 

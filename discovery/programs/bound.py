@@ -28,6 +28,7 @@ from fractions import Fraction
 import flint
 from flint import arb, arb_series, fmpq
 
+from discovery.errors import InputError
 from discovery.expressions import parse
 from discovery.programs.graph import Program
 from discovery.programs.ops import apply
@@ -103,9 +104,11 @@ def error_bound(
 
     Raises
     ------
-    ValueError
+    InputError
         For a target using a function or constant that cannot be enclosed (``abs``, ``zeta``, a
-        catalog constant), or non-positive ``tolerance``, ``order`` or ``max_subintervals``.
+        catalog constant).
+    ValueError
+        For non-positive ``tolerance``, ``order`` or ``max_subintervals``.
     """
     if not tolerance > 0:
         raise ValueError(f"tolerance must be positive, got {tolerance!r}")
@@ -280,7 +283,7 @@ def _series_builder(node: tuple, text: str):
         return lambda x: x
     if kind == "const":
         if node[1] not in _CONSTANTS:
-            raise ValueError(f"cannot bound {text!r}: no enclosure of the constant {node[1]!r}")
+            raise InputError(f"cannot bound {text!r}: no enclosure of the constant {node[1]!r}")
         get = _CONSTANTS[node[1]]
         return lambda x: _as_series(get())
     if kind == "neg":
@@ -315,7 +318,7 @@ def _series_builder(node: tuple, text: str):
         return lambda x: (exponent(x) * base(x).log()).exp()
     name = node[1]
     if name not in _SERIES_FUNCTIONS:
-        raise ValueError(f"cannot bound {text!r}: no power-series enclosure of {name}()")
+        raise InputError(f"cannot bound {text!r}: no power-series enclosure of {name}()")
     fn = _SERIES_FUNCTIONS[name]
     args = [_series_builder(a, text) for a in node[2]]
     return lambda x: fn(*[g(x) for g in args])

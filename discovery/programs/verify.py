@@ -17,6 +17,7 @@ import mpmath
 import numba
 import numpy as np
 
+from discovery.errors import InputError
 from discovery.programs.graph import Program
 from discovery.programs.kernels import _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, Packed, _scalar_op, pack
 from discovery.programs.ops import OPERATIONS, apply
@@ -255,6 +256,20 @@ def infinity_probe(target: Target) -> np.ndarray:
     holds the end points) and the midpoint, where symmetric offsets such as x - 1/2 vanish."""
     lo, hi = target.interval
     return np.unique(np.append(target.grid(10_000, "uniform"), 0.5 * (lo + hi)))
+
+
+def program_record(program: Program, target: Target, ops: int) -> dict:
+    """What the store keeps of a program (see :meth:`discovery.store.FormulaStore.write_programs`):
+    genome, ``ops``, the scanned ``max_error``, the proven ``bound`` (None when the target has a
+    function that cannot be enclosed), ``infinities`` and the expression."""
+    from discovery.programs.bound import error_bound
+
+    try:
+        bound = error_bound(program, target).bound
+    except InputError:
+        bound = None
+    return {"genome": program.to_json(), "ops": ops, "max_error": max_error(program, target), "bound": bound,
+            "infinities": reaches_infinity(program, target), "expression": program.expression()}
 
 
 def reaches_infinity(program: Program, target: Target) -> bool:
