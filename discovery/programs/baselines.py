@@ -39,7 +39,8 @@ class Baseline:
     ops : int
         Operation count.
     max_error : float
-        Certified by :func:`discovery.programs.verify.max_error`.
+        The scanned maximum error (:func:`discovery.programs.verify.max_error`), an estimate; a
+        proven bound is :func:`discovery.programs.bound.error_bound` of ``program``.
     """
 
     method: str
@@ -281,7 +282,8 @@ def pade(target: Target, m: int, n: int) -> Program:
 
 
 def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
-    """Every classical approximation of at most ``max_ops`` operations, each certified."""
+    """Every classical approximation of at most ``max_ops`` operations, each with its scanned
+    maximum error."""
     from discovery.programs.verify import max_error
 
     out = []
