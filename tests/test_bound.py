@@ -113,3 +113,35 @@ def test_bound_covers_the_error_at_random_points(seed, n_ops, n_consts, spec, wh
         for u in where:
             e = _error(prog.simplified(), t, mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(u))
             assert e <= b.bound
+
+
+def test_continued_fraction_through_a_division_by_zero_is_bounded():
+    # The offsets of 2^x's continued fractions repeat x - 1/2: at x = 1/2 the program divides by
+    # zero and is finite again through r/inf = 0.  Its bound comes from its reduced fraction P/Q
+    # and its exact IEEE value at 1/2.
+    t = target("exp2", 0.0, 1.0)
+    prog = B.minimax_continued_fraction(t, 3, 2).deduplicated()
+    assert prog.cost <= 10
+    scanned = max_error(prog, t)
+    b = error_bound(prog, t)
+    assert scanned < 1e-13
+    assert scanned <= b.bound <= 1.02 * scanned and not b.capped
+
+
+def test_value_through_an_infinity_at_an_end_point_counts():
+    # 2 / (3 / x) is 2x/3 except at x = 0, where IEEE arithmetic gives 2 / inf = 0: an error of
+    # exactly 1 against exp(0) = 1, larger than anywhere else on [0, 1].
+    prog = Program((2.0, 3.0), (("div", (2, 0, 0)), ("div", (1, 3, 0))))
+    b = error_bound(prog, target("exp", 0.0, 1.0))
+    assert 1.0 <= b.bound <= 1.0 + 1e-12
+
+
+def test_not_a_number_at_a_division_by_zero_has_no_finite_bound():
+    prog = Program((), (("div", (0, 0, 0)),))  # x / x: 1, but 0/0 at x = 0
+    assert error_bound(prog, target("exp", 0.0, 1.0)).bound == math.inf
+
+
+def test_division_by_zero_at_an_irrational_point_has_no_finite_bound():
+    # 1 / (1 / (x*x - 1/2)) divides by zero at sqrt(1/2), where no exact value is computed.
+    prog = Program((0.5, 1.0), (("mul", (0, 0, 0)), ("sub", (3, 1, 0)), ("div", (2, 4, 0)), ("div", (2, 5, 0))))
+    assert error_bound(prog, target("exp", 0.0, 1.0)).bound == math.inf

@@ -12,6 +12,11 @@ ball [m ± r].  Every step rounds outwards, so |e_0| + sum |e_k| r^k + |rem| r^N
 subinterval.  Subintervals are refined (branch and bound, largest bound first) until the largest
 bound is within ``tolerance`` of the largest error proved at a point.
 
+A program that divides by zero inside the interval and is finite again through IEEE infinities
+(c/0 = inf, d/inf = 0) defeats ball arithmetic at that point; when it has no square root and
+divides by zero only at rational points, it is bounded through its exact reduced fraction and its
+exact values there instead (:mod:`discovery.programs.rational`).
+
 Like ``max_error`` this measures the program in exact arithmetic (the formula, not float
 rounding), with the program's constants taken exactly as the doubles they are.
 """
@@ -32,6 +37,7 @@ from discovery.errors import InputError
 from discovery.expressions import parse
 from discovery.programs.graph import Program
 from discovery.programs.ops import apply
+from discovery.programs.rational import exceptional_points, ieee_value, polynomial_series, rational_form
 from discovery.programs.targets import Target
 
 # A bound below this is far beneath anything float64 can resolve: no point refining further.
@@ -48,7 +54,8 @@ class Bound:
     ----------
     bound : float
         Upper bound on the maximum error over the whole interval (``math.inf`` when none could be
-        proved: a pole, a square root of a negative value, or a cap hit before a pole was cut out).
+        proved: a pole, a square root of a negative value, a division by zero at an irrational
+        point or inside a square root, or a cap hit before a pole was cut out).
     lower : float
         The largest error proved at a point, so the true maximum lies in [lower, bound].
     subintervals : int
@@ -117,78 +124,118 @@ def error_bound(
     start = time.perf_counter()
     prog = program.simplified()
     f = _series_builder(parse(target.expr, ("x",)).tree, target.expr)
-    lo, hi = target.interval
-    finest = (hi - lo) * _FINEST
+    search = _Search(f, target.relative, target.interval, tolerance, order, max_subintervals)
     old_prec, old_cap = flint.ctx.prec, flint.ctx.cap
-    flint.ctx.prec, flint.ctx.cap = prec, order + 1
+    flint.ctx.prec = prec
     try:
-        def model(a: arb, b: arb):
-            return _model(prog, f, target.relative, a, b, order)
+        bound, lower, capped = search.run(lambda x: _program_series(prog, x))
+        if bound == math.inf and not capped:
+            bound, lower, capped = _through_divisions_by_zero(prog, search) or (bound, lower, capped)
+    finally:
+        flint.ctx.prec, flint.ctx.cap = old_prec, old_cap
+    return Bound(bound, lower, search.evaluated, time.perf_counter() - start, capped)
 
+
+class _Search:
+    """Branch and bound over subintervals, largest bound first, for one error function."""
+
+    def __init__(self, f, relative: bool, interval, tolerance: float, order: int, max_subintervals: int):
+        self.f, self.relative = f, relative
+        self.lo, self.hi = interval
+        self.tolerance, self.order, self.cap = tolerance, order, max_subintervals
+        self.evaluated = 0
+
+    def run(self, program) -> tuple[float, float, bool]:
+        """(bound, lower, capped) for the program given as a function of an arb_series in x."""
         counter = itertools.count()
-        first = model(arb(lo), arb(hi))
-        lower = first[1]
-        heap = [(-first[0], next(counter), arb(lo), arb(hi))]
-        evaluated, capped = 1, False
+        a, b = arb(self.lo), arb(self.hi)
+        bound, lower = self.model(program, a, b)
+        heap = [(-bound, next(counter), a, b)]
+        finest = (self.hi - self.lo) * _FINEST
         while True:
             neg_bound, _, a, b = heap[0]
             worst = -neg_bound
-            if worst <= (1 + tolerance) * lower or worst <= _NEGLIGIBLE:
-                break
+            if worst <= (1 + self.tolerance) * lower or worst <= _NEGLIGIBLE:
+                return worst, lower, False
             if float(b - a) < finest:
-                break  # unsplittable: its bound (often inf, at a pole) is the answer
-            if evaluated >= max_subintervals:
-                capped = True
-                break
+                return worst, lower, False  # unsplittable: its bound (often inf, at a pole) is the answer
+            if self.evaluated >= self.cap:
+                return worst, lower, True
             heapq.heappop(heap)
             mid = (a + b) / 2  # exact: dyadic endpoints, far fewer bits than prec
             for u, v in ((a, mid), (mid, b)):
-                bound, low = model(u, v)
+                bound, low = self.model(program, u, v)
                 lower = max(lower, low)
                 heapq.heappush(heap, (-bound, next(counter), u, v))
-            evaluated += 2
-        bound = -heap[0][0]
-    finally:
-        flint.ctx.prec, flint.ctx.cap = old_prec, old_cap
-    return Bound(bound, lower, evaluated, time.perf_counter() - start, capped)
+
+    def model(self, program, a: arb, b: arb) -> tuple[float, float]:
+        """(upper bound of |e| on [a, b], |e| at the midpoint proved from below)."""
+        self.evaluated += 1
+        order = self.order
+        m = (a + b) / 2
+        r = (b - a) / 2
+        at_mid = self.error_series(program, m, order)
+        if at_mid is None:
+            # A value not finite at m itself (c/0): in IEEE semantics a later d/inf may make the
+            # output finite again, so nothing is proved there, neither way.
+            return math.inf, 0.0
+        low = float(at_mid[0].abs_lower())
+        on_ball = self.error_series(program, m.union(a).union(b), order + 1)
+        if on_ball is None:
+            return math.inf, low
+        total = abs(at_mid[0])
+        power = arb(1)
+        for k in range(1, order):
+            power *= r
+            total += abs(at_mid[k]) * power
+        total += abs(on_ball[order]) * power * r
+        return _up(total), low
+
+    def error_series(self, program, x0: arb, length: int) -> list[arb] | None:
+        """Taylor coefficients of the error at x0 (a point or a ball), or None if not finite."""
+        flint.ctx.cap = length
+        x = arb_series([x0, 1], prec=length)
+        try:
+            p = _as_series(program(x))
+            t = _as_series(self.f(x))
+            e = (p - t) / t if self.relative else p - t
+        except (ValueError, ZeroDivisionError):  # a series divided by one whose value may be 0
+            return None
+        coeffs = e.coeffs()
+        if not all(c.is_finite() for c in coeffs):
+            return None
+        return coeffs + [arb(0)] * (length - len(coeffs))  # coeffs() drops trailing zeros
 
 
-def _model(prog: Program, f, relative: bool, a: arb, b: arb, order: int) -> tuple[float, float]:
-    """(upper bound of |e| on [a, b], |e| at the midpoint proved from below)."""
-    m = (a + b) / 2
-    r = (b - a) / 2
-    at_mid = _error_series(prog, f, relative, m, order)
-    if at_mid is None:
-        # A value not finite at m itself (c/0): in IEEE semantics a later d/inf may make the
-        # output finite again, so nothing is proved there, neither way.
-        return math.inf, 0.0
-    low = float(at_mid[0].abs_lower())
-    on_ball = _error_series(prog, f, relative, m.union(a).union(b), order + 1)
-    if on_ball is None:
-        return math.inf, low
-    total = abs(at_mid[0])
-    power = arb(1)
-    for k in range(1, order):
-        power *= r
-        total += abs(at_mid[k]) * power
-    total += abs(on_ball[order]) * power * r
-    return math.nextafter(float(total.upper()), math.inf), low
-
-
-def _error_series(prog: Program, f, relative: bool, x0: arb, length: int) -> list[arb] | None:
-    """Taylor coefficients of the error at x0 (a point or a ball), or None if not finite."""
-    flint.ctx.cap = length
-    x = arb_series([x0, 1], prec=length)
-    try:
-        p = _as_series(_program_series(prog, x))
-        t = _as_series(f(x))
-        e = (p - t) / t if relative else p - t
-    except (ValueError, ZeroDivisionError):  # a series divided by one whose value may be 0
+def _through_divisions_by_zero(prog: Program, search: _Search) -> tuple[float, float, bool] | None:
+    """(bound, lower, capped) of a program without square roots that divides by zero only at
+    rational points (see :mod:`discovery.programs.rational`), or None for any other."""
+    form = rational_form(prog)
+    if form is None:
         return None
-    coeffs = e.coeffs()
-    if not all(c.is_finite() for c in coeffs):
+    P, Q, divisors = form
+    points = exceptional_points(divisors, search.lo, search.hi)
+    if points is None:
         return None
-    return coeffs + [arb(0)] * (length - len(coeffs))  # coeffs() drops trailing zeros
+    # Off the points the program is P/Q; at them, its IEEE value is exact.
+    bound, lower, capped = search.run(lambda x: polynomial_series(P, x) / _as_series(polynomial_series(Q, x)))
+    for x in points:
+        value = ieee_value(prog, x)
+        if value is None:
+            return math.inf, math.inf, False
+        flint.ctx.cap = 1
+        t = search.f(arb_series([arb(x)], prec=1)).coeffs()[0]
+        e = abs(arb(value) - t)
+        e = e / abs(t) if search.relative else e
+        if not e.is_finite():
+            return None
+        bound, lower = max(bound, _up(e)), max(lower, float(e.abs_lower()))
+    return bound, lower, capped
+
+
+def _up(v: arb) -> float:
+    """A float at least the largest value of the ball."""
+    return math.nextafter(float(v.upper()), math.inf)
 
 
 def _program_series(prog: Program, x: arb_series):
