@@ -245,23 +245,21 @@ def _target_arg(args):
 
 def _programs_baselines(args) -> int:
     from discovery.programs.baselines import baselines
-    from discovery.programs.bound import error_bound
 
     target = _target_arg(args)
     table = baselines(target, args.max_ops)
-    bounds = [error_bound(b.program, target).bound for b in table]
     if args.format == "json":
         print(json.dumps([{"method": b.method, "degrees": list(b.degrees), "ops": b.ops, "max_error": b.max_error,
-                           "bound": bound if math.isfinite(bound) else None, "expression": b.program.expression()}
-                          for b, bound in zip(table, bounds)], indent=2))
+                           "bound": b.bound if b.bound is not None and math.isfinite(b.bound) else None,
+                           "expression": b.program.expression()} for b in table], indent=2))
         return 0
     kind = "relative" if target.relative else "absolute"
     lo, hi = target.interval
     print(f"classical approximations of {target.name} on [{lo}, {hi}], max {kind} error: scanned maximum and "
           "proven bound")
     print(f"{'ops':>4}  {'method':<28}{'max error (scanned)':>20}{'proven bound':>14}")
-    for b, bound in zip(table, bounds):
-        print(f"{b.ops:>4}  {b.label:<28}{b.max_error:>20.3e}{_shown_bound(bound, '.3e'):>14}")
+    for b in table:
+        print(f"{b.ops:>4}  {b.label:<28}{b.max_error:>20.3e}{_shown_bound(b.bound, '.3e'):>14}")
     return 0
 
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from discovery.programs import baselines as B
-from discovery.programs.bound import error_bound
+from discovery.programs.bound import enclosable, error_bound
 from discovery.programs.graph import OPS, Program, random_program
 from discovery.programs.targets import make_target
 from discovery.programs.verify import _error, max_error
@@ -145,3 +145,12 @@ def test_division_by_zero_at_an_irrational_point_has_no_finite_bound():
     # 1 / (1 / (x*x - 1/2)) divides by zero at sqrt(1/2), where no exact value is computed.
     prog = Program((0.5, 1.0), (("mul", (0, 0, 0)), ("sub", (3, 1, 0)), ("div", (2, 4, 0)), ("div", (2, 5, 0))))
     assert error_bound(prog, target("exp", 0.0, 1.0)).bound == math.inf
+
+
+def test_baselines_carry_their_bound():
+    t = target("log2", 1.0, 2.0, False)
+    for b in B.baselines(t, 4):
+        assert b.max_error <= b.bound <= 1.02 * b.max_error
+    unbounded = make_target("abs(x - 1) + 1", (0.0, 2.0))
+    assert not enclosable(unbounded)
+    assert all(b.bound is None for b in B.baselines(unbounded, 2))

@@ -136,6 +136,16 @@ def error_bound(
     return Bound(bound, lower, search.evaluated, time.perf_counter() - start, capped)
 
 
+def enclosable(target: Target) -> bool:
+    """Whether :func:`error_bound` can enclose the target's expression (every function and
+    constant in it has a power-series enclosure)."""
+    try:
+        _series_builder(parse(target.expr, ("x",)).tree, target.expr)
+    except InputError:
+        return False
+    return True
+
+
 class _Search:
     """Branch and bound over subintervals, largest bound first, for one error function."""
 

@@ -17,7 +17,6 @@ import mpmath
 import numba
 import numpy as np
 
-from discovery.errors import InputError
 from discovery.programs.graph import Program
 from discovery.programs.kernels import _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, Packed, _scalar_op, pack
 from discovery.programs.ops import OPERATIONS, apply
@@ -262,12 +261,9 @@ def program_record(program: Program, target: Target, ops: int) -> dict:
     """What the store keeps of a program (see :meth:`discovery.store.FormulaStore.write_programs`):
     genome, ``ops``, the scanned ``max_error``, the proven ``bound`` (None when the target has a
     function that cannot be enclosed), ``infinities`` and the expression."""
-    from discovery.programs.bound import error_bound
+    from discovery.programs.bound import enclosable, error_bound
 
-    try:
-        bound = error_bound(program, target).bound
-    except InputError:
-        bound = None
+    bound = error_bound(program, target).bound if enclosable(target) else None
     return {"genome": program.to_json(), "ops": ops, "max_error": max_error(program, target), "bound": bound,
             "infinities": reaches_infinity(program, target), "expression": program.expression()}
 
