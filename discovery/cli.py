@@ -294,12 +294,13 @@ def _programs_evolve(args) -> int:
         rows.append({**program_record(prog, target, cost), "formula": prog.formula(),
                      "baseline": base.label if base else None, "baseline_error": base.max_error if base else None})
     print(f"{result.generations} generations, {result.evaluations:,} programs evaluated in {result.seconds:.0f} s")
-    print(f"{'ops':>4} {'max error':>11} {'proven':>10} {'best classical (same ops)':>34} {'ratio':>8}  program")
-    print(f"{'':>4} {'(scanned)':>11} {'bound':>10} {'(scanned)':>34}")
+    print(f"{'ops':>4} {'max error':>11} {'proven':>11} {'best classical (same ops)':>34} {'ratio':>8}  program")
+    print(f"{'':>4} {'(scanned)':>11} {'bound':>11} {'(scanned)':>34}")
     for r in rows:
         ratio = r["baseline_error"] / r["max_error"] if r["baseline_error"] and r["max_error"] > 0 else float("nan")
         base_error = r["baseline_error"] or float("nan")
-        print(f"{r['ops']:>4} {r['max_error']:>11.3e} {_shown_bound(r['bound']):>10} {(r['baseline'] or '-'):>22} "
+        bound = _shown_bound(r["bound"], ".3e")
+        print(f"{r['ops']:>4} {r['max_error']:>11.3e} {bound:>11} {(r['baseline'] or '-'):>22} "
               f"{base_error:>11.3e} {ratio:>8.2f}  {r['formula']}{_INFINITIES if r['infinities'] else ''}")
     if any(r["infinities"] for r in rows):
         print(f"{_INFINITIES.strip()}: finite only through IEEE infinities (c/0 = inf, then d/inf = 0)")
