@@ -6,12 +6,14 @@ from functools import lru_cache
 import mpmath
 import numpy as np
 import pytest
+from flint import fmpq
 from hypothesis import given
 from hypothesis import strategies as st
 
 from discovery.programs import baselines as B
 from discovery.programs.bound import enclosable, error_bound
 from discovery.programs.graph import OPS, Program, random_program
+from discovery.programs.rational import ieee_value
 from discovery.programs.targets import make_target
 from discovery.programs.verify import _error, max_error
 
@@ -154,3 +156,42 @@ def test_baselines_carry_their_bound():
     unbounded = make_target("abs(x - 1) + 1", (0.0, 2.0))
     assert not enclosable(unbounded)
     assert all(b.bound is None for b in B.baselines(unbounded, 2))
+
+
+def _continued_fraction(c0, parts):
+    """c0 + r1/(x + b1 + r2/(x + b2 + ...)) for parts [(r1, b1), (r2, b2), ...]."""
+    consts = [c0] + [v for part in parts for v in part]
+    instrs: list = []
+
+    def emit(op, a, b):
+        instrs.append((op, (a, b, 0)))
+        return len(consts) + len(instrs)
+
+    tail = None
+    for i in range(len(parts) - 1, -1, -1):
+        r, b = 2 + 2 * i, 3 + 2 * i
+        v = emit("add", 0, b)
+        if tail is not None:
+            v = emit("add", v, tail)
+        tail = emit("div", r, v)
+    emit("add", 1, tail)
+    return Program(tuple(consts), tuple(instrs))
+
+
+DYADIC = st.sampled_from([-1.0, -0.5, -0.25, 0.0, 0.5, 1.0, 2.0])
+
+
+@given(DYADIC, st.lists(st.tuples(DYADIC, DYADIC), min_size=1, max_size=3))
+def test_bound_covers_divisions_by_zero_at_rational_points(c0, parts):
+    # Offsets like -0.5 make the innermost divisor x - 0.5 vanish at a probe point, exactly.
+    t = target("exp2", 0.0, 1.0)
+    prog = _continued_fraction(c0, parts)
+    b = error_bound(prog, t, max_subintervals=200)
+    with mpmath.workdps(40):
+        for x in (0, 0.25, 0.5, 0.75, 1):
+            value = ieee_value(prog, fmpq(*float(x).as_integer_ratio()))
+            if value is None:
+                assert b.bound == math.inf
+                continue
+            f = mpmath.mpf(2) ** x
+            assert abs(mpmath.mpf(int(value.p)) / int(value.q) - f) / f <= b.bound

@@ -189,7 +189,7 @@ class _Search:
             # A value not finite at m itself (c/0): in IEEE semantics a later d/inf may make the
             # output finite again, so nothing is proved there, neither way.
             return math.inf, 0.0
-        low = float(at_mid[0].abs_lower())
+        low = _down(at_mid[0].abs_lower())
         on_ball = self.error_series(program, m.union(a).union(b), order + 1)
         if on_ball is None:
             return math.inf, low
@@ -239,7 +239,7 @@ def _through_divisions_by_zero(prog: Program, search: _Search) -> tuple[float, f
         e = e / abs(t) if search.relative else e
         if not e.is_finite():
             return None
-        bound, lower = max(bound, _up(e)), max(lower, float(e.abs_lower()))
+        bound, lower = max(bound, _up(e)), max(lower, _down(e.abs_lower()))
     return bound, lower, capped
 
 
@@ -248,11 +248,27 @@ def _up(v: arb) -> float:
     return math.nextafter(float(v.upper()), math.inf)
 
 
+def _down(v: arb) -> float:
+    """A float at most the smallest value of the ball."""
+    return math.nextafter(float(v.lower()), -math.inf)
+
+
 def _program_series(prog: Program, x: arb_series):
     values = [x] + [arb(c) for c in prog.consts]  # a double is exactly an arb
     for op, (i, j, k) in prog.instructions:
+        # Refused even when the dividend is 0, which arb would let through: 0/0 is NaN.
+        if op == "div" and _value(values[j]).contains(0):
+            raise ZeroDivisionError("a divisor may be zero")
         values.append(apply(op, values[i], values[j], values[k], _sqrt))
     return values[prog.output]
+
+
+def _value(v) -> arb:
+    """The value (constant term) of a series or a ball."""
+    if isinstance(v, arb_series):
+        coeffs = v.coeffs()  # empty for the zero series
+        return coeffs[0] if coeffs else arb(0)
+    return v
 
 
 def _as_series(v) -> arb_series:
