@@ -249,8 +249,8 @@ def _up(v: arb) -> float:
 
 
 def _down(v: arb) -> float:
-    """A float at most the smallest value of the ball."""
-    return math.nextafter(float(v.lower()), -math.inf)
+    """A float at most the smallest value of a ball of non-negative numbers, and not negative."""
+    return max(0.0, math.nextafter(float(v.lower()), -math.inf))
 
 
 def _program_series(prog: Program, x: arb_series):
