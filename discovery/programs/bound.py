@@ -28,16 +28,15 @@ import itertools
 import math
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 
 import flint
-from flint import arb, arb_series, fmpq
+from flint import arb, arb_series
 
 from discovery.errors import InputError
-from discovery.expressions import parse
 from discovery.programs.graph import Program
 from discovery.programs.ops import apply
 from discovery.programs.rational import exceptional_points, ieee_value, polynomial_series, rational_form
+from discovery.programs.series import as_series, series_function
 from discovery.programs.targets import Target
 
 # A bound below this is far beneath anything float64 can resolve: no point refining further.
@@ -123,7 +122,7 @@ def error_bound(
         raise ValueError(f"order and max_subintervals must be at least 1, got {order} and {max_subintervals}")
     start = time.perf_counter()
     prog = program.simplified()
-    f = _series_builder(parse(target.expr, ("x",)).tree, target.expr)
+    f = series_function(target.expr)
     search = _Search(f, target.relative, target.interval, tolerance, order, max_subintervals)
     old_prec, old_cap = flint.ctx.prec, flint.ctx.cap
     flint.ctx.prec = prec
@@ -140,7 +139,7 @@ def enclosable(target: Target) -> bool:
     """Whether :func:`error_bound` can enclose the target's expression (every function and
     constant in it has a power-series enclosure)."""
     try:
-        _series_builder(parse(target.expr, ("x",)).tree, target.expr)
+        series_function(target.expr)
     except InputError:
         return False
     return True
@@ -206,8 +205,8 @@ class _Search:
         flint.ctx.cap = length
         x = arb_series([x0, 1], prec=length)
         try:
-            p = _as_series(program(x))
-            t = _as_series(self.f(x))
+            p = as_series(program(x))
+            t = as_series(self.f(x))
             e = (p - t) / t if self.relative else p - t
         except (ValueError, ZeroDivisionError):  # a series divided by one whose value may be 0
             return None
@@ -228,7 +227,7 @@ def _through_divisions_by_zero(prog: Program, search: _Search) -> tuple[float, f
     if points is None:
         return None
     # Off the points the program is P/Q; at them, its IEEE value is exact.
-    bound, lower, capped = search.run(lambda x: polynomial_series(P, x) / _as_series(polynomial_series(Q, x)))
+    bound, lower, capped = search.run(lambda x: polynomial_series(P, x) / as_series(polynomial_series(Q, x)))
     for x in points:
         value = ieee_value(prog, x)
         if value is None:
@@ -259,7 +258,7 @@ def _program_series(prog: Program, x: arb_series):
         # Refused even when the dividend is 0, which arb would let through: 0/0 is NaN.
         if op == "div" and _value(values[j]).contains(0):
             raise ZeroDivisionError("a divisor may be zero")
-        values.append(apply(op, values[i], values[j], values[k], _sqrt))
+        values.append(apply(op, values[i], values[j], values[k], lambda v: v.sqrt()))
     return values[prog.output]
 
 
@@ -269,139 +268,3 @@ def _value(v) -> arb:
         coeffs = v.coeffs()  # empty for the zero series
         return coeffs[0] if coeffs else arb(0)
     return v
-
-
-def _as_series(v) -> arb_series:
-    return v if isinstance(v, arb_series) else arb_series([v])
-
-
-def _sqrt(v):
-    return v.sqrt()
-
-
-# --- the target as a power series ------------------------------------------------------------------
-
-def _exp2(s):
-    return (s * arb(2).log()).exp()
-
-
-def _log(s, base=None):
-    return s.log() if base is None else s.log() / _as_series(base).log()
-
-
-def _sinh(s):
-    return (s.exp() - (-s).exp()) / 2
-
-
-def _cosh(s):
-    return (s.exp() + (-s).exp()) / 2
-
-
-def _tanh(s):
-    return 1 - 2 / ((2 * s).exp() + 1)
-
-
-_SERIES_FUNCTIONS = {
-    "exp": lambda s: s.exp(),
-    "exp2": _exp2,
-    "log": _log,
-    "ln": _log,
-    "log2": lambda s: _log(s, arb(2)),
-    "log10": lambda s: _log(s, arb(10)),
-    "log1p": lambda s: (1 + s).log(),
-    "expm1": lambda s: s.exp() - 1,
-    "sqrt": _sqrt,
-    "cbrt": lambda s: (s.log() / 3).exp(),
-    "root": lambda s, n: (s.log() / n).exp(),
-    "sin": lambda s: s.sin(),
-    "cos": lambda s: s.cos(),
-    "tan": lambda s: s.tan(),
-    "cot": lambda s: s.cos() / s.sin(),
-    "sec": lambda s: 1 / s.cos(),
-    "csc": lambda s: 1 / s.sin(),
-    "asin": lambda s: s.asin(),
-    "acos": lambda s: s.acos(),
-    "atan": lambda s: s.atan(),
-    "sinh": _sinh,
-    "cosh": _cosh,
-    "tanh": _tanh,
-    "asinh": lambda s: (s + (s * s + 1).sqrt()).log(),
-    "acosh": lambda s: (s + (s * s - 1).sqrt()).log(),
-    "atanh": lambda s: ((1 + s).log() - (1 - s).log()) / 2,
-    "erf": lambda s: s.erf(),
-    "erfc": lambda s: s.erfc(),
-    "gamma": lambda s: s.gamma(),
-    "loggamma": lambda s: s.lgamma(),
-}
-
-_CONSTANTS = {
-    "pi": arb.pi,
-    "π": arb.pi,
-    "e": arb.const_e,
-    "E": arb.const_e,
-    "EulerGamma": arb.const_euler,
-    "Catalan": arb.const_catalan,
-    "GoldenRatio": lambda: (1 + arb(5).sqrt()) / 2,
-}
-
-
-def _series_builder(node: tuple, text: str):
-    """Compile an expression tree (see :mod:`discovery.expressions`) into a function of an
-    ``arb_series`` in x, evaluated at the precision current when it is called."""
-    kind = node[0]
-    if kind == "num":
-        q = Fraction(node[1])
-        return lambda x: _as_series(arb(fmpq(q.numerator, q.denominator)))
-    if kind == "var":
-        return lambda x: x
-    if kind == "const":
-        if node[1] not in _CONSTANTS:
-            raise InputError(f"cannot bound {text!r}: no enclosure of the constant {node[1]!r}")
-        get = _CONSTANTS[node[1]]
-        return lambda x: _as_series(get())
-    if kind == "neg":
-        inner = _series_builder(node[1], text)
-        return lambda x: -inner(x)
-    if kind == "add":
-        parts = [(s, _series_builder(t, text)) for s, t in node[1]]
-
-        def add(x):
-            total = _as_series(arb(0))
-            for s, g in parts:
-                total = total + g(x) if s > 0 else total - g(x)
-            return total
-
-        return add
-    if kind == "mul":
-        parts = [(e, _series_builder(t, text)) for e, t in node[1]]
-
-        def mul(x):
-            total = _as_series(arb(1))
-            for e, g in parts:
-                total = total * g(x) if e > 0 else total / g(x)
-            return total
-
-        return mul
-    if kind == "pow":
-        base = _series_builder(node[1], text)
-        n = _integer(node[2])
-        if n is not None:
-            return lambda x: base(x) ** n if n >= 0 else 1 / base(x) ** -n
-        exponent = _series_builder(node[2], text)
-        return lambda x: (exponent(x) * base(x).log()).exp()
-    name = node[1]
-    if name not in _SERIES_FUNCTIONS:
-        raise InputError(f"cannot bound {text!r}: no power-series enclosure of {name}()")
-    fn = _SERIES_FUNCTIONS[name]
-    args = [_series_builder(a, text) for a in node[2]]
-    return lambda x: fn(*[g(x) for g in args])
-
-
-def _integer(node: tuple) -> int | None:
-    """The exponent as an int when it is a literal integer (so x^2 needs no logarithm of x)."""
-    sign = 1
-    if node[0] == "neg":
-        sign, node = -1, node[1]
-    if node[0] == "num" and node[1].isdigit():
-        return sign * int(node[1])
-    return None
