@@ -227,8 +227,8 @@ def population_reaches_infinity(programs, X: np.ndarray) -> np.ndarray:
 
     Run in float64 with IEEE semantics, as the search kernels and exported code compute: c/0 is
     an infinity and a later d/inf is 0 again, so such a program looks accurate on a grid yet
-    breaks under ``-ffast-math`` and in any arithmetic without infinities (the exact formula has
-    a pole there).  Only live values count (those the output depends on).
+    breaks under ``-ffast-math`` and in any arithmetic without infinities (an intermediate value
+    has a pole there).  Only live values count (those the output depends on).
 
     Parameters
     ----------
@@ -257,6 +257,13 @@ def infinity_probe(target: Target) -> np.ndarray:
     return np.unique(np.append(target.grid(10_000, "uniform"), 0.5 * (lo + hi)))
 
 
+def reaches_infinity(program: Program, target: Target) -> bool:
+    """Whether the program's finite result passes through an infinite or NaN intermediate value
+    somewhere on the target's interval (checked at :func:`infinity_probe`'s points); see
+    :func:`population_reaches_infinity`."""
+    return bool(population_reaches_infinity([program.simplified()], infinity_probe(target))[0])
+
+
 def program_record(program: Program, target: Target, ops: int) -> dict:
     """What the store keeps of a program (see :meth:`discovery.store.FormulaStore.write_programs`):
     genome, ``ops``, the scanned ``max_error``, the proven ``bound`` (None when the target has a
@@ -266,10 +273,3 @@ def program_record(program: Program, target: Target, ops: int) -> dict:
     bound = error_bound(program, target).bound if enclosable(target) else None
     return {"genome": program.to_json(), "ops": ops, "max_error": max_error(program, target), "bound": bound,
             "infinities": reaches_infinity(program, target), "expression": program.expression()}
-
-
-def reaches_infinity(program: Program, target: Target) -> bool:
-    """Whether the program's finite result passes through an infinite or NaN intermediate value
-    somewhere on the target's interval (checked at :func:`infinity_probe`'s points); see
-    :func:`population_reaches_infinity`."""
-    return bool(population_reaches_infinity([program.simplified()], infinity_probe(target))[0])
