@@ -1,4 +1,5 @@
 import json
+import math
 import re
 import subprocess
 import sys
@@ -159,3 +160,24 @@ def test_identify_cli(capsys):
     assert "unknown name 'x'" in capsys.readouterr().err
     assert main(["identify", "3.14159265358979323846264338327950288", "--constants", "pie"]) == 2
     assert "unknown constant 'pie'" in capsys.readouterr().err
+
+
+def test_query_shows_scanned_error_bound_and_the_infinities_marker(tmp_path, capsys):
+    from discovery.store import FormulaStore
+
+    db = tmp_path / "p.db"
+    genome = {"consts": [2.0, 3.0], "instructions": [["div", [2, 0]], ["div", [1, 3]]], "output": 4}
+    with FormulaStore(db) as store:
+        store.write_programs(None, "exp", (0.0, 1.0), [
+            {"genome": genome, "ops": 2, "max_error": 1.0, "bound": math.inf, "infinities": True,
+             "expression": "2*x/3"},
+            {"genome": {**genome, "consts": [2.0, 5.0]}, "ops": 2, "max_error": 0.5, "bound": 0.51,
+             "infinities": False, "expression": "2*x/5"},
+        ])
+    assert main(["query", "--db", str(db), "--kind", "program"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "max error (scanned) 1, proven bound none  [IEEE inf]" in lines[0]
+    assert "max error (scanned) 0.5, proven bound 0.51  2*x/5" in lines[1]
+    assert main(["query", "--db", str(db), "--kind", "program", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["bound"], r["infinities"]) for r in records] == [(None, True), (0.51, False)]
