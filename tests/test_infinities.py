@@ -68,3 +68,10 @@ def test_kernel_matches_the_reference(specs, X):
     progs = [random_program(np.random.default_rng(seed), n, k, OPS) for seed, n, k in specs]
     got = population_reaches_infinity(progs, np.array(X))
     assert got.tolist() == [_reference(p, X) for p in progs]
+
+
+def test_a_pole_off_the_grid_is_marked_at_the_divisor_zero():
+    # 1 / (1 / (x - 0.3)): 0.3 is no point of the uniform grid, but a double where x - 0.3 is 0.
+    prog = Program((1.0, 0.3), (("sub", (0, 2, 0)), ("div", (1, 3, 0)), ("div", (1, 4, 0))))
+    assert not population_reaches_infinity([prog], np.linspace(0.0, 1.0, 10_000))[0]
+    assert reaches_infinity(prog, EXP)

@@ -7,7 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from discovery.programs.graph import OPS, Program, random_program
-from discovery.programs.rational import exceptional_points, ieee_value, rational_form
+from discovery.programs.rational import divisor_zeros, ieee_value, rational_form
 from discovery.programs.verify import mp_value
 
 RATIONAL_OPS = tuple(op for op in OPS if op != "sqrt")
@@ -18,7 +18,7 @@ def test_continued_fraction_divides_by_zero_only_at_one_half():
     prog = Program((1.0, 0.5, 2.0), (("sub", (0, 2, 0)), ("div", (3, 4, 0)), ("add", (4, 5, 0)),
                                      ("div", (1, 6, 0)), ("add", (1, 7, 0))))
     P, Q, divisors = rational_form(prog)
-    assert exceptional_points(divisors, 0.0, 1.0) == [fmpq(1, 2)]
+    assert divisor_zeros(divisors, 0.0, 1.0) == ([fmpq(1, 2)], False)
     assert ieee_value(prog, fmpq(1, 2)) == 1  # 2/0 = inf, x - 1/2 + inf = inf, 1/inf = 0
     assert P(fmpq(1, 2)) / Q(fmpq(1, 2)) == 1
 
@@ -31,8 +31,8 @@ def test_square_roots_and_zero_divisors_have_no_fraction():
 def test_irrational_zero_in_the_interval_is_reported():
     prog = Program((0.5,), (("mul", (0, 0, 0)), ("sub", (2, 1, 0)), ("div", (0, 3, 0))))  # x / (x^2 - 1/2)
     _, _, divisors = rational_form(prog)
-    assert exceptional_points(divisors, 0.0, 1.0) is None
-    assert exceptional_points(divisors, 0.0, 0.5) == []
+    assert divisor_zeros(divisors, 0.0, 1.0) == ([], True)
+    assert divisor_zeros(divisors, 0.0, 0.5) == ([], False)
 
 
 @given(st.integers(0, 10**6), st.integers(1, 8), st.integers(0, 3), st.sampled_from([0.25, 0.5, 1.0, 1.5]))

@@ -35,7 +35,7 @@ from flint import arb, arb_series
 from discovery.errors import InputError
 from discovery.programs.graph import Program
 from discovery.programs.ops import apply
-from discovery.programs.rational import exceptional_points, ieee_value, polynomial_series, rational_form
+from discovery.programs.rational import divisor_zeros, ieee_value, polynomial_series, rational_form
 from discovery.programs.series import as_series, series_function
 from discovery.programs.targets import Target
 
@@ -223,8 +223,8 @@ def _through_divisions_by_zero(prog: Program, search: _Search) -> tuple[float, f
     if form is None:
         return None
     P, Q, divisors = form
-    points = exceptional_points(divisors, search.lo, search.hi)
-    if points is None:
+    points, irrational = divisor_zeros(divisors, search.lo, search.hi)
+    if irrational:
         return None
     # Off the points the program is P/Q; at them, its IEEE value is exact.
     bound, lower, capped = search.run(lambda x: polynomial_series(P, x) / as_series(polynomial_series(Q, x)))

@@ -85,22 +85,20 @@ def rational_form(program: Program):
     return out.num, out.den, divisors
 
 
-def exceptional_points(divisors, lo: float, hi: float) -> list[fmpq] | None:
-    """The zeros in [lo, hi] of the divisors (the only points where the program may divide by
-    zero), all rational; None when a divisor may have an irrational zero there."""
+def divisor_zeros(divisors, lo: float, hi: float) -> tuple[list[fmpq], bool]:
+    """The rational zeros in [lo, hi] of the divisors, sorted, and whether a divisor may also
+    have an irrational zero there.  Off these zeros the program never divides by zero."""
     lo_q, hi_q = fmpq(*lo.as_integer_ratio()), fmpq(*hi.as_integer_ratio())
     span = arb(lo).union(arb(hi))
-    points = set()
+    points, irrational = set(), False
     for d in divisors:
         rest = d
         for root, mult in d.roots():
             if lo_q <= root <= hi_q:
                 points.add(root)
             rest = rest / fmpq_poly([-root, 1]) ** mult
-        for z, _ in rest.complex_roots():
-            if z.imag.contains(0) and z.real.overlaps(span):
-                return None
-    return sorted(points)
+        irrational |= any(z.imag.contains(0) and z.real.overlaps(span) for z, _ in rest.complex_roots())
+    return sorted(points), irrational
 
 
 class _Extended:

@@ -12,6 +12,7 @@ result passes through an infinite or NaN intermediate value (c/x at x = 0, then 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import mpmath
 import numba
@@ -259,9 +260,21 @@ def infinity_probe(target: Target) -> np.ndarray:
 
 def reaches_infinity(program: Program, target: Target) -> bool:
     """Whether the program's finite result passes through an infinite or NaN intermediate value
-    somewhere on the target's interval (checked at :func:`infinity_probe`'s points); see
-    :func:`population_reaches_infinity`."""
-    return bool(population_reaches_infinity([program.simplified()], infinity_probe(target))[0])
+    somewhere on the target's interval; see :func:`population_reaches_infinity`.
+
+    Checked at :func:`infinity_probe`'s points and, for a program without square roots, at the
+    zeros of its divisors that are doubles (an offset x - c divides by exactly zero at x = c,
+    which a grid hits only by chance).
+    """
+    from discovery.programs.rational import divisor_zeros, rational_form
+
+    prog = program.simplified()
+    X = infinity_probe(target)
+    form = rational_form(prog)
+    if form is not None:
+        zeros, _ = divisor_zeros(form[2], *target.interval)
+        X = np.union1d(X, [float(z) for z in zeros if Fraction(float(z)) == Fraction(int(z.p), int(z.q))])
+    return bool(population_reaches_infinity([prog], X)[0])
 
 
 def program_record(program: Program, target: Target, ops: int) -> dict:
