@@ -249,15 +249,17 @@ def _programs_baselines(args) -> int:
     target = _target_arg(args)
     table = baselines(target, args.max_ops)
     if args.format == "json":
-        print(json.dumps([{"method": b.method, "degrees": list(b.degrees), "ops": b.ops,
-                           "max_error": b.max_error, "expression": b.program.expression()} for b in table], indent=2))
+        print(json.dumps([{"method": b.method, "degrees": list(b.degrees), "ops": b.ops, "max_error": b.max_error,
+                           "bound": b.bound if b.bound is not None and math.isfinite(b.bound) else None,
+                           "expression": b.program.expression()} for b in table], indent=2))
         return 0
     kind = "relative" if target.relative else "absolute"
     lo, hi = target.interval
-    print(f"classical approximations of {target.name} on [{lo}, {hi}], max {kind} error (certified)")
-    print(f"{'ops':>4}  {'method':<28}{'max error':>12}")
+    print(f"classical approximations of {target.name} on [{lo}, {hi}], max {kind} error: scanned maximum and "
+          "proven bound")
+    print(f"{'ops':>4}  {'method':<28}{'max error (scanned)':>20}{'proven bound':>14}")
     for b in table:
-        print(f"{b.ops:>4}  {b.label:<28}{b.max_error:>12.3e}")
+        print(f"{b.ops:>4}  {b.label:<28}{b.max_error:>20.3e}{_shown_bound(b.bound, '.3e'):>14}")
     return 0
 
 
@@ -266,7 +268,7 @@ def _programs_evolve(args) -> int:
 
     from discovery.programs.baselines import baselines, best_baseline
     from discovery.programs.search import ProgramSearch
-    from discovery.programs.verify import float32_ulp_error, max_error
+    from discovery.programs.verify import float32_ulp_error, program_record
 
     target = _target_arg(args)
     ops = tuple(args.ops.split(","))
@@ -288,18 +290,20 @@ def _programs_evolve(args) -> int:
     table = baselines(target, args.max_ops)
     rows = []
     for cost, (prog, _) in sorted(result.best.items()):
-        certified = max_error(prog, target)
         base = best_baseline(table, cost)
-        rows.append({"ops": cost, "max_error": certified, "expression": prog.expression(),
-                     "formula": prog.formula(), "genome": prog.to_json(),
+        rows.append({**program_record(prog, target, cost), "formula": prog.formula(),
                      "baseline": base.label if base else None, "baseline_error": base.max_error if base else None})
     print(f"{result.generations} generations, {result.evaluations:,} programs evaluated in {result.seconds:.0f} s")
-    print(f"{'ops':>4} {'max error':>11} {'best classical (same ops)':>34} {'ratio':>8}  program")
+    print(f"{'ops':>4} {'max error':>11} {'proven':>11} {'best classical (same ops)':>34} {'ratio':>8}  program")
+    print(f"{'':>4} {'(scanned)':>11} {'bound':>11} {'(scanned)':>34}")
     for r in rows:
         ratio = r["baseline_error"] / r["max_error"] if r["baseline_error"] and r["max_error"] > 0 else float("nan")
         base_error = r["baseline_error"] or float("nan")
-        print(f"{r['ops']:>4} {r['max_error']:>11.3e} {(r['baseline'] or '-'):>22} {base_error:>11.3e} "
-              f"{ratio:>8.2f}  {r['formula']}")
+        bound = _shown_bound(r["bound"], ".3e")
+        print(f"{r['ops']:>4} {r['max_error']:>11.3e} {bound:>11} {(r['baseline'] or '-'):>22} "
+              f"{base_error:>11.3e} {ratio:>8.2f}  {r['formula']}{_INFINITIES if r['infinities'] else ''}")
+    if any(r["infinities"] for r in rows):
+        print(f"{_INFINITIES.strip()}: finite only through IEEE infinities (c/0 = inf, then d/inf = 0)")
     if rows:
         best = min(rows, key=lambda r: r["max_error"])
         from discovery.programs.graph import Program
@@ -377,8 +381,10 @@ def _print_records(records: list[dict], fmt: str) -> None:
             return
         for r in records:
             if r["kind"] == "program":
-                print(f"#{r['id']:<6} {r['target']} on {r['interval']}: {r['ops']} ops, max error "
-                      f"{r['max_error']:.3g}  {r['expression']}")
+                error = "-" if r["max_error"] is None else f"{r['max_error']:.3g}"
+                print(f"#{r['id']:<6} {r['target']} on {r['interval']}: {r['ops']} ops, max error (scanned) {error}, "
+                      f"proven bound {_shown_bound(r['bound'])}{_INFINITIES if r['infinities'] else ''}  "
+                      f"{r['expression']}")
                 continue
             pcf = PCF(r["a"], r["b"])
             a, b = pcf.sympy()
@@ -388,6 +394,17 @@ def _print_records(records: list[dict], fmt: str) -> None:
             cluster = "-" if r["cluster"] is None else r["cluster"]
             print(f"#{r['id']:<6} a={str(a):<16} b={str(b):<22} = {r['closed_form'] or '?':<28} "
                   f"[{r['constant'] or '-'}; {shown} digits; delta {delta}; cluster {cluster}]")
+
+
+# Marks a program whose result is finite only through IEEE infinities.
+_INFINITIES = "  [IEEE inf]"
+
+
+def _shown_bound(bound, spec: str = ".3g") -> str:
+    """A proven bound as a table shows it: '-' when not computed, 'none' when none was proved."""
+    if bound is None:
+        return "-"
+    return format(bound, spec) if math.isfinite(bound) else "none"
 
 
 def _query(args) -> int:
@@ -633,7 +650,8 @@ def build_parser() -> argparse.ArgumentParser:
     progs = commands.add_parser("programs", help="evolve short programs that approximate functions")
     prog_commands = progs.add_subparsers(dest="programs_command", required=True, metavar="COMMAND")
     for name, handler, text in (
-        ("baselines", _programs_baselines, "classical approximations (Taylor, Padé, minimax) with certified errors"),
+        ("baselines", _programs_baselines,
+         "classical approximations (Taylor, Padé, minimax): scanned maximum errors and proven bounds"),
         ("evolve", _programs_evolve, "NSGA-II over (max error, operations) with CMA-ES constant tuning"),
     ):
         sp = prog_commands.add_parser(name, help=text, description=text)

@@ -33,7 +33,7 @@ from typing import Iterable, Iterator, Sequence
 
 from discovery.errors import InputError, StoreError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each entry brings the schema from version i to i + 1; a new database runs them all.
 MIGRATIONS: list[str] = [
@@ -100,7 +100,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cluster_members_formula ON cluster_members(formula_id);
     """,
-    # 1 -> 2: programs (target function, interval, operation count, certified error).
+    # 1 -> 2: programs (target function, interval, operation count, scanned maximum error).
     """
     ALTER TABLE formulas ADD COLUMN target TEXT;
     ALTER TABLE formulas ADD COLUMN interval TEXT;
@@ -158,6 +158,12 @@ MIGRATIONS: list[str] = [
         done REAL NOT NULL
     );
     """,
+    # 4 -> 5: a program's proven error bound beside its scanned maximum (NULL: not computed;
+    # inf: none proved), and whether its finite result passes through IEEE infinities.
+    """
+    ALTER TABLE formulas ADD COLUMN bound REAL;
+    ALTER TABLE formulas ADD COLUMN infinities INTEGER;
+    """,
 ]
 
 METRIC_COLUMNS = (
@@ -172,6 +178,16 @@ def _num(x):
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _bound(x):
+    """A proven bound for SQLite: kept infinite (no bound proved), unlike a NaN."""
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x):
+        raise ValueError("a proven bound cannot be NaN")
+    return x
 
 
 def pcf_key(a: Sequence[int], b: Sequence[int]) -> str:
@@ -532,10 +548,12 @@ class FormulaStore:
     def _insert_formula(self, kind, key, genome, campaign_id, unit, now, **program) -> int:
         self.conn.execute(
             "INSERT OR IGNORE INTO formulas(kind, canonical_key, genome, campaign_id, unit, created, "
-            "target, interval, ops, max_error, expression) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "target, interval, ops, max_error, expression, bound, infinities) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (kind, key, json.dumps(genome), campaign_id, unit, now,
              program.get("target"), json.dumps(program["interval"]) if "interval" in program else None,
-             program.get("ops"), _num(program.get("max_error")), program.get("expression")),
+             program.get("ops"), _num(program.get("max_error")), program.get("expression"),
+             _bound(program.get("bound")),
+             None if program.get("infinities") is None else int(bool(program["infinities"]))),
         )
         fid = int(self.conn.execute("SELECT id FROM formulas WHERE canonical_key=?", (key,)).fetchone()[0])
         if campaign_id is not None:
@@ -558,7 +576,10 @@ class FormulaStore:
         unit: int | None = None, candidates: int = 0,
     ) -> list[int]:
         """Store evolved programs for a target; each dict has ``genome`` (Program.to_json()),
-        ``ops``, ``max_error`` (certified) and ``expression`` (sympy-parsable in x).
+        ``ops``, ``max_error`` (the scanned maximum, :func:`discovery.programs.verify.max_error`)
+        and ``expression`` (sympy-parsable in x), and optionally ``bound`` (proven,
+        :func:`discovery.programs.bound.error_bound`; inf when none was proved) and
+        ``infinities`` (:func:`discovery.programs.verify.reaches_infinity`).
 
         The same program for the same target and interval is stored once.  With ``unit``, the
         campaign's work unit is marked done in the same transaction.  Returns the ids.
@@ -572,7 +593,7 @@ class FormulaStore:
                 ids.append(self._insert_formula(
                     "program", key, prog["genome"], campaign_id, None, now, target=target,
                     interval=list(map(float, interval)), ops=int(prog["ops"]), max_error=prog["max_error"],
-                    expression=prog["expression"],
+                    expression=prog["expression"], bound=prog.get("bound"), infinities=prog.get("infinities"),
                 ))
             if unit is not None:
                 self.conn.execute(
@@ -809,7 +830,9 @@ class FormulaStore:
             PCFs: ``id, kind, a, b, limit, constant, closed_form, relation, digits_verified,
             delta, cluster, campaign, family`` (the first family it belongs to — of the campaign,
             with a campaign filter — or None) and the other metrics; programs: ``id, kind, target,
-            interval, ops, max_error, expression, campaign``.
+            interval, ops, max_error`` (scanned), ``bound`` (proven; None when not computed, inf when
+            none was proved), ``infinities`` (bool, or None when not checked), ``expression,
+            campaign``.
         """
         where, args = [], []
         if kind is not None:
@@ -847,7 +870,8 @@ class FormulaStore:
             args.append(int(family))
         # Every filter is a fixed clause with its value bound, so the text holds no user input.
         sql = (
-            "SELECT f.id, f.kind, f.genome, f.target, f.interval, f.ops, f.max_error, f.expression, "  # noqa: S608
+            "SELECT f.id, f.kind, f.genome, f.target, f.interval, f.ops, f.max_error, f.bound, "  # noqa: S608
+            "f.infinities, f.expression, "
             f"k.name AS campaign, {', '.join('m.' + c for c in METRIC_COLUMNS)}, "
             "i.constant, i.kind AS identification_kind, i.relation, i.closed_form, i.digits_verified, "
             "i.depth AS verified_depth, c.label AS cluster, "
@@ -879,8 +903,9 @@ class FormulaStore:
             return {
                 "id": r["id"], "kind": "program", "target": r["target"],
                 "interval": json.loads(r["interval"]) if r["interval"] else None,
-                "ops": r["ops"], "max_error": r["max_error"], "expression": r["expression"],
-                "campaign": r["campaign"],
+                "ops": r["ops"], "max_error": r["max_error"], "bound": r["bound"],
+                "infinities": None if r["infinities"] is None else bool(r["infinities"]),
+                "expression": r["expression"], "campaign": r["campaign"],
             }
         digits = r["digits_verified"]
         return {

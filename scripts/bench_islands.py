@@ -3,7 +3,7 @@
 Runs the program campaign of ``--target`` twice for ``--minutes`` each: one population (numba's
 kernels on both cores) and two islands on a 2-worker local pool (one core each, migrating every
 ``--migrate-every`` generations), both with the same seed family, and prints their stored Pareto
-fronts side by side with the ratio of certified errors at every operation count.
+fronts side by side with the ratio of scanned maximum errors at every operation count.
 
 Usage: python scripts/bench_islands.py [--minutes 3] [--target exp2] [--interval 0 1] [--max-ops 10]
 """
@@ -65,14 +65,14 @@ def main() -> None:
             fronts[label] = front(Path(tmp) / f"i{islands}.db")
             print(f"{label}: {result.candidates:,} programs evaluated in {result.wall_time:.0f} s", flush=True)
     one, two = fronts.values()
-    print(f"{args.target} on [{args.interval[0]}, {args.interval[1]}], certified max error of the stored fronts")
+    print(f"{args.target} on [{args.interval[0]}, {args.interval[1]}], scanned max error of the stored fronts")
     print(f"{'ops':>4} {'one population':>15} {'2 islands':>12} {'islands better by':>18}")
     at_least_as_good = True
     for ops in range(1, args.max_ops + 1):
         # A front without a program of some cost is as good there as its best program of fewer ops.
         best_one = min((e for c, e in one.items() if c <= ops), default=float("inf"))
         best_two = min((e for c, e in two.items() if c <= ops), default=float("inf"))
-        # Certified errors of the same structure differ in their fourth digit from run to run.
+        # Scanned errors of the same structure differ in their fourth digit from run to run.
         at_least_as_good &= best_two <= best_one * (1 + TOLERANCE)
         print(f"{ops:>4} {best_one:>15.5e} {best_two:>12.5e} {best_one / best_two:>17.4f}x")
     print(f"islands at least as good at every operation count (within {TOLERANCE:.0%}): "

@@ -1,4 +1,6 @@
 import json
+import math
+import re
 import subprocess
 import sys
 
@@ -87,7 +89,6 @@ def test_discovery_run_quickstart_then_query(tmp_path):
 
 def test_campaign_status_and_query_formats(tmp_path, capsys):
     import math
-    import re
 
     cfg = tmp_path / "c.toml"
     cfg.write_text(
@@ -128,14 +129,21 @@ def test_programs_baselines_and_evolve(tmp_path, capsys):
     assert main(["programs", "baselines", "--target", "exp2", "--interval", "0", "1", "--max-ops", "10"]) == 0
     out = capsys.readouterr().out
     assert "minimax-rational (2, 3)" in out and "7.520e-09" in out
+    assert "max error (scanned)" in out and "proven bound" in out and "certified" not in out
+    # minimax-rational (2, 3): scanned 7.520e-09, proven within 1 %
+    assert re.search(r"minimax-rational \(2, 3\)\s+7\.520e-09\s+7\.[56]\d\de-09", out)
     db = tmp_path / "p.db"
     assert main(["programs", "evolve", "--target", "exp", "--interval", "0", "0.5", "--max-ops", "4",
                  "--minutes", "0.03", "--population", "20", "--db", str(db), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "best classical (same ops)" in out and "float32 check" in out and "stored" in out
+    assert "(scanned)" in out and "proven" in out
     assert main(["query", "--db", str(db), "--kind", "program", "--target", "exp", "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert records and all(r["kind"] == "program" and r["ops"] <= 4 for r in records)
+    assert all(r["max_error"] <= r["bound"] and r["infinities"] is False for r in records)
+    assert main(["query", "--db", str(db), "--kind", "program"]) == 0
+    assert "max error (scanned)" in capsys.readouterr().out
     assert main(["programs", "baselines", "--target", "sin", "--interval", "-1", "1", "--error", "relative"]) == 2
     assert "zero" in capsys.readouterr().err
 
@@ -152,3 +160,24 @@ def test_identify_cli(capsys):
     assert "unknown name 'x'" in capsys.readouterr().err
     assert main(["identify", "3.14159265358979323846264338327950288", "--constants", "pie"]) == 2
     assert "unknown constant 'pie'" in capsys.readouterr().err
+
+
+def test_query_shows_scanned_error_bound_and_the_infinities_marker(tmp_path, capsys):
+    from discovery.store import FormulaStore
+
+    db = tmp_path / "p.db"
+    genome = {"consts": [2.0, 3.0], "instructions": [["div", [2, 0]], ["div", [1, 3]]], "output": 4}
+    with FormulaStore(db) as store:
+        store.write_programs(None, "exp", (0.0, 1.0), [
+            {"genome": genome, "ops": 2, "max_error": 1.0, "bound": math.inf, "infinities": True,
+             "expression": "2*x/3"},
+            {"genome": {**genome, "consts": [2.0, 5.0]}, "ops": 2, "max_error": 0.5, "bound": 0.51,
+             "infinities": False, "expression": "2*x/5"},
+        ])
+    assert main(["query", "--db", str(db), "--kind", "program"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "max error (scanned) 1, proven bound none  [IEEE inf]" in lines[0]
+    assert "max error (scanned) 0.5, proven bound 0.51  2*x/5" in lines[1]
+    assert main(["query", "--db", str(db), "--kind", "program", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["bound"], r["infinities"]) for r in records] == [(None, True), (0.51, False)]

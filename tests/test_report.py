@@ -123,6 +123,7 @@ def test_a_program_campaign_reports_its_pareto_front_against_the_baselines(tmp_p
     assert '<section id="pareto"' in text and '<section id="clusters"' not in text
     assert text.count('<circle class="evolved"') == result.formulas
     assert '<circle class="baseline"' in text and ">1e-" in text  # log-scale axis labels
+    assert "<th>max error (scanned)</th><th>proven bound</th>" in text
     browser = _chromium()
     if browser is not None:
         done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",

@@ -106,6 +106,31 @@ def test_overlapping_campaigns_are_each_complete(tmp_path):
         assert len(store.metric_table(second)[0]) == 2
 
 
+def test_schema_4_programs_get_bound_and_infinities(tmp_path):
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:4]:
+        conn.executescript(script)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '4')")
+    conn.execute("INSERT INTO formulas(kind, canonical_key, genome, created, target, interval, ops, max_error, "
+                 "expression) VALUES ('program', 'program:old', '{}', 0, 'exp', '[0.0, 1.0]', 2, 1e-3, '1 + x')")
+    conn.commit()
+    conn.close()
+    with FormulaStore(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        [old] = store.query(kind="program")
+        assert old["max_error"] == 1e-3 and old["bound"] is None and old["infinities"] is None
+        genome = {"consts": [1.0], "instructions": [["add", [0, 1]]], "output": 2}
+        store.write_programs(None, "exp", (0.0, 1.0), [
+            {"genome": genome, "ops": 1, "max_error": 0.5, "bound": 0.51, "infinities": False, "expression": "x + 1"},
+            {"genome": {**genome, "consts": [2.0]}, "ops": 1, "max_error": 0.9, "bound": math.inf,
+             "infinities": True, "expression": "x + 2"},
+        ])
+        rows = {r["expression"]: r for r in store.query(kind="program")}
+        assert (rows["x + 1"]["bound"], rows["x + 1"]["infinities"]) == (0.51, False)
+        assert (rows["x + 2"]["bound"], rows["x + 2"]["infinities"]) == (math.inf, True)
+
+
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "new.db"
     FormulaStore(path).close()

@@ -33,7 +33,7 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
 
     from discovery.programs.search import ProgramSearch
     from discovery.programs.targets import make_target
-    from discovery.programs.verify import max_error
+    from discovery.programs.verify import program_record
     from discovery.store import FormulaStore
 
     start = time.time()
@@ -66,9 +66,7 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
             result = search.run(state.population, seconds=max(0.0, budget - spent), progress=tick,
                                 generations=_remaining(config.search["generations"], state.generation))
             bar.close()
-            rows = [{"genome": p.to_json(), "ops": cost, "max_error": max_error(p, target),
-                     "expression": p.expression()}
-                    for cost, (p, _) in sorted(result.best.items())]
+            rows = [program_record(p, target, cost) for cost, (p, _) in sorted(result.best.items())]
             store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=result.evaluations)
         # Outside the branch above: a run stopped between storing the front and this mark
         # finishes on rerun.
@@ -163,7 +161,7 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
     from discovery.evolution import write_atomically
     from discovery.programs.graph import Program
     from discovery.programs.search import validated_front
-    from discovery.programs.verify import max_error
+    from discovery.programs.verify import program_record
 
     t, search, execution = config.space, config.search, config.execution
     count, every = execution["islands"], execution["migrate_every"]
@@ -208,6 +206,5 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
             executor.close()
     candidates = [(cost, Program.from_json(p), err) for front in doc["fronts"] for cost, p, err in front]
     front, _ = validated_front(candidates, target)
-    rows = [{"genome": p.to_json(), "ops": cost, "max_error": max_error(p, target), "expression": p.expression()}
-            for cost, (p, _) in sorted(front.items())]
+    rows = [program_record(p, target, cost) for cost, (p, _) in sorted(front.items())]
     return doc["evaluations"], rows

@@ -39,7 +39,10 @@ class Baseline:
     ops : int
         Operation count.
     max_error : float
-        Certified by :func:`discovery.programs.verify.max_error`.
+        The scanned maximum error (:func:`discovery.programs.verify.max_error`), an estimate.
+    bound : float or None
+        The proven bound (:func:`discovery.programs.bound.error_bound`; inf when none was
+        proved, None when the target has a function that cannot be enclosed).
     """
 
     method: str
@@ -47,6 +50,7 @@ class Baseline:
     program: Program
     ops: int
     max_error: float
+    bound: float | None
 
     @property
     def label(self) -> str:
@@ -281,14 +285,22 @@ def pade(target: Target, m: int, n: int) -> Program:
 
 
 def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
-    """Every classical approximation of at most ``max_ops`` operations, each certified."""
+    """Every classical approximation of at most ``max_ops`` operations, each with its scanned
+    maximum error and its proven bound (a few hundredths of a second each)."""
+    from discovery.programs.bound import enclosable, error_bound
     from discovery.programs.verify import max_error
+
+    bounded = enclosable(target)
+
+    def baseline(method, degrees, prog):
+        bound = error_bound(prog, target).bound if bounded else None
+        return Baseline(method, degrees, prog, prog.cost, max_error(prog, target), bound)
 
     out = []
     for d in range(1, max_ops // 2 + 1):
         for method, build in (("taylor", taylor), ("minimax-polynomial", minimax_polynomial)):
             prog = build(target, d)
-            out.append(Baseline(method, (d,), prog, prog.cost, max_error(prog, target)))
+            out.append(baseline(method, (d,), prog))
     for m in range(0, max_ops // 2 + 1):
         for n in range(1, max_ops // 2 + 1):
             if 2 * m + 2 * n > max_ops:
@@ -298,7 +310,7 @@ def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
                     prog = build(target, m, n)
                 except (ZeroDivisionError, ValueError):
                     continue  # a degenerate approximant (e.g. a vanishing leading coefficient)
-                out.append(Baseline(method, (m, n), prog, prog.cost, max_error(prog, target)))
+                out.append(baseline(method, (m, n), prog))
     positive = target.relative and bool(np.all(target.training[1] > 0))
     # A continued fraction of an even-symmetric function repeats its offsets (x - 1/2 twice for
     # 2^x on [0, 1]); merged, as any careful implementer would, it costs one operation less, so
@@ -311,7 +323,7 @@ def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
         except (ZeroDivisionError, ValueError):
             continue
         if prog.cost <= max_ops:
-            out.append(Baseline("minimax-cf", (n, n, k), prog, prog.cost, max_error(prog, target)))
+            out.append(baseline("minimax-cf", (n, n, k), prog))
     return sorted(out, key=lambda b: (b.ops, b.max_error))
 
 

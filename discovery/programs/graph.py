@@ -229,8 +229,13 @@ class Program:
         exec(self.python_source("f"), namespace)  # noqa: S102
         return numba.njit(namespace["f"])
 
-    def c_source(self, name: str = "f", ctype: str = "double") -> str:
-        """Source of a C function (``fma`` and ``sqrt`` from math.h; float suffixes for float)."""
+    def c_source(self, name: str = "f", ctype: str = "double", infinities: bool = False) -> str:
+        """Source of a C function (``fma`` and ``sqrt`` from math.h; float suffixes for float).
+
+        With ``infinities`` (see :func:`discovery.programs.verify.reaches_infinity`) a comment
+        warns that the result is finite only through IEEE infinities, which ``-ffast-math``
+        removes.
+        """
         if ctype not in ("double", "float"):
             raise ValueError(f"ctype must be 'double' or 'float', got {ctype!r}")
         prog = self.simplified()
@@ -240,6 +245,9 @@ class Program:
         literal = (lambda c: f"{float(np.float32(c))!r}f") if ctype == "float" else repr
         names = ["x"] + [literal(c) for c in prog.consts] + [f"t{t}" for t in range(len(prog.instructions))]
         lines = [f"{ctype} {name}({ctype} x) {{"]
+        if infinities:
+            lines.insert(0, "/* relies on IEEE infinities: an intermediate value is infinite at some inputs where the "
+                            "result is finite; do not compile with -ffast-math or -ffinite-math-only */")
         for t, (op, args) in enumerate(prog.instructions):
             lines.append(f"    const {ctype} t{t} = {prog._line(op, args, names, suffix)};")
         lines.append(f"    return {names[prog.output]};")

@@ -1,23 +1,26 @@
-"""Certification of programs: high-precision maximum error and float32 ULP error.
+"""Checks of programs: scanned maximum error, float32 ULP error, reliance on IEEE infinities.
 
 :func:`max_error` evaluates the program in exact-precision mpmath arithmetic (so it measures the
 formula, not float rounding) on a dense grid, then refines every local maximum of the error by
-golden-section search, and returns the largest value found.  :func:`float32_ulp_error` runs the
-program in float32 on every float32 of the interval and compares with the correctly rounded
-target.
+golden-section search, and returns the largest value found: an estimate of the maximum from
+below, not a bound (a proven bound is :func:`discovery.programs.bound.error_bound`).
+:func:`float32_ulp_error` runs the program in float32 on every float32 of the interval and
+compares with the correctly rounded target.  :func:`reaches_infinity` finds programs whose finite
+result passes through an infinite or NaN intermediate value (c/x at x = 0, then d/inf = 0).
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import mpmath
 import numba
 import numpy as np
 
 from discovery.programs.graph import Program
-from discovery.programs.kernels import _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, pack
-from discovery.programs.ops import apply
+from discovery.programs.kernels import _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, Packed, _scalar_op, pack
+from discovery.programs.ops import OPERATIONS, apply
 from discovery.programs.targets import Target
 
 _GOLDEN = (math.sqrt(5) - 1) / 2
@@ -48,7 +51,10 @@ def _error(program: Program, target: Target, x) -> mpmath.mpf:
 
 
 def max_error(program: Program, target: Target, points: int = 4000, dps: int = 30) -> float:
-    """The program's maximum error on the target's interval, certified at high precision.
+    """The program's maximum error on the target's interval, scanned at high precision.
+
+    A dense scan refined at every peak: it estimates the maximum (from below) and can miss a
+    peak narrower than the grid; :func:`discovery.programs.bound.error_bound` proves a bound.
 
     Parameters
     ----------
@@ -179,3 +185,104 @@ def float32_ulp_error(program: Program, target: Target, chunk: int = 1 << 22, li
                 worst, worst_x = int(ulps[k]), float(X[k])
             checked += X.size
     return {"max_ulp": worst, "worst_x": worst_x, "checked": checked, "exhaustive": stride == 1}
+
+
+_ARITY_BY_CODE = np.array([op.arity for op in OPERATIONS], dtype=np.int8)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _reaches_infinity(ops, args, consts, out, arity, X):
+    K = consts.size
+    base = 1 + K
+    live = np.zeros(base + ops.size, dtype=np.bool_)
+    live[out] = True
+    for t in range(ops.size - 1, -1, -1):
+        if ops[t] >= 0 and live[base + t]:
+            for j in range(arity[ops[t]]):
+                live[args[t, j]] = True
+    vals = np.empty(base + ops.size)
+    for k in range(K):
+        vals[1 + k] = consts[k]
+    for i in range(X.size):
+        vals[0] = X[i]
+        through = False
+        for t in range(ops.size):
+            if ops[t] < 0:
+                continue
+            v = _scalar_op(ops[t], vals[args[t, 0]], vals[args[t, 1]], vals[args[t, 2]])
+            vals[base + t] = v
+            through |= live[base + t] and not np.isfinite(v)
+        if through and np.isfinite(vals[out]):
+            return True
+    return False
+
+
+@numba.njit(cache=True, parallel=True)
+def _population_reaches_infinity(ops, args, consts, out, arity, X, result):
+    for p in numba.prange(ops.shape[0]):
+        result[p] = _reaches_infinity(ops[p], args[p], consts[p], out[p], arity, X)
+
+
+def population_reaches_infinity(programs, X: np.ndarray) -> np.ndarray:
+    """Which programs reach a finite result through an infinite or NaN value, at some point of X.
+
+    Run in float64 with IEEE semantics, as the search kernels and exported code compute: c/0 is
+    an infinity and a later d/inf is 0 again, so such a program looks accurate on a grid yet
+    breaks under ``-ffast-math`` and in any arithmetic without infinities (an intermediate value
+    has a pole there).  Only live values count (those the output depends on).
+
+    Parameters
+    ----------
+    programs : sequence of Program or Packed
+    X : ndarray of float64
+        The points.
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per program.
+    """
+    packed = programs if isinstance(programs, Packed) else pack(programs)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 1:
+        raise ValueError(f"X must be a 1-D array of points, got shape {X.shape}")
+    result = np.zeros(len(packed.ops), dtype=np.bool_)
+    _population_reaches_infinity(packed.ops, packed.args, packed.consts, packed.out, _ARITY_BY_CODE, X, result)
+    return result
+
+
+def infinity_probe(target: Target) -> np.ndarray:
+    """The points :func:`reaches_infinity` checks: the 10,000-point uniform validation grid (which
+    holds the end points) and the midpoint, where symmetric offsets such as x - 1/2 vanish."""
+    lo, hi = target.interval
+    return np.unique(np.append(target.grid(10_000, "uniform"), 0.5 * (lo + hi)))
+
+
+def reaches_infinity(program: Program, target: Target) -> bool:
+    """Whether the program's finite result passes through an infinite or NaN intermediate value
+    somewhere on the target's interval; see :func:`population_reaches_infinity`.
+
+    Checked at :func:`infinity_probe`'s points and, for a program without square roots, at the
+    zeros of its divisors that are doubles (an offset x - c divides by exactly zero at x = c,
+    which a grid hits only by chance).
+    """
+    from discovery.programs.rational import divisor_zeros, rational_form
+
+    prog = program.simplified()
+    X = infinity_probe(target)
+    form = rational_form(prog)
+    if form is not None:
+        zeros, _ = divisor_zeros(form[2], *target.interval)
+        X = np.union1d(X, [float(z) for z in zeros if Fraction(float(z)) == Fraction(int(z.p), int(z.q))])
+    return bool(population_reaches_infinity([prog], X)[0])
+
+
+def program_record(program: Program, target: Target, ops: int) -> dict:
+    """What the store keeps of a program (see :meth:`discovery.store.FormulaStore.write_programs`):
+    genome, ``ops``, the scanned ``max_error``, the proven ``bound`` (None when the target has a
+    function that cannot be enclosed), ``infinities`` and the expression."""
+    from discovery.programs.bound import enclosable, error_bound
+
+    bound = error_bound(program, target).bound if enclosable(target) else None
+    return {"genome": program.to_json(), "ops": ops, "max_error": max_error(program, target), "bound": bound,
+            "infinities": reaches_infinity(program, target), "expression": program.expression()}
