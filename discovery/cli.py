@@ -273,7 +273,7 @@ def _programs_evolve(args) -> int:
     target = _target_arg(args)
     ops = tuple(args.ops.split(","))
     search = ProgramSearch(target, args.max_ops, ops=ops, population_size=args.population, seed=args.seed,
-                           checkpoint=args.checkpoint)
+                           checkpoint=args.checkpoint, finite_only=args.finite_only)
     seconds = args.minutes * 60
     bar = tqdm(total=int(seconds), unit="s", desc=f"evolving {target.name}", disable=args.quiet,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s {postfix}")
@@ -668,6 +668,8 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--seed", type=_seed, default=0)
             sp.add_argument("--ops", default="add,sub,mul,div", help="operations, e.g. add,sub,mul,div,sqrt,fma")
             sp.add_argument("--no-classical-seeds", action="store_true", help="start from random programs only")
+            sp.add_argument("--finite-only", action="store_true",
+                            help="refuse programs that are finite only through IEEE infinities (c/0 = inf, d/inf = 0)")
             sp.add_argument("--checkpoint", help="checkpoint file (resumes if it exists)")
             sp.add_argument("--float32-exhaustive", action="store_true", help="check every float32 of the interval")
             sp.add_argument("--db", help="store the Pareto front in this database")

@@ -52,3 +52,35 @@ def test_an_exact_program_is_the_best_not_a_failure():
     target = make_target("2*x + 1", (1.0, 2.0))
     result = ProgramSearch(target, max_ops=3, population_size=12, seed=0).run(generations=3)
     assert min(err for _, err in result.best.values()) < 1e-15
+
+
+def test_finite_only_refuses_programs_finite_through_infinities(exp2):
+    from discovery.programs.graph import Program
+    from discovery.programs.tuning import WORST_LOG_ERROR
+
+    # c0 + c1/(x + c2/x): at x = 0, c2/0 = inf, x + inf = inf, c1/inf = 0 - finite via infinity.
+    through_inf = Program((1.0, 0.7, 0.01), (("div", (3, 0, 0)), ("add", (0, 4, 0)), ("div", (2, 5, 0)),
+                                              ("add", (1, 6, 0))))
+    plain = Program((1.0, 0.7), (("mul", (2, 0, 0)), ("add", (1, 3, 0))))
+    strict = ProgramSearch(exp2, max_ops=6, population_size=8, finite_only=True)
+    lax = ProgramSearch(exp2, max_ops=6, population_size=8)
+    for search in (strict, lax):
+        search.engine.start([plain])
+    F_strict = strict.evaluate([through_inf, plain])
+    F_lax = lax.evaluate([through_inf, plain])
+    assert F_strict[0, 0] == WORST_LOG_ERROR and F_strict[1, 0] < WORST_LOG_ERROR
+    assert F_lax[0, 0] < WORST_LOG_ERROR
+
+
+def test_finite_only_in_a_campaign_file(tmp_path):
+    from discovery.campaign.config import load_config
+    from discovery.campaign.config import ConfigError
+
+    text = ('[campaign]\nname = "f"\nkind = "program"\nseed = 0\n[target]\nname = "exp2"\ninterval = [0, 1]\n'
+            'finite_only = {}\n')
+    path = tmp_path / "c.toml"
+    path.write_text(text.format("true"))
+    assert load_config(path).space["finite_only"] is True
+    path.write_text(text.format('"yes"'))
+    with pytest.raises(ConfigError, match="finite_only"):
+        load_config(path)

@@ -375,6 +375,7 @@ def _load_program_config(doc: dict, path: Path, campaign: dict) -> CampaignConfi
         "error": ("auto", _choice("auto", "relative", "absolute")),
         "max_ops": (10, _positive_int),
         "ops": (["add", "sub", "mul", "div"], _ops),
+        "finite_only": (False, lambda v, w: _check(v, isinstance(v, bool), w, "true or false")),
     }, path)
     try:
         from discovery.programs.targets import make_target

@@ -50,6 +50,7 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
             store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=evaluations)
         elif not store.done_units(cid):
             search = ProgramSearch(target, t["max_ops"], ops=t["ops"], population_size=config.search["population"],
+                                   finite_only=t["finite_only"],
                                    seed=config.seed, checkpoint=folder / "evolution.json")
             budget = config.search["minutes"] * 60
             state = search.engine.start(search.seeds(config.search["population"], config.search["classical_seeds"]))
@@ -108,6 +109,7 @@ class IslandStep:
     classical: bool
     seed: int
     generations: int
+    finite_only: bool = False
 
     def __call__(self, item) -> dict:
         from discovery.programs.graph import Program
@@ -115,7 +117,7 @@ class IslandStep:
 
         island, state, immigrants = item
         search = ProgramSearch(_target(*self.target), self.max_ops, ops=self.ops, population_size=self.population,
-                               seed=self.seed + _ISLAND_SEED_STRIDE * island)
+                               seed=self.seed + _ISLAND_SEED_STRIDE * island, finite_only=self.finite_only)
         if state is None:
             search.engine.start(search.seeds(self.population, self.classical))
         else:
@@ -166,7 +168,7 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
     t, search, execution = config.space, config.search, config.execution
     count, every = execution["islands"], execution["migrate_every"]
     step = IslandStep((t["name"], tuple(t["interval"]), t["error"]), t["max_ops"], tuple(t["ops"]),
-                      search["population"], search["classical_seeds"], config.seed, every)
+                      search["population"], search["classical_seeds"], config.seed, every, t["finite_only"])
     path = folder / "islands.json"
     # Everything that decides the islands' results; a checkpoint of another configuration is refused.
     # (The budget, minutes or generations, only says when to stop: a longer run continues it.)

@@ -30,6 +30,7 @@ from discovery.programs.moves import crossover, range_reduce, unsquare
 from discovery.programs.ops import check_ops, uses_only
 from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
+from discovery.programs.verify import population_reaches_infinity, reaches_infinity
 from discovery.programs.tuning import WORST_LOG_ERROR, _squarings, log_errors, tune_many, tune_minimax
 
 
@@ -391,6 +392,9 @@ class ProgramSearch:
     restart_after : int
         Generations without a better program at any operation count after which a quarter of
         the population's worth of fresh random programs joins.
+    finite_only : bool
+        Refuse programs whose result is finite only through IEEE infinities (c/0 = inf, then
+        d/inf = 0) on the training grid, and keep such programs out of the final front.
     """
 
     def __init__(
@@ -408,6 +412,7 @@ class ProgramSearch:
         projected: int = 16,
         niche_cap: int | None = None,
         restart_after: int = 30,
+        finite_only: bool = False,
     ):
         ops = check_ops(ops)
         if max_ops < 1:
@@ -415,6 +420,7 @@ class ProgramSearch:
         self.target, self.max_ops, self.ops = target, max_ops, tuple(ops)
         self.seed, self.tune_every, self.tune_evals = seed, tune_every, tune_evals
         self.child_rounds, self.projected, self.restart_after = child_rounds, projected, restart_after
+        self.finite_only = finite_only
         self.tuned: set = set()
         cap = niche_cap if niche_cap is not None else max(2, 2 * population_size // max_ops)
         self.engine = NSGA2(
@@ -448,6 +454,10 @@ class ProgramSearch:
                 for i, (prog, err) in zip(chosen, solved):
                     programs[i] = prog
                     errs[i] = log_errors(np.array([err]))[0]
+            if self.finite_only:
+                # After tuning: the constants decide whether a divisor vanishes on the grid.
+                through_inf = population_reaches_infinity([programs[i] for i in feasible], self.target.training[0])
+                errs[[i for i, bad in zip(feasible, through_inf) if bad]] = WORST_LOG_ERROR
         return np.column_stack([errs, costs])
 
     def _promising(self, programs: list, feasible: list, errs: np.ndarray, costs: np.ndarray) -> list:
@@ -536,5 +546,7 @@ class ProgramSearch:
             for cost, (prog, f) in sorted(state.archive.items())
             if cost <= self.max_ops and f[0] < WORST_LOG_ERROR
         }
+        if self.finite_only:
+            best = {c: pe for c, pe in best.items() if not reaches_infinity(pe[0], self.target)}
         front, validation = validated_front(((c, p, e) for c, (p, e) in best.items()), self.target)
         return SearchResult(front, state.generation, state.evaluations, time.time() - start, validation)
