@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from functools import lru_cache
+
 import mpmath
 import numpy as np
 
@@ -90,6 +92,15 @@ def _dense(target: Target, n: int = 3000) -> list:
     return pts
 
 
+@lru_cache(maxsize=64)
+def _dense_values(target: Target) -> tuple[list, list]:
+    """The dense Remez grid and the target's values there (at ``_DPS`` digits), computed once
+    per target: every degree of a search's rational blocks reuses them."""
+    with mpmath.workdps(_DPS):
+        xs = _dense(target)
+        return xs, [target.mp(x) for x in xs]
+
+
 def _alternating_extrema(xs, errs, count):
     """Reference points: local extrema of err with alternating signs, the ``count`` largest."""
     idx = [0] + [i for i in range(1, len(xs) - 1)
@@ -112,8 +123,7 @@ def _alternating_extrema(xs, errs, count):
 def _remez(target: Target, m: int, n: int, iterations: int = 40):
     """Minimax p/q (deg p = m, deg q = n, q(x) = 1 + ...) in the target's error mode."""
     with mpmath.workdps(_DPS):
-        xs = _dense(target)
-        fs = [target.mp(x) for x in xs]
+        xs, fs = _dense_values(target)
         ws = [1 / abs(f) if target.relative else mpmath.mpf(1) for f in fs]
         N = m + n + 2
         lo, hi = (mpmath.mpf(v) for v in target.interval)

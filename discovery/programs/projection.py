@@ -34,7 +34,7 @@ from discovery.programs.graph import Program
 from discovery.programs.kernels import evaluate, population_errors
 from discovery.programs.ops import apply
 from discovery.programs.targets import Target
-from discovery.programs.tuning import _squarings, tune_minimax
+from discovery.programs.tuning import _squarings, tune_minimax, value_and_jacobian
 
 _NONLINEAR = 2
 
@@ -124,15 +124,10 @@ def solve_linear(program: Program, target: Target, X: np.ndarray, T: np.ndarray,
     W = 1.0 / np.abs(T) if target.relative else np.ones_like(T)
     best, best_err = program, _max_weighted(program, X, T, W)
     for _ in range(rounds):
-        y = evaluate(best, X)
+        # The output is affine in the group: its derivatives in them are the problem's columns.
+        y, J = value_and_jacobian(best, X)
         consts = np.array(best.consts)
-        # The output is affine in the group: the columns are exact differences.
-        columns = []
-        for k in group:
-            bumped = consts.copy()
-            bumped[k] += 1.0
-            columns.append(evaluate(best.with_consts(bumped), X) - y)
-        Phi = np.column_stack(columns) * W[:, None]
+        Phi = J[:, group] * W[:, None]
         r = (y - T) * W
         E = np.max(np.abs(r))
         scale = np.max(np.abs(Phi), axis=0)
@@ -326,7 +321,7 @@ def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, it
         if not (np.all(np.isfinite(r)) and np.all(np.isfinite(J))):
             return None
         norm = np.linalg.norm(r)
-        if norm < 1e-15:
+        if norm < 1e-14:  # relative to the starting mismatch, about 1: at double precision's floor
             break
         scale = np.abs(J).max(axis=0)
         scale = np.where(scale > 0, scale, 1.0)

@@ -405,7 +405,7 @@ class ProgramSearch:
         population_size: int = 200,
         seed: int = 0,
         tune_every: int = 10,
-        tune_evals: int = 2000,
+        tune_evals: int = 500,
         child_rounds: int = 30,
         checkpoint=None,
         checkpoint_every: int = 10,
