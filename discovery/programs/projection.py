@@ -37,6 +37,7 @@ from discovery.programs.targets import Target
 from discovery.programs.tuning import _squarings, tune_minimax, value_and_jacobian
 
 _NONLINEAR = 2
+_MAX_FRACTION_DEGREE = 64
 
 
 class _NotRational(Exception):
@@ -160,12 +161,18 @@ def _max_weighted(program: Program, X, T, W) -> float:
 
 # --- rational block -------------------------------------------------------------------------
 class _Fraction:
-    """An exact rational function of x (flint polynomials over Q), common factors cancelled."""
+    """An exact rational function of x (flint polynomials over Q), common factors cancelled.
+
+    Degrees above :data:`_MAX_FRACTION_DEGREE` count as not rational: compositions of squared
+    programs reach degrees in the hundred thousands, whose exact gcds would take minutes and
+    gigabytes, and no block of such degree is ever solved."""
 
     def __init__(self, num, den=None):
         den = fmpq_poly([1]) if den is None else den
         if den == 0:
             raise ZeroDivisionError
+        if max(num.degree(), den.degree()) > _MAX_FRACTION_DEGREE:
+            raise _NotRational
         g = num.gcd(den) if num != 0 else den
         self.num, self.den = num / g, den / g
 

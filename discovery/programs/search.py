@@ -139,20 +139,16 @@ def insert_cayley(p: Program, rng: np.random.Generator) -> Program:
     return Program(p.consts, tuple(instrs), output)
 
 
-def insert_fraction(p: Program, rng: np.random.Generator) -> Program:
-    """A value v (x two times in five) replaced in every use by v + r/(v + b), new constants r, b.
-
-    A Möbius step: each one raises the degrees of the rational function a program computes by
-    one, which is how continued fractions grow; after it, tuning solves the new constants.
-    """
+def fraction_step(p: Program, v: int, r: float, b: float) -> Program:
+    """The value v replaced in every use (and as the output) by v + r/(v + b), r and b new
+    constants: a Möbius step, which raises the degrees of the rational function the program
+    computes by one; a chain of them is a continued fraction."""
     K = len(p.consts)
-    consts = p.consts + (float(rng.normal(0, 1)), float(rng.normal(0, 2)))
     r_idx, b_idx = 1 + K, 2 + K
     base = 3 + K  # first result after the two new constants
     instrs = _shift_refs(list(p.instructions), 1 + K, 2)
     output = p.output + 2 if p.output >= 1 + K else p.output
-    results = len(instrs)
-    v = 0 if rng.random() < 0.4 or not results else base + int(rng.integers(results))
+    v = v + 2 if v >= 1 + K else v
     t = 0 if v == 0 else v - base + 1  # the motif goes right after v
     new = base + t
     motif = [("add", (v, b_idx, 0)), ("div", (r_idx, new, 0)), ("add", (v, new + 1, 0))]
@@ -162,7 +158,14 @@ def insert_fraction(p: Program, rng: np.random.Generator) -> Program:
     instrs = instrs[:t] + motif + later
     output = output + 3 if output >= new else output
     output = new + 2 if output == v else output
-    return Program(consts, tuple(instrs), output)
+    return Program(p.consts + (float(r), float(b)), tuple(instrs), output)
+
+
+def insert_fraction(p: Program, rng: np.random.Generator) -> Program:
+    """A Möbius step (:func:`fraction_step`) on x two times in five, else on a random result."""
+    base = 1 + len(p.consts)
+    v = 0 if rng.random() < 0.4 or not p.instructions else base + int(rng.integers(len(p.instructions)))
+    return fraction_step(p, v, float(rng.normal(0, 1)), float(rng.normal(0, 2)))
 
 
 def remove_vertex(p: Program, rng: np.random.Generator) -> Program:
@@ -431,12 +434,13 @@ class ProgramSearch:
             niche=lambda p: p.cost, niche_cap=cap,
         )
 
-    def evaluate(self, programs: list) -> np.ndarray:
+    def evaluate(self, programs: list, project_all: bool = False) -> np.ndarray:
         """Objective rows (log10 training max error, cost); over-budget programs get the worst error.
 
         Every program first has its constants tuned (:func:`tune_minimax`, ``child_rounds``),
         and keeps the tuned constants: a new structure is judged by what it can do, not by the
-        constants it inherited.
+        constants it inherited.  The most promising ones (all with ``project_all``) then have
+        their exactly solvable constants solved (:func:`~discovery.programs.projection.project`).
         """
         costs = np.array([p.cost for p in programs], dtype=float)
         # Immigrants and checkpoints may carry programs of another operation set: not feasible.
@@ -447,7 +451,7 @@ class ProgramSearch:
             for i, (prog, err) in zip(feasible, tuned):
                 programs[i] = prog
                 errs[i] = log_errors(np.array([err]))[0]
-            chosen = self._promising(programs, feasible, errs, costs)
+            chosen = feasible if project_all else self._promising(programs, feasible, errs, costs)
             if chosen:
                 solved = project([programs[i] for i in chosen], self.target, outer=self.child_rounds,
                                  tuned=[(programs[i], 10.0 ** errs[i]) for i in chosen])
@@ -506,6 +510,41 @@ class ProgramSearch:
             state.population = state.population + new
             state.objectives = np.vstack([state.objectives, F])
 
+    def _explore_front(self, state: EvolutionState) -> None:
+        """The structural neighbours of every front program not explored yet, each with its
+        constants solved: one more squaring at the output (range reduction by 2) and a Möbius
+        step on each value.  A front that holds the (n, n) continued fraction so reaches the
+        (n + 1, n + 1) one, and its squared forms, in one round, which random moves would reach
+        only by luck."""
+        explored = set(state.extra.get("explored", ()))
+        fraction = "add" in self.ops and "div" in self.ops
+        neighbours, seen = [], {self.engine.key(p) for p in state.population}
+        for cost, (prog, f) in sorted(state.archive.items()):
+            mark = str(prog.key())
+            if cost >= self.max_ops or f[0] >= WORST_LOG_ERROR or mark in explored:
+                continue
+            explored.add(mark)
+            prog = prog.simplified()
+            dep = prog.depends_on_x()
+            live = prog.live()
+            steps = [range_reduce(prog, 1)] if "mul" in self.ops else []
+            if fraction:
+                steps += [fraction_step(prog, v, 1e-3, 1.0) for v in range(prog.n_values)
+                          if dep[v] and live[v] and (v == 0 or v > len(prog.consts))]
+            for child in steps:
+                child = child.deduplicated()
+                key = self.engine.key(child)
+                if child.cost <= self.max_ops and key not in seen:
+                    seen.add(key)
+                    neighbours.append(child)
+        state.extra["explored"] = sorted(explored)
+        if neighbours:
+            F = self.evaluate(neighbours, project_all=True)
+            state.evaluations += len(neighbours)
+            self.engine._update_archive(neighbours, F)
+            state.population = state.population + neighbours
+            state.objectives = np.vstack([state.objectives, F])
+
     def _restart_if_stale(self, state: EvolutionState) -> None:
         """Fresh random programs join when no operation count has improved for a while."""
         front = sorted((int(c), float(f[0])) for c, (_, f) in state.archive.items())
@@ -534,6 +573,7 @@ class ProgramSearch:
         def callback(state):
             if state.generation % self.tune_every == 0:
                 self._tune_front(state)
+                self._explore_front(state)
             self._restart_if_stale(state)
             if progress is not None:
                 progress(state)
