@@ -239,14 +239,15 @@ QUICKSTART = "quickstart.toml"
 def _target_arg(args):
     from discovery.programs.targets import make_target
 
-    mode = {"relative": True, "absolute": False, "auto": None}[args.error]
-    return make_target(args.target, tuple(args.interval), mode)
+    return make_target(args.target, tuple(args.interval), error=args.error)
 
 
 def _programs_baselines(args) -> int:
     from discovery.programs.baselines import baselines
 
     target = _target_arg(args)
+    if target.error == "ulp32":
+        return _float32_baselines(target, args)
     table = baselines(target, args.max_ops)
     if args.format == "json":
         print(json.dumps([{"method": b.method, "degrees": list(b.degrees), "ops": b.ops,
@@ -258,6 +259,22 @@ def _programs_baselines(args) -> int:
     print(f"{'ops':>4}  {'method':<28}{'max error':>12}")
     for b in table:
         print(f"{b.ops:>4}  {b.label:<28}{b.max_error:>12.3e}")
+    return 0
+
+
+def _float32_baselines(target, args) -> int:
+    from discovery.programs.baselines import float32_polynomial_baselines
+
+    table = float32_polynomial_baselines(target, args.max_ops)
+    if args.format == "json":
+        print(json.dumps([{"method": "minimax-polynomial-fma", "degrees": [ops], "ops": ops, **check,
+                           "expression": prog.expression()} for ops, prog, check in table], indent=2))
+        return 0
+    lo, hi = target.interval
+    print(f"minimax polynomials of {target.name} on [{lo}, {hi}] by fused Horner in float32, every float32")
+    print(f"{'ops':>4}  {'max ulp':>8}  {'ulp of exact':>12}")
+    for ops, _, check in table:
+        print(f"{ops:>4}  {check['max_ulp']:>8}  {check['max_ulp_exact']:>12.3f}")
     return 0
 
 
@@ -300,7 +317,11 @@ def _programs_evolve(args) -> int:
         base_error = r["baseline_error"] or float("nan")
         print(f"{r['ops']:>4} {r['max_error']:>11.3e} {(r['baseline'] or '-'):>22} {base_error:>11.3e} "
               f"{ratio:>8.2f}  {r['formula']}")
-    if rows:
+    if result.float32:
+        print("float32 (fma fused), every float32 of the interval:")
+        for cost, check in sorted(result.float32.items()):
+            print(f"{cost:>4} ops: max {check['max_ulp']} ulp ({check['max_ulp_exact']:.3f} ulp of the exact value)")
+    elif rows:
         best = min(rows, key=lambda r: r["max_error"])
         from discovery.programs.graph import Program
 
@@ -640,7 +661,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--target", required=True,
                         help="exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt, or an mpmath expression in x")
         sp.add_argument("--interval", type=_finite, nargs=2, required=True, metavar=("LO", "HI"))
-        sp.add_argument("--error", choices=("auto", "relative", "absolute"), default="auto")
+        sp.add_argument("--error", choices=("auto", "relative", "absolute", "ulp32"), default="auto",
+                        help="ulp32: run programs in float32 (fma fused) and judge them in ULPs")
         sp.add_argument("--max-ops", type=_int_in(1, 64), default=10 if name == "evolve" else 16)
         if name == "baselines":
             sp.add_argument("--format", choices=("table", "json"), default="table")

@@ -38,8 +38,7 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
 
     start = time.time()
     t = config.space
-    target = make_target(t["name"], tuple(t["interval"]),
-                         {"auto": None, "relative": True, "absolute": False}[t["error"]])
+    target = make_target(t["name"], tuple(t["interval"]), error=t["error"])
     folder = db.parent / f"{db.stem}_runs" / config.name
     folder.mkdir(parents=True, exist_ok=True)
     store = FormulaStore(db)
@@ -89,7 +88,7 @@ def _remaining(budget: int | None, done: int) -> int | None:
 def _target(name: str, interval: tuple[float, float], error: str):
     from discovery.programs.targets import make_target
 
-    return make_target(name, interval, {"auto": None, "relative": True, "absolute": False}[error])
+    return make_target(name, interval, error=error)
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,8 @@ class IslandStep:
             search.engine.resume_from(state)
         if immigrants:
             search.engine.immigrate([Program.from_json(p) for p in immigrants])
-        result = search.run(generations=self.generations)
+        # Under ulp32 only the campaign's final front is checked on every float32.
+        result = search.run(generations=self.generations, exhaustive=False)
         return {
             "island": island,
             "state": search.engine.to_json(),
@@ -162,7 +162,7 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
     from discovery.campaign.runner import make_executor
     from discovery.evolution import write_atomically
     from discovery.programs.graph import Program
-    from discovery.programs.search import validated_front
+    from discovery.programs.search import ulp32_front, validated_front
     from discovery.programs.verify import max_error
 
     t, search, execution = config.space, config.search, config.execution
@@ -207,7 +207,7 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
         if executor is not None:
             executor.close()
     candidates = [(cost, Program.from_json(p), err) for front in doc["fronts"] for cost, p, err in front]
-    front, _ = validated_front(candidates, target)
+    front = (ulp32_front(candidates, target) if target.error == "ulp32" else validated_front(candidates, target))[0]
     rows = [{"genome": p.to_json(), "ops": cost, "max_error": max_error(p, target), "expression": p.expression()}
             for cost, (p, _) in sorted(front.items())]
     return doc["evaluations"], rows

@@ -8,6 +8,11 @@ is merged after each.  Every child is judged after a
 minimax tuning of its constants (:func:`discovery.programs.tuning.tune_minimax`): a structure is
 worth what its best constants can do.  Every few generations the archive's front is tuned again,
 longer, by CMA-ES and then by minimax on the full training grid.
+
+Under the ``ulp32`` error mode constants are still tuned in float64 relative error, but the first
+objective is log10(1 + max ULP error) of the program run in float32 on the target's float32
+training grid (0 for a correctly rounded program), and the final front is judged on every float32
+of the interval.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from discovery.evolution import NSGA2, EvolutionState
+from discovery.programs.float32 import population_ulp_errors
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
 from discovery.programs.ops import check_ops, uses_only
@@ -298,6 +304,46 @@ def validated_front(candidates, target: Target) -> tuple[dict, dict]:
     return front, validation
 
 
+def ulp32_front(candidates, target: Target, exhaustive: bool = True) -> tuple[dict, dict, dict]:
+    """As :func:`validated_front` with training errors in ULPs, judged by an exhaustive float32
+    check (:func:`discovery.programs.verify.float32_ulp_errors`) of one program per cost at once.
+
+    A costlier program must have a smaller exhaustive max ULP error, or an equal one and a smaller
+    error in ULPs of the exact values.  Without ``exhaustive`` the training errors judge (for
+    intermediate fronts, such as those of island epochs) and ``validation`` and ``checks`` are
+    empty.
+
+    Returns
+    -------
+    front : dict
+        cost -> (program, training max ULP error).
+    validation : dict
+        cost -> exhaustive max ULP error.
+    checks : dict
+        cost -> the exhaustive check's report.
+    """
+    from discovery.programs.verify import float32_ulp_errors
+
+    best: dict = {}
+    for cost, prog, err in candidates:
+        if cost not in best or err < best[cost][1]:
+            best[cost] = (prog, err)
+    costs = sorted(best)
+    front, validation, checks, floor = {}, {}, {}, (math.inf, math.inf)
+    if not exhaustive:
+        for cost in costs:
+            if best[cost][1] < floor[0]:
+                front[cost], floor = best[cost], (best[cost][1], 0)
+        return front, validation, checks
+    reports = float32_ulp_errors([best[c][0] for c in costs], target) if costs else []
+    for cost, rep in zip(costs, reports):
+        score = (rep["max_ulp"], rep["max_ulp_exact"])
+        if score < floor:
+            front[cost], validation[cost], checks[cost] = best[cost], float(rep["max_ulp"]), rep
+            floor = score
+    return front, validation, checks
+
+
 @dataclass
 class SearchResult:
     """What a program search found.
@@ -311,6 +357,10 @@ class SearchResult:
     seconds : float
     validation : dict
         Operation count -> max error of ``best[cost]`` on the validation grid.
+    float32 : dict, optional
+        Under ``ulp32``: operation count -> the exhaustive float32 check of ``best[cost]``
+        (:func:`discovery.programs.verify.float32_ulp_errors`), which judged the front in place of
+        the validation grid; training errors in ``best`` and ``validation`` are then in ULPs.
     """
 
     best: dict
@@ -318,6 +368,7 @@ class SearchResult:
     evaluations: int
     seconds: float
     validation: dict
+    float32: dict | None = None
 
 
 class ProgramSearch:
@@ -374,6 +425,7 @@ class ProgramSearch:
 
     def evaluate(self, programs: list) -> np.ndarray:
         """Objective rows (log10 training max error, cost); over-budget programs get the worst error.
+        Under ``ulp32`` the error is log10(1 + max ULP error) in float32 on the float32 grid.
 
         Every program first has its constants tuned (:func:`tune_minimax`, ``child_rounds``),
         and keeps the tuned constants: a new structure is judged by what it can do, not by the
@@ -388,6 +440,9 @@ class ProgramSearch:
             for i, (prog, err) in zip(feasible, tuned):
                 programs[i] = prog
                 errs[i] = log_errors(np.array([err]))[0]
+            if self.target.error == "ulp32":
+                ulps = population_ulp_errors([programs[i] for i in feasible], *self.target.float32_training)
+                errs[feasible] = log_errors(1.0 + ulps)
         return np.column_stack([errs, costs])
 
     def seeds(self, count: int, classical: bool = True) -> list:
@@ -421,11 +476,12 @@ class ProgramSearch:
             state.objectives = np.vstack([state.objectives, F])
 
     def run(self, initial: Sequence[Program] | None = None, generations: int | None = None,
-            seconds: float | None = None, progress=None) -> SearchResult:
+            seconds: float | None = None, progress=None, exhaustive: bool = True) -> SearchResult:
         """Evolve from ``initial`` (default: :meth:`seeds`), or on from the checkpoint if there is
         one, for a number of generations or seconds.
 
-        ``progress(state)`` is called after every generation.
+        ``progress(state)`` is called after every generation.  Under ``ulp32`` the front is judged
+        on every float32 of the interval unless ``exhaustive`` is false (see :func:`ulp32_front`).
         """
         start = time.time()
         if self.engine.state is None:
@@ -446,5 +502,10 @@ class ProgramSearch:
             for cost, (prog, f) in sorted(state.archive.items())
             if cost <= self.max_ops and f[0] < WORST_LOG_ERROR
         }
+        seconds = time.time() - start
+        if self.target.error == "ulp32":
+            front, validation, checks = ulp32_front(((c, p, round(e - 1)) for c, (p, e) in best.items()), self.target,
+                                                    exhaustive)
+            return SearchResult(front, state.generation, state.evaluations, seconds, validation, checks)
         front, validation = validated_front(((c, p, e) for c, (p, e) in best.items()), self.target)
-        return SearchResult(front, state.generation, state.evaluations, time.time() - start, validation)
+        return SearchResult(front, state.generation, state.evaluations, seconds, validation)
