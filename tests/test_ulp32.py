@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from discovery.campaign import ConfigError, load_config, run_campaign
 from discovery.cli import main
 from discovery.programs.baselines import float32_polynomial_baselines, fma_horner, minimax_polynomial
 from discovery.programs.float32 import (
-    ULP_HUGE, from_ordered, ordered, population_ulp_errors, round_to_float32, run32, strided_float32,
-    ulp_distance,
+    ULP_HUGE, doubtful_roundings, float32_range, from_ordered, ordered, population_ulp_errors, round_to_float32,
+    run32, strided_float32, ulp_distance,
 )
 from discovery.programs.graph import OPS, Program, random_program
 from discovery.programs.search import ProgramSearch
@@ -73,6 +74,7 @@ def test_float32_kernel_matches_numpy_bit_for_bit(program, seed):
     got, want = run32(program, X), _numpy32(program, X)
     same = (got.view(np.int32) == want.view(np.int32)) | (np.isnan(got) & np.isnan(want))
     assert same.all(), (program, X[~same], got[~same], want[~same])
+    assert population_ulp_errors([program], X, X)[0] == ulp_distance(got, X).max()
 
 
 def test_every_operation_is_covered():
@@ -199,3 +201,27 @@ def test_cli_ulp32(capsys):
                  "add,mul,fma", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "float32 (fma fused), every float32" in out and "ulp" in out
+
+
+def test_float32_range_and_doubtful_roundings():
+    o = np.arange(-70, 50, 7, dtype=np.int64)
+    assert np.array_equal(float32_range(-70, 50, 7).view(np.int32), from_ordered(o).view(np.int32))
+    assert float32_range(5, 5).size == 0
+    one = 1.0
+    mid = 1 + 2.0**-24  # a float32 midpoint, exact in float64
+    t64 = np.array([one, mid, np.nextafter(mid, 2), 1 + 2.0**-23, 1e-40, math.inf, math.nan])
+    assert list(doubtful_roundings(t64)) == [1, 2, 4, 5, 6]
+
+
+def test_ulp32_campaign(tmp_path):
+    cfg = tmp_path / "u.toml"
+    cfg.write_text("[campaign]\nname='u'\nkind='program'\nseed=1\n[target]\nname='exp2'\ninterval=[1, 1.001]\n"
+                   "error='ulp32'\nmax_ops=3\nops=['add','mul','fma']\n[search]\nminutes=0.01\npopulation=8\n"
+                   "[execution]\nworkers=1\n")
+    assert load_config(cfg).space["error"] == "ulp32"
+    result = run_campaign(cfg, tmp_path / "u.db", progress=False)
+    assert result.complete and result.formulas >= 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[campaign]\nname='b'\nkind='program'\n[target]\nname='sin'\ninterval=[-1, 1]\nerror='ulp32'\n")
+    with pytest.raises(ConfigError, match="ulp32 error needs none"):
+        load_config(bad)

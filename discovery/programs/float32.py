@@ -268,6 +268,39 @@ def float32_span(interval) -> tuple[int, int]:
     return a, b
 
 
+@numba.njit(cache=True, parallel=True)
+def _from_ordered_range(start, stride, bits):
+    for i in numba.prange(bits.size):
+        o = start + i * stride
+        bits[i] = o if o >= 0 else np.int32(-o - 2147483648)  # sign bit set: (-o) - 2^31 as int32
+
+
+def float32_range(start: int, stop: int, stride: int = 1) -> np.ndarray:
+    """The float32 values of the ordered integers ``range(start, stop, stride)`` (what
+    :func:`from_ordered` gives, without the int64 temporaries of an exhaustive scan)."""
+    bits = np.empty(max(0, -(-(stop - start) // stride)), dtype=np.int32)
+    _from_ordered_range(start, stride, bits)
+    return bits.view(np.float32)
+
+
+@numba.njit(cache=True, parallel=True)
+def _doubtful(t64, bits, margin, flags):
+    for i in numba.prange(t64.size):
+        low = bits[i] & 0x1FFFFFFF  # the 29 bits rounding to float32 drops
+        a = abs(t64[i])
+        flags[i] = abs(low - 0x10000000) <= margin or not (1.1754943508222875e-38 <= a < math.inf)
+
+
+def doubtful_roundings(t64: np.ndarray, margin: int = 4) -> np.ndarray:
+    """Indices of float64 values (each within a few float64 ULPs of an exact value) whose rounding
+    to float32 may differ from the exact value's: within ``margin`` float64 ULPs of a float32
+    midpoint, below the float32 normal range (2^-126), or not finite."""
+    flags = np.empty(t64.size, dtype=np.bool_)
+    t64 = np.ascontiguousarray(t64, dtype=np.float64)
+    _doubtful(t64, t64.view(np.int64), margin, flags)
+    return np.flatnonzero(flags)
+
+
 def strided_float32(interval, count: int) -> np.ndarray:
     """About ``count`` float32 values of the interval evenly strided in float order (every float32
     when there are fewer), so they sample the floats as an exhaustive check weighs them."""

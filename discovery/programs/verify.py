@@ -14,7 +14,7 @@ import math
 import mpmath
 import numpy as np
 
-from discovery.programs.float32 import float32_span, from_ordered, round_to_float32, ulp_scan
+from discovery.programs.float32 import doubtful_roundings, float32_range, float32_span, round_to_float32, ulp_scan
 from discovery.programs.graph import Program
 from discovery.programs.kernels import pack
 from discovery.programs.ops import apply
@@ -110,12 +110,12 @@ def _reference32(target: Target, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]
             return ref, np.array([float(v) for v in exact])
     with np.errstate(all="ignore"):
         t64 = fn(X.astype(np.float64))
-    low = t64.view(np.int64) & ((1 << 29) - 1)  # the 29 bits float32 rounds away
-    doubt = (np.abs(low - (1 << 28)) <= 4) | ~(np.abs(t64) >= 2.0**-126) | ~np.isfinite(t64)
-    ref = t64.astype(np.float32)
-    if np.any(doubt):
+    with np.errstate(over="ignore"):
+        ref = t64.astype(np.float32)
+    doubt = doubtful_roundings(t64)
+    if doubt.size:
         with mpmath.workdps(40):
-            for i in np.flatnonzero(doubt):
+            for i in doubt:
                 v = target.mp(mpmath.mpf(float(X[i])))
                 ref[i], t64[i] = round_to_float32(v), float(v)
     return ref, t64
@@ -150,7 +150,7 @@ def float32_ulp_errors(programs, target: Target, chunk: int = 1 << 22, limit: in
     worst_exact = np.zeros(P)
     checked = 0
     for s in range(a, b + 1, chunk * stride):
-        X = from_ordered(np.arange(s, min(b + 1, s + chunk * stride), stride, dtype=np.int64))
+        X = float32_range(s, min(b + 1, s + chunk * stride), stride)
         ref, exact = _reference32(target, X)
         w, where, we = ulp_scan(packed, consts32, X, ref, exact)
         better = w > worst
