@@ -225,3 +225,17 @@ def test_ulp32_campaign(tmp_path):
     bad.write_text("[campaign]\nname='b'\nkind='program'\n[target]\nname='sin'\ninterval=[-1, 1]\nerror='ulp32'\n")
     with pytest.raises(ConfigError, match="ulp32 error needs none"):
         load_config(bad)
+
+
+def test_exhaustive_check_on_negative_and_zero_crossing_intervals():
+    smallest = 2.0**-149
+    t = make_target("exp", (-7.5 * smallest, 7.5 * smallest), error="ulp32")
+    report = float32_ulp_error(Program((1.0,), (("add", (1, 0)),)), t)  # 1 + x rounds to 1
+    assert report["checked"] == 15 and report["max_ulp"] == 0  # -7s .. -s, 0, s .. 7s
+    t = make_target("exp", (-1.001, -1), error="ulp32")
+    p = Program((1.0, 0.5), (("fma", (0, 2, 1)), ("fma", (0, 3, 1)), ("fma", (0, 4, 1))))  # 1 + x(1 + x(1 + x/2))
+    X = strided_float32(t.interval, 10**6)
+    assert X.min() >= -1.001 and X.max() == -1
+    want = ulp_distance(run32(p, X), np.exp(X.astype(np.float64)).astype(f32)).max()
+    report = float32_ulp_error(p, t)
+    assert report["checked"] == X.size and report["max_ulp"] == want > 0
