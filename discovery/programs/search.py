@@ -274,6 +274,15 @@ def _folded(program: Program) -> Program:
         return program
 
 
+def _best_per_cost(candidates) -> dict:
+    """cost -> (program, error) of the lowest error among ``(cost, program, error)`` triples."""
+    best: dict = {}
+    for cost, prog, err in candidates:
+        if cost not in best or err < best[cost][1]:
+            best[cost] = (prog, err)
+    return best
+
+
 def validated_front(candidates, target: Target) -> tuple[dict, dict]:
     """The Pareto front of (cost, max error) among ``(cost, program, training error)`` triples,
     judged on the validation grid.
@@ -289,10 +298,7 @@ def validated_front(candidates, target: Target) -> tuple[dict, dict]:
     validation : dict
         cost -> validation max error.
     """
-    best: dict = {}
-    for cost, prog, err in candidates:
-        if cost not in best or err < best[cost][1]:
-            best[cost] = (prog, err)
+    best = _best_per_cost(candidates)
     costs = sorted(best)
     programs = [best[c][0] for c in costs]
     checked = population_errors(programs, *target.validation, target.relative) if costs else []
@@ -324,24 +330,19 @@ def ulp32_front(candidates, target: Target, exhaustive: bool = True) -> tuple[di
     """
     from discovery.programs.verify import float32_ulp_errors
 
-    best: dict = {}
-    for cost, prog, err in candidates:
-        if cost not in best or err < best[cost][1]:
-            best[cost] = (prog, err)
+    best = _best_per_cost(candidates)
     costs = sorted(best)
-    front, validation, checks, floor = {}, {}, {}, (math.inf, math.inf)
-    if not exhaustive:
-        for cost in costs:
-            if best[cost][1] < floor[0]:
-                front[cost], floor = best[cost], (best[cost][1], 0)
-        return front, validation, checks
-    reports = float32_ulp_errors([best[c][0] for c in costs], target) if costs else []
-    for cost, rep in zip(costs, reports):
-        score = (rep["max_ulp"], rep["max_ulp_exact"])
-        if score < floor:
-            front[cost], validation[cost], checks[cost] = best[cost], float(rep["max_ulp"]), rep
-            floor = score
-    return front, validation, checks
+    reports = dict(zip(costs, float32_ulp_errors([best[c][0] for c in costs], target))) if exhaustive and costs else {}
+
+    def score(cost):
+        return (reports[cost]["max_ulp"], reports[cost]["max_ulp_exact"]) if exhaustive else (best[cost][1], 0.0)
+
+    front, floor = {}, (math.inf, math.inf)
+    for cost in costs:
+        if score(cost) < floor:
+            front[cost], floor = best[cost], score(cost)
+    checks = {c: reports[c] for c in front if c in reports}
+    return front, {c: float(r["max_ulp"]) for c, r in checks.items()}, checks
 
 
 @dataclass
@@ -502,10 +503,9 @@ class ProgramSearch:
             for cost, (prog, f) in sorted(state.archive.items())
             if cost <= self.max_ops and f[0] < WORST_LOG_ERROR
         }
-        seconds = time.time() - start
         if self.target.error == "ulp32":
             front, validation, checks = ulp32_front(((c, p, round(e - 1)) for c, (p, e) in best.items()), self.target,
                                                     exhaustive)
-            return SearchResult(front, state.generation, state.evaluations, seconds, validation, checks)
-        front, validation = validated_front(((c, p, e) for c, (p, e) in best.items()), self.target)
-        return SearchResult(front, state.generation, state.evaluations, seconds, validation)
+        else:
+            (front, validation), checks = validated_front(((c, p, e) for c, (p, e) in best.items()), self.target), None
+        return SearchResult(front, state.generation, state.evaluations, time.time() - start, validation, checks)
