@@ -154,7 +154,7 @@ def _ulp32(t):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _ulp_kernel(ops, args, consts32, out, X, ref_ordered, exact, worst, where, worst_exact):
+def _ulp_kernel(ops, args, consts32, out, X, ref_bits, exact, worst, where, worst_exact):
     # worst, where, worst_exact: (P, number of groups); exact empty: no fractional errors.
     P = ops.shape[0]
     n_rows = 1 + consts32.shape[1] + ops.shape[1]
@@ -175,9 +175,11 @@ def _ulp_kernel(ops, args, consts32, out, X, ref_ordered, exact, worst, where, w
                         d = np.int64(ULP_HUGE)
                         we = math.inf
                     else:
-                        o = b if b >= 0 else -(b & 0x7FFFFFFF)
-                        d = abs(o - ref_ordered[start + i])
-                        if with_exact:
+                        r = np.int64(ref_bits[start + i])
+                        d = abs((b if b >= 0 else -(b & 0x7FFFFFFF)) - (r if r >= 0 else -(r & 0x7FFFFFFF)))
+                        # A correctly rounded result is within 0.5 ULP of the exact value and any
+                        # other beyond it: once one is off, the correct ones cannot be the worst.
+                        if with_exact and (d > 0 or w == 0):
                             t = exact[start + i]
                             we = max(we, abs(np.float64(y[i]) - t) / _ulp32(t))
                     if d > w:
@@ -209,7 +211,7 @@ def ulp_scan(packed: Packed, consts32: np.ndarray, X32: np.ndarray, ref32: np.nd
     where = np.full((P, groups), -1, dtype=np.int64)
     worst_exact = np.zeros((P, groups))
     if X32.size:
-        _ulp_kernel(packed.ops, packed.args, consts32, packed.out, X32, ordered(ref32), exact, worst, where,
+        _ulp_kernel(packed.ops, packed.args, consts32, packed.out, X32, ref32.view(np.int32), exact, worst, where,
                     worst_exact)
     g = np.argmax(worst, axis=1)
     rows = np.arange(P)
