@@ -239,14 +239,15 @@ QUICKSTART = "quickstart.toml"
 def _target_arg(args):
     from discovery.programs.targets import make_target
 
-    mode = {"relative": True, "absolute": False, "auto": None}[args.error]
-    return make_target(args.target, tuple(args.interval), mode)
+    return make_target(args.target, tuple(args.interval), error=args.error)
 
 
 def _programs_baselines(args) -> int:
     from discovery.programs.baselines import baselines
 
     target = _target_arg(args)
+    if target.error == "ulp32":
+        return _float32_baselines(target, args)
     table = baselines(target, args.max_ops)
     if args.format == "json":
         print(json.dumps([{"method": b.method, "degrees": list(b.degrees), "ops": b.ops, "max_error": b.max_error,
@@ -260,6 +261,22 @@ def _programs_baselines(args) -> int:
     print(f"{'ops':>4}  {'method':<28}{'max error (scanned)':>20}{'proven bound':>14}")
     for b in table:
         print(f"{b.ops:>4}  {b.label:<28}{b.max_error:>20.3e}{_shown_bound(b.bound, '.3e'):>14}")
+    return 0
+
+
+def _float32_baselines(target, args) -> int:
+    from discovery.programs.baselines import float32_polynomial_baselines
+
+    table = float32_polynomial_baselines(target, args.max_ops)
+    if args.format == "json":
+        print(json.dumps([{"method": "minimax-polynomial-fma", "degrees": [ops], "ops": ops, **check,
+                           "expression": prog.expression()} for ops, prog, check in table], indent=2))
+        return 0
+    lo, hi = target.interval
+    print(f"minimax polynomials of {target.name} on [{lo}, {hi}] by fused Horner in float32, every float32")
+    print(f"{'ops':>4}  {'max ulp':>8}  {'ulp of exact':>12}")
+    for ops, _, check in table:
+        print(f"{ops:>4}  {check['max_ulp']:>8}  {check['max_ulp_exact']:>12.3f}")
     return 0
 
 
@@ -291,7 +308,7 @@ def _programs_evolve(args) -> int:
     rows = []
     for cost, (prog, _) in sorted(result.best.items()):
         base = best_baseline(table, cost)
-        rows.append({**program_record(prog, target, cost), "formula": prog.formula(),
+        rows.append({**program_record(prog, target, cost, (result.float32 or {}).get(cost)), "formula": prog.formula(),
                      "baseline": base.label if base else None, "baseline_error": base.max_error if base else None})
     print(f"{result.generations} generations, {result.evaluations:,} programs evaluated in {result.seconds:.0f} s")
     print(f"{'ops':>4} {'max error':>11} {'proven':>11} {'best classical (same ops)':>34} {'ratio':>8}  program")
@@ -304,7 +321,11 @@ def _programs_evolve(args) -> int:
               f"{base_error:>11.3e} {ratio:>8.2f}  {r['formula']}{_INFINITIES if r['infinities'] else ''}")
     if any(r["infinities"] for r in rows):
         print(f"{_INFINITIES.strip()}: finite only through IEEE infinities (c/0 = inf, then d/inf = 0)")
-    if rows:
+    if result.float32:
+        print("float32 (fma fused), every float32 of the interval:")
+        for cost, check in sorted(result.float32.items()):
+            print(f"{cost:>4} ops: max {check['max_ulp']} ulp ({check['max_ulp_exact']:.3f} ulp of the exact value)")
+    elif rows:
         best = min(rows, key=lambda r: r["max_error"])
         from discovery.programs.graph import Program
 
@@ -382,8 +403,9 @@ def _print_records(records: list[dict], fmt: str) -> None:
         for r in records:
             if r["kind"] == "program":
                 error = "-" if r["max_error"] is None else f"{r['max_error']:.3g}"
+                ulp = "" if r.get("max_ulp") is None else f", float32 {r['max_ulp']} ulp (every float32)"
                 print(f"#{r['id']:<6} {r['target']} on {r['interval']}: {r['ops']} ops, max error (scanned) {error}, "
-                      f"proven bound {_shown_bound(r['bound'])}{_INFINITIES if r['infinities'] else ''}  "
+                      f"proven bound {_shown_bound(r['bound'])}{ulp}{_INFINITIES if r['infinities'] else ''}  "
                       f"{r['expression']}")
                 continue
             pcf = PCF(r["a"], r["b"])
@@ -658,7 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--target", required=True,
                         help="exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt, or an mpmath expression in x")
         sp.add_argument("--interval", type=_finite, nargs=2, required=True, metavar=("LO", "HI"))
-        sp.add_argument("--error", choices=("auto", "relative", "absolute"), default="auto")
+        sp.add_argument("--error", choices=("auto", "relative", "absolute", "ulp32"), default="auto",
+                        help="ulp32: run programs in float32 (fma fused) and judge them in ULPs")
         sp.add_argument("--max-ops", type=_int_in(1, 64), default=10 if name == "evolve" else 16)
         if name == "baselines":
             sp.add_argument("--format", choices=("table", "json"), default="table")

@@ -159,10 +159,12 @@ MIGRATIONS: list[str] = [
     );
     """,
     # 4 -> 5: a program's proven error bound beside its scanned maximum (NULL: not computed;
-    # inf: none proved), and whether its finite result passes through IEEE infinities.
+    # inf: none proved), whether its finite result passes through IEEE infinities, and for the
+    # ulp32 error mode its exhaustive float32 error in ULPs.
     """
     ALTER TABLE formulas ADD COLUMN bound REAL;
     ALTER TABLE formulas ADD COLUMN infinities INTEGER;
+    ALTER TABLE formulas ADD COLUMN max_ulp INTEGER;
     """,
 ]
 
@@ -548,12 +550,14 @@ class FormulaStore:
     def _insert_formula(self, kind, key, genome, campaign_id, unit, now, **program) -> int:
         self.conn.execute(
             "INSERT OR IGNORE INTO formulas(kind, canonical_key, genome, campaign_id, unit, created, "
-            "target, interval, ops, max_error, expression, bound, infinities) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "target, interval, ops, max_error, expression, bound, infinities, max_ulp) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (kind, key, json.dumps(genome), campaign_id, unit, now,
              program.get("target"), json.dumps(program["interval"]) if "interval" in program else None,
              program.get("ops"), _num(program.get("max_error")), program.get("expression"),
              _bound(program.get("bound")),
-             None if program.get("infinities") is None else int(bool(program["infinities"]))),
+             None if program.get("infinities") is None else int(bool(program["infinities"])),
+             None if program.get("max_ulp") is None else int(program["max_ulp"])),
         )
         fid = int(self.conn.execute("SELECT id FROM formulas WHERE canonical_key=?", (key,)).fetchone()[0])
         if campaign_id is not None:
@@ -579,7 +583,8 @@ class FormulaStore:
         ``ops``, ``max_error`` (the scanned maximum, :func:`discovery.programs.verify.max_error`)
         and ``expression`` (sympy-parsable in x), and optionally ``bound`` (proven,
         :func:`discovery.programs.bound.error_bound`; inf when none was proved) and
-        ``infinities`` (:func:`discovery.programs.verify.reaches_infinity`).
+        ``infinities`` (:func:`discovery.programs.verify.reaches_infinity`) and ``max_ulp`` (the
+        exhaustive float32 ULP error, ulp32 error mode).
 
         The same program for the same target and interval is stored once.  With ``unit``, the
         campaign's work unit is marked done in the same transaction.  Returns the ids.
@@ -594,6 +599,7 @@ class FormulaStore:
                     "program", key, prog["genome"], campaign_id, None, now, target=target,
                     interval=list(map(float, interval)), ops=int(prog["ops"]), max_error=prog["max_error"],
                     expression=prog["expression"], bound=prog.get("bound"), infinities=prog.get("infinities"),
+                    max_ulp=prog.get("max_ulp"),
                 ))
             if unit is not None:
                 self.conn.execute(
@@ -871,7 +877,7 @@ class FormulaStore:
         # Every filter is a fixed clause with its value bound, so the text holds no user input.
         sql = (
             "SELECT f.id, f.kind, f.genome, f.target, f.interval, f.ops, f.max_error, f.bound, "  # noqa: S608
-            "f.infinities, f.expression, "
+            "f.infinities, f.max_ulp, f.expression, "
             f"k.name AS campaign, {', '.join('m.' + c for c in METRIC_COLUMNS)}, "
             "i.constant, i.kind AS identification_kind, i.relation, i.closed_form, i.digits_verified, "
             "i.depth AS verified_depth, c.label AS cluster, "
@@ -905,7 +911,7 @@ class FormulaStore:
                 "interval": json.loads(r["interval"]) if r["interval"] else None,
                 "ops": r["ops"], "max_error": r["max_error"], "bound": r["bound"],
                 "infinities": None if r["infinities"] is None else bool(r["infinities"]),
-                "expression": r["expression"], "campaign": r["campaign"],
+                "max_ulp": r["max_ulp"], "expression": r["expression"], "campaign": r["campaign"],
             }
         digits = r["digits_verified"]
         return {

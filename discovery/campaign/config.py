@@ -372,7 +372,7 @@ def _load_program_config(doc: dict, path: Path, campaign: dict) -> CampaignConfi
     target = _read_table(doc, "target", {
         "name": (_REQUIRED, _string),
         "interval": (_REQUIRED, _interval),
-        "error": ("auto", _choice("auto", "relative", "absolute")),
+        "error": ("auto", _choice("auto", "relative", "absolute", "ulp32")),
         "max_ops": (10, _positive_int),
         "ops": (["add", "sub", "mul", "div"], _ops),
         "finite_only": (False, lambda v, w: _check(v, isinstance(v, bool), w, "true or false")),
@@ -380,8 +380,7 @@ def _load_program_config(doc: dict, path: Path, campaign: dict) -> CampaignConfi
     try:
         from discovery.programs.targets import make_target
 
-        make_target(target["name"], tuple(target["interval"]),
-                    {"auto": None, "relative": True, "absolute": False}[target["error"]])
+        make_target(target["name"], tuple(target["interval"]), error=target["error"])
     except ValueError as err:
         raise ConfigError(f"{path}: [target] {err}") from None
     search = _read_table(doc, "search", {

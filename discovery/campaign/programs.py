@@ -38,8 +38,7 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
 
     start = time.time()
     t = config.space
-    target = make_target(t["name"], tuple(t["interval"]),
-                         {"auto": None, "relative": True, "absolute": False}[t["error"]])
+    target = make_target(t["name"], tuple(t["interval"]), error=t["error"])
     folder = db.parent / f"{db.stem}_runs" / config.name
     folder.mkdir(parents=True, exist_ok=True)
     store = FormulaStore(db)
@@ -67,7 +66,8 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
             result = search.run(state.population, seconds=max(0.0, budget - spent), progress=tick,
                                 generations=_remaining(config.search["generations"], state.generation))
             bar.close()
-            rows = [program_record(p, target, cost) for cost, (p, _) in sorted(result.best.items())]
+            rows = [program_record(p, target, cost, (result.float32 or {}).get(cost))
+                    for cost, (p, _) in sorted(result.best.items())]
             store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=result.evaluations)
         # Outside the branch above: a run stopped between storing the front and this mark
         # finishes on rerun.
@@ -88,7 +88,7 @@ def _remaining(budget: int | None, done: int) -> int | None:
 def _target(name: str, interval: tuple[float, float], error: str):
     from discovery.programs.targets import make_target
 
-    return make_target(name, interval, {"auto": None, "relative": True, "absolute": False}[error])
+    return make_target(name, interval, error=error)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,8 @@ class IslandStep:
             search.engine.resume_from(state)
         if immigrants:
             search.engine.immigrate([Program.from_json(p) for p in immigrants])
-        result = search.run(generations=self.generations)
+        # Under ulp32 only the campaign's final front is checked on every float32.
+        result = search.run(generations=self.generations, exhaustive=False)
         return {
             "island": island,
             "state": search.engine.to_json(),
@@ -162,7 +163,7 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
     from discovery.campaign.runner import make_executor
     from discovery.evolution import write_atomically
     from discovery.programs.graph import Program
-    from discovery.programs.search import validated_front
+    from discovery.programs.search import ulp32_front, validated_front
     from discovery.programs.verify import program_record
 
     t, search, execution = config.space, config.search, config.execution
@@ -207,6 +208,9 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
         if executor is not None:
             executor.close()
     candidates = [(cost, Program.from_json(p), err) for front in doc["fronts"] for cost, p, err in front]
-    front, _ = validated_front(candidates, target)
-    rows = [program_record(p, target, cost) for cost, (p, _) in sorted(front.items())]
+    if target.error == "ulp32":
+        front, _, checks = ulp32_front(candidates, target)
+    else:
+        (front, _), checks = validated_front(candidates, target), {}
+    rows = [program_record(p, target, cost, checks.get(cost)) for cost, (p, _) in sorted(front.items())]
     return doc["evaluations"], rows

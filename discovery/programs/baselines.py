@@ -337,6 +337,28 @@ def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
     return sorted(out, key=lambda b: (b.ops, b.max_error))
 
 
+def float32_polynomial_baselines(target: Target, max_degree: int = 8) -> list[tuple[int, Program, dict]]:
+    """The classical float32 implementations: the minimax polynomial (of the target's error mode;
+    relative for ``ulp32``) of each degree 1..``max_degree``, evaluated by fused Horner steps
+    (:func:`fma_horner`, degree operations), checked on every float32 of the interval.
+
+    The coefficients are the float64 minimax ones, rounded to float32 by the float32 run: no
+    re-tuning for float32 rounding.
+
+    Returns
+    -------
+    list of (ops, program, check)
+        ``check`` is the :func:`discovery.programs.verify.float32_ulp_errors` report
+        (``max_ulp``, ``max_ulp_exact``, ...).
+    """
+    from discovery.programs.verify import float32_ulp_errors
+
+    if max_degree < 1:
+        raise ValueError(f"max_degree must be at least 1, got {max_degree}")
+    programs = [fma_horner(minimax_polynomial(target, d)) for d in range(1, max_degree + 1)]
+    return [(p.cost, p, check) for p, check in zip(programs, float32_ulp_errors(programs, target))]
+
+
 def best_baseline(baseline_list: list[Baseline], ops: int) -> Baseline | None:
     """The most accurate baseline using at most ``ops`` operations."""
     fitting = [b for b in baseline_list if b.ops <= ops]

@@ -12,6 +12,11 @@ projection (:func:`discovery.programs.projection.project`): a structure is worth
 constants can do.  Niches by operation count and restarts with fresh programs when nothing
 improves keep the population diverse.  Every few generations the archive's front is tuned again,
 longer, by CMA-ES and then by projection on the full training grid.
+
+Under the ``ulp32`` error mode constants are still tuned in float64 relative error, but the first
+objective is log10(1 + max ULP error) of the program run in float32 on the target's float32
+training grid (0 for a correctly rounded program), and the final front is judged on every float32
+of the interval.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from discovery.evolution import NSGA2, EvolutionState
+from discovery.programs.float32 import population_ulp_errors
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
 from discovery.programs.moves import crossover, range_reduce, unsquare
@@ -310,6 +316,15 @@ def _folded(program: Program) -> Program:
         return program
 
 
+def _best_per_cost(candidates) -> dict:
+    """cost -> (program, error) of the lowest error among ``(cost, program, error)`` triples."""
+    best: dict = {}
+    for cost, prog, err in candidates:
+        if cost not in best or err < best[cost][1]:
+            best[cost] = (prog, err)
+    return best
+
+
 def validated_front(candidates, target: Target) -> tuple[dict, dict]:
     """The Pareto front of (cost, max error) among ``(cost, program, training error)`` triples,
     judged on the validation grid.
@@ -325,10 +340,7 @@ def validated_front(candidates, target: Target) -> tuple[dict, dict]:
     validation : dict
         cost -> validation max error.
     """
-    best: dict = {}
-    for cost, prog, err in candidates:
-        if cost not in best or err < best[cost][1]:
-            best[cost] = (prog, err)
+    best = _best_per_cost(candidates)
     costs = sorted(best)
     programs = [best[c][0] for c in costs]
     checked = population_errors(programs, *target.validation, target.relative) if costs else []
@@ -338,6 +350,41 @@ def validated_front(candidates, target: Target) -> tuple[dict, dict]:
             front[cost], validation[cost] = best[cost], float(err)
             floor = err
     return front, validation
+
+
+def ulp32_front(candidates, target: Target, exhaustive: bool = True) -> tuple[dict, dict, dict]:
+    """As :func:`validated_front` with training errors in ULPs, judged by an exhaustive float32
+    check (:func:`discovery.programs.verify.float32_ulp_errors`) of one program per cost at once.
+
+    A costlier program must have a smaller exhaustive max ULP error, or an equal one and a smaller
+    error in ULPs of the exact values.  Without ``exhaustive`` the training errors judge (for
+    intermediate fronts, such as those of island epochs) and ``validation`` and ``checks`` are
+    empty.
+
+    Returns
+    -------
+    front : dict
+        cost -> (program, training max ULP error).
+    validation : dict
+        cost -> exhaustive max ULP error.
+    checks : dict
+        cost -> the exhaustive check's report.
+    """
+    from discovery.programs.verify import float32_ulp_errors
+
+    best = _best_per_cost(candidates)
+    costs = sorted(best)
+    reports = dict(zip(costs, float32_ulp_errors([best[c][0] for c in costs], target))) if exhaustive and costs else {}
+
+    def score(cost):
+        return (reports[cost]["max_ulp"], reports[cost]["max_ulp_exact"]) if exhaustive else (best[cost][1], 0.0)
+
+    front, floor = {}, (math.inf, math.inf)
+    for cost in costs:
+        if score(cost) < floor:
+            front[cost], floor = best[cost], score(cost)
+    checks = {c: reports[c] for c in front if c in reports}
+    return front, {c: float(r["max_ulp"]) for c, r in checks.items()}, checks
 
 
 @dataclass
@@ -353,6 +400,10 @@ class SearchResult:
     seconds : float
     validation : dict
         Operation count -> max error of ``best[cost]`` on the validation grid.
+    float32 : dict, optional
+        Under ``ulp32``: operation count -> the exhaustive float32 check of ``best[cost]``
+        (:func:`discovery.programs.verify.float32_ulp_errors`), which judged the front in place of
+        the validation grid; training errors in ``best`` and ``validation`` are then in ULPs.
     """
 
     best: dict
@@ -360,6 +411,7 @@ class SearchResult:
     evaluations: int
     seconds: float
     validation: dict
+    float32: dict | None = None
 
 
 class ProgramSearch:
@@ -436,6 +488,7 @@ class ProgramSearch:
 
     def evaluate(self, programs: list, project_all: bool = False) -> np.ndarray:
         """Objective rows (log10 training max error, cost); over-budget programs get the worst error.
+        Under ``ulp32`` the error is log10(1 + max ULP error) in float32 on the float32 grid.
 
         Every program first has its constants tuned (:func:`tune_minimax`, ``child_rounds``),
         and keeps the tuned constants: a new structure is judged by what it can do, not by the
@@ -458,6 +511,9 @@ class ProgramSearch:
                 for i, (prog, err) in zip(chosen, solved):
                     programs[i] = prog
                     errs[i] = log_errors(np.array([err]))[0]
+            if self.target.error == "ulp32":
+                ulps = population_ulp_errors([programs[i] for i in feasible], *self.target.float32_training)
+                errs[feasible] = log_errors(1.0 + ulps)
             if self.finite_only:
                 # After tuning: the constants decide whether a divisor vanishes on the grid.
                 through_inf = population_reaches_infinity([programs[i] for i in feasible], self.target.training[0])
@@ -559,11 +615,12 @@ class ProgramSearch:
             state.extra["restarts"] = state.extra.get("restarts", 0) + 1
 
     def run(self, initial: Sequence[Program] | None = None, generations: int | None = None,
-            seconds: float | None = None, progress=None) -> SearchResult:
+            seconds: float | None = None, progress=None, exhaustive: bool = True) -> SearchResult:
         """Evolve from ``initial`` (default: :meth:`seeds`), or on from the checkpoint if there is
         one, for a number of generations or seconds.
 
-        ``progress(state)`` is called after every generation.
+        ``progress(state)`` is called after every generation.  Under ``ulp32`` the front is judged
+        on every float32 of the interval unless ``exhaustive`` is false (see :func:`ulp32_front`).
         """
         start = time.time()
         if self.engine.state is None:
@@ -588,5 +645,9 @@ class ProgramSearch:
         }
         if self.finite_only:
             best = {c: pe for c, pe in best.items() if not reaches_infinity(pe[0], self.target)}
-        front, validation = validated_front(((c, p, e) for c, (p, e) in best.items()), self.target)
-        return SearchResult(front, state.generation, state.evaluations, time.time() - start, validation)
+        if self.target.error == "ulp32":
+            front, validation, checks = ulp32_front(((c, p, round(e - 1)) for c, (p, e) in best.items()), self.target,
+                                                    exhaustive)
+        else:
+            (front, validation), checks = validated_front(((c, p, e) for c, (p, e) in best.items()), self.target), None
+        return SearchResult(front, state.generation, state.evaluations, time.time() - start, validation, checks)

@@ -26,6 +26,9 @@ BUILTIN = {
 }
 
 
+ERRORS = ("relative", "absolute", "ulp32")
+
+
 @dataclass(frozen=True)
 class Target:
     """A function on an interval, its error mode and its exact values.
@@ -38,13 +41,27 @@ class Target:
         Expression in ``x`` (read by :func:`discovery.expressions.parse`, never evaluated as Python).
     interval : (float, float)
     relative : bool
-        Whether errors are relative (the default unless the function vanishes on the interval).
+        Whether errors are relative (the default unless the function vanishes on the interval);
+        true under ``ulp32``, whose constants are tuned in relative error.
+    error : str
+        ``relative``, ``absolute`` or ``ulp32`` (the program run in float32, judged in ULPs of
+        the correctly rounded float32 values on :attr:`float32_training`); by default what
+        ``relative`` says.
     """
 
     name: str
     expr: str
     interval: tuple[float, float]
     relative: bool
+    error: str = ""
+
+    def __post_init__(self):
+        if not self.error:
+            object.__setattr__(self, "error", "relative" if self.relative else "absolute")
+        if self.error not in ERRORS:
+            raise ValueError(f"unknown error mode {self.error!r} (known: {', '.join(ERRORS)})")
+        if self.relative != (self.error != "absolute"):
+            raise ValueError(f"error mode {self.error!r} with relative={self.relative}")
 
     def mp(self, x: mpmath.mpf) -> mpmath.mpf:
         """The exact value at x, at the current mpmath precision."""
@@ -82,6 +99,21 @@ class Target:
         X = self.grid(10_000, "uniform")
         return X, self.values(X)
 
+    @cached_property
+    def float32_training(self) -> tuple[np.ndarray, np.ndarray]:
+        """Float32 points and their correctly rounded float32 values, for the ``ulp32`` mode: the
+        training grid rounded to float32 (kept inside the interval) and 4096 float32 values
+        strided evenly in float order (so the many floats near zero weigh as they do in an
+        exhaustive check)."""
+        from discovery.programs.float32 import round_to_float32, strided_float32
+
+        lo, hi = self.interval
+        X = self.training[0].astype(np.float32)
+        X = np.unique(np.concatenate([X[(X >= lo) & (X <= hi)], strided_float32(self.interval, 4096)]))
+        with mpmath.workdps(40):
+            ref = np.array([round_to_float32(self.mp(mpmath.mpf(float(x)))) for x in X], dtype=np.float32)
+        return X, ref
+
     def numpy(self):
         """A float64 numpy version of the function (for scans over millions of points), or None."""
         builtin = BUILTIN.get(self.name)
@@ -97,16 +129,33 @@ def _compiled(expr: str):
     return parse(expr, ("x",)).mpmath()
 
 
-def make_target(name: str, interval: tuple[float, float], relative: bool | None = None) -> Target:
+def make_target(name: str, interval: tuple[float, float], relative: bool | None = None,
+                error: str = "auto") -> Target:
     """A target from a builtin name (exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt) or an
     expression in x (``"exp(x)*sin(x)"``), read by the package's whitelisting parser.
+
+    Parameters
+    ----------
+    relative : bool, optional
+        Relative (True) or absolute (False) error; None chooses (relative unless the function
+        vanishes on the interval).
+    error : str
+        ``auto`` (as ``relative`` says), ``relative``, ``absolute`` or ``ulp32``.
 
     Raises
     ------
     InputError
         For text the parser refuses, an empty or non-finite interval, an expression that does not
-        evaluate on the interval, or relative error asked of a function with a zero there.
+        evaluate on the interval, relative or ulp32 error asked of a function with a zero there,
+        an unknown error mode, or ``relative`` contradicting ``error``.
     """
+    if error not in ("auto",) + ERRORS:
+        raise InputError(f"unknown error mode {error!r} (known: auto, {', '.join(ERRORS)})")
+    if error != "auto":
+        wanted = error != "absolute"
+        if relative is not None and relative != wanted:
+            raise InputError(f"error mode {error!r} contradicts relative={relative}")
+        relative = wanted
     try:
         lo, hi = (float(v) for v in interval)
     except (TypeError, ValueError):
@@ -130,5 +179,14 @@ def make_target(name: str, interval: tuple[float, float], relative: bool | None 
     if relative is None:
         relative = not has_zero
     elif relative and has_zero:
-        raise InputError(f"target {name!r} has a zero on [{lo}, {hi}]: use absolute error")
-    return Target(name, expr, (lo, hi), bool(relative))
+        # ulp32 tunes constants in relative error, so it needs no zero either.
+        kind = "ulp32" if error == "ulp32" else "relative"
+        raise InputError(f"target {name!r} has a zero on [{lo}, {hi}]: {kind} error needs none, use absolute")
+    if error == "ulp32":
+        from discovery.programs.float32 import float32_span
+
+        try:
+            float32_span((lo, hi))
+        except ValueError as err:
+            raise InputError(str(err)) from None
+    return Target(name, expr, (lo, hi), bool(relative), error if error == "ulp32" else "")

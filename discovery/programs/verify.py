@@ -4,9 +4,10 @@
 formula, not float rounding) on a dense grid, then refines every local maximum of the error by
 golden-section search, and returns the largest value found: an estimate of the maximum from
 below, not a bound (a proven bound is :func:`discovery.programs.bound.error_bound`).
-:func:`float32_ulp_error` runs the program in float32 on every float32 of the interval and
-compares with the correctly rounded target.  :func:`reaches_infinity` finds programs whose finite
-result passes through an infinite or NaN intermediate value (c/x at x = 0, then d/inf = 0).
+:func:`float32_ulp_errors` runs programs in float32 (:mod:`discovery.programs.float32`) on every
+float32 of the interval and compares with the correctly rounded target.  :func:`reaches_infinity`
+finds programs whose finite result passes through an infinite or NaN intermediate value (c/x at
+x = 0, then d/inf = 0).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import mpmath
 import numba
 import numpy as np
 
+from discovery.programs.float32 import doubtful_roundings, float32_range, float32_span, round_to_float32, ulp_scan
 from discovery.programs.graph import Program
-from discovery.programs.kernels import _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, Packed, _scalar_op, pack
+from discovery.programs.kernels import Packed, _scalar_op, pack
 from discovery.programs.ops import OPERATIONS, apply
 from discovery.programs.targets import Target
 
@@ -100,91 +102,78 @@ def _golden_max(f, a, b, iterations: int = 40):
     return max(best, fc, fd)
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _run32(ops, args, consts, out, X, result):
-    K = consts.size
-    vals = np.empty(1 + K + ops.size, dtype=np.float32)
-    for i in range(X.size):
-        vals[0] = X[i]
-        for k in range(K):
-            vals[1 + k] = np.float32(consts[k])
-        for t in range(ops.size):
-            op = ops[t]
-            if op < 0:
-                continue
-            a = vals[args[t, 0]]
-            b = vals[args[t, 1]]
-            if op == _ADD:
-                v = a + b
-            elif op == _SUB:
-                v = a - b
-            elif op == _MUL:
-                v = a * b
-            elif op == _DIV:
-                v = a / b
-            elif op == _SQRT:
-                v = np.sqrt(a)
-            elif op == _FMA:
-                v = a * b + vals[args[t, 2]]
-            elif op == _MUL2:
-                v = np.float32(2.0) * a
-            else:
-                v = np.float32(0.5) * a
-            vals[1 + K + t] = v
-        result[i] = vals[out]
+def _reference32(target: Target, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Correctly rounded float32 target values at float32 points, and float64 values.
+
+    With a numpy form the float64 values come from numpy (within a float64 ULP or two of exact);
+    rounded to float32 they are correct unless they lie within a few float64 ULPs of a float32
+    midpoint (or below the float32 normal range), where mpmath decides.  Without one, mpmath
+    computes every value.
+    """
+    fn = target.numpy()
+    if fn is None:
+        with mpmath.workdps(40):
+            exact = [target.mp(mpmath.mpf(float(x))) for x in X]
+            ref = np.array([round_to_float32(v) for v in exact], dtype=np.float32)
+            return ref, np.array([float(v) for v in exact])
+    with np.errstate(all="ignore"):
+        t64 = fn(X.astype(np.float64))
+    with np.errstate(over="ignore"):
+        ref = t64.astype(np.float32)
+    doubt = doubtful_roundings(t64)
+    if doubt.size:
+        with mpmath.workdps(40):
+            for i in doubt:
+                v = target.mp(mpmath.mpf(float(X[i])))
+                ref[i], t64[i] = round_to_float32(v), float(v)
+    return ref, t64
 
 
-def _ordered(bits: np.ndarray) -> np.ndarray:
-    """float32 bit patterns mapped to integers ordered like the floats (ULP distances)."""
-    b = bits.astype(np.int64)
-    return np.where(b < 0, -(b & 0x7FFFFFFF), b)
+def float32_ulp_errors(programs, target: Target, chunk: int = 1 << 22, limit: int | None = None) -> list[dict]:
+    """Maximum ULP error of programs run in float32 (as their C with ``float``, fma fused) over
+    every float32 of the interval, against the correctly rounded target.
 
-
-def float32_ulp_error(program: Program, target: Target, chunk: int = 1 << 22, limit: int | None = None) -> dict:
-    """Maximum ULP error of the program run in float32 over every float32 of the interval.
-
-    The reference is the target in float64 (numpy) rounded to float32; targets without a numpy
-    form are evaluated with mpmath on a sample instead.  ``limit`` caps the number of floats
-    checked (evenly strided) for a quick look.
+    Targets without a numpy form are evaluated with mpmath on about 200,000 evenly strided floats
+    instead; ``limit`` caps the number of floats checked (evenly strided) for a quick look.
 
     Returns
     -------
-    dict
-        ``max_ulp``, ``worst_x``, ``checked`` (number of floats), ``exhaustive`` (bool).
+    list of dict
+        Per program: ``max_ulp`` (float32 steps from the correctly rounded value; beyond 2^32 for
+        NaN or infinite results), ``max_ulp_exact`` (the largest |result - exact| in ULPs of the
+        exact value, from float64 values of the target; 0.5 is correct rounding), ``worst_x`` (a
+        point of the largest ``max_ulp``; None when that is 0), ``checked`` (number of floats)
+        and ``exhaustive`` (bool).
     """
-    lo, hi = (np.float32(v) for v in target.interval)
-    packed = pack([program.simplified()])
-    ref_fn = target.numpy()
-    segments = []
-    if lo < 0:
-        segments.append((np.float32(max(-hi, 0) if hi < 0 else 0), -lo, -1))
-    if hi >= 0:
-        segments.append((max(lo, np.float32(0)), hi, 1))
-    total = sum(int(np.float32(b).view(np.int32)) - int(np.float32(a).view(np.int32)) + 1 for a, b, _ in segments)
+    packed = pack([p.simplified() for p in programs])
+    consts32 = packed.consts.astype(np.float32)
+    a, b = float32_span(target.interval)
+    total = b - a + 1
     stride = 1 if limit is None or total <= limit else math.ceil(total / limit)
-    if ref_fn is None and stride == 1:
+    if target.numpy() is None and stride == 1:
         stride = max(1, math.ceil(total / 200_000))
-    worst, worst_x, checked = 0, float("nan"), 0
-    out = np.empty(chunk, dtype=np.float32)
-    for a, b, sign in segments:
-        start, stop = int(np.float32(a).view(np.int32)), int(np.float32(b).view(np.int32))
-        for s in range(start, stop + 1, chunk * stride):
-            bits = np.arange(s, min(stop + 1, s + chunk * stride), stride, dtype=np.int64).astype(np.int32)
-            X = bits.view(np.float32) * np.float32(sign)
-            res = out[: X.size]
-            _run32(packed.ops[0], packed.args[0], packed.consts[0], packed.out[0], X, res)
-            if ref_fn is not None:
-                ref = ref_fn(X.astype(np.float64)).astype(np.float32)
-            else:
-                with mpmath.workdps(30):
-                    ref = np.array([float(target.mp(mpmath.mpf(float(x)))) for x in X]).astype(np.float32)
-            ulps = np.abs(_ordered(res.view(np.int32)) - _ordered(ref.view(np.int32)))
-            ulps = np.where(np.isfinite(res), ulps, np.iinfo(np.int64).max)
-            k = int(np.argmax(ulps))
-            if ulps[k] > worst:
-                worst, worst_x = int(ulps[k]), float(X[k])
-            checked += X.size
-    return {"max_ulp": worst, "worst_x": worst_x, "checked": checked, "exhaustive": stride == 1}
+    P = len(packed.ops)
+    worst = np.zeros(P, dtype=np.int64)
+    worst_x = np.full(P, math.nan)
+    worst_exact = np.zeros(P)
+    checked = 0
+    for s in range(a, b + 1, chunk * stride):
+        X = float32_range(s, min(b + 1, s + chunk * stride), stride)
+        ref, exact = _reference32(target, X)
+        w, where, we = ulp_scan(packed, consts32, X, ref, exact)
+        better = w > worst
+        worst_x[better] = X[where[better]]
+        worst[better] = w[better]
+        worst_exact = np.maximum(worst_exact, we)
+        checked += X.size
+    return [{"max_ulp": int(worst[i]), "max_ulp_exact": float(worst_exact[i]),
+             "worst_x": float(worst_x[i]) if worst[i] else None,
+             "checked": checked, "exhaustive": stride == 1} for i in range(P)]
+
+
+def float32_ulp_error(program: Program, target: Target, chunk: int = 1 << 22, limit: int | None = None) -> dict:
+    """:func:`float32_ulp_errors` of one program."""
+    return float32_ulp_errors([program], target, chunk, limit)[0]
 
 
 _ARITY_BY_CODE = np.array([op.arity for op in OPERATIONS], dtype=np.int8)
@@ -277,12 +266,18 @@ def reaches_infinity(program: Program, target: Target) -> bool:
     return bool(population_reaches_infinity([prog], X)[0])
 
 
-def program_record(program: Program, target: Target, ops: int) -> dict:
+def program_record(program: Program, target: Target, ops: int, float32: dict | None = None) -> dict:
     """What the store keeps of a program (see :meth:`discovery.store.FormulaStore.write_programs`):
     genome, ``ops``, the scanned ``max_error``, the proven ``bound`` (None when the target has a
-    function that cannot be enclosed), ``infinities`` and the expression."""
+    function that cannot be enclosed), ``infinities``, the expression and, under the ``ulp32``
+    error mode, ``max_ulp`` from the exhaustive float32 check (``float32``, one of
+    :func:`float32_ulp_errors`' reports; run here when not given)."""
     from discovery.programs.bound import enclosable, error_bound
 
     bound = error_bound(program, target).bound if enclosable(target) else None
-    return {"genome": program.to_json(), "ops": ops, "max_error": max_error(program, target), "bound": bound,
-            "infinities": reaches_infinity(program, target), "expression": program.expression()}
+    record = {"genome": program.to_json(), "ops": ops, "max_error": max_error(program, target), "bound": bound,
+              "infinities": reaches_infinity(program, target), "expression": program.expression()}
+    if target.error == "ulp32":
+        report = float32 if float32 is not None else float32_ulp_errors([program], target)[0]
+        record["max_ulp"] = report["max_ulp"] if report["exhaustive"] else None
+    return record

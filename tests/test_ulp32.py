@@ -1,0 +1,241 @@
+"""The ulp32 error mode: the float32 kernel bit for bit, ULP distances, the search and the CLI."""
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from discovery.campaign import ConfigError, load_config, run_campaign
+from discovery.cli import main
+from discovery.programs.baselines import float32_polynomial_baselines, fma_horner, minimax_polynomial
+from discovery.programs.float32 import (
+    ULP_HUGE, doubtful_roundings, float32_range, from_ordered, ordered, population_ulp_errors, round_to_float32,
+    run32, strided_float32, ulp_distance,
+)
+from discovery.programs.graph import OPS, Program, random_program
+from discovery.programs.search import ProgramSearch
+from discovery.programs.targets import make_target
+from discovery.programs.verify import float32_ulp_error
+
+f32 = np.float32
+
+
+def _fma_exact(a, b, c) -> np.float32:
+    """fmaf by exact rational arithmetic: a*b + c rounded once (NaN and infinities as IEEE)."""
+    a, b, c = f32(a), f32(b), f32(c)
+    if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c)):
+        with np.errstate(all="ignore"):
+            return f32(np.float64(a) * np.float64(b) + np.float64(c))
+    exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+    if exact == 0:  # float64 computes an exact zero exactly, with IEEE's sign
+        with np.errstate(all="ignore"):
+            return f32(np.float64(a) * np.float64(b) + np.float64(c))
+    return round_to_float32(exact)
+
+
+def _numpy32(program: Program, X: np.ndarray) -> np.ndarray:
+    """The program in numpy float32, instruction by instruction, fma by :func:`_fma_exact`."""
+    v = [X.astype(f32)] + [np.full(X.size, f32(c)) for c in program.consts]
+    with np.errstate(all="ignore"):
+        for op, (a, b, c) in program.instructions:
+            fa, fb, fc = v[a], v[b], v[c]
+            r = _op32(op, fa, fb, fc)
+            assert r.dtype == f32
+            v.append(r)
+    return v[program.output]
+
+
+def _op32(op, a, b, c):
+    if op == "fma":
+        return np.array([_fma_exact(*t) for t in zip(a, b, c)], dtype=f32)
+    if op == "sqrt":
+        return np.sqrt(a)
+    if op == "mul2":
+        return f32(2) * a
+    if op == "half":
+        return f32(0.5) * a
+    return {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[op](a, b)
+
+
+programs = st.builds(
+    lambda seed, n, k: random_program(np.random.default_rng(seed), n, k, OPS),
+    st.integers(0, 10**6), st.integers(1, 12), st.integers(0, 4),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs, st.integers(0, 2**32 - 1))
+def test_float32_kernel_matches_numpy_bit_for_bit(program, seed):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.uniform(-3, 3, 40), [0.0, -0.0, 1.0, 2.5e-39]]).astype(f32)
+    got, want = run32(program, X), _numpy32(program, X)
+    same = (got.view(np.int32) == want.view(np.int32)) | (np.isnan(got) & np.isnan(want))
+    assert same.all(), (program, X[~same], got[~same], want[~same])
+    assert population_ulp_errors([program], X, X)[0] == ulp_distance(got, X).max()
+
+
+def test_every_operation_is_covered():
+    for op in OPS:
+        arity = {"sqrt": 1, "mul2": 1, "half": 1, "fma": 3}.get(op, 2)
+        p = Program((0.3, -1.7), ((op, (0, 1, 2)[:arity] + (0,) * (3 - arity)),))
+        X = np.linspace(0.1, 4, 101).astype(f32)
+        assert np.array_equal(run32(p, X).view(np.int32), _numpy32(p, X).view(np.int32)), op
+
+
+float32s = st.floats(width=32, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(float32s, float32s, float32s)
+def test_fma_rounds_once(a, b, c):
+    p = Program((a, b, c), (("fma", (1, 2, 3)),))
+    got = run32(p, np.zeros(1, dtype=f32))[0]
+    want = _fma_exact(a, b, c)
+    assert got.view(np.int32) == want.view(np.int32) or (np.isnan(got) and np.isnan(want))
+
+
+def test_fma_where_rounding_twice_fails():
+    # (1 + 2^-12)^2 = 1 + 2^-11 + 2^-24 is a float32 midpoint; + 2^-60 puts it just above.
+    # In float64 the sum is the midpoint itself, which rounds to even (down): one rounding goes up.
+    a, c = 1 + 2.0**-12, 2.0**-60
+    p = Program((a, c), (("fma", (1, 1, 2)),))
+    got = run32(p, np.zeros(1, dtype=f32))[0]
+    assert got == f32(1 + 2.0**-11 + 2.0**-23)
+    assert f32(a * a + c) == f32(1 + 2.0**-11)  # what a*b + c in float64 then float32 gives
+    # and just below the midpoint: down
+    p = Program((a, -c), (("fma", (1, 1, 2)),))
+    assert run32(p, np.zeros(1, dtype=f32))[0] == f32(1 + 2.0**-11)
+
+
+def test_round_to_float32():
+    mid = Fraction(1) + Fraction(1, 2**24)  # halfway between 1 and the next float32
+    assert round_to_float32(mid) == f32(1)  # ties to even
+    assert round_to_float32(mid + Fraction(1, 2**80)) == np.nextafter(f32(1), f32(2))
+    assert round_to_float32(mid - Fraction(1, 2**80)) == f32(1)
+    assert round_to_float32(Fraction(-3, 10)) == f32(-0.3)
+    assert round_to_float32(Fraction(10) ** 40) == f32(math.inf)
+    smallest = 2.0**-149
+    assert round_to_float32(Fraction(3, 2**150)) == f32(2 * smallest)  # 1.5 x: ties to even
+    assert round_to_float32(Fraction(3, 2**151)) == f32(smallest)  # 0.75 x
+
+
+def test_ulp_distance():
+    one = f32(1)
+    assert ulp_distance(one, np.nextafter(one, f32(2))) == 1
+    assert ulp_distance(f32(-0.0), f32(0.0)) == 0
+    smallest = np.nextafter(f32(0), f32(1))
+    assert ulp_distance(-smallest, smallest) == 2  # across zero: -s, 0, s
+    assert ulp_distance(f32(-1), f32(1)) == 2 * 0x3F800000
+    assert ulp_distance(f32(-1), np.nextafter(f32(-1), f32(-2))) == 1
+    assert ulp_distance(f32(-2), f32(-1)) == 2**23
+    assert ulp_distance(f32(math.nan), one) == ULP_HUGE and ulp_distance(one, f32(math.inf)) == ULP_HUGE
+    o = np.array([-5, -1, 0, 1, 7], dtype=np.int64)
+    assert np.array_equal(ordered(from_ordered(o)), o)
+
+
+def test_population_ulp_errors():
+    X = strided_float32((1, 2), 500)
+    ref = np.sqrt(X)  # correctly rounded by IEEE
+    progs = [Program((), (("sqrt", (0,)),)), Program((1.0,), (("add", (0, 1)),)), Program((0.0,), (("div", (1, 1)),))]
+    got = population_ulp_errors(progs, X, ref)
+    assert got[0] == 0 and got[2] == ULP_HUGE
+    assert got[1] == ulp_distance(X + f32(1), ref).max()
+
+
+def test_exhaustive_check_uses_the_fused_fma():
+    t = make_target("exp2", (1, 1.001), error="ulp32")
+    p = fma_horner(minimax_polynomial(t, 2))
+    report = float32_ulp_error(p, t)
+    assert report["exhaustive"] and report["checked"] == 8389  # floats of [1, 1.001]
+    X = strided_float32(t.interval, 10**5)
+    assert X.size == 8389
+    want = population_ulp_errors([p], X, np.exp2(X.astype(np.float64)).astype(f32))[0]
+    assert report["max_ulp"] == want <= 1
+
+
+def test_ulp32_target():
+    t = make_target("exp2", (0, 1), error="ulp32")
+    assert t.error == "ulp32" and t.relative
+    X, ref = t.float32_training
+    assert X.dtype == ref.dtype == f32 and X.size > 4096 and X.min() >= 0 and X.max() <= 1
+    assert np.array_equal(ref, np.exp2(X.astype(np.float64)).astype(f32))
+    assert make_target("exp2", (0, 1)).error == "relative"
+    assert make_target("sin", (-1, 1)).error == "absolute"
+    with pytest.raises(ValueError, match="zero"):
+        make_target("sin", (-1, 1), error="ulp32")
+    with pytest.raises(ValueError, match="ulp64"):
+        make_target("exp", (0, 1), error="ulp64")
+    with pytest.raises(ValueError, match="no finite float32"):
+        make_target("exp", (1e-50, 2e-50), error="ulp32")
+
+
+def test_search_under_ulp32_checks_its_front_exhaustively():
+    t = make_target("exp2", (1, 1.001), error="ulp32")
+    search = ProgramSearch(t, max_ops=3, ops=("add", "sub", "mul", "fma"), population_size=12, seed=1,
+                           child_rounds=3, tune_evals=50)
+    result = search.run(generations=2)
+    assert result.best and set(result.float32) == set(result.best) == set(result.validation)
+    for cost, (prog, train_ulp) in result.best.items():
+        check = result.float32[cost]
+        assert check["exhaustive"] and check["checked"] == 8389
+        assert check == float32_ulp_error(prog, t)
+        assert result.validation[cost] == check["max_ulp"] >= train_ulp  # the grid is a subset
+    assert min(c["max_ulp"] for c in result.float32.values()) <= 1
+
+
+def test_float32_polynomial_baselines():
+    t = make_target("exp2", (1, 1.001), error="ulp32")
+    table = float32_polynomial_baselines(t, 3)
+    assert [ops for ops, _, _ in table] == [1, 2, 3]
+    assert all(c["exhaustive"] for _, _, c in table) and table[2][2]["max_ulp"] <= 1
+
+
+def test_cli_ulp32(capsys):
+    argv = ["--target", "exp2", "--interval", "1", "1.001", "--error", "ulp32", "--max-ops", "3"]
+    assert main(["programs", "baselines", *argv]) == 0
+    assert "every float32" in capsys.readouterr().out
+    assert main(["programs", "evolve", *argv, "--minutes", "0.01", "--population", "8", "--ops",
+                 "add,mul,fma", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "float32 (fma fused), every float32" in out and "ulp" in out
+
+
+def test_float32_range_and_doubtful_roundings():
+    o = np.arange(-70, 50, 7, dtype=np.int64)
+    assert np.array_equal(float32_range(-70, 50, 7).view(np.int32), from_ordered(o).view(np.int32))
+    assert float32_range(5, 5).size == 0
+    one = 1.0
+    mid = 1 + 2.0**-24  # a float32 midpoint, exact in float64
+    t64 = np.array([one, mid, np.nextafter(mid, 2), 1 + 2.0**-23, 1e-40, math.inf, math.nan])
+    assert list(doubtful_roundings(t64)) == [1, 2, 4, 5, 6]
+
+
+def test_ulp32_campaign(tmp_path):
+    cfg = tmp_path / "u.toml"
+    cfg.write_text("[campaign]\nname='u'\nkind='program'\nseed=1\n[target]\nname='exp2'\ninterval=[1, 1.001]\n"
+                   "error='ulp32'\nmax_ops=3\nops=['add','mul','fma']\n[search]\nminutes=0.01\npopulation=8\n"
+                   "[execution]\nworkers=1\n")
+    assert load_config(cfg).space["error"] == "ulp32"
+    result = run_campaign(cfg, tmp_path / "u.db", progress=False)
+    assert result.complete and result.formulas >= 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[campaign]\nname='b'\nkind='program'\n[target]\nname='sin'\ninterval=[-1, 1]\nerror='ulp32'\n")
+    with pytest.raises(ConfigError, match="ulp32 error needs none"):
+        load_config(bad)
+
+
+def test_exhaustive_check_on_negative_and_zero_crossing_intervals():
+    smallest = 2.0**-149
+    t = make_target("exp", (-7.5 * smallest, 7.5 * smallest), error="ulp32")
+    report = float32_ulp_error(Program((1.0,), (("add", (1, 0)),)), t)  # 1 + x rounds to 1
+    assert report["checked"] == 15 and report["max_ulp"] == 0  # -7s .. -s, 0, s .. 7s
+    t = make_target("exp", (-1.001, -1), error="ulp32")
+    p = Program((1.0, 0.5), (("fma", (0, 2, 1)), ("fma", (0, 3, 1)), ("fma", (0, 4, 1))))  # 1 + x(1 + x(1 + x/2))
+    X = strided_float32(t.interval, 10**6)
+    assert X.min() >= -1.001 and X.max() == -1
+    want = ulp_distance(run32(p, X), np.exp(X.astype(np.float64)).astype(f32)).max()
+    report = float32_ulp_error(p, t)
+    assert report["checked"] == X.size and report["max_ulp"] == want > 0
