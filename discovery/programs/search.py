@@ -525,7 +525,8 @@ class ProgramSearch:
         below) the archive's best at their operation count, the rest new structures with a
         rational block that are not (their constants, inherited or random, may be far from
         what the structure can do)."""
-        archive = self.engine.state.archive if self.engine.state is not None else {}
+        # Under ulp32 the archive holds ULP errors and errs float64 ones: the lowest errors go.
+        archive = self.engine.state.archive if self.engine.state is not None and self.target.error != "ulp32" else {}
         gap = [(errs[i] - (archive[int(costs[i])][1][0] if int(costs[i]) in archive else WORST_LOG_ERROR), i)
                for i in feasible if errs[i] < WORST_LOG_ERROR]
         chosen = [i for _, i in sorted(gap)[: self.projected // 2]]
