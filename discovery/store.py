@@ -911,7 +911,7 @@ class FormulaStore:
                 "interval": json.loads(r["interval"]) if r["interval"] else None,
                 "ops": r["ops"], "max_error": r["max_error"], "bound": r["bound"],
                 "infinities": None if r["infinities"] is None else bool(r["infinities"]),
-                "max_ulp": r["max_ulp"], "expression": r["expression"], "campaign": r["campaign"],
+                "max_ulp": r["max_ulp"], "expression": r["expression"], "genome": genome, "campaign": r["campaign"],
             }
         digits = r["digits_verified"]
         return {

@@ -19,6 +19,7 @@ from discovery.programs.graph import OPS, Program, random_program
 from discovery.programs.search import ProgramSearch
 from discovery.programs.targets import make_target
 from discovery.programs.verify import float32_ulp_error
+from discovery.store import FormulaStore
 
 f32 = np.float32
 
@@ -221,6 +222,14 @@ def test_ulp32_campaign(tmp_path):
     assert load_config(cfg).space["error"] == "ulp32"
     result = run_campaign(cfg, tmp_path / "u.db", progress=False)
     assert result.complete and result.formulas >= 1
+    # The stored front carries its exhaustive float32 error, as the check finds it again.
+    with FormulaStore(tmp_path / "u.db") as store:
+        rows = store.query(kind="program")
+    assert rows and all(r["max_ulp"] is not None for r in rows)
+    target = make_target("exp2", (1, 1.001), error="ulp32")
+    for r in rows:
+        program = Program.from_json(r["genome"])
+        assert float32_ulp_error(program, target)["max_ulp"] == r["max_ulp"]
     bad = tmp_path / "bad.toml"
     bad.write_text("[campaign]\nname='b'\nkind='program'\n[target]\nname='sin'\ninterval=[-1, 1]\nerror='ulp32'\n")
     with pytest.raises(ConfigError, match="ulp32 error needs none"):
