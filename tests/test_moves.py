@@ -78,15 +78,34 @@ def test_crossover_children_are_valid_programs_of_the_parents_operations(a, b, s
 
 
 @settings(max_examples=60, deadline=None)
-@given(programs, st.integers(0, 2**32 - 1))
-def test_a_fraction_step_with_zero_numerator_is_the_parent(p, seed):
-    from discovery.programs.search import insert_fraction
+@given(programs, st.data(), st.floats(-3, 3))
+def test_a_fraction_step_with_zero_numerator_is_the_parent(p, data, b):
+    from discovery.programs.search import fraction_step
 
-    child = insert_fraction(p, np.random.default_rng(seed))
-    zero = child.with_consts(child.consts[:-2] + (0.0, child.consts[-1]))
+    base = 1 + len(p.consts)
+    v = data.draw(st.sampled_from([0] + list(range(base, p.n_values))))
+    child = fraction_step(p, v, 0.0, b)
     with np.errstate(all="ignore"):
-        a, b = evaluate(p, X), evaluate(zero, X)
+        a, c = evaluate(p, X), evaluate(child, X)
+    vals = evaluate(Program(p.consts, p.instructions, v), X) if v else X
     # v + 0/(v + b) is v bit for bit, except where v + b = 0 (0/0).
-    defined = ~np.isnan(b) | np.isnan(a)
-    assert defined.sum() >= X.size - 2
+    defined = ~np.isnan(c) | np.isnan(a)
+    assert defined.sum() >= np.sum(vals + b != 0)
+    assert _same(a[defined], c[defined])
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs, st.data())
+def test_a_symmetric_fraction_step_with_zero_numerator_is_the_parent(p, data):
+    from discovery.programs.search import fraction_step
+
+    base = 1 + len(p.consts)
+    v = data.draw(st.sampled_from([0] + list(range(base, p.n_values))))
+    child = fraction_step(p, v, 0.0, None)
+    assert child.cost == p.cost + 2 or not p.depends_on_x()[v]
+    with np.errstate(all="ignore"):
+        a, b = evaluate(p, X), evaluate(child, X)
+    vals = evaluate(Program(p.consts, p.instructions, v), X) if v else X
+    defined = ~np.isnan(b) | np.isnan(a)  # v + 0/v is v except where v = 0 (0/0)
+    assert defined.sum() >= np.sum(vals != 0)
     assert _same(a[defined], b[defined])

@@ -144,7 +144,8 @@ def solve_linear(program: Program, target: Target, X: np.ndarray, T: np.ndarray,
         )
         if res.status != 0:
             break
-        consts[group] += res.x[:g] * E / scale
+        with np.errstate(all="ignore"):
+            consts[group] += res.x[:g] * E / scale
         if not np.all(np.isfinite(consts)):
             break
         trial = best.with_consts(consts)
@@ -334,7 +335,8 @@ def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, it
             break
         scale = np.abs(J).max(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        step = np.linalg.lstsq(J / scale, -r, rcond=None)[0] / scale
+        with np.errstate(all="ignore"):  # a far-off start may overflow: the line search refuses it
+            step = np.linalg.lstsq(J / scale, -r, rcond=None)[0] / scale
         lam, moved = 1.0, False
         while lam > 1e-6:
             trial = c + lam * step

@@ -145,33 +145,42 @@ def insert_cayley(p: Program, rng: np.random.Generator) -> Program:
     return Program(p.consts, tuple(instrs), output)
 
 
-def fraction_step(p: Program, v: int, r: float, b: float) -> Program:
+def fraction_step(p: Program, v: int, r: float, b: float | None) -> Program:
     """The value v replaced in every use (and as the output) by v + r/(v + b), r and b new
     constants: a Möbius step, which raises the degrees of the rational function the program
-    computes by one; a chain of them is a continued fraction."""
+    computes by one; a chain of them is a continued fraction.  With ``b`` None the step is
+    v + r/v (two operations): the symmetric step, whose chains are the continued fractions of
+    functions with f(c + u) f(c - u) constant, such as 2^x about the middle of an interval."""
     K = len(p.consts)
+    new_consts = (float(r),) if b is None else (float(r), float(b))
+    n = len(new_consts)
     r_idx, b_idx = 1 + K, 2 + K
-    base = 3 + K  # first result after the two new constants
-    instrs = _shift_refs(list(p.instructions), 1 + K, 2)
-    output = p.output + 2 if p.output >= 1 + K else p.output
-    v = v + 2 if v >= 1 + K else v
+    base = 1 + K + n  # first result after the new constants
+    instrs = _shift_refs(list(p.instructions), 1 + K, n)
+    output = p.output + n if p.output >= 1 + K else p.output
+    v = v + n if v >= 1 + K else v
     t = 0 if v == 0 else v - base + 1  # the motif goes right after v
     new = base + t
-    motif = [("add", (v, b_idx, 0)), ("div", (r_idx, new, 0)), ("add", (v, new + 1, 0))]
-    later = _shift_refs(instrs[t:], new, 3)
-    later = [(op, tuple(new + 2 if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
+    if b is None:
+        motif = [("div", (r_idx, v, 0)), ("add", (v, new, 0))]
+    else:
+        motif = [("add", (v, b_idx, 0)), ("div", (r_idx, new, 0)), ("add", (v, new + 1, 0))]
+    last = new + len(motif) - 1
+    later = _shift_refs(instrs[t:], new, len(motif))
+    later = [(op, tuple(last if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
              for op, args in later]
     instrs = instrs[:t] + motif + later
-    output = output + 3 if output >= new else output
-    output = new + 2 if output == v else output
-    return Program(p.consts + (float(r), float(b)), tuple(instrs), output)
+    output = output + len(motif) if output >= new else output
+    output = last if output == v else output
+    return Program(p.consts + new_consts, tuple(instrs), output)
 
 
 def insert_fraction(p: Program, rng: np.random.Generator) -> Program:
-    """A Möbius step (:func:`fraction_step`) on x two times in five, else on a random result."""
+    """A Möbius step (:func:`fraction_step`, symmetric three times in ten) on x two times in
+    five, else on a random result."""
     base = 1 + len(p.consts)
     v = 0 if rng.random() < 0.4 or not p.instructions else base + int(rng.integers(len(p.instructions)))
-    return fraction_step(p, v, float(rng.normal(0, 1)), float(rng.normal(0, 2)))
+    return fraction_step(p, v, float(rng.normal(0, 1)), float(rng.normal(0, 2)) if rng.random() < 0.7 else None)
 
 
 def remove_vertex(p: Program, rng: np.random.Generator) -> Program:
@@ -570,7 +579,7 @@ class ProgramSearch:
     def _explore_front(self, state: EvolutionState) -> None:
         """The structural neighbours of every front program not explored yet, each with its
         constants solved: one more squaring at the output (range reduction by 2) and a Möbius
-        step on each value.  A front that holds the (n, n) continued fraction so reaches the
+        step (general and symmetric) on each value.  A front that holds the (n, n) continued fraction so reaches the
         (n + 1, n + 1) one, and its squared forms, in one round, which random moves would reach
         only by luck."""
         explored = set(state.extra.get("explored", ()))
@@ -586,7 +595,7 @@ class ProgramSearch:
             live = prog.live()
             steps = [range_reduce(prog, 1)] if "mul" in self.ops else []
             if fraction:
-                steps += [fraction_step(prog, v, 1e-3, 1.0) for v in range(prog.n_values)
+                steps += [fraction_step(prog, v, 1e-3, b) for v in range(prog.n_values) for b in (1.0, None)
                           if dep[v] and live[v] and (v == 0 or v > len(prog.consts))]
             for child in steps:
                 child = child.deduplicated()
