@@ -9,8 +9,8 @@ kinds of constants are solved here instead:
   Chebyshev problem, solved exactly as a linear program (HiGHS) on the residual scaled to the
   current error, so its tolerances are relative to the error, not to the values.
 * **A rational block.**  When the output, before k final squarings, is a rational function of x
-  of degrees (m, n) (found exactly with flint's rational polynomials, constants replaced by fixed
-  generic rationals),
+  of degrees (m, n) (found exactly by :func:`discovery.programs.rational.rational_form`, constants
+  replaced by fixed generic ones),
   its best possible values are those of the minimax rational of degrees (m, n) of the target's
   2^k-th root (Remez, :func:`discovery.programs.baselines._remez`, cached per target).  The
   program's constants are fitted to those values — a least-squares problem with zero residual
@@ -28,11 +28,11 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
-from flint import fmpq, fmpq_poly
 
 from discovery.programs.graph import Program
 from discovery.programs.kernels import evaluate, population_errors
 from discovery.programs.ops import apply
+from discovery.programs.rational import rational_form
 from discovery.programs.targets import Target
 from discovery.programs.tuning import _squarings, tune_minimax, value_and_jacobian
 
@@ -163,66 +163,17 @@ def _max_weighted(program: Program, X, T, W) -> float:
 
 
 # --- rational block -------------------------------------------------------------------------
-class _Fraction:
-    """An exact rational function of x (flint polynomials over Q), common factors cancelled.
-
-    Degrees above :data:`_MAX_FRACTION_DEGREE` count as not rational: compositions of squared
-    programs reach degrees in the hundred thousands, whose exact gcds would take minutes and
-    gigabytes, and no block of such degree is ever solved."""
-
-    def __init__(self, num, den=None):
-        den = fmpq_poly([1]) if den is None else den
-        if den == 0:
-            raise ZeroDivisionError
-        if max(num.degree(), den.degree()) > _MAX_FRACTION_DEGREE:
-            raise _NotRational
-        g = num.gcd(den) if num != 0 else den
-        self.num, self.den = num / g, den / g
-
-    @staticmethod
-    def of(v) -> "_Fraction":
-        return v if isinstance(v, _Fraction) else _Fraction(fmpq_poly([v]))
-
-    def __add__(self, other):
-        o = _Fraction.of(other)
-        return _Fraction(self.num * o.den + o.num * self.den, self.den * o.den)
-
-    __radd__ = __add__
-
-    def __neg__(self):
-        return _Fraction(-self.num, self.den)
-
-    def __sub__(self, other):
-        return self + (-_Fraction.of(other))
-
-    def __rsub__(self, other):
-        return _Fraction.of(other) - self
-
-    def __mul__(self, other):
-        o = _Fraction.of(other)
-        return _Fraction(self.num * o.num, self.den * o.den)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        o = _Fraction.of(other)
-        return _Fraction(self.num * o.den, self.den * o.num)
-
-    def __rtruediv__(self, other):
-        return _Fraction.of(other) / self
-
-
 @lru_cache(maxsize=4096)
 def _rational_degrees_of(structure: tuple) -> tuple[int, int] | None:
-    # Constants replaced by generic rationals, the same every time.
+    # Generic constants (dyadic, so exact as floats), the same every time; blocks of higher
+    # degree than any solved here are not analysed.
     n_consts, instructions, output = structure
     rng = np.random.default_rng(12345)
-    consts = [_Fraction(fmpq_poly([fmpq(int(rng.integers(3, 997)), int(rng.integers(3, 991)))]))
-              for _ in range(n_consts)]
-    out = _run(Program((0.0,) * n_consts, instructions, output), _Fraction(fmpq_poly([0, 1])), consts)
-    if out is None or out.num == 0:
+    consts = tuple(float(rng.integers(3, 997)) / 64 for _ in range(n_consts))
+    form = rational_form(Program(consts, instructions, output), max_degree=_MAX_FRACTION_DEGREE)
+    if form is None or form[0].is_zero():
         return None
-    return out.num.degree(), out.den.degree()
+    return form[0].degree(), form[1].degree()
 
 
 def rational_degrees(program: Program, value: int | None = None) -> tuple[int, int] | None:

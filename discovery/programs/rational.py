@@ -24,15 +24,19 @@ class _Fraction:
     """A rational function num/den (fmpq_poly, reduced); divisions record their divisor's
     numerator in ``divisors``, shared by all values of one program."""
 
-    def __init__(self, num: fmpq_poly, den: fmpq_poly, divisors: list):
+    def __init__(self, num: fmpq_poly, den: fmpq_poly, divisors: list, max_degree: int):
+        if max(num.degree(), den.degree()) > max_degree:
+            # Compositions of squared programs reach degrees in the hundred thousands, whose
+            # exact gcds would take minutes and gigabytes.
+            raise ValueError(f"degree above {max_degree}")
         g = fmpq_poly.gcd(num, den)
         self.num, self.den = num / g, den / g  # exact: g divides both
         lead = self.den.coeffs()[-1]
         self.num, self.den = self.num / lead, self.den / lead
-        self.divisors = divisors
+        self.divisors, self.max_degree = divisors, max_degree
 
     def _make(self, num, den):
-        return _Fraction(num, den, self.divisors)
+        return _Fraction(num, den, self.divisors, self.max_degree)
 
     def _lift(self, other):
         if isinstance(other, _Fraction):
@@ -65,17 +69,17 @@ def _no_sqrt(_):
     raise ValueError("a program with a square root is not a fraction of polynomials")
 
 
-def rational_form(program: Program):
+def rational_form(program: Program, max_degree: int = 1024):
     """(P, Q, divisors): the program as the reduced fraction P/Q (Q monic) and the numerators of
-    every value it divides by; None when it takes a square root or divides by a value that is
-    identically zero."""
+    every value it divides by; None when it takes a square root, divides by a value that is
+    identically zero, or a value's degree exceeds ``max_degree``."""
     prog = program.simplified()
     divisors: list = []
 
     def const(c: float) -> _Fraction:
-        return _Fraction(fmpq_poly([fmpq(*c.as_integer_ratio())]), fmpq_poly([1]), divisors)
+        return _Fraction(fmpq_poly([fmpq(*c.as_integer_ratio())]), fmpq_poly([1]), divisors, max_degree)
 
-    values = [_Fraction(fmpq_poly([0, 1]), fmpq_poly([1]), divisors)] + [const(c) for c in prog.consts]
+    values = [_Fraction(fmpq_poly([0, 1]), fmpq_poly([1]), divisors, max_degree)] + [const(c) for c in prog.consts]
     try:
         for op, (i, j, k) in prog.instructions:
             values.append(apply(op, values[i], values[j], values[k], _no_sqrt))
