@@ -198,3 +198,13 @@ def test_bound_covers_divisions_by_zero_at_rational_points(c0, parts):
                 continue
             f = mpmath.mpf(2) ** x
             assert abs(mpmath.mpf(int(value.p)) / int(value.q) - f) / f <= b.bound
+
+
+def test_a_division_by_zero_where_the_target_vanishes_is_bounded():
+    # c0 + r/(x + a/x + b) on erf [0, 1]: at x = 0, a/0 = inf, r/inf = 0, and erf(0) = 0 exactly.
+    target = make_target("erf", (0.0, 1.0))
+    program = Program((0.01, 1.7, 2.9, 3.1), (("div", (3, 0, 0)), ("add", (0, 5, 0)), ("add", (6, 4, 0)),
+                                              ("div", (2, 7, 0)), ("add", (1, 8, 0))))
+    scanned = max_error(program, target)
+    result = error_bound(program, target)
+    assert scanned <= result.bound <= 1.05 * scanned

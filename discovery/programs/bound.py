@@ -233,7 +233,7 @@ def _through_divisions_by_zero(prog: Program, search: _Search) -> tuple[float, f
         if value is None:
             return math.inf, math.inf, False
         flint.ctx.cap = 1
-        t = search.f(arb_series([arb(x)], prec=1)).coeffs()[0]
+        t = search.f(arb_series([arb(x)], prec=1))[0]  # [0], not coeffs()[0]: a zero series has no coefficients
         e = abs(arb(value) - t)
         e = e / abs(t) if search.relative else e
         if not e.is_finite():
