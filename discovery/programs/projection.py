@@ -278,6 +278,13 @@ def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, it
         return np.r_[E[0].real, E[0].imag], np.hstack([E[1:].real, E[1:].imag]).T
 
     r, J = residual(c)
+    with np.errstate(all="ignore"):  # far-off trials overflow; the line search refuses them
+        c = _gauss_newton(residual, c, r, J, iterations)
+    return program.with_consts(c) if c is not None and np.all(np.isfinite(c)) else None
+
+
+def _gauss_newton(residual, c, r, J, iterations: int):
+    """Gauss-Newton with column scaling and a halving line search; None on non-finite values."""
     for _ in range(iterations):
         if not (np.all(np.isfinite(r)) and np.all(np.isfinite(J))):
             return None
@@ -286,8 +293,7 @@ def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, it
             break
         scale = np.abs(J).max(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        with np.errstate(all="ignore"):  # a far-off start may overflow: the line search refuses it
-            step = np.linalg.lstsq(J / scale, -r, rcond=None)[0] / scale
+        step = np.linalg.lstsq(J / scale, -r, rcond=None)[0] / scale
         lam, moved = 1.0, False
         while lam > 1e-6:
             trial = c + lam * step
@@ -298,7 +304,7 @@ def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, it
             lam /= 2
         if not moved:
             break
-    return program.with_consts(c) if np.all(np.isfinite(c)) else None
+    return c
 
 
 @lru_cache(maxsize=256)
