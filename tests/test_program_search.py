@@ -15,10 +15,10 @@ def exp2():
 
 
 def test_the_operation_set_holds_for_seeds_children_and_front(exp2):
-    search = ProgramSearch(exp2, max_ops=6, ops=["add", "mul"], population_size=16, seed=3)
-    seeds = search.seeds(16)
+    search = ProgramSearch(exp2, max_ops=5, ops=["add", "mul"], population_size=12, seed=3)
+    seeds = search.seeds(12)
     assert seeds and all(uses_only(p, ["add", "mul"]) for p in seeds)
-    result = search.run(generations=3)
+    result = search.run(generations=2)
     assert result.best and all(uses_only(p, ["add", "mul"]) for p, _ in result.best.values())
     assert all(uses_only(p, ["add", "mul"]) for p in search.engine.state.population)
 
