@@ -84,3 +84,18 @@ def test_finite_only_in_a_campaign_file(tmp_path):
     path.write_text(text.format('"yes"'))
     with pytest.raises(ConfigError, match="finite_only"):
         load_config(path)
+
+
+def test_front_exploration_reaches_the_next_continued_fraction_and_squaring(exp2):
+    from discovery.programs.baselines import minimax_continued_fraction
+    from discovery.programs.verify import max_error
+
+    search = ProgramSearch(exp2, max_ops=6, population_size=8, seed=0)
+    state = search.engine.start([minimax_continued_fraction(exp2, 1, 0)])  # the (1, 1) fraction, 3 ops
+    search._explore_front(state)
+    archive = state.archive
+    # One Möbius step on x + b gives the (2, 2) fraction's structure, solved to its optimum; range
+    # reduction (x/2, one squaring: 5 ops) the (1, 1) fraction of 2^(x/2) squared.
+    assert 10.0 ** archive[6][1][0] <= 1.1 * max_error(minimax_continued_fraction(exp2, 2, 0), exp2)
+    assert 10.0 ** archive[5][1][0] <= 1.1 * max_error(minimax_continued_fraction(exp2, 1, 1), exp2)
+    assert state.extra["explored"]  # checkpointed: a resumed search does not explore it again

@@ -320,6 +320,28 @@ def _minimax_rational(target: Target, m: int, n: int, squarings: int) -> tuple |
     return np.array([float(v) for v in p]), np.array([float(v) for v in q])
 
 
+def _match_block(block: Program, coeffs: tuple, target: Target, starts: int = 6) -> Program | None:
+    """The block with constants making it the rational ``coeffs``, or None.  Gauss-Newton from
+    the block's own constants first, then from fixed random rescalings of them (a new Möbius
+    step starts near r = 0, where the system is nearly singular in its offset)."""
+    X = target.tuning[0]
+    R = np.polyval(coeffs[0][::-1], X) / np.polyval(coeffs[1][::-1], X)
+    rng = np.random.default_rng(0)
+    consts = np.array(block.consts)
+    for attempt in range(starts):
+        scale = np.exp(rng.normal(0, 1, consts.size)) * rng.choice([-1, 1], consts.size)
+        start = consts if attempt == 0 else consts * scale
+        fitted = _match_rational(block.with_consts(start), *coeffs, target.interval)
+        if fitted is None:
+            continue
+        with np.errstate(all="ignore"):
+            gap = np.abs(evaluate(fitted, X) / R - 1.0)
+        # NaN only where the structure divides 0/0 (a removable point the float grid hits).
+        if np.mean(np.isnan(gap)) < 0.01 and np.max(np.nan_to_num(gap, nan=0.0)) < 1e-9:
+            return fitted
+    return None
+
+
 def rational_start(programs: Sequence[Program], target: Target, max_degree: int = 8) -> list[Program | None]:
     """Per program, constants that make its rational block (the output before its final
     squarings) equal the minimax rational of the target's matching root, or None where the
@@ -336,14 +358,7 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
         usable = degrees is not None and max(degrees) <= max_degree and len(
             Program(p.consts, p.instructions, v).simplified().consts) >= sum(degrees)
         coeffs = _minimax_rational(target, *degrees, k) if usable else None
-        block = Program(p.consts, p.instructions, v)
-        fitted = _match_rational(block, *coeffs, target.interval) if coeffs else None
-        if fitted is not None:
-            R = np.polyval(coeffs[0][::-1], X) / np.polyval(coeffs[1][::-1], X)
-            with np.errstate(all="ignore"):
-                gap = np.abs(evaluate(fitted, X) / R - 1.0)
-            # NaN only where the structure divides 0/0 (a removable point the float grid hits).
-            fitted = fitted if np.mean(np.isnan(gap)) < 0.01 and np.max(np.nan_to_num(gap, nan=0.0)) < 1e-9 else None
+        fitted = _match_block(Program(p.consts, p.instructions, v), coeffs, target) if coeffs else None
         out.append(None if fitted is None else p.with_consts(fitted.consts))
     return out
 

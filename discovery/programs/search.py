@@ -571,10 +571,7 @@ class ProgramSearch:
         # Checkpointed with the state: a resumed search must not tune the same programs again.
         state.extra["tuned"] = sorted(self.tuned)
         if new:
-            F = self.evaluate(new)
-            self.engine._update_archive(new, F)
-            state.population = state.population + new
-            state.objectives = np.vstack([state.objectives, F])
+            self._join(state, new, self.evaluate(new))
 
     def _explore_front(self, state: EvolutionState) -> None:
         """The structural neighbours of every front program not explored yet, each with its
@@ -605,11 +602,14 @@ class ProgramSearch:
                     neighbours.append(child)
         state.extra["explored"] = sorted(explored)
         if neighbours:
-            F = self.evaluate(neighbours, project_all=True)
             state.evaluations += len(neighbours)
-            self.engine._update_archive(neighbours, F)
-            state.population = state.population + neighbours
-            state.objectives = np.vstack([state.objectives, F])
+            self._join(state, neighbours, self.evaluate(neighbours, project_all=True))
+
+    def _join(self, state: EvolutionState, programs: list, F: np.ndarray) -> None:
+        """Evaluated programs join the archive and compete for the population (niches included)."""
+        self.engine._update_archive(programs, F)
+        state.population, state.objectives = self.engine._select(
+            state.population + programs, np.vstack([state.objectives, F]), self.engine.population_size)
 
     def _restart_if_stale(self, state: EvolutionState) -> None:
         """Fresh random programs join when no operation count has improved for a while."""
