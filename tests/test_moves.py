@@ -109,3 +109,46 @@ def test_a_symmetric_fraction_step_with_zero_numerator_is_the_parent(p, data):
     defined = ~np.isnan(b) | np.isnan(a)  # v + 0/v is v except where v = 0 (0/0)
     assert defined.sum() >= np.sum(vals != 0)
     assert _same(a[defined], b[defined])
+
+
+def _uses(p: Program) -> list:
+    from discovery.programs.ops import ARITY
+
+    return [(v, (t, j)) for t, (op, args) in enumerate(p.instructions) for j, v in enumerate(args[: ARITY[op]])
+            if v == 0 or v > len(p.consts)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs, st.data())
+def test_steps_at_one_use_with_zero_constants_are_the_parent(p, data):
+    from discovery.programs.search import fraction_step, shift_step
+
+    uses = _uses(p)
+    if not uses:
+        return
+    v, use = data.draw(st.sampled_from(uses))
+    with np.errstate(all="ignore"):
+        a = evaluate(p, X)
+        assert _same(evaluate(shift_step(p, v, 0.0, use), X), a)
+        child = evaluate(fraction_step(p, v, 0.0, None, use), X)
+    defined = ~np.isnan(child) | np.isnan(a)  # v + 0/v is v except where v = 0 (0/0)
+    assert _same(a[defined], child[defined])
+
+
+def test_steps_at_one_use_build_the_centred_continued_fraction():
+    from discovery.programs.search import fraction_step, shift_step
+
+    # c0 + r1/(x + b + r2/x): values x=0, c0..r2 = 1..4, results 5..9
+    c0, r1, b, r2 = 1.0, 35.0, -17.0, 100.0
+    p = Program((c0, r1, b, r2), (("div", (4, 0, 0)), ("add", (0, 3, 0)), ("add", (6, 5, 0)),
+                                  ("div", (2, 7, 0)), ("add", (1, 8, 0))))
+    with __import__("pytest").raises(ValueError, match="not a use"):
+        shift_step(p, 0, -0.5, (2, 0))
+    shifted = shift_step(p, 0, -0.5, (0, 1))  # only the x of r2/x moves to the centre
+    t = 1 + len(shifted.consts)  # x - 1/2, the first result
+    child = fraction_step(shifted, t, 20.0, None, (1, 1))  # the t of r2/t becomes t + 20/t
+    x = np.linspace(0.01, 0.99, 98)  # not 1/2, where t = 0
+    tx = x - 0.5
+    expected = c0 + r1 / (x + b + r2 / (tx + 20.0 / tx))
+    assert np.allclose(evaluate(child, x), expected, rtol=1e-13)
+    assert child.cost == p.cost + 3

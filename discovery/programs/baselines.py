@@ -274,8 +274,12 @@ def minimax_continued_fraction(target: Target, n: int, squarings: int = 0) -> Pr
 
 
 def cf_degrees(max_ops: int, max_squarings: int = 4) -> list[tuple[int, int]]:
-    """(n, k) of the squared continued fractions that fit in ``max_ops`` operations."""
-    return [(n, k) for n in range(1, max_ops // 3 + 1) for k in range(0, max_squarings + 1) if 3 * n + k <= max_ops]
+    """(n, k) of the squared continued fractions that can fit in ``max_ops`` operations: 3·n + k
+    as written, down to 2·n + 1 + k once repeated offsets are merged (an even-symmetric target
+    such as 2^x about the middle of its interval shares x - 1/2 between all levels below the
+    first)."""
+    return [(n, k) for n in range(1, (max_ops - 1) // 2 + 1) for k in range(0, max_squarings + 1)
+            if 2 * n + 1 + k <= max_ops]
 
 
 def taylor(target: Target, degree: int) -> Program:
@@ -322,10 +326,10 @@ def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
                     continue  # a degenerate approximant (e.g. a vanishing leading coefficient)
                 out.append(baseline(method, (m, n), prog))
     positive = target.relative and bool(np.all(target.training[1] > 0))
-    # A continued fraction of an even-symmetric function repeats its offsets (x - 1/2 twice for
-    # 2^x on [0, 1]); merged, as any careful implementer would, it costs one operation less, so
-    # one more squaring fits.
-    for n, k in cf_degrees(max_ops + 1):
+    # A continued fraction of an even-symmetric function repeats its offsets (x - 1/2 at every
+    # level below the first for 2^x on [0, 1]); merged, as any careful implementer would, it
+    # costs n - 1 operations less.
+    for n, k in cf_degrees(max_ops):
         if k and not positive:
             continue
         try:

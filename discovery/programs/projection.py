@@ -24,6 +24,7 @@ same constants.
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 from typing import Sequence
 
@@ -31,7 +32,7 @@ import numpy as np
 
 from discovery.programs.graph import Program
 from discovery.programs.kernels import evaluate, population_errors
-from discovery.programs.ops import apply
+from discovery.programs.ops import ARITY, apply
 from discovery.programs.rational import rational_form
 from discovery.programs.targets import Target
 from discovery.programs.tuning import _squarings, tune_minimax, value_and_jacobian
@@ -251,10 +252,11 @@ def _fraction(program: Program, consts: np.ndarray, Z: np.ndarray):
     return None if out is None else (out.num.rows, out.den.rows)
 
 
-def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, iterations: int = 40) -> Program | None:
+def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, iterations: int = 40,
+                    frozen: np.ndarray | None = None) -> Program | None:
     """Constants making the program's output equal P/Q (coefficients lowest first), by
-    Gauss-Newton with a line search on N Q - D P at points around the interval; None if it
-    does not get there.
+    Gauss-Newton with a line search on N Q - D P at points around the interval, the constants
+    flagged ``frozen`` kept as they are; None if it does not get there.
 
     N Q - D P is a polynomial in x and the constants (no poles, unlike the output itself), and
     on a circle around the interval its values are as well conditioned as its coefficients,
@@ -275,7 +277,10 @@ def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, it
         with np.errstate(all="ignore"):
             N, D = _fraction(program, consts, Z)
             E = (N * Qz - D * Pz) * weight
-        return np.r_[E[0].real, E[0].imag], np.hstack([E[1:].real, E[1:].imag]).T
+        J = np.hstack([E[1:].real, E[1:].imag]).T
+        if frozen is not None:
+            J[:, frozen] = 0.0  # the least-norm step leaves them where they are
+        return np.r_[E[0].real, E[0].imag], J
 
     r, J = residual(c)
     with np.errstate(all="ignore"):  # far-off trials overflow; the line search refuses them
@@ -320,26 +325,76 @@ def _minimax_rational(target: Target, m: int, n: int, squarings: int) -> tuple |
     return np.array([float(v) for v in p]), np.array([float(v) for v in q])
 
 
+def _centred(block: Program, interval) -> tuple[np.ndarray, np.ndarray]:
+    """The block's constants with every offset of x that several operations use (x + c used
+    twice or more) moved to the centre of the interval, and a mask of those offsets.  The
+    continued fractions of functions with f(c + u) f(c - u) constant (2^x) share one centred
+    offset between their deeper levels, and Gauss-Newton cannot move an offset that several
+    levels share: the other constants are matched with it held at the centre first."""
+    mid = 0.5 * (interval[0] + interval[1])
+    consts = np.array(block.consts)
+    offsets = np.zeros(consts.size, dtype=bool)
+    base = 1 + consts.size
+    uses = Counter(v for op, args in block.instructions for v in args[: ARITY[op]])
+    for t, (op, args) in enumerate(block.instructions):
+        a, b = args[:2]
+        if op in ("add", "sub") and 0 in (a, b) and 1 <= a + b < base and uses[base + t] > 1:
+            consts[a + b - 1] = -mid if op == "add" else mid
+            offsets[a + b - 1] = True
+    return consts, offsets
+
+
 def _match_block(block: Program, coeffs: tuple, target: Target, starts: int = 6) -> Program | None:
-    """The block with constants making it the rational ``coeffs``, or None.  Gauss-Newton from
-    the block's own constants first, then from fixed random rescalings of them (a new Möbius
-    step starts near r = 0, where the system is nearly singular in its offset)."""
+    """The block with constants making it the rational ``coeffs``, or, when its structure cannot
+    represent that rational (fewer constants than it has parameters), the closest of its
+    least-squares fits; None when no fit comes within a factor 2 of it.
+
+    Gauss-Newton runs from the block's own constants, from them with the linear ones negated,
+    with near-zero ones grown to the size of the largest, with shared offsets held at the centre
+    (:func:`_centred`), and then from ``starts`` fixed random rescalings.  The negated start is
+    the parity of symmetric fractions: P(t)/P(-t) tends to +1 or -1 at infinity as P's degree
+    is even or odd, so a continued fraction one level deeper has its outer constants of the
+    other sign; a fresh Möbius step starts near r = 0, where the fit stays at the parent's
+    rational.
+    """
     X = target.tuning[0]
     R = np.polyval(coeffs[0][::-1], X) / np.polyval(coeffs[1][::-1], X)
     rng = np.random.default_rng(0)
     consts = np.array(block.consts)
+    centred, offsets = _centred(block, target.interval)
+    flip = np.ones(consts.size)
+    flip[linear_constants(block)] = -1.0
+    # A fresh step's constant starts near 0, where the fit stays at the parent's rational.
+    largest = np.max(np.abs(consts), initial=0.0)
+    tiny = np.abs(consts) < 1e-2 * largest
+    trials = []
+    for base, frozen in [(consts, None)] + ([(centred, offsets)] if offsets.any() else []):
+        for sign in (1.0, flip):
+            trials.append((base * sign, frozen))
+            if tiny.any():
+                trials += [(np.where(tiny, grown, base * sign), frozen) for grown in (largest, -largest)]
     for attempt in range(starts):
         scale = np.exp(rng.normal(0, 1, consts.size)) * rng.choice([-1, 1], consts.size)
-        start = consts if attempt == 0 else consts * scale
-        fitted = _match_rational(block.with_consts(start), *coeffs, target.interval)
+        held = offsets.any() and attempt % 2 == 1
+        trials.append((centred * np.where(offsets, 1.0, scale), offsets) if held else (consts * scale, None))
+    best, best_gap = None, 0.5
+    for start, frozen in trials:
+        fitted = _match_rational(block.with_consts(start), *coeffs, target.interval, frozen=frozen)
+        if fitted is not None and frozen is not None:
+            fitted = _match_rational(fitted, *coeffs, target.interval) or fitted
         if fitted is None:
             continue
         with np.errstate(all="ignore"):
             gap = np.abs(evaluate(fitted, X) / R - 1.0)
         # NaN only where the structure divides 0/0 (a removable point the float grid hits).
-        if np.mean(np.isnan(gap)) < 0.01 and np.max(np.nan_to_num(gap, nan=0.0)) < 1e-9:
+        if np.mean(np.isnan(gap)) >= 0.01:
+            continue
+        worst = float(np.max(np.nan_to_num(gap, nan=0.0)))
+        if worst < 1e-9:
             return fitted
-    return None
+        if worst < best_gap:
+            best, best_gap = fitted, worst
+    return best
 
 
 def rational_start(programs: Sequence[Program], target: Target, max_degree: int = 8) -> list[Program | None]:
@@ -352,11 +407,12 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
     for p in programs:
         k, v = _squarings(p)
         degrees = rational_degrees(p, v) if (positive or not k) and p.consts else None
-        # A structure with fewer constants than an (m, n) rational's m + n + 1 parameters can
-        # still represent the minimax one when it shares a symmetry (the even continued fraction
-        # of 2^x repeats an offset), but not with two fewer: those skip the Remez solve.
+        # A structure with fewer constants than an (m, n) rational's m + n + 1 parameters may
+        # still represent the minimax one through a symmetry (the continued fractions of 2^x
+        # repeat the centre as offset), or come close to it (x + r/x in place of a centred step);
+        # with fewer than max(m, n) + 1 it is too far off to be worth a Remez solve.
         usable = degrees is not None and max(degrees) <= max_degree and len(
-            Program(p.consts, p.instructions, v).simplified().consts) >= sum(degrees)
+            Program(p.consts, p.instructions, v).simplified().consts) > max(degrees)
         coeffs = _minimax_rational(target, *degrees, k) if usable else None
         fitted = _match_block(Program(p.consts, p.instructions, v), coeffs, target) if coeffs else None
         out.append(None if fitted is None else p.with_consts(fitted.consts))

@@ -22,6 +22,7 @@ of the interval.
 from __future__ import annotations
 
 import math
+from collections import Counter
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -145,34 +146,53 @@ def insert_cayley(p: Program, rng: np.random.Generator) -> Program:
     return Program(p.consts, tuple(instrs), output)
 
 
-def fraction_step(p: Program, v: int, r: float, b: float | None) -> Program:
-    """The value v replaced in every use (and as the output) by v + r/(v + b), r and b new
-    constants: a Möbius step, which raises the degrees of the rational function the program
-    computes by one; a chain of them is a continued fraction.  With ``b`` None the step is
-    v + r/v (two operations): the symmetric step, whose chains are the continued fractions of
-    functions with f(c + u) f(c - u) constant, such as 2^x about the middle of an interval."""
-    K = len(p.consts)
-    new_consts = (float(r),) if b is None else (float(r), float(b))
-    n = len(new_consts)
-    r_idx, b_idx = 1 + K, 2 + K
+def _insert_motif(p: Program, v: int, new_consts: tuple, motif, use: tuple[int, int] | None) -> Program:
+    """Insert ``motif(v, first_const, first_new)`` (instructions computing a replacement for
+    the value v) right after v, with the new constants; the replacement takes v's place in every
+    use and as the output, or only in operand ``use`` = (instruction, slot) of ``p``."""
+    K, n = len(p.consts), len(new_consts)
+    if use is not None and (not 0 <= use[0] < len(p.instructions) or p.instructions[use[0]][1][use[1]] != v):
+        raise ValueError(f"operand {use} of the program is not a use of value {v}")
     base = 1 + K + n  # first result after the new constants
     instrs = _shift_refs(list(p.instructions), 1 + K, n)
     output = p.output + n if p.output >= 1 + K else p.output
     v = v + n if v >= 1 + K else v
     t = 0 if v == 0 else v - base + 1  # the motif goes right after v
     new = base + t
-    if b is None:
-        motif = [("div", (r_idx, v, 0)), ("add", (v, new, 0))]
+    steps = motif(v, 1 + K, new)
+    last = new + len(steps) - 1
+    later = _shift_refs(instrs[t:], new, len(steps))
+    if use is None:
+        later = [(op, tuple(last if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
+                 for op, args in later]
+        output = output + len(steps) if output >= new else output
+        output = last if output == v else output
     else:
-        motif = [("add", (v, b_idx, 0)), ("div", (r_idx, new, 0)), ("add", (v, new + 1, 0))]
-    last = new + len(motif) - 1
-    later = _shift_refs(instrs[t:], new, len(motif))
-    later = [(op, tuple(last if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
-             for op, args in later]
-    instrs = instrs[:t] + motif + later
-    output = output + len(motif) if output >= new else output
-    output = last if output == v else output
-    return Program(p.consts + new_consts, tuple(instrs), output)
+        u, slot = use
+        op, args = later[u - t]
+        later[u - t] = (op, tuple(last if i == slot else a for i, a in enumerate(args)))
+        output = output + len(steps) if output >= new else output
+    return Program(p.consts + new_consts, tuple(instrs[:t] + steps + later), output)
+
+
+def fraction_step(p: Program, v: int, r: float, b: float | None, use: tuple[int, int] | None = None) -> Program:
+    """The value v replaced by v + r/(v + b), r and b new constants, in every use and as the
+    output (or only in operand ``use`` = (instruction, slot)): a Möbius step, which raises the
+    degrees of the rational function the program computes by one; a chain of them is a
+    continued fraction.  With ``b`` None the step is v + r/v (two operations): the symmetric
+    step, whose chains are the continued fractions of functions with f(c + u) f(c - u)
+    constant, such as 2^x about the middle of an interval."""
+    if b is None:
+        return _insert_motif(p, v, (float(r),), lambda v, c, new: [("div", (c, v, 0)), ("add", (v, new, 0))], use)
+    return _insert_motif(p, v, (float(r), float(b)), lambda v, c, new: [
+        ("add", (v, c + 1, 0)), ("div", (c, new, 0)), ("add", (v, new + 1, 0))], use)
+
+
+def shift_step(p: Program, v: int, c: float, use: tuple[int, int] | None = None) -> Program:
+    """The value v replaced by v + c, c a new constant, in every use and as the output (or only
+    in operand ``use`` = (instruction, slot)): with v = x, a continued fraction's level moved
+    to a centre of its own."""
+    return _insert_motif(p, v, (float(c),), lambda v, k, new: [("add", (v, k, 0))], use)
 
 
 def insert_fraction(p: Program, rng: np.random.Generator) -> Program:
@@ -306,7 +326,6 @@ def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_
     builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
               if 2 * (m + n) <= max_ops]
     builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops)]
-    builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops + 1) if nk not in cf_degrees(max_ops)]
     for build, degrees in builds:
         try:
             prog = build(target, *degrees).deduplicated()
@@ -594,6 +613,7 @@ class ProgramSearch:
             if fraction:
                 steps += [fraction_step(prog, v, 1e-3, b) for v in range(prog.n_values) for b in (1.0, None)
                           if dep[v] and live[v] and (v == 0 or v > len(prog.consts))]
+                steps += self._steps_at_uses(prog, dep)
             for child in steps:
                 child = child.deduplicated()
                 key = self.engine.key(child)
@@ -604,6 +624,25 @@ class ProgramSearch:
         if neighbours:
             state.evaluations += len(neighbours)
             self._join(state, neighbours, self.evaluate(neighbours, project_all=True))
+
+    def _steps_at_uses(self, prog: Program, dep: np.ndarray) -> list:
+        """Neighbours that change one use of a value, not all: a Möbius step (general and
+        symmetric) at each use of a value used more than once, and each use of x moved to the
+        interval's centre, alone and followed by a symmetric step there.  The (n, n) continued
+        fraction of 2^x grows to the (n + 1, n + 1) one at a single use of its centred x, and
+        x + r/x (uncentred, one operation cheaper) reaches the centred fraction only so."""
+        centre = -0.5 * (self.target.interval[0] + self.target.interval[1])
+        uses = [(v, (t, j)) for t, (op, args) in enumerate(prog.instructions) for j, v in enumerate(args[: ARITY[op]])
+                if dep[v] and (v == 0 or v > len(prog.consts))]
+        count = Counter(v for v, _ in uses)
+        out = []
+        for v, use in uses:
+            if count[v] > 1:
+                out += [fraction_step(prog, v, 1e-3, b, use) for b in (1.0, None)]
+            if v == 0:
+                shifted = shift_step(prog, 0, centre, use)
+                out += [shifted, fraction_step(shifted, 1 + len(shifted.consts), 1e-3, None)]
+        return out
 
     def _join(self, state: EvolutionState, programs: list, F: np.ndarray) -> None:
         """Evaluated programs join the archive and compete for the population (niches included)."""
