@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from discovery.programs.graph import Program, random_program
 from discovery.programs.kernels import evaluate
-from discovery.programs.moves import compose, crossover, graft, range_reduce, unsquare
+from discovery.programs.moves import compose, crossover, graft, range_reduce, scale_weights, unsquare
 
 X = np.linspace(-1.5, 1.5, 301)
 programs = st.builds(
@@ -28,7 +28,8 @@ def test_range_reduction_is_the_scaled_program_raised_to_a_power(p, k):
         for _ in range(k):
             expected = expected * expected
         assert _same(evaluate(child, X), expected)
-    assert child.cost == p.cost + 1 + k
+    # The scaling costs an operation unless the constants absorb it.
+    assert child.cost == p.cost + k + (scale_weights(p) is None)
 
 
 @settings(max_examples=60, deadline=None)
@@ -152,3 +153,15 @@ def test_steps_at_one_use_build_the_centred_continued_fraction():
     expected = c0 + r1 / (x + b + r2 / (tx + 20.0 / tx))
     assert np.allclose(evaluate(child, x), expected, rtol=1e-13)
     assert child.cost == p.cost + 3
+
+
+def test_continued_fractions_absorb_the_scaling_of_range_reduction():
+    # c0 + r1/(w + b + R/w), w = x + r/x: b and w weigh 1, r and R 2, r1 1, c0 0.
+    p = Program((1.0, 62.7, -31.4, 237.4, 90.5), (("div", (5, 0, 0)), ("add", (0, 6, 0)), ("div", (4, 7, 0)),
+                                                ("add", (7, 3, 0)), ("add", (9, 8, 0)), ("div", (2, 10, 0)),
+                                                ("add", (1, 11, 0))))
+    assert scale_weights(p) == [0, 1, 1, 2, 2]
+    child = range_reduce(p, 2)
+    assert child.cost == p.cost + 2 and child.consts == (1.0, 62.7 * 4, -31.4 * 4, 237.4 * 16, 90.5 * 16)
+    # Not invariant: x + x*x mixes weights 1 and 2.
+    assert scale_weights(Program((), (("mul", (0, 0, 0)), ("add", (0, 1, 0))))) is None

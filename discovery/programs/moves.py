@@ -9,6 +9,8 @@ in place of one of the host's.  Tuning then fits the constants to the new struct
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from discovery.programs.graph import Program
@@ -25,23 +27,111 @@ def _shifted(instructions, start: int, delta: int) -> list:
     return [(op, tuple(a + delta if a >= start else a for a in args)) for op, args in instructions]
 
 
+def _solve_weights(equations: list, unknowns: int) -> list | None:
+    """Gaussian elimination over the rationals: each equation a dict {unknown: coefficient,
+    -1: constant} meaning sum = 0.  Returns one solution (free unknowns 0), or None."""
+    solved: dict = {}  # unknown -> expression in the others
+
+    def substitute(expr):
+        out = {}
+        for var, coef in expr.items():
+            for v, c in (solved[var].items() if var in solved else [(var, Fraction(1))]):
+                out[v] = out.get(v, Fraction(0)) + coef * c
+        return {v: c for v, c in out.items() if c != 0}
+
+    for eq in equations:
+        eq = substitute(eq)
+        pivot = next((v for v in eq if v != -1), None)
+        if pivot is None:
+            if eq:
+                return None  # a nonzero constant: inconsistent
+            continue
+        coef = eq.pop(pivot)
+        expr = {v: -c / coef for v, c in eq.items()}
+        for var, e in list(solved.items()):
+            if pivot in e:
+                c = e.pop(pivot)
+                for v, d in expr.items():
+                    e[v] = e.get(v, Fraction(0)) + c * d
+                solved[var] = {v: d for v, d in e.items() if d != 0}
+        solved[pivot] = expr
+    return [solved[k].get(-1, Fraction(0)) if k in solved else Fraction(0) for k in range(unknowns)]
+
+
+def scale_weights(p: Program) -> list[int] | None:
+    """Per constant, the power w of a scale λ such that p(λ x) = p(x) with every constant c
+    replaced by c λ^-w, or None when no integer powers make p so invariant.
+
+    x has weight 1, operands of a sum have equal weights, products add weights and quotients
+    subtract them, a square root halves them, and the output has weight 0; the constants'
+    weights solve these equations.  The continued fractions c0 + r1/(x + b1 + r2/(x + ...)) are
+    invariant so (b weight 1, r weight 2, c0 weight 0), and so range reduction costs them only
+    the squarings.
+    """
+    K = len(p.consts)
+    one = -1  # the key of the constant term in an affine weight {unknown k: coefficient}
+    weight: list = [{one: Fraction(1)}] + [{k: Fraction(1)} for k in range(K)]
+
+    def combine(a, b, sign):
+        out = dict(a)
+        for v, c in b.items():
+            out[v] = out.get(v, Fraction(0)) + sign * c
+        return out
+
+    equations = []
+    for op, (a, b, c) in p.instructions:
+        if op in ("add", "sub"):
+            equations.append(combine(weight[a], weight[b], -1))
+            w = weight[a]
+        elif op in ("mul", "div"):
+            w = combine(weight[a], weight[b], 1 if op == "mul" else -1)
+        elif op == "fma":
+            w = combine(weight[a], weight[b], 1)
+            equations.append(combine(w, weight[c], -1))
+        elif op == "sqrt":
+            w = {v: coef / 2 for v, coef in weight[a].items()}
+        else:  # mul2, half: exact scalings
+            w = weight[a]
+        weight.append(w)
+    if p.output == 0:
+        return None
+    equations.append(weight[p.output])
+    solution = _solve_weights(equations, K)
+    if solution is None or any(w.denominator != 1 for w in solution):
+        return None
+    # A half weight under a square root must come out whole too.
+    values = [sum(c * (Fraction(1) if v == one else solution[v]) for v, c in w.items()) for w in weight]
+    if any(v.denominator != 1 for v in values):
+        return None
+    return [int(w) for w in solution]
+
+
 def range_reduce(p: Program, k: int) -> Program:
     """p(x · 2^-k) raised to the power 2^k (k squarings): the classical reduction of an
-    exponential-like function to a narrower interval, as one move."""
+    exponential-like function to a narrower interval, as one move.  When p is invariant under a
+    scaling of x and its constants (:func:`scale_weights`), the scaling goes into the constants
+    (exactly: powers of two) and the move costs only the squarings."""
     if k < 1:
         raise ValueError(f"range reduction needs k >= 1, got {k}")
     K = len(p.consts)
-    scale = 1 + K  # the new constant 2^-k, after p's constants
-    # Value table: x, p's constants, 2^-k, then u = x * 2^-k, then p's instructions (shifted by
-    # two: the new constant and u) with x read from u.
-    body = _shifted(list(p.instructions), 1 + K, 2)
-    u = 2 + K
-    instrs = [("mul", (0, scale, 0))] + _replace_x(body, u)
-    out = p.output + 2 if p.output >= 1 + K else (u if p.output == 0 else p.output)
+    weights = scale_weights(p)
+    if weights is not None:
+        consts = tuple(c * 2.0 ** (k * w) for c, w in zip(p.consts, weights))
+        instrs, out = list(p.instructions), p.output
+        base = 1 + K
+    else:
+        scale = 1 + K  # the new constant 2^-k, after p's constants
+        # Value table: x, p's constants, 2^-k, then u = x * 2^-k, then p's instructions (shifted
+        # by two: the new constant and u) with x read from u.
+        body = _shifted(list(p.instructions), 1 + K, 2)
+        u = 2 + K
+        instrs = [("mul", (0, scale, 0))] + _replace_x(body, u)
+        out = p.output + 2 if p.output >= 1 + K else (u if p.output == 0 else p.output)
+        consts, base = p.consts + (2.0 ** -k,), 2 + K
     for _ in range(k):
         instrs.append(("mul", (out, out, 0)))
-        out = 2 + K + len(instrs) - 1
-    return Program(p.consts + (2.0 ** -k,), tuple(instrs), out)
+        out = base + len(instrs) - 1
+    return Program(consts, tuple(instrs), out)
 
 
 def unsquare(p: Program) -> Program:
