@@ -35,11 +35,14 @@ from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
 from discovery.programs.moves import crossover, range_reduce, unsquare
 from discovery.programs.ops import check_ops, uses_only
+from discovery.programs.precise import polish_precise, precise_errors
 from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
 from discovery.programs.verify import population_reaches_infinity, reaches_infinity
 from discovery.programs.tuning import WORST_LOG_ERROR, _squarings, log_errors, tune_many, tune_minimax
 
+# log10 of the error below which programs are ranked and polished in double-double arithmetic.
+_PRECISE_BELOW = -11.0
 
 # --- mutations ------------------------------------------------------------------------------
 def _shift_refs(instrs, start: int, delta: int):
@@ -542,6 +545,11 @@ class ProgramSearch:
             if self.target.error == "ulp32":
                 ulps = population_ulp_errors([programs[i] for i in feasible], *self.target.float32_training)
                 errs[feasible] = log_errors(1.0 + ulps)
+            else:
+                # Below ~1e-11 float64 rounding is a visible part of the error: rank by the formula's.
+                fine = [i for i in feasible if errs[i] < _PRECISE_BELOW]
+                if fine:
+                    errs[fine] = log_errors(precise_errors([programs[i] for i in fine], self.target))
             if self.finite_only:
                 # After tuning: the constants decide whether a divisor vanishes on the grid.
                 through_inf = population_reaches_infinity([programs[i] for i in feasible], self.target.training[0])
@@ -584,7 +592,8 @@ class ProgramSearch:
         if not todo:
             return
         tuned = [p for p, _ in tune_many(todo, self.target, self.tune_evals, self.seed + state.generation)]
-        new = [p for p, _ in project(tuned, self.target, outer=60)]
+        new = [polish_precise(p, self.target)[0] if self.target.error != "ulp32" and e < 10.0 ** _PRECISE_BELOW else p
+               for p, e in project(tuned, self.target, outer=60)]
         for p in new:
             self.tuned.add((p.key(), p.consts))
         # Checkpointed with the state: a resumed search must not tune the same programs again.
