@@ -81,7 +81,7 @@ def test_crossover_children_are_valid_programs_of_the_parents_operations(a, b, s
 @settings(max_examples=60, deadline=None)
 @given(programs, st.data(), st.floats(-3, 3))
 def test_a_fraction_step_with_zero_numerator_is_the_parent(p, data, b):
-    from discovery.programs.search import fraction_step
+    from discovery.programs.moves import fraction_step
 
     base = 1 + len(p.consts)
     v = data.draw(st.sampled_from([0] + list(range(base, p.n_values))))
@@ -98,7 +98,7 @@ def test_a_fraction_step_with_zero_numerator_is_the_parent(p, data, b):
 @settings(max_examples=60, deadline=None)
 @given(programs, st.data())
 def test_a_symmetric_fraction_step_with_zero_numerator_is_the_parent(p, data):
-    from discovery.programs.search import fraction_step
+    from discovery.programs.moves import fraction_step
 
     base = 1 + len(p.consts)
     v = data.draw(st.sampled_from([0] + list(range(base, p.n_values))))
@@ -122,7 +122,7 @@ def _uses(p: Program) -> list:
 @settings(max_examples=60, deadline=None)
 @given(programs, st.data())
 def test_steps_at_one_use_with_zero_constants_are_the_parent(p, data):
-    from discovery.programs.search import fraction_step, shift_step
+    from discovery.programs.moves import fraction_step, shift_step
 
     uses = _uses(p)
     if not uses:
@@ -137,7 +137,7 @@ def test_steps_at_one_use_with_zero_constants_are_the_parent(p, data):
 
 
 def test_steps_at_one_use_build_the_centred_continued_fraction():
-    from discovery.programs.search import fraction_step, shift_step
+    from discovery.programs.moves import fraction_step, shift_step
 
     # c0 + r1/(x + b + r2/x): values x=0, c0..r2 = 1..4, results 5..9
     c0, r1, b, r2 = 1.0, 35.0, -17.0, 100.0
@@ -165,3 +165,35 @@ def test_continued_fractions_absorb_the_scaling_of_range_reduction():
     assert child.cost == p.cost + 2 and child.consts == (1.0, 62.7 * 4, -31.4 * 4, 237.4 * 16, 90.5 * 16)
     # Not invariant: x + x*x mixes weights 1 and 2.
     assert scale_weights(Program((), (("mul", (0, 0, 0)), ("add", (0, 1, 0))))) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs, st.data())
+def test_regrouping_a_sum_keeps_its_value(p, data):
+    from discovery.programs.moves import regroup, sum_terms
+
+    sums = [t for t in range(len(p.instructions)) if (sum_terms(p, t) or []).__len__() >= 3]
+    if not sums:
+        return
+    t = data.draw(st.sampled_from(sums))
+    n = len(sum_terms(p, t))
+    i = data.draw(st.integers(0, n - 1))
+    j = data.draw(st.sampled_from([k for k in range(n) if k != i]))
+    child = regroup(p, t, i, j)
+    with np.errstate(all="ignore"):
+        a, c = evaluate(p, X), evaluate(child, X)
+    finite = np.isfinite(a) & np.isfinite(c)
+    # The same sum in another order: equal up to rounding (relative to the terms' size).
+    assert np.allclose(a[finite], c[finite], rtol=1e-9, atol=1e-9 * (1 + np.abs(a[finite]).max(initial=0)))
+
+
+def test_regrouping_names_the_new_pair():
+    from discovery.programs.moves import regroup, sum_terms
+
+    # (x + b) + r/x: values x=0, b=1, r=2; t0 = x + b (3), t1 = r/x (4), t2 = t0 + t1 (5)
+    p = Program((-8.8, 25.5), (("add", (0, 1, 0)), ("div", (2, 0, 0)), ("add", (3, 4, 0))))
+    assert sum_terms(p, 2) == [(1, 0), (1, 1), (1, 4)]
+    child = regroup(p, 2, 0, 2)  # x + r/x first: value 2 + K + t = 6
+    x = np.array([0.3, 0.7])
+    assert np.array_equal(evaluate(Program(child.consts, child.instructions, 6), x), x + 25.5 / x)
+    assert np.allclose(evaluate(child, x), x - 8.8 + 25.5 / x)

@@ -95,7 +95,36 @@ def test_front_exploration_reaches_the_next_continued_fraction_and_squaring(exp2
     search._explore_front(state)
     archive = state.archive
     # One Möbius step on x + b gives the (2, 2) fraction's structure, solved to its optimum; range
-    # reduction (x/2, one squaring: 5 ops) the (1, 1) fraction of 2^(x/2) squared.
+    # reduction (x/2 taken into the constants, one squaring: 4 ops) the (1, 1) fraction of
+    # 2^(x/2) squared.
     assert 10.0 ** archive[6][1][0] <= 1.1 * max_error(minimax_continued_fraction(exp2, 2, 0), exp2)
-    assert 10.0 ** archive[5][1][0] <= 1.1 * max_error(minimax_continued_fraction(exp2, 1, 1), exp2)
+    assert 10.0 ** archive[4][1][0] <= 1.1 * max_error(minimax_continued_fraction(exp2, 1, 1), exp2)
     assert state.extra["explored"]  # checkpointed: a resumed search does not explore it again
+
+
+def test_front_exploration_centres_x_at_one_use(exp2):
+    from discovery.programs.baselines import minimax_continued_fraction
+    from discovery.programs.graph import Program
+    from discovery.programs.verify import max_error
+
+    # c0 + r1/(x + b + r2/x), 5 ops: x + r/x is the uncentred symmetric step the unseeded search
+    # finds.  Moving the x of r2/x to the centre and stepping there gives the centred (3, 3)
+    # fraction (8 ops), which no change of all uses of x reaches.
+    found = Program((1.0, 17.715, -8.838, 25.553), (("div", (4, 0, 0)), ("add", (0, 3, 0)), ("add", (6, 5, 0)),
+                                                     ("div", (2, 7, 0)), ("add", (1, 8, 0))))
+    search = ProgramSearch(exp2, max_ops=8, population_size=8, seed=0)
+    state = search.engine.start([found])
+    search._explore_front(state)
+    assert 10.0 ** state.archive[8][1][0] <= 1.01 * max_error(minimax_continued_fraction(exp2, 3, 0), exp2)
+
+
+def test_small_errors_are_ranked_in_double_double(exp2):
+    from discovery.programs.baselines import minimax_continued_fraction
+    from discovery.programs.kernels import population_errors
+    from discovery.programs.precise import precise_errors
+
+    # The (4, 4) fraction of 2^(x/2), squared: 1.2e-16, which float64 rounding makes ~4e-16.
+    programs = [minimax_continued_fraction(exp2, 4, 1).deduplicated()]
+    F = ProgramSearch(exp2, max_ops=11, population_size=8, seed=0).evaluate(programs)
+    assert F[0, 0] == log_errors(precise_errors(programs, exp2))[0]
+    assert F[0, 0] < np.log10(population_errors(programs, *exp2.training, True)[0]) - 0.3

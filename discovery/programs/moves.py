@@ -197,3 +197,108 @@ def crossover(first: Program, second: Program, rng: np.random.Generator) -> Prog
     host_value = base_f + int(rng.integers(len(first.instructions)))
     donor_value = base_s + int(rng.integers(len(second.instructions)))
     return graft(first, second, host_value, donor_value)
+
+
+def _insert_motif(p: Program, v: int, new_consts: tuple, motif, use: tuple[int, int] | None) -> Program:
+    """Insert ``motif(v, first_const, first_new)`` (instructions computing a replacement for
+    the value v) right after v, with the new constants; the replacement takes v's place in every
+    use and as the output, or only in operand ``use`` = (instruction, slot) of ``p``."""
+    K, n = len(p.consts), len(new_consts)
+    if use is not None and (not 0 <= use[0] < len(p.instructions) or p.instructions[use[0]][1][use[1]] != v):
+        raise ValueError(f"operand {use} of the program is not a use of value {v}")
+    base = 1 + K + n  # first result after the new constants
+    instrs = _shifted(list(p.instructions), 1 + K, n)
+    output = p.output + n if p.output >= 1 + K else p.output
+    v = v + n if v >= 1 + K else v
+    t = 0 if v == 0 else v - base + 1  # the motif goes right after v
+    new = base + t
+    steps = motif(v, 1 + K, new)
+    last = new + len(steps) - 1
+    later = _shifted(instrs[t:], new, len(steps))
+    if use is None:
+        later = [(op, tuple(last if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
+                 for op, args in later]
+        output = output + len(steps) if output >= new else output
+        output = last if output == v else output
+    else:
+        u, slot = use
+        op, args = later[u - t]
+        later[u - t] = (op, tuple(last if i == slot else a for i, a in enumerate(args)))
+        output = output + len(steps) if output >= new else output
+    return Program(p.consts + new_consts, tuple(instrs[:t] + steps + later), output)
+
+
+def fraction_step(p: Program, v: int, r: float, b: float | None, use: tuple[int, int] | None = None) -> Program:
+    """The value v replaced by v + r/(v + b), r and b new constants, in every use and as the
+    output (or only in operand ``use`` = (instruction, slot)): a Möbius step, which raises the
+    degrees of the rational function the program computes by one; a chain of them is a
+    continued fraction.  With ``b`` None the step is v + r/v (two operations): the symmetric
+    step, whose chains are the continued fractions of functions with f(c + u) f(c - u)
+    constant, such as 2^x about the middle of an interval."""
+    if b is None:
+        return _insert_motif(p, v, (float(r),), lambda v, c, new: [("div", (c, v, 0)), ("add", (v, new, 0))], use)
+    return _insert_motif(p, v, (float(r), float(b)), lambda v, c, new: [
+        ("add", (v, c + 1, 0)), ("div", (c, new, 0)), ("add", (v, new + 1, 0))], use)
+
+
+def shift_step(p: Program, v: int, c: float, use: tuple[int, int] | None = None) -> Program:
+    """The value v replaced by v + c, c a new constant, in every use and as the output (or only
+    in operand ``use`` = (instruction, slot)): with v = x, a continued fraction's level moved
+    to a centre of its own."""
+    return _insert_motif(p, v, (float(c),), lambda v, k, new: [("add", (v, k, 0))], use)
+
+
+def sum_terms(p: Program, t: int) -> list[tuple[int, int]] | None:
+    """The signed terms [(sign, value)] of the sum instruction t computes, through its operands
+    that are sums used only there; None when instruction t is not an add or sub."""
+    op, (a, b, _) = p.instructions[t]
+    if op not in ("add", "sub"):
+        return None
+    base = 1 + len(p.consts)
+    uses = np.zeros(p.n_values, dtype=int)
+    for o, args in p.instructions:
+        for v in args[: ARITY[o]]:
+            uses[v] += 1
+    uses[p.output] += 1
+    terms = []
+    for sign, v in ((1, a), (1 if op == "add" else -1, b)):
+        inner = p.instructions[v - base] if v >= base else None
+        if inner is not None and inner[0] in ("add", "sub") and uses[v] == 1:
+            ia, ib = inner[1][:2]
+            terms += [(sign, ia), (sign if inner[0] == "add" else -sign, ib)]
+        else:
+            terms.append((sign, v))
+    return terms
+
+
+def regroup(p: Program, t: int, i: int, j: int) -> Program:
+    """The sum instruction t computes, with its terms i and j (:func:`sum_terms`) added first:
+    (a + b) + c becomes (a + c) + b, so a + c is a value of its own that later moves can change
+    (the same sum; rounding may differ).  The new instructions follow instruction t, the grouped
+    pair first (value 2 + K + t, K constants); terms of a negative sign stay subtracted, and the
+    old ones are left dead."""
+    terms = sum_terms(p, t)
+    if terms is None or not (0 <= i < len(terms) and 0 <= j < len(terms)) or i == j:
+        raise ValueError(f"instruction {t} has no terms {i} and {j} to group")
+    rest = [terms[k] for k in range(len(terms)) if k not in (i, j)]
+    (si, vi), (sj, vj) = terms[i], terms[j]
+
+    def motif(v, c, new):
+        if si > 0 or sj > 0:
+            first = ("add", (vi, vj, 0)) if si > 0 and sj > 0 else ("sub", (vi, vj, 0) if si > 0 else (vj, vi, 0))
+            sign = 1
+        else:
+            first, sign = ("add", (vi, vj, 0)), -1
+        steps = [first]
+        for s, w in rest:
+            acc = new + len(steps) - 1
+            if sign > 0:
+                steps.append(("add" if s > 0 else "sub", (acc, w, 0)))
+            elif s > 0:
+                steps.append(("sub", (w, acc, 0)))
+                sign = 1
+            else:
+                steps.append(("add", (acc, w, 0)))
+        return steps  # a sum always has a term of positive sign, so the last step has one
+
+    return _insert_motif(p, 1 + len(p.consts) + t, (), motif, None)

@@ -33,7 +33,7 @@ from discovery.evolution import NSGA2, EvolutionState
 from discovery.programs.float32 import population_ulp_errors
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
-from discovery.programs.moves import crossover, range_reduce, unsquare
+from discovery.programs.moves import crossover, fraction_step, range_reduce, regroup, shift_step, sum_terms, unsquare
 from discovery.programs.ops import check_ops, uses_only
 from discovery.programs.precise import polish_precise, precise_errors
 from discovery.programs.projection import project, rational_degrees
@@ -147,55 +147,6 @@ def insert_cayley(p: Program, rng: np.random.Generator) -> Program:
     else:
         output = new + 2
     return Program(p.consts, tuple(instrs), output)
-
-
-def _insert_motif(p: Program, v: int, new_consts: tuple, motif, use: tuple[int, int] | None) -> Program:
-    """Insert ``motif(v, first_const, first_new)`` (instructions computing a replacement for
-    the value v) right after v, with the new constants; the replacement takes v's place in every
-    use and as the output, or only in operand ``use`` = (instruction, slot) of ``p``."""
-    K, n = len(p.consts), len(new_consts)
-    if use is not None and (not 0 <= use[0] < len(p.instructions) or p.instructions[use[0]][1][use[1]] != v):
-        raise ValueError(f"operand {use} of the program is not a use of value {v}")
-    base = 1 + K + n  # first result after the new constants
-    instrs = _shift_refs(list(p.instructions), 1 + K, n)
-    output = p.output + n if p.output >= 1 + K else p.output
-    v = v + n if v >= 1 + K else v
-    t = 0 if v == 0 else v - base + 1  # the motif goes right after v
-    new = base + t
-    steps = motif(v, 1 + K, new)
-    last = new + len(steps) - 1
-    later = _shift_refs(instrs[t:], new, len(steps))
-    if use is None:
-        later = [(op, tuple(last if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
-                 for op, args in later]
-        output = output + len(steps) if output >= new else output
-        output = last if output == v else output
-    else:
-        u, slot = use
-        op, args = later[u - t]
-        later[u - t] = (op, tuple(last if i == slot else a for i, a in enumerate(args)))
-        output = output + len(steps) if output >= new else output
-    return Program(p.consts + new_consts, tuple(instrs[:t] + steps + later), output)
-
-
-def fraction_step(p: Program, v: int, r: float, b: float | None, use: tuple[int, int] | None = None) -> Program:
-    """The value v replaced by v + r/(v + b), r and b new constants, in every use and as the
-    output (or only in operand ``use`` = (instruction, slot)): a Möbius step, which raises the
-    degrees of the rational function the program computes by one; a chain of them is a
-    continued fraction.  With ``b`` None the step is v + r/v (two operations): the symmetric
-    step, whose chains are the continued fractions of functions with f(c + u) f(c - u)
-    constant, such as 2^x about the middle of an interval."""
-    if b is None:
-        return _insert_motif(p, v, (float(r),), lambda v, c, new: [("div", (c, v, 0)), ("add", (v, new, 0))], use)
-    return _insert_motif(p, v, (float(r), float(b)), lambda v, c, new: [
-        ("add", (v, c + 1, 0)), ("div", (c, new, 0)), ("add", (v, new + 1, 0))], use)
-
-
-def shift_step(p: Program, v: int, c: float, use: tuple[int, int] | None = None) -> Program:
-    """The value v replaced by v + c, c a new constant, in every use and as the output (or only
-    in operand ``use`` = (instruction, slot)): with v = x, a continued fraction's level moved
-    to a centre of its own."""
-    return _insert_motif(p, v, (float(c),), lambda v, k, new: [("add", (v, k, 0))], use)
 
 
 def insert_fraction(p: Program, rng: np.random.Generator) -> Program:
@@ -636,8 +587,9 @@ class ProgramSearch:
 
     def _steps_at_uses(self, prog: Program, dep: np.ndarray) -> list:
         """Neighbours that change one use of a value, not all: a Möbius step (general and
-        symmetric) at each use of a value used more than once, and each use of x moved to the
-        interval's centre, alone and followed by a symmetric step there.  The (n, n) continued
+        symmetric) at each use of a value used more than once, each use of x moved to the
+        interval's centre, alone and followed by a symmetric step there, and each pair of terms
+        of a sum of three or more grouped first and stepped symmetrically.  The (n, n) continued
         fraction of 2^x grows to the (n + 1, n + 1) one at a single use of its centred x, and
         x + r/x (uncentred, one operation cheaper) reaches the centred fraction only so."""
         centre = -0.5 * (self.target.interval[0] + self.target.interval[1])
@@ -651,6 +603,16 @@ class ProgramSearch:
             if v == 0:
                 shifted = shift_step(prog, 0, centre, use)
                 out += [shifted, fraction_step(shifted, 1 + len(shifted.consts), 1e-3, None)]
+        # A sum of three terms regrouped, with a symmetric step on the new pair: from
+        # c0 + r1/((x + b) + r/x), the step on w = x + r/x gives c0 + r1/(w + b + R/w).
+        base = 1 + len(prog.consts)
+        for t in range(len(prog.instructions)):
+            terms = sum_terms(prog, t)
+            if terms is None or len(terms) < 3 or not dep[base + t]:
+                continue
+            for i in range(len(terms)):
+                for j in range(i + 1, len(terms)):
+                    out.append(fraction_step(regroup(prog, t, i, j), base + t + 1, 1e-3, None).simplified())
         return out
 
     def _join(self, state: EvolutionState, programs: list, F: np.ndarray) -> None:
