@@ -52,7 +52,7 @@ def test_precise_errors_are_the_scanned_errors_of_the_formula():
     precise = precise_errors(progs, t)
     scanned = [max_error(p, t) for p in progs]
     plain = population_errors(progs, *t.training, True)
-    for e, s, f in zip(precise, scanned, plain):
+    for e, s in zip(precise, scanned):
         assert s * 0.99 <= e <= s * (1 + 1e-9)  # the training grid is coarser than the scan
     # Float64 rounding alone is several times the (4, 4) fraction of 2^(x/2) squared once.
     assert plain[1] > 2 * scanned[1] and precise[1] < 1.2e-16
