@@ -374,7 +374,7 @@ def _match_block(block: Program, coeffs: tuple, target: Target, starts: int = 6)
             if tiny.any():
                 trials += [(np.where(tiny, grown, base * sign), frozen) for grown in (largest, -largest)]
     for attempt in range(starts):
-        scale = np.exp(rng.normal(0, 1, consts.size)) * rng.choice([-1, 1], consts.size)
+        scale = np.exp(rng.normal(0, 1.5, consts.size)) * rng.choice([-1, 1], consts.size)
         held = offsets.any() and attempt % 2 == 1
         trials.append((centred * np.where(offsets, 1.0, scale), offsets) if held else (consts * scale, None))
     best, best_gap = None, 0.5
@@ -397,7 +397,8 @@ def _match_block(block: Program, coeffs: tuple, target: Target, starts: int = 6)
     return best
 
 
-def rational_start(programs: Sequence[Program], target: Target, max_degree: int = 8) -> list[Program | None]:
+def rational_start(programs: Sequence[Program], target: Target, max_degree: int = 8,
+                   starts: int = 6) -> list[Program | None]:
     """Per program, constants that make its rational block (the output before its final
     squarings) equal the minimax rational of the target's matching root, or None where the
     program has no such block or cannot represent that rational."""
@@ -414,14 +415,14 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
         usable = degrees is not None and max(degrees) <= max_degree and len(
             Program(p.consts, p.instructions, v).simplified().consts) > max(degrees)
         coeffs = _minimax_rational(target, *degrees, k) if usable else None
-        fitted = _match_block(Program(p.consts, p.instructions, v), coeffs, target) if coeffs else None
+        fitted = _match_block(Program(p.consts, p.instructions, v), coeffs, target, starts) if coeffs else None
         out.append(None if fitted is None else p.with_consts(fitted.consts))
     return out
 
 
 def project(
     programs: Sequence[Program], target: Target, outer: int = 30, rational: bool = True,
-    tuned: Sequence[tuple[Program, float]] | None = None,
+    tuned: Sequence[tuple[Program, float]] | None = None, starts: int = 6,
 ) -> list[tuple[Program, float]]:
     """Tune programs with their exactly solvable constants solved (see the module docstring).
 
@@ -434,6 +435,9 @@ def project(
     rational : bool
         Also try the rational-block start (Remez, cached per degrees: slower, for the front and promising
         children).
+    starts : int
+        Random starts of the rational-block fit beyond the fixed ones (a block that cannot represent
+        the minimax rational runs all of them and keeps the closest fit).
     tuned : sequence of (Program, float), optional
         What :func:`~discovery.programs.tuning.tune_minimax` already made of the programs (it is
         not run again).
@@ -448,8 +452,8 @@ def project(
         return []
     best = list(tuned) if tuned is not None else tune_minimax(programs, target, outer=outer)
     if rational:
-        starts = rational_start(programs, target)
-        todo = [(i, s) for i, s in enumerate(starts) if s is not None]
+        fits = rational_start(programs, target, starts=starts)
+        todo = [(i, s) for i, s in enumerate(fits) if s is not None]
         if todo:
             polished = tune_minimax([s for _, s in todo], target, outer=outer)
             for (i, _), (q, e) in zip(todo, polished):
