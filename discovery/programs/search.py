@@ -490,7 +490,8 @@ class ProgramSearch:
             if chosen:
                 # New structures from the front's neighbourhood get more starts than random children.
                 solved = project([programs[i] for i in chosen], self.target, outer=self.child_rounds,
-                                 tuned=[(programs[i], 10.0 ** errs[i]) for i in chosen], starts=16 if project_all else 6)
+                                 tuned=[(programs[i], 10.0 ** errs[i]) for i in chosen],
+                                 starts=16 if project_all else 6)
                 for i, (prog, err) in zip(chosen, solved):
                     programs[i] = prog
                     errs[i] = log_errors(np.array([err]))[0]
