@@ -398,31 +398,36 @@ def _match_block(block: Program, coeffs: tuple, target: Target, starts: int = 6)
 
 
 def rational_start(programs: Sequence[Program], target: Target, max_degree: int = 8,
-                   starts: int = 6) -> list[Program | None]:
+                   thorough: bool = False) -> list[Program | None]:
     """Per program, constants that make its rational block (the output before its final
-    squarings) equal the minimax rational of the target's matching root, or None where the
-    program has no such block or cannot represent that rational."""
+    squarings) equal the minimax rational of the target's matching root, or the closest of
+    their least-squares fits; None where the program has no such block or no fit comes close.
+
+    A structure with fewer constants than an (m, n) rational's m + n + 1 parameters may still
+    represent the minimax one through a symmetry (the continued fractions of 2^x repeat the
+    centre as offset); with one fewer it is fitted always, and with fewer down to max(m, n) + 1
+    (x + r/x in place of a centred level comes close) only when ``thorough``, with 16 random
+    starts instead of 6: those fits run every start, worth it for the front's neighbours only.
+    """
     X, T = target.tuning
     positive = target.relative and bool(np.all(T > 0))
     out: list[Program | None] = []
     for p in programs:
         k, v = _squarings(p)
         degrees = rational_degrees(p, v) if (positive or not k) and p.consts else None
-        # A structure with fewer constants than an (m, n) rational's m + n + 1 parameters may
-        # still represent the minimax one through a symmetry (the continued fractions of 2^x
-        # repeat the centre as offset), or come close to it (x + r/x in place of a centred step);
-        # with fewer than max(m, n) + 1 it is too far off to be worth a Remez solve.
+        least = max(degrees) + 1 if thorough and degrees else sum(degrees or ())
         usable = degrees is not None and max(degrees) <= max_degree and len(
-            Program(p.consts, p.instructions, v).simplified().consts) > max(degrees)
+            Program(p.consts, p.instructions, v).simplified().consts) >= least
         coeffs = _minimax_rational(target, *degrees, k) if usable else None
-        fitted = _match_block(Program(p.consts, p.instructions, v), coeffs, target, starts) if coeffs else None
+        block = Program(p.consts, p.instructions, v)
+        fitted = _match_block(block, coeffs, target, 16 if thorough else 6) if coeffs else None
         out.append(None if fitted is None else p.with_consts(fitted.consts))
     return out
 
 
 def project(
     programs: Sequence[Program], target: Target, outer: int = 30, rational: bool = True,
-    tuned: Sequence[tuple[Program, float]] | None = None, starts: int = 6,
+    tuned: Sequence[tuple[Program, float]] | None = None, thorough: bool = False,
 ) -> list[tuple[Program, float]]:
     """Tune programs with their exactly solvable constants solved (see the module docstring).
 
@@ -435,9 +440,8 @@ def project(
     rational : bool
         Also try the rational-block start (Remez, cached per degrees: slower, for the front and promising
         children).
-    starts : int
-        Random starts of the rational-block fit beyond the fixed ones (a block that cannot represent
-        the minimax rational runs all of them and keeps the closest fit).
+    thorough : bool
+        Fit rational blocks with fewer constants too, from more starts (:func:`rational_start`).
     tuned : sequence of (Program, float), optional
         What :func:`~discovery.programs.tuning.tune_minimax` already made of the programs (it is
         not run again).
@@ -452,7 +456,7 @@ def project(
         return []
     best = list(tuned) if tuned is not None else tune_minimax(programs, target, outer=outer)
     if rational:
-        fits = rational_start(programs, target, starts=starts)
+        fits = rational_start(programs, target, thorough=thorough)
         todo = [(i, s) for i, s in enumerate(fits) if s is not None]
         if todo:
             polished = tune_minimax([s for _, s in todo], target, outer=outer)

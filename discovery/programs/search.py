@@ -488,10 +488,9 @@ class ProgramSearch:
                 errs[i] = log_errors(np.array([err]))[0]
             chosen = feasible if project_all else self._promising(programs, feasible, errs, costs)
             if chosen:
-                # New structures from the front's neighbourhood get more starts than random children.
+                # New structures from the front's neighbourhood get the thorough rational fits.
                 solved = project([programs[i] for i in chosen], self.target, outer=self.child_rounds,
-                                 tuned=[(programs[i], 10.0 ** errs[i]) for i in chosen],
-                                 starts=16 if project_all else 6)
+                                 tuned=[(programs[i], 10.0 ** errs[i]) for i in chosen], thorough=project_all)
                 for i, (prog, err) in zip(chosen, solved):
                     programs[i] = prog
                     errs[i] = log_errors(np.array([err]))[0]
@@ -546,7 +545,7 @@ class ProgramSearch:
             return
         tuned = [p for p, _ in tune_many(todo, self.target, self.tune_evals, self.seed + state.generation)]
         new = [polish_precise(p, self.target)[0] if self.target.error != "ulp32" and e < 10.0 ** _PRECISE_BELOW else p
-               for p, e in project(tuned, self.target, outer=60)]
+               for p, e in project(tuned, self.target, outer=60, thorough=True)]
         for p in new:
             self.tuned.add((p.key(), p.consts))
         # Checkpointed with the state: a resumed search must not tune the same programs again.
