@@ -290,10 +290,26 @@ class FormulaStore:
             return
         with self._guard("setting it up"):
             self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             self.conn.execute("PRAGMA synchronous=NORMAL")
         if version < SCHEMA_VERSION:
             self._migrate()
+
+    def _use_wal(self) -> None:
+        """Switch the file to write-ahead logging unless it is already.  A switch needs the file
+        to itself and SQLite reports a busy file at once, without its busy timeout; two processes
+        creating one database meet that, so a busy file is retried until the timeout."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as err:
+                code = getattr(err, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
+                if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
