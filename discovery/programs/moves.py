@@ -23,7 +23,9 @@ def _replace_x(instructions, new_x: int) -> list:
             for op, args in instructions]
 
 
-def _shifted(instructions, start: int, delta: int) -> list:
+def shifted_refs(instructions, start: int, delta: int) -> list:
+    """The instructions with delta added to every operand index >= start (values moved up or
+    down by an insertion or a deletion before them)."""
     return [(op, tuple(a + delta if a >= start else a for a in args)) for op, args in instructions]
 
 
@@ -123,7 +125,7 @@ def range_reduce(p: Program, k: int) -> Program:
         scale = 1 + K  # the new constant 2^-k, after p's constants
         # Value table: x, p's constants, 2^-k, then u = x * 2^-k, then p's instructions (shifted
         # by two: the new constant and u) with x read from u.
-        body = _shifted(list(p.instructions), 1 + K, 2)
+        body = shifted_refs(list(p.instructions), 1 + K, 2)
         u = 2 + K
         instrs = [("mul", (0, scale, 0))] + _replace_x(body, u)
         out = p.output + 2 if p.output >= 1 + K else (u if p.output == 0 else p.output)
@@ -207,14 +209,14 @@ def _insert_motif(p: Program, v: int, new_consts: tuple, motif, use: tuple[int, 
     if use is not None and (not 0 <= use[0] < len(p.instructions) or p.instructions[use[0]][1][use[1]] != v):
         raise ValueError(f"operand {use} of the program is not a use of value {v}")
     base = 1 + K + n  # first result after the new constants
-    instrs = _shifted(list(p.instructions), 1 + K, n)
+    instrs = shifted_refs(list(p.instructions), 1 + K, n)
     output = p.output + n if p.output >= 1 + K else p.output
     v = v + n if v >= 1 + K else v
     t = 0 if v == 0 else v - base + 1  # the motif goes right after v
     new = base + t
     steps = motif(v, 1 + K, new)
     last = new + len(steps) - 1
-    later = _shifted(instrs[t:], new, len(steps))
+    later = shifted_refs(instrs[t:], new, len(steps))
     if use is None:
         later = [(op, tuple(last if a == v and i < ARITY[op] else a for i, a in enumerate(args)))
                  for op, args in later]

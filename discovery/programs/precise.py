@@ -211,8 +211,7 @@ def polish_precise(program: Program, target: Target, iterations: int = 12) -> tu
     (Program, float)
         The best constants found and their precise maximum error on the training grid.
     """
-    from scipy.optimize import linprog
-
+    from discovery.programs.projection import chebyshev_step
     from discovery.programs.tuning import value_and_jacobian
 
     X, T_hi, T_lo = precise_values(target)
@@ -236,14 +235,10 @@ def polish_precise(program: Program, target: Target, iterations: int = 12) -> tu
             break
         scale = np.max(np.abs(A), axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        K = A.shape[1]
-        ones = np.ones((rr.size, 1))
-        A_s, b = A / scale, rr / E
-        res = linprog(np.r_[np.zeros(K), 1.0], A_ub=np.block([[A_s, -ones], [-A_s, -ones]]), b_ub=np.r_[-b, b],
-                      bounds=[(-radius, radius)] * K + [(0, None)], method="highs")
-        if res.status != 0:
+        delta = chebyshev_step(A / scale, rr / E, radius)
+        if delta is None:
             break
-        step = res.x[:K] * E / scale
+        step = delta * E / scale
         lam, moved = 1.0, False
         while lam > 1e-3:
             trial = best.with_consts(np.array(best.consts) + lam * step)
@@ -256,6 +251,6 @@ def polish_precise(program: Program, target: Target, iterations: int = 12) -> tu
             radius /= 8
             if radius < 1e-9:
                 break
-        elif lam == 1.0 and np.max(np.abs(res.x[:K])) > 0.99 * radius:
+        elif lam == 1.0 and np.max(np.abs(delta)) > 0.99 * radius:
             radius *= 4  # the full step reached the region's edge and helped: a longer one may too
     return best, best_err

@@ -110,6 +110,18 @@ def linear_constants(program: Program) -> list[int]:
     return group
 
 
+def chebyshev_step(A: np.ndarray, b: np.ndarray, radius: float | None = None) -> np.ndarray | None:
+    """The δ minimising max |b + A δ| (a linear program, HiGHS), each |δ_k| at most ``radius``
+    when given; None when the solver fails."""
+    from scipy.optimize import linprog
+
+    K = A.shape[1]
+    ones = np.ones((A.shape[0], 1))
+    res = linprog(np.r_[np.zeros(K), 1.0], A_ub=np.block([[A, -ones], [-A, -ones]]), b_ub=np.r_[-b, b],
+                  bounds=[(None if radius is None else -radius, radius)] * K + [(0, None)], method="highs")
+    return res.x[:K] if res.status == 0 else None
+
+
 def solve_linear(program: Program, target: Target, X: np.ndarray, T: np.ndarray, rounds: int = 3) -> Program:
     """The program with its linear constants (:func:`linear_constants`) set to the exact minimax
     solution over the points X, the other constants fixed.
@@ -118,8 +130,6 @@ def solve_linear(program: Program, target: Target, X: np.ndarray, T: np.ndarray,
     with r the current residual scaled by its maximum and Φ's columns by theirs; the program is
     returned unchanged when that does not lower the maximum error.
     """
-    from scipy.optimize import linprog
-
     group = linear_constants(program)
     if not group:
         return program
@@ -135,18 +145,11 @@ def solve_linear(program: Program, target: Target, X: np.ndarray, T: np.ndarray,
         scale = np.max(np.abs(Phi), axis=0)
         if not (np.isfinite(E) and E > 0 and np.all(np.isfinite(Phi)) and np.all(scale > 0)):
             break
-        A, b = Phi / scale, r / E
-        g = len(group)
-        ones = np.ones((X.size, 1))
-        res = linprog(
-            np.r_[np.zeros(g), 1.0],
-            A_ub=np.block([[A, -ones], [-A, -ones]]), b_ub=np.r_[-b, b],
-            bounds=[(None, None)] * g + [(0, None)], method="highs",
-        )
-        if res.status != 0:
+        delta = chebyshev_step(Phi / scale, r / E)
+        if delta is None:
             break
         with np.errstate(all="ignore"):
-            consts[group] += res.x[:g] * E / scale
+            consts[group] += delta * E / scale
         if not np.all(np.isfinite(consts)):
             break
         trial = best.with_consts(consts)

@@ -33,7 +33,9 @@ from discovery.evolution import NSGA2, EvolutionState
 from discovery.programs.float32 import population_ulp_errors
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
-from discovery.programs.moves import crossover, fraction_step, range_reduce, regroup, shift_step, sum_terms, unsquare
+from discovery.programs.moves import (
+    crossover, fraction_step, range_reduce, regroup, shift_step, shifted_refs, sum_terms, unsquare,
+)
 from discovery.programs.ops import check_ops, uses_only
 from discovery.programs.precise import polish_precise, precise_errors
 from discovery.programs.projection import project, rational_degrees
@@ -45,11 +47,6 @@ from discovery.programs.tuning import WORST_LOG_ERROR, _squarings, log_errors, t
 _PRECISE_BELOW = -11.0
 
 # --- mutations ------------------------------------------------------------------------------
-def _shift_refs(instrs, start: int, delta: int):
-    """Add delta to every operand index >= start."""
-    return [(op, tuple(a + delta if a >= start else a for a in args)) for op, args in instrs]
-
-
 def insert_vertex(p: Program, rng: np.random.Generator, ops: Sequence[str]) -> Program:
     """A new instruction at a random position, wired into a later instruction or the output."""
     base = 1 + len(p.consts)
@@ -57,7 +54,7 @@ def insert_vertex(p: Program, rng: np.random.Generator, ops: Sequence[str]) -> P
     new_index = base + t
     op = ops[rng.integers(len(ops))]
     args = tuple(int(rng.integers(new_index)) for _ in range(3))
-    instrs = _shift_refs(list(p.instructions), new_index, 1)
+    instrs = shifted_refs(list(p.instructions), new_index, 1)
     instrs.insert(t, (op, args))
     output = p.output + 1 if p.output >= new_index else p.output
     later = [u for u in range(t + 1, len(instrs))]
@@ -87,7 +84,7 @@ def insert_on_all_uses(p: Program, rng: np.random.Generator, ops: Sequence[str])
     keep_order = rng.random() < 0.5 or ARITY[op] == 1
     third = int(rng.integers(new_index))
     args = (v, w, third) if keep_order else (w, v, third)
-    instrs = _shift_refs(list(p.instructions), new_index, 1)
+    instrs = shifted_refs(list(p.instructions), new_index, 1)
     for u in range(t, len(instrs)):
         uop, uargs = instrs[u]
         instrs[u] = (uop, tuple(new_index if a == v and i < ARITY[uop] else a for i, a in enumerate(uargs)))
@@ -110,7 +107,7 @@ def insert_square(p: Program, rng: np.random.Generator) -> Program:
         return Program(p.consts, tuple(instrs), base + len(p.instructions))
     t = int(rng.integers(len(p.instructions) + 1))
     v = int(rng.integers(base + t))
-    instrs = _shift_refs(list(p.instructions), base + t, 1)
+    instrs = shifted_refs(list(p.instructions), base + t, 1)
     instrs.insert(t, ("mul", (v, v, 0)))
     new_index = base + t
     output = p.output + 1 if p.output >= new_index else p.output
@@ -134,7 +131,7 @@ def insert_cayley(p: Program, rng: np.random.Generator) -> Program:
     base = 1 + len(p.consts)
     t = int(rng.integers(len(p.instructions) + 1))
     a, b = (int(v) for v in rng.integers(base + t, size=2))
-    instrs = _shift_refs(list(p.instructions), base + t, 3)
+    instrs = shifted_refs(list(p.instructions), base + t, 3)
     new = base + t
     instrs[t:t] = [("add", (a, b, 0)), ("sub", (a, b, 0)), ("div", (new, new + 1, 0))]
     output = p.output + 3 if p.output >= new else p.output
@@ -168,7 +165,7 @@ def remove_vertex(p: Program, rng: np.random.Generator) -> Program:
     replacement = args[int(rng.integers(ARITY[op]))]
     instrs = [(o, tuple(replacement if a == index else a for a in a_)) for o, a_ in p.instructions]
     del instrs[t]
-    instrs = _shift_refs(instrs, index + 1, -1)
+    instrs = shifted_refs(instrs, index + 1, -1)
     output = replacement if p.output == index else (p.output - 1 if p.output > index else p.output)
     return Program(p.consts, tuple(instrs), output)
 
@@ -218,7 +215,7 @@ def add_constant(p: Program, rng: np.random.Generator) -> Program:
     """A new constant, used by one operand of a random instruction."""
     k = len(p.consts)
     new_index = 1 + k
-    instrs = _shift_refs(list(p.instructions), new_index, 1)
+    instrs = shifted_refs(list(p.instructions), new_index, 1)
     output = p.output + 1 if p.output >= new_index else p.output
     if instrs:
         t = int(rng.integers(len(instrs)))
