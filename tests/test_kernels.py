@@ -69,9 +69,40 @@ def _reference(a, b, depth, rtol):
             # |v_k| e_k, the float tolerance by rtol |v| e, and the gap and tolerance round once.
             slack = (1 + rtol) * abs(value) * errors[depth] + abs(Fraction(pk, qk)) * errors[k] + 4 * _EPS * (gap + tol)
             certain = abs(gap - tol) > slack
+        if gap <= tol and status == Status.OSCILLATING:
+            certain = certain and _gap_ratio_clear(conv, depth, errors)
+            if not _gap_kept(conv, depth):
+                # Alternating errors that shrink: the gap between consecutive convergents halved
+                # since half the depth, so the fraction converges slowly rather than oscillates.
+                break
         if gap <= tol:
             return status, value, certain
     return Status.NOT_CONVERGED, value, certain
+
+
+def _gap(conv, n, errors):
+    """|v_n - v_{n-1}| and its float error bound, or (None, 0) where a denominator is 0."""
+    (p, q), (p1, q1) = conv[n], conv[n - 1]
+    if n < 1 or q == 0 or q1 == 0:
+        return None, 0
+    v, v1 = Fraction(p, q), Fraction(p1, q1)
+    return abs(v - v1), abs(v) * errors[n] + abs(v1) * errors[n - 1]
+
+
+def _gap_kept(conv, depth):
+    """The kernel's oscillation test: the last gap is more than half the gap at half the depth."""
+    now, _ = _gap(conv, depth, [0] * (depth + 2))
+    half, _ = _gap(conv, depth // 2, [0] * (depth + 2))
+    return now is None or half is None or now > half / 2
+
+
+def _gap_ratio_clear(conv, depth, errors):
+    """Whether float rounding cannot tip the comparison :func:`_gap_kept` makes."""
+    now, err_now = _gap(conv, depth, errors)
+    half, err_half = _gap(conv, depth // 2, errors)
+    if now is None or half is None:
+        return True
+    return abs(now - half / 2) > err_now + err_half / 2 + 4 * _EPS * (now + half)
 
 
 def _relative(x, y):
@@ -79,9 +110,9 @@ def _relative(x, y):
 
 
 @given(pcf_batches, st.integers(1, 60))
-# Depth 30 of a = -n - 3, b = 3n^2 + n + 2 is OSCILLATING by the kernel's rule (alternating errors
-# that shrink by 0.57 a step: p_30/q_30 is nearer p_28/q_28 than p_29/q_29); a = 1, b = -1 has
-# q_n = 0 at every n = 2 mod 3.
+# Depth 30 of a = -n - 3, b = 3n^2 + n + 2 has alternating errors that shrink by 0.57 a step:
+# p_30/q_30 is nearer p_28/q_28 than p_29/q_29, yet it converges (NOT_CONVERGED, not OSCILLATING);
+# a = 1, b = -1 has q_n = 0 at every n = 2 mod 3.
 @example(batch=[([-1, -3], [3, 1, 2]), ([1], [-1])], depth=30)
 def test_evaluate_matches_exact_reference(batch, depth):
     pcfs = [PCF(a, b) for a, b in batch]
@@ -240,5 +271,23 @@ def test_large_batches_match_one_row_at_a_time():
         if certain:
             assert batch.status[i] == ref_status
             checked.add(ref_status)
-    # Every status but NONFINITE is decided with certainty in these rows.
-    assert checked == set(Status) - {Status.NONFINITE, Status.INEXACT}
+    # Every status but NONFINITE and OSCILLATING is decided with certainty in these rows (the one
+    # row that looked oscillating, a = 5, b = 2n^2 + n - 1, converges: see the test below).
+    assert checked == set(Status) - {Status.NONFINITE, Status.INEXACT, Status.OSCILLATING}
+
+
+@pytest.mark.parametrize("depth", [30, 101, 200, 201])
+def test_oscillation_is_told_from_alternating_convergence(depth):
+    # a = 1, b = n^12: even and odd convergents tend to 1.0044... and 1.95... (Stern-Stolz), while
+    # a = 5, b = 2n^2 + n - 1 converges with alternating errors, p_200/q_200 nearer p_198/q_198
+    # than p_199/q_199; it meets rtol 1e-9 only by depth 400.
+    pcfs = [PCF([1], [1] + [0] * 12), PCF([5], [2, 1, -1])]
+    A, B = to_arrays(pcfs)
+    result = evaluate(A, B, depth, rtol=1e-9)
+    assert result.status[0] == Status.OSCILLATING
+    assert result.status[1] == Status.NOT_CONVERGED
+    assert result.limit[1] == pytest.approx(float(naive.value([5], [2, 1, -1], 3000)), rel=1e-3)
+    for p, status in zip(pcfs, result.status):
+        ref_status, _, certain = _reference(p.a, p.b, depth, 1e-9)
+        assert certain and status == ref_status
+    assert evaluate(A, B, 400, rtol=1e-9).status[1] == Status.CONVERGED

@@ -68,6 +68,11 @@ def run_pcf_unit(config: CampaignConfig, unit: int, model=None) -> dict:
     return {"unit": unit, **process_batch(A, B, config, model)}
 
 
+# How much deeper the fractions that have not converged at the search depth are evaluated: in the
+# NeurIPS 2024 space (depth 1,000) 338 of the 46,242 converge by depth 4,000.
+_SECOND_LOOK = 4
+
+
 def _explored(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """A fixed ~5 % of PCFs, measured whatever triage says: unbiased labels to check its recall
     on, and members enough for the clusters of what it drops."""
@@ -103,6 +108,12 @@ def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=No
 
     search, ident = config.search, config.identify
     ev = evaluate(A, B, search["depth"], rtol=1e-12)
+    # Slow convergers (alternating errors that shrink by little a step, or sub-geometric rates)
+    # miss the tolerance at the search depth; a deeper look at these few keeps their formulas.
+    slow = np.nonzero(ev.status == Status.NOT_CONVERGED)[0]
+    if slow.size:
+        deeper = evaluate(A[slow], B[slow], _SECOND_LOOK * search["depth"], rtol=1e-12)
+        ev.limit[slow], ev.status[slow] = deeper.limit, deeper.status
     alive = np.nonzero(ev.status == Status.CONVERGED)[0]
     out = {"candidates": int(len(A)), "converged": int(alive.size), "measured": 0, "dropped": 0, "pcfs": []}
     if not alive.size:

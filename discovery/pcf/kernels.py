@@ -36,7 +36,10 @@ class Status(enum.IntEnum):
     NONFINITE = 3
     """The float recurrence produced inf or NaN."""
     OSCILLATING = 4
-    """Even and odd convergents approach different values."""
+    """Even and odd convergents approach different values: the last convergent agrees with the one
+    two steps back, and the gap between consecutive convergents has not halved since half the
+    depth (a fraction converging with alternating errors shrinks that gap, and is NOT_CONVERGED
+    until it meets the tolerance)."""
     NOT_CONVERGED = 5
     """None of the above: diverging, or converging too slowly for the tolerance at this depth."""
     INEXACT = 6
@@ -151,6 +154,8 @@ def _evaluate_block(ca, cb, depth, rtol, limit, status):
     q = np.ones(w)
     p1 = np.ones(w)
     q1 = np.zeros(w)
+    half = depth // 2
+    gap_half = np.full(w, np.inf)
     for k in range(1, depth):
         x = float(k)
         ak[:] = ca[0]
@@ -169,13 +174,19 @@ def _evaluate_block(ca, cb, depth, rtol, limit, status):
             q1[j] = q[j] * s
             p[j] = pn * s
             q[j] = qn * s
+        if k == half:
+            for j in range(w):
+                if q[j] != 0.0 and q1[j] != 0.0:
+                    gap_half[j] = abs(p[j] / q[j] - p1[j] / q1[j])
     for j in range(w):
-        limit[j], status[j] = _last_step(ca[:, j], cb[:, j], depth, p[j], q[j], p1[j], q1[j], rtol)
+        limit[j], status[j] = _last_step(ca[:, j], cb[:, j], depth, p[j], q[j], p1[j], q1[j], rtol, gap_half[j])
 
 
 @numba.njit(cache=True)
-def _last_step(arow, brow, depth, p, q, p1, q1, rtol):
-    # The step to depth, keeping p_{depth-2}/q_{depth-2} to tell oscillation from divergence.
+def _last_step(arow, brow, depth, p, q, p1, q1, rtol, gap_half):
+    # The step to depth, keeping p_{depth-2}/q_{depth-2} to tell oscillation from divergence, and
+    # the gap between consecutive convergents at half the depth to tell it from slow convergence
+    # with alternating errors (whose gap shrinks, while an oscillation's tends to a constant).
     x = float(depth)
     ak = _horner(arow, x)
     bk = _horner(brow, x)
@@ -195,7 +206,7 @@ def _last_step(arow, brow, depth, p, q, p1, q1, rtol):
     tol = rtol * max(1.0, abs(value))
     if q1 != 0.0 and abs(value - p1 / q1) <= tol:
         return value, _CONVERGED
-    if q2 != 0.0 and abs(value - p2 / q2) <= tol:
+    if q2 != 0.0 and abs(value - p2 / q2) <= tol and (q1 == 0.0 or abs(value - p1 / q1) > 0.5 * gap_half):
         return np.nan, _OSCILLATING
     return value, _NOT_CONVERGED
 
