@@ -661,26 +661,36 @@ class FormulaStore:
         closed_form_k, closed_form_verified, fit, members``; each member has ``k, a, b, in_box,
         formula_id`` (None outside the box), ``identification`` (of a, b), ``canonical`` and
         ``canonical_identification`` (of the canonical form, stored with a new formula).
-        Members outside the box are stored as formulas of no campaign.  Returns the family ids.
+        Members outside the box are stored as formulas of no campaign.  A family whose line
+        (base, direction) was stored before for the same campaign keeps its id.  Returns the
+        family ids.
         """
         now = time.time()
         ids = []
         with self._transaction("storing families"):
-            old = [r[0] for r in self.conn.execute("SELECT id FROM families WHERE campaign_id IS ?", (campaign_id,))]
-            for fam in old:
+            # A family keeps its id when detection finds its line again (users keep links to it);
+            # a new line takes an id above every family stored, the ones replaced here included.
+            old = {(r["base"], r["direction"]): r["id"] for r in self.conn.execute(
+                "SELECT id, base, direction FROM families WHERE campaign_id IS ?", (campaign_id,))}
+            fresh = self.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM families").fetchone()[0]
+            for fam in old.values():
                 self.conn.execute("DELETE FROM family_members WHERE family_id=?", (fam,))
             self.conn.execute("DELETE FROM families WHERE campaign_id IS ?", (campaign_id,))
             self.conn.execute("DELETE FROM family_runs WHERE campaign_id IS ?", (campaign_id,))
             self.conn.execute("INSERT INTO family_runs(campaign_id, seconds, done) VALUES (?,?,?)",
                               (campaign_id, float(seconds), now))
             for f in families:
-                cur = self.conn.execute(
-                    "INSERT INTO families(campaign_id, constants, base, direction, closed_form_k, "
-                    "closed_form_verified, fit, created) VALUES (?,?,?,?,?,?,?,?)",
-                    (campaign_id, json.dumps(f["constants"]), json.dumps(f["base"]), json.dumps(f["direction"]),
+                line = (json.dumps(f["base"]), json.dumps(f["direction"]))
+                fam = old.get(line)
+                if fam is None:
+                    fam, fresh = fresh, fresh + 1
+                self.conn.execute(
+                    "INSERT INTO families(id, campaign_id, constants, base, direction, closed_form_k, "
+                    "closed_form_verified, fit, created) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (fam, campaign_id, json.dumps(f["constants"]), *line,
                      f["closed_form_k"], int(bool(f["closed_form_verified"])), json.dumps(f["fit"]), now),
                 )
-                ids.append(int(cur.lastrowid))
+                ids.append(int(fam))
                 for m in f["members"]:
                     fid = m["formula_id"]
                     if fid is None:

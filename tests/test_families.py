@@ -245,3 +245,19 @@ def test_a_schema_3_database_gains_the_family_tables(tmp_path):
         assert store.schema_version() == SCHEMA_VERSION
         assert store.families() == [] and store.family_run(None) is None
         assert run_families(store) == [] and store.family_run(None)["seconds"] >= 0
+
+
+def test_family_ids_survive_a_rerun_of_detection(tmp_path):
+    # Links users keep (query --family ID, the report) point at a line, so rerunning detection
+    # must give each line found again its id, whatever order detection finds the lines in.
+    def record(c):
+        return {"constants": ["pi"], "base": {"a": [3, c], "b": [-2, 0, 0]}, "direction": PAPER_DIRECTION,
+                "closed_form_k": None, "closed_form_verified": False, "fit": {}, "members": []}
+
+    with FormulaStore(tmp_path / "f.db") as store:
+        first = store.write_families(None, [record(1), record(2)])
+        other = store.write_families(None, [record(2), record(1), record(3)])
+        assert other[:2] == first[::-1] and other[2] > max(first)
+        again = store.write_families(None, [record(4), record(1)])
+        assert again[1] == first[0] and again[0] > other[2]
+        assert {f["id"] for f in store.families()} == set(again)
