@@ -129,6 +129,62 @@ def _compiled(expr: str):
     return parse(expr, ("x",)).mpmath()
 
 
+def _pole(expr: str, probe: np.ndarray, values: list, steps: int = 48) -> float | None:
+    """A point of the probe's span near which the target is unbounded, or None.
+
+    Between probe points a pole shows only by how values behave as one closes in on it: every
+    sign change is bisected and every interior local maximum of |f| is narrowed by golden-section
+    search, ``steps`` times; a root or a smooth maximum leaves |f| bounded as the bracket
+    shrinks by 2^-steps, while near a pole of order m it grows like width^-m (a factor 10^14 for a
+    simple pole).  Numeric rather than symbolic: sympy's ``continuous_domain`` knows no special
+    functions and runs for minutes on tan(x) over [0, 10^4].
+    """
+    mags = [abs(v) for v in values]
+    candidates = [(i, "sign") for i in range(len(values) - 1) if values[i] * values[i + 1] < 0]
+    candidates += [(i, "max") for i in range(1, len(values) - 1) if mags[i - 1] < mags[i] >= mags[i + 1]]
+    with mpmath.workdps(30):
+        for i, kind in candidates:
+            try:
+                middle, last, where = _narrow(expr, probe, values, i, kind, steps)
+            except (ArithmeticError, ValueError):  # evaluated at the pole itself
+                return float(probe[i])
+            if last > 1e6 * max(middle, mpmath.mpf(10) ** -30):
+                return float(where)
+    return None
+
+
+def _narrow(expr: str, probe: np.ndarray, values: list, i: int, kind: str, steps: int):
+    """|f| after steps // 2 narrowings and after ``steps`` around probe point i, and where the
+    bracket ended; see :func:`_pole`."""
+    f = _compiled(expr)
+    seen = []
+    if kind == "sign":
+        lo, hi, flo = mpmath.mpf(float(probe[i])), mpmath.mpf(float(probe[i + 1])), values[i]
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            fm = f(x=mid)
+            lo, hi, flo = (mid, hi, fm) if mpmath.sign(fm) == mpmath.sign(flo) else (lo, mid, flo)
+            seen.append(max(abs(flo), abs(fm)))
+        where = (lo + hi) / 2
+    else:
+        a, b = mpmath.mpf(float(probe[i - 1])), mpmath.mpf(float(probe[i + 1]))
+        g = (mpmath.sqrt(5) - 1) / 2
+        c, d = b - g * (b - a), a + g * (b - a)
+        fc, fd = abs(f(x=c)), abs(f(x=d))
+        for _ in range(steps):
+            if fc > fd:
+                b, d, fd = d, c, fc
+                c = b - g * (b - a)
+                fc = abs(f(x=c))
+            else:
+                a, c, fc = c, d, fd
+                d = a + g * (b - a)
+                fd = abs(f(x=d))
+            seen.append(max(fc, fd))
+        where = (a + b) / 2
+    return seen[steps // 2 - 1], seen[-1], where
+
+
 def make_target(name: str, interval: tuple[float, float], relative: bool | None = None,
                 error: str = "auto") -> Target:
     """A target from a builtin name (exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt) or an
@@ -168,13 +224,21 @@ def make_target(name: str, interval: tuple[float, float], relative: bool | None 
     parse(expr, ("x",))
     probe = np.linspace(lo, hi, 257)
     with mpmath.workdps(20):
-        try:
-            values = [_mp_eval(expr, mpmath.mpf(float(x))) for x in probe]
-        except (ArithmeticError, ValueError, TypeError) as err:  # mpmath's domain errors
-            raise InputError(f"target {name!r} cannot be evaluated on [{lo}, {hi}]: {err}") from None
+        values = []
+        for x in probe:
+            try:
+                values.append(_mp_eval(expr, mpmath.mpf(float(x))))
+            except (ArithmeticError, ValueError, TypeError) as err:  # mpmath's domain errors
+                why = str(err) or ("a division by zero" if isinstance(err, ZeroDivisionError) else type(err).__name__)
+                raise InputError(f"target {name!r} cannot be evaluated on [{lo}, {hi}]: {why} "
+                                 f"at x = {x:.15g}") from None
         if not all(isinstance(v, mpmath.mpf) and mpmath.isfinite(v) for v in values):
             raise InputError(f"target {name!r} is not real and finite on [{lo}, {hi}]")
         signs = {mpmath.sign(v) for v in values}
+    pole = _pole(expr, probe, values)
+    if pole is not None:
+        raise InputError(f"target {name!r} has a pole on [{lo}, {hi}], near x = {pole:.15g}: no program can "
+                         "approximate it there")
     has_zero = 0 in signs or len(signs) > 1
     if relative is None:
         relative = not has_zero
