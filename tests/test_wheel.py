@@ -55,10 +55,16 @@ def venv(tmp_path_factory):
         shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", root / "dist", src], root)
     (wheel,) = (root / "dist").glob("discovery-*.whl")
-    # With the system site-packages numpy, numba and the rest are there without a download; the
-    # venv's own site-packages come first on sys.path, so its discovery shadows an editable one.
-    _run([sys.executable, "-m", "venv", "--system-site-packages", root / "venv"], root)
+    _run([sys.executable, "-m", "venv", root / "venv"], root)
     scripts = root / "venv" / ("Scripts" if os.name == "nt" else "bin")
+    # numpy, numba and the rest come from the environment running the tests, without a download:
+    # its package folders, listed in a .pth file, follow the venv's own site-packages on sys.path,
+    # so the wheel's discovery shadows an editable one.  (--system-site-packages would give the
+    # base interpreter's folders, which lack them when the tests run in a virtual environment.)
+    site = Path(_run([scripts / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], root)
+                .strip())
+    (site / "_test_environment.pth").write_text(
+        "".join(f"{p}\n" for p in sys.path if Path(p).name in ("site-packages", "dist-packages")))
     _run([scripts / "python", "-m", "pip", "install", "--no-deps", "--no-index", wheel], root)
     return scripts
 
