@@ -372,6 +372,8 @@ def _campaign_status(args) -> int:
             print(f"{st['name']} ({st['kind']}, {state}): units {units}, "
                   f"candidates {st['candidates']:,}, converging {st['converged']:,}, stored {st['formulas']:,}, "
                   f"clusters {st['clusters']}")
+            if st["description"]:
+                print(f"  {' '.join(st['description'].split())}")
             if st["dropped"]:
                 print(f"  triage: exact metrics for {st['measured']:,} of {st['converged']:,} converging PCFs "
                       f"({st['dropped']:,} dropped)")

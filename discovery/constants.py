@@ -13,10 +13,16 @@ The alias ``exp2`` of e² is deprecated: ``exp2`` is also the program target 2^x
 from __future__ import annotations
 
 import difflib
+import hashlib
 import itertools
+import keyword
+import os
+import stat
+import tomllib
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Iterable
 
 import mpmath
@@ -39,6 +45,10 @@ class Constant:
         The constant in sympy syntax (a catalog symbol where sympy has no such constant).
     aliases : tuple of str
         Other accepted names.
+    value_digest : str
+        For a user's constant, a digest of its value ("" for a built-in one); see :attr:`key`.
+    definition : str
+        For a user's constant, its ``value`` text (what a database keeps to read it back).
     """
 
     name: str
@@ -46,6 +56,15 @@ class Constant:
     mp: Callable[[], mpmath.mpf]
     sympy_form: str
     aliases: tuple[str, ...] = ()
+    value_digest: str = ""
+    definition: str = ""
+
+    @property
+    def key(self) -> str:
+        """What the database stores for this constant: the name of a built-in constant, and
+        ``name@digest`` for a user's, so two catalogs giving one name different values never
+        share identifications (the digest is of the value, not of the file or its text)."""
+        return f"{self.name}@{self.value_digest}" if self.value_digest else self.name
 
     def value(self, dps: int) -> mpmath.mpf:
         """The value to ``dps`` decimal digits (cached per precision)."""
@@ -357,22 +376,115 @@ def products(constants: Iterable[Constant]) -> list[Product]:
     return out
 
 
+# A user's TOML file (a campaign or a catalog) is a few kilobytes; past these it is a mistake (a
+# device, a data file given by accident), refused before it fills memory or the parser's stack.
+MAX_USER_FILE_BYTES = 1 << 20
+MAX_TOML_DEPTH = 8
+
+
+def read_toml(path, what: str) -> dict:
+    """Read a TOML file a user gave (a campaign or a catalog): the one reader of such files.
+
+    Only a regular file of at most :data:`MAX_USER_FILE_BYTES` bytes is read (a FIFO, a device
+    such as ``/dev/zero`` or a folder is refused without reading it: the file is opened without
+    blocking and checked on the open descriptor), as UTF-8, and tables and arrays may nest at
+    most :data:`MAX_TOML_DEPTH` deep.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What the file is, for messages: ``"campaign file"``, ``"catalog file"``.
+
+    Raises
+    ------
+    discovery.errors.InputError
+        One line naming the file and what is wrong with it.
+    """
+    from discovery.errors import InputError
+
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such {what}") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot read the {what} ({err.strerror or err})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise InputError(f"{path}: {kind}; a {what} must be a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(MAX_USER_FILE_BYTES + 1)
+        except OSError as err:
+            raise InputError(f"{path}: cannot read the {what} ({err.strerror or err})") from None
+    if len(data) > MAX_USER_FILE_BYTES:
+        raise InputError(f"{path}: larger than {MAX_USER_FILE_BYTES // 1024} KiB; a {what} is a small text file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start}); "
+                         f"save the {what} as UTF-8") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{path}: not valid TOML ({err})") from None
+    except RecursionError:
+        raise InputError(f"{path}: tables or arrays nested deeper than {MAX_TOML_DEPTH} levels") from None
+    if _depth(doc) > MAX_TOML_DEPTH:
+        raise InputError(f"{path}: tables or arrays nested deeper than {MAX_TOML_DEPTH} levels")
+    return doc
+
+
+def _depth(doc) -> int:
+    """Nesting depth of parsed TOML (iterative: the data may be as deep as the parser allows)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, level + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
+
+
+# Names a user's constant may not take: sympy reads them as something else in a closed form (I is
+# the imaginary unit, E is e, S, N, O and Q are sympy objects, beta and gamma are functions), the
+# expression parser's functions, and Python keywords.
+_RESERVED = frozenset(dir(sympy)) | frozenset(keyword.kwlist) | {"x", "n", "k"}
+# A user's sympy form must agree with its value to this many digits.
+_FORM_CHECK_DIGITS = 30
+MAX_CATALOG_CONSTANTS = 1000
+
+
+def _value_digest(expression) -> str:
+    """A digest of a constant's value (40 digits): the same number, however written, gets the same."""
+    text = mpmath.nstr(expression.value(50), 40, min_fixed=-1, max_fixed=-1)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def load_catalog(path) -> list[Constant]:
     """Add the constants of a TOML catalog file to the catalog (after every built-in one).
 
     The file holds ``[[constant]]`` tables with ``name`` (an identifier), ``value`` (an expression
     for :func:`discovery.expressions.parse`: catalog names, ``pi``, ``zeta(3)``, ``gamma(1/3)``,
     ``clsin(2, pi/3)`` ...), and optionally ``description``, ``aliases`` (a list of names) and
-    ``sympy`` (the closed form to report, parsed the same way; default: the value's own sympy form,
-    or a symbol of the name when it has none)::
+    ``sympy`` (the closed form to report, parsed the same way and checked to agree with ``value``
+    to 30 digits; default: the value's own sympy form, or a symbol of the name when it has none)::
 
         [[constant]]
         name = "zeta3_over_pi2"
         value = "zeta(3)/pi^2"
         description = "ζ(3)/π²"
 
-    Loading the same file twice is harmless; a name already taken by a different definition is
-    refused.
+    A name sympy reads as something else (``I``, ``E``, ``S``, ``N``, ``pi``, ``oo``, ``gamma``,
+    ... : anything in the ``sympy`` namespace) or a function of the expression parser is refused,
+    so closed forms read back as written.  Each constant gets a :attr:`Constant.key` from its
+    name and its value, which is what the database stores.  Loading the same file twice is
+    harmless; a name already taken by a different definition is refused.  The file is read by
+    :func:`read_toml` and holds at most :data:`MAX_CATALOG_CONSTANTS` constants (each is
+    evaluated on load).
 
     Returns
     -------
@@ -382,30 +494,24 @@ def load_catalog(path) -> list[Constant]:
     Raises
     ------
     discovery.errors.InputError
-        For a missing file, bad TOML, an unknown key, a bad name or a definition that does not
-        parse or evaluate to a finite real number; the message names the file and the entry.
+        For a missing or unreadable file, bad TOML, an unknown key, a bad or reserved name, a
+        definition that does not parse or evaluate to a finite real number, or a sympy form that
+        disagrees with the value; the message names the file and the entry.
     """
-    import tomllib
-    from pathlib import Path
-
     from discovery.errors import InputError
-    from discovery.expressions import parse
+    from discovery.expressions import FUNCTIONS, parse
 
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such catalog file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read the catalog file ({err})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"{path}: not valid TOML ({err})") from None
+    doc = read_toml(path, "catalog file")
     extra = set(doc) - {"constant"}
     if extra:
         raise InputError(f"{path}: unknown table or key {sorted(extra)[0]!r} (a catalog has [[constant]] tables)")
     entries = doc.get("constant", [])
     if not isinstance(entries, list) or not entries:
         raise InputError(f"{path}: no [[constant]] tables")
+    if len(entries) > MAX_CATALOG_CONSTANTS:
+        raise InputError(f"{path}: {len(entries)} constants; a catalog holds at most {MAX_CATALOG_CONSTANTS} "
+                         "(each is evaluated on load and screened in every identification)")
     loaded = []
     for i, entry in enumerate(entries, 1):
         where = f"{path}: constant {i}"
@@ -415,20 +521,28 @@ def load_catalog(path) -> list[Constant]:
         if unknown:
             raise InputError(f"{where}: unknown key {sorted(unknown)[0]!r}")
         name, text = entry.get("name"), entry.get("value")
-        if not isinstance(name, str) or not name.isidentifier() or not name.isascii():
-            raise InputError(f"{where}: name must be an ASCII identifier, got {name!r}")
+        if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or len(name) > 64:
+            raise InputError(f"{where}: name must be an ASCII identifier of at most 64 characters, got {name!r}")
+        if name in _RESERVED or name in FUNCTIONS:
+            raise InputError(f"{where}: name {name!r} is reserved (sympy or the expression parser reads it as "
+                             "something else); choose another")
         where = f"{path}: constant {name!r}"
         if not isinstance(text, str):
             raise InputError(f"{where}: value must be an expression in quotes, got {text!r}")
         aliases = entry.get("aliases", [])
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
             raise InputError(f"{where}: aliases must be a list of names, got {aliases!r}")
+        for alias in aliases:
+            if alias in _RESERVED or alias in FUNCTIONS:
+                raise InputError(f"{where}: alias {alias!r} is reserved (sympy or the expression parser reads it "
+                                 "as something else); choose another")
         description = entry.get("description", text)
         if not isinstance(description, str):
             raise InputError(f"{where}: description must be text, got {description!r}")
         try:
             expression = parse(text)
-            expression.value(30)
+            value = expression.value(_FORM_CHECK_DIGITS + 10)
+            digest = _value_digest(expression)
         except InputError as err:
             raise InputError(f"{where}: {err}") from None
         form = entry.get("sympy")
@@ -440,15 +554,66 @@ def load_catalog(path) -> list[Constant]:
                 form = name
         elif not isinstance(form, str):
             raise InputError(f"{where}: sympy must be an expression in quotes, got {form!r}")
-        else:
-            try:
-                parse(form).sympy()
-            except InputError as err:
-                raise InputError(f"{where}: sympy: {err}") from None
-        loaded.append(Constant(name, description, _defined(text), form, tuple(aliases)))
+        elif form.strip() != name:
+            _check_form(form, value, where)
+        loaded.append(Constant(name, description, _defined(text), form.strip(), tuple(aliases), digest, text))
     for c in loaded:
         _register(c, path)
     return loaded
+
+
+def _check_form(form: str, value: mpmath.mpf, where: str) -> None:
+    """Refuse a sympy form that is not the value (a closed form in it would be wrong)."""
+    from discovery.errors import InputError
+    from discovery.expressions import parse
+
+    try:
+        parsed = parse(form)
+        parsed.sympy()
+        other = parsed.value(_FORM_CHECK_DIGITS + 10)
+    except InputError as err:
+        raise InputError(f"{where}: sympy: {err}") from None
+    with mpmath.workdps(_FORM_CHECK_DIGITS + 10):
+        close = abs(other - value) <= mpmath.mpf(10) ** -_FORM_CHECK_DIGITS * max(1, abs(value))
+    if not close:
+        raise InputError(f"{where}: sympy {form!r} is {mpmath.nstr(other, 15)}, not the value "
+                         f"{mpmath.nstr(value, 15)}; give the value's closed form or leave sympy out")
+
+
+def stored_definition(const: Constant) -> dict:
+    """What a database keeps of a user's constant so another process can read its
+    identifications back (see :func:`register_stored`)."""
+    return {"key": const.key, "name": const.name, "value": const.definition, "sympy": const.sympy_form,
+            "description": const.description}
+
+
+def register_stored(definitions: Iterable[dict]) -> None:
+    """Make the user constants other campaigns stored resolvable by their keys, so their
+    identifications (met by this campaign too) are re-identified with their own values (families
+    do), never with a constant of the same name loaded here.
+
+    Each is registered under its key as its name (``myk@02d1e25b65``) and is never screened: only
+    a campaign's own catalog is.  Definitions that do not parse, or whose value no longer gives
+    their key, are skipped: their identifications then resolve nowhere, as before they were kept.
+    """
+    from discovery.errors import InputError
+    from discovery.expressions import parse
+
+    for d in definitions:
+        key, name, text = d.get("key"), d.get("name"), d.get("value")
+        if not all(isinstance(v, str) for v in (key, name, text)) or key in _EXACT:
+            continue
+        try:
+            if f"{name}@{_value_digest(parse(text))}" != key:
+                continue
+        except InputError:
+            continue
+        form = d.get("sympy") if isinstance(d.get("sympy"), str) else name
+        CATALOG[key] = Constant(key, str(d.get("description", text)), _defined(text), form, (), "", text)
+        _EXACT[key] = _ALIASES[key] = key
+        if form == name:
+            # Its closed forms show the name it was given, not a constant of that name loaded here.
+            SYMPY_LOCALS[key] = sympy.Symbol(name)
 
 
 def _register(const: Constant, path) -> None:
@@ -456,7 +621,7 @@ def _register(const: Constant, path) -> None:
 
     old = CATALOG.get(const.name)
     if old is not None:
-        if old.sympy_form == const.sympy_form and old.description == const.description and old in _USER:
+        if old.key == const.key and old.sympy_form == const.sympy_form and old.description == const.description:
             return
         raise InputError(f"{path}: constant {const.name!r} is already in the catalog ({old.description})")
     for alias in (const.name, *const.aliases):
@@ -464,7 +629,7 @@ def _register(const: Constant, path) -> None:
             raise InputError(f"{path}: name {alias!r} of {const.name!r} is already taken by {_EXACT[alias]!r}")
     CATALOG[const.name] = const
     _USER.append(const)
-    for alias in (const.name, *const.aliases):
+    for alias in (const.name, const.key, *const.aliases):
         _EXACT[alias] = const.name
         _ALIASES[alias] = const.name
         _ALIASES.setdefault(alias.lower(), const.name)

@@ -179,10 +179,6 @@ def _cluster_points(store, campaign_id: int) -> list[dict]:
     return out
 
 
-def _run_folder(db: Path, name: str) -> Path:
-    return db.parent / f"{db.stem}_runs" / name
-
-
 # --- HTML pieces ----------------------------------------------------------------------------------
 def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
     th = "".join(f"<th>{h}</th>" for h in head)
@@ -507,8 +503,7 @@ def render_report(store, db: Path, campaign: str | None = None) -> str:
         records = store.query(kind="pcf", campaign=name, identified=True)
         sections += [_constants_section(records), _delta_section(store, row["id"], records), _new_section(records),
                      _families_section(store.families(campaign=name)),
-                     _clusters_section(_cluster_points(store, row["id"]),
-                                       sorted(_run_folder(db, name).glob("clusters_*.png")))]
+                     _clusters_section(_cluster_points(store, row["id"]), _cluster_pngs(db, name))]
     nav = "".join(f'<a href="#{s}">{s}</a>' for s in
                   (["stages", "pareto"] if kind == "program" else
                    ["stages", "constants", "delta-positive", "new", "families", "clusters"]))
@@ -522,6 +517,17 @@ def render_report(store, db: Path, campaign: str | None = None) -> str:
         f".</p><details><summary>configuration</summary><pre>{_esc(json.dumps(config, indent=1, sort_keys=True))}"
         f"</pre></details><nav>{nav}</nav>{''.join(sections)}<script>{_MAP_JS}</script></body></html>"
     )
+
+
+def _cluster_pngs(db: Path, name: str) -> list[Path]:
+    """The scatter plots in a campaign's run folder (none for a name stored before names were
+    checked, which has no run folder of its own)."""
+    from discovery.campaign.config import ConfigError, run_folder
+
+    try:
+        return sorted(run_folder(db, name).glob("clusters_*.png"))
+    except ConfigError:
+        return []
 
 
 def write_report(db: str | Path, out: str | Path, campaign: str | None = None) -> Path:
@@ -577,7 +583,9 @@ def close_campaign(store, name: str, db: str | Path, progress: bool = False, rep
     if row["kind"] == "pcf" and store.family_run(row["id"]) is None:
         run_families(store, name, progress=progress)
         ran = True
-    path = _run_folder(db, name) / "index.html"
+    from discovery.campaign.config import run_folder
+
+    path = run_folder(db, name) / "index.html"
     if not report or (path.exists() and not ran):
         return None
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -387,7 +387,13 @@ class FormulaStore:
             if not exists:
                 return 0
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            return int(row[0]) if row else 0
+        if row is None:
+            return 0
+        text = str(row[0]).strip()
+        if not (text.isascii() and text.isdigit()):
+            raise StoreError(f"{self.path}: its stored schema version {str(row[0])[:40]!r} is not a version number; "
+                             "the file is damaged or not a formula database")
+        return int(text)
 
     def _migrate(self) -> None:
         with self._transaction(f"upgrading it to schema {SCHEMA_VERSION}"):
@@ -429,7 +435,10 @@ class FormulaStore:
             if row is None:
                 cur = self.conn.execute(
                     "INSERT INTO campaigns(name, kind, config, config_hash, total_units, created) VALUES (?,?,?,?,?,?)",
-                    (name, kind, json.dumps(config, sort_keys=True), config_hash, total_units, time.time()),
+                    # A space of more units than an SQLite integer holds is kept as a float: it only
+                    # sizes progress, and its first units start at once like any other's.
+                    (name, kind, json.dumps(config, sort_keys=True), config_hash,
+                     total_units if total_units < 2**63 else float(total_units), time.time()),
                 )
                 return int(cur.lastrowid)
         if row["config_hash"] != config_hash:
@@ -438,6 +447,20 @@ class FormulaStore:
                 "rename the campaign or use another database"
             )
         return int(row["id"])
+
+    def user_constants(self) -> list[dict]:
+        """The user constants campaigns stored with their configurations (see
+        :func:`discovery.constants.stored_definition`), each once."""
+        out = {}
+        for row in self.campaigns():
+            try:
+                definitions = json.loads(row["config"]).get("catalog_definitions") or []
+            except (ValueError, AttributeError):
+                continue
+            for d in definitions if isinstance(definitions, list) else []:
+                if isinstance(d, dict) and isinstance(d.get("key"), str):
+                    out.setdefault(d["key"], d)
+        return list(out.values())
 
     def done_units(self, campaign_id: int) -> set[int]:
         """Units of a campaign already committed."""
@@ -496,8 +519,9 @@ class FormulaStore:
         return {
             "name": c["name"],
             "kind": c["kind"],
+            "description": self._description(c["config"]),
             "units_done": units[0],
-            "units_total": c["total_units"],
+            "units_total": int(c["total_units"]),
             "candidates": units[1],
             "converged": units[2],
             "measured": units[3],
@@ -507,6 +531,15 @@ class FormulaStore:
             "identified": {(r[0] or "rational/quadratic"): r[1] for r in per_constant},
             "finished": c["finished"] is not None,
         }
+
+    @staticmethod
+    def _description(config: str) -> str:
+        """The description a campaign was started with ("" for one stored before they were kept)."""
+        try:
+            campaign = json.loads(config).get("campaign") or {}
+        except (ValueError, AttributeError):
+            return ""
+        return (campaign.get("description") or "") if isinstance(campaign, dict) else ""
 
     # --- writing -----------------------------------------------------------------------------
     def write_unit(
@@ -710,6 +743,36 @@ class FormulaStore:
         return ids
 
     # --- reading -----------------------------------------------------------------------------
+    def constant_key(self, name: str) -> str:
+        """What identifications store for a constant: its key (:attr:`discovery.constants.Constant.key`).
+
+        A name of the catalog (aliases accepted) gives its key; any other name may be a user's
+        constant stored here by a campaign, as ``name`` or ``name@digest``; a name stored with
+        several values (two catalogs defining it differently) must be given with its digest.
+
+        Raises
+        ------
+        InputError
+            For a name neither in the catalog nor stored, or stored with several values.
+        """
+        from discovery.constants import get
+
+        try:
+            return get(name).key
+        except ValueError as unknown:
+            prefix = f"{name}@"
+            with self._guard("reading it"):
+                stored = [r[0] for r in self.conn.execute(
+                    "SELECT DISTINCT constant FROM identifications WHERE constant=? OR (substr(constant, 1, ?)=? "
+                    "AND instr(constant, '*')=0 AND instr(constant, '^')=0) ORDER BY constant",
+                    (str(name), len(prefix), prefix))]
+            if len(stored) == 1:
+                return stored[0]
+            if stored:
+                raise InputError(f"constant {name!r} is stored in {self.path} with {len(stored)} different values "
+                                 f"({', '.join(stored)}); give one of these") from None
+            raise unknown
+
     def metric_table(self, campaign_id: int) -> tuple[list[int], list[dict]]:
         """Formula ids and metric rows (with genomes) of a campaign's PCFs with metrics."""
         with self._guard("reading it"):
@@ -873,10 +936,8 @@ class FormulaStore:
             where.append("f.kind=?")
             args.append(kind)
         if constant is not None:
-            from discovery.constants import get
-
             where.append("i.constant=?")
-            args.append(get(constant).name)
+            args.append(self.constant_key(constant))
         if cluster is not None:
             where.append("c.label=?")
             args.append(int(cluster))

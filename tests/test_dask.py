@@ -99,9 +99,11 @@ def test_driver_killed_then_rerun_with_the_scheduler_equals_an_uninterrupted_run
 
 
 def test_scheduler_errors_are_one_line(tmp_path):
+    from discovery.campaign.executors import SchedulerError
     from discovery.errors import InputError
 
     with pytest.raises(InputError, match="expected a Dask address"):
         DaskExecutor("localhost")
-    with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
+    # Not refused input but a failure to run (exit status 1): SchedulerError is no InputError.
+    with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
         DaskExecutor("tcp://127.0.0.1:9", timeout=2)

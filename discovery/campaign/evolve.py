@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from discovery.campaign.config import CampaignConfig
+from discovery.campaign.config import CampaignConfig, run_folder
 from discovery.campaign.runner import CampaignResult
 from discovery.pcf.genome import canonical_key
 
@@ -224,7 +224,7 @@ def run_pcf_evolution(config: CampaignConfig, db: Path, progress: bool, schedule
     """Evolve PCFs within the campaign's space until its budget is spent, then cluster and finish."""
     from tqdm import tqdm
 
-    from discovery.campaign.runner import _close_campaign, make_executor
+    from discovery.campaign.runner import _close_campaign, make_executor, read_stored_constants
     from discovery.evolution import NSGA2, decode_plain, encode_plain
     from discovery.pcf.genome import GenomeSpace
     from discovery.store import FormulaStore
@@ -232,13 +232,14 @@ def run_pcf_evolution(config: CampaignConfig, db: Path, progress: bool, schedule
     start = time.time()
     search = config.search
     space = GenomeSpace.from_config(config.space)
-    folder = db.parent / f"{db.stem}_runs" / config.name
+    folder = run_folder(db, config.name)
     folder.mkdir(parents=True, exist_ok=True)
     store = FormulaStore(db)
     executor = None
     try:
-        cid = store.start_campaign(config.name, "pcf", config.as_dict(), config.digest(),
+        cid = store.start_campaign(config.name, "pcf", config.stored(), config.digest(),
                                    search["generations"] + 1 if search["generations"] else 0)
+        read_stored_constants(store)
         written = []
         if store.campaign(config.name)["finished"] is None:
             executor = make_executor(config, scheduler, progress)

@@ -5,10 +5,28 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
+import socket
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable, Iterable, Iterator
+from urllib.parse import urlsplit
 
-from discovery.errors import InputError
+from discovery.errors import DiscoveryError, InputError
+
+# Seconds to wait for a TCP connection to a scheduler: a refused or unroutable address fails
+# within this, not after Dask's own 30 s of retries.
+PROBE_SECONDS = 5.0
+
+
+class SchedulerError(DiscoveryError, ConnectionError):
+    """The Dask scheduler cannot be reached (a failure while running: exit status 1, not 2)."""
+
+
+def max_workers() -> int:
+    """Worker processes allowed on this machine (``[execution] workers``, ``local:N``): twice its
+    cores.  Each process holds its own numba code and tables (some 30 MB and more), and more
+    processes than that only compete for the cores."""
+    return max(2, 2 * (os.cpu_count() or 1))
 
 
 class Executor:
@@ -79,13 +97,41 @@ def parse_scheduler(text: str) -> tuple[str, int | None]:
     text = str(text).strip()
     if text.startswith("local:"):
         count = text.removeprefix("local:")
-        if not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= 1024:
-            raise InputError(f"scheduler {text!r}: expected local:N with N from 1 to 1024 worker processes")
+        most = max_workers()
+        if not (count.isascii() and count.isdigit() and len(count) <= 6) or not 1 <= int(count) <= most:
+            raise InputError(f"scheduler {text!r}: expected local:N with N from 1 to {most} worker processes "
+                             f"(twice this machine's {os.cpu_count() or 1} cores)")
         return text, int(count)
     scheme, sep, rest = text.partition("://")
     if not sep or scheme not in ("tcp", "tls", "ws", "wss", "inproc", "ucx") or not rest:
         raise InputError(f"scheduler {text!r}: expected a Dask address such as tcp://host:8786, or local:N")
     return text, None
+
+
+def probe_scheduler(text: str) -> None:
+    """Check that a ``tcp://`` or ``tls://`` scheduler accepts connections, within
+    :data:`PROBE_SECONDS`; other addresses (``local:N``, ``inproc``, ...) pass unchecked.
+
+    Raises
+    ------
+    InputError
+        For an address :func:`parse_scheduler` refuses.
+    SchedulerError
+        If nothing answers there.
+    """
+    address, local = parse_scheduler(text)
+    parts = urlsplit(address)
+    if local is not None or parts.scheme not in ("tcp", "tls"):
+        return
+    try:
+        host, port = parts.hostname, parts.port or 8786
+    except ValueError as err:
+        raise InputError(f"scheduler {address!r}: {err}") from None
+    try:
+        socket.create_connection((host, port), timeout=PROBE_SECONDS).close()
+    except OSError as err:
+        raise SchedulerError(f"cannot reach the Dask scheduler at {address} ({err.strerror or err}); start it "
+                             "(dask scheduler) or check the address") from None
 
 
 def _dask():
@@ -142,6 +188,7 @@ class DaskExecutor(Executor):
         self.client = None
         self._pending = None
         try:
+            probe_scheduler(scheduler)
             if local is not None:
                 self.cluster = distributed.LocalCluster(
                     n_workers=local, threads_per_worker=1, processes=True, dashboard_address=":0",
@@ -151,7 +198,7 @@ class DaskExecutor(Executor):
             try:
                 self.client = distributed.Client(address, timeout=f"{timeout}s")
             except (OSError, TimeoutError) as err:
-                raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({err})") from None
+                raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler} ({err})") from None
             self.client.register_plugin(_one_numba_thread_plugin(distributed))
         except BaseException:
             self.close()

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from discovery.campaign.config import CampaignConfig
+from discovery.campaign.config import CampaignConfig, load_campaign_catalog
 
 def campaign_space(config: CampaignConfig):
     """The campaign's lazy :class:`~discovery.pcf.space.Space` (``max_candidates`` cuts its raw grid)."""
@@ -44,9 +44,26 @@ def fit_points(sample: int) -> tuple[int, ...]:
     return tuple(sorted({min(6, sample // 2), sample // 8, sample // 4, sample // 2, sample} - {0, 1}))
 
 
+def _stored_constant(name: str | None) -> str | None:
+    """The stored name of a constant or a product of constants (``myk^2*pi``): each factor by
+    its key."""
+    from discovery.constants import CATALOG
+
+    if not name:
+        return name
+    factors = []
+    for factor in name.split("*"):
+        base, caret, power = factor.partition("^")
+        entry = CATALOG.get(base)
+        factors.append((entry.key if entry is not None else base) + caret + power)
+    return "*".join(factors)
+
+
 def identification_record(found) -> dict:
+    """What the store keeps of an identification; a user's constant is stored by its key (name and
+    value digest), so campaigns giving one name different values never mix."""
     return {
-        "constant": found.constant,
+        "constant": _stored_constant(found.constant),
         "kind": found.kind,
         "basis": list(found.basis),
         "relation": list(found.relation),
@@ -118,10 +135,7 @@ def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=No
     out = {"candidates": int(len(A)), "converged": int(alive.size), "measured": 0, "dropped": 0, "pcfs": []}
     if not alive.size:
         return out
-    if ident.get("catalog"):  # a worker process may not have loaded the user's constants yet
-        from discovery.constants import load_catalog
-
-        load_catalog(ident["catalog"])
+    load_campaign_catalog(config)  # a worker process may not have loaded the user's constants yet
     constants = tuple(ident["constants"]) if ident["constants"] else None
     table = _table(constants, ident["mobius_bound"])
     rows, entries = match(ev.limit[alive], table)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from discovery.campaign.config import CampaignConfig
+from discovery.campaign.config import CampaignConfig, run_folder
 from discovery.campaign.runner import CampaignResult
 from discovery.errors import CheckpointError
 
@@ -39,11 +39,11 @@ def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
     start = time.time()
     t = config.space
     target = make_target(t["name"], tuple(t["interval"]), error=t["error"])
-    folder = db.parent / f"{db.stem}_runs" / config.name
+    folder = run_folder(db, config.name)
     folder.mkdir(parents=True, exist_ok=True)
     store = FormulaStore(db)
     try:
-        cid = store.start_campaign(config.name, "program", config.as_dict(), config.digest(), 1)
+        cid = store.start_campaign(config.name, "program", config.stored(), config.digest(), 1)
         if not store.done_units(cid) and config.execution["islands"] > 1:
             evaluations, rows = _run_islands(config, target, folder, progress, scheduler)
             store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=evaluations)

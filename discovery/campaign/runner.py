@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from discovery.campaign.config import CampaignConfig, load_config
-from discovery.campaign.executors import Executor, LocalExecutor
+from discovery.campaign.config import CampaignConfig, load_config, run_folder
+from discovery.campaign.executors import Executor, LocalExecutor, probe_scheduler
 from discovery.campaign.pcf import UnitRunner, fit_points, identification_record, unit_count
 
 @dataclass
@@ -97,6 +97,9 @@ def run_campaign(
 
     if not isinstance(config, CampaignConfig):
         config = load_config(config)
+    if executor is None and (scheduler or config.execution.get("scheduler")):
+        # Before the campaign is registered: an unreachable scheduler leaves no empty campaign.
+        probe_scheduler(scheduler or config.execution["scheduler"])
     if config.kind == "program":
         from discovery.campaign.programs import run_program_campaign
 
@@ -114,7 +117,8 @@ def run_campaign(
     store = FormulaStore(db)
     own_executor = executor is None
     try:
-        cid = store.start_campaign(config.name, config.kind, config.as_dict(), config.digest(), total)
+        cid = store.start_campaign(config.name, config.kind, config.stored(), config.digest(), total)
+        read_stored_constants(store)
         done_before = store.done_units(cid)
         remaining = total - len(done_before)
         if max_units is not None:
@@ -165,6 +169,15 @@ def run_campaign(
         )
     finally:
         store.close()
+
+
+def read_stored_constants(store) -> None:
+    """Make the user constants of every campaign in the database resolvable here: a formula this
+    campaign meets may carry another catalog's constant, which its closing stage (families)
+    re-identifies with that constant's own value."""
+    from discovery.constants import register_stored
+
+    register_stored(store.user_constants())
 
 
 @dataclass
@@ -293,15 +306,16 @@ def _cluster_campaign(store, cid: int, config: CampaignConfig, db: Path, progres
     for c, fid, pcf in tqdm(todo, desc=f"{config.name}: cluster representatives", unit="PCF", disable=not progress):
         hit = identify_pcf(pcf)
         if hit is not None and hit.digits_verified >= config.identify["confirm_digits"]:
-            identifications.append((fid, identification_record(hit)))
-            if hit.constant and hit.constant not in c["constants"]:
-                c["constants"] = sorted(c["constants"] + [hit.constant])
+            record = identification_record(hit)
+            identifications.append((fid, record))
+            if record["constant"] and record["constant"] not in c["constants"]:
+                c["constants"] = sorted(c["constants"] + [record["constant"]])
 
     written = []
     if plots:
         from discovery.plots import cluster_scatter
 
-        folder = db.parent / f"{db.stem}_runs" / config.name
+        folder = run_folder(db, config.name)
         folder.mkdir(parents=True, exist_ok=True)
         for plane in (("delta", "gamma_prime"), ("delta", "eta_prime")):
             written.append(
