@@ -748,19 +748,19 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as err:
         print(f"discovery: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    caught: list = []
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DeprecationWarning)
-            try:
-                return args.handler(args)
-            finally:
-                ours = [w for w in caught
-                        if issubclass(w.category, DeprecationWarning) and w.filename.startswith(_PACKAGE_DIR)]
-                for note in sorted({str(w.message) for w in ours}):
-                    print(f"discovery: warning: {note}", file=sys.stderr)
-                for w in caught:  # everything else is shown as Python would have shown it
-                    if not issubclass(w.category, DeprecationWarning):
-                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        try:
+            with warnings.catch_warnings(record=True) as recorded:
+                warnings.simplefilter("always", DeprecationWarning)
+                try:
+                    return args.handler(args)
+                finally:
+                    caught = list(recorded)
+        finally:
+            # Shown only here, once the recording context is closed: inside it showwarning appends to
+            # the very list being replayed, and the replay never ends.
+            _show_warnings(caught)
     except KeyboardInterrupt:
         print("discovery: interrupted; everything committed is kept", file=sys.stderr)
         return 130
@@ -769,3 +769,16 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"discovery: error: {_one_line(err)}", file=sys.stderr)
         return 2 if isinstance(err, ValueError) else 1
+
+
+def _show_warnings(caught: list) -> None:
+    """Print our deprecation notes once each, and every other warning as Python would have shown it."""
+    ours = [w for w in caught if issubclass(w.category, DeprecationWarning) and w.filename.startswith(_PACKAGE_DIR)]
+    for note in sorted({str(w.message) for w in ours}):
+        print(f"discovery: warning: {note}", file=sys.stderr)
+    shown = set()
+    for w in caught:
+        key = (str(w.message), w.category, w.filename, w.lineno)
+        if not issubclass(w.category, DeprecationWarning) and key not in shown:
+            shown.add(key)
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -1,0 +1,77 @@
+"""Issue 25 ("Reliability, round two"): the command line ends promptly, in one line, on hostile sizes.
+
+Commands that could hang or exhaust memory run as subprocesses under a time limit and an address
+space limit, so a regression fails here instead of hanging CI.
+"""
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MEMORY_LIMIT = 3 * 2**30
+
+
+def _limit_memory():
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_cli(*args, timeout=60):
+    """``python -m discovery ARGS`` from this checkout, killed after ``timeout`` seconds or at 3 GB."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "discovery", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, preexec_fn=_limit_memory, cwd=ROOT)
+
+
+def refusal(result) -> str:
+    """The one stderr line of a refused command."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("discovery: error: "), result.stderr[-2000:]
+    return lines[0]
+
+
+# --- defect 1: a command that raises a Python warning must still exit -------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("pcf", "metrics", "n^20+1", "n^2"),
+    ("identify", "10^1000*(2n+1)", "10^2000*n^2"),
+    ("programs", "evolve", "--target", "exp2", "--interval", "-1e308", "1e308", "--minutes", "0.005",
+     "--population", "4", "--max-ops", "2", "--quiet"),
+])
+def test_a_warning_is_shown_once_and_the_command_exits(args):
+    result = run_cli(*args)
+    assert result.returncode in (0, 1, 2), result.stderr[-2000:]
+    assert "MemoryError" not in result.stderr
+    warning_lines = [line for line in result.stderr.splitlines() if "Warning:" in line]
+    assert len(warning_lines) == len(set(warning_lines))
+    if result.returncode == 2:
+        assert result.stderr.strip().splitlines()[-1].startswith("discovery: error: ")
+
+
+WARNING_HANDLER = """
+import sys, warnings
+from discovery import cli
+
+def handler(args):
+    for _ in range(3):
+        warnings.warn("the same note", RuntimeWarning)
+    warnings.warn("another note", UserWarning)
+    return 0
+
+cli._pcf_eval = handler
+sys.exit(cli.main(["pcf", "eval", "n", "1"]))
+"""
+
+
+def test_every_kind_of_warning_is_replayed_once_after_the_command():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", WARNING_HANDLER], capture_output=True, text=True, env=env,
+                            timeout=60, preexec_fn=_limit_memory)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("RuntimeWarning: the same note") == 1
+    assert result.stderr.count("UserWarning: another note") == 1
