@@ -190,7 +190,7 @@ def _pcf_cluster(args) -> int:
 def _identify(args) -> int:
     from discovery.constants import load_catalog
     from discovery.expressions import parse
-    from discovery.identify import identify, identify_pcf
+    from discovery.identify import evaluate_isolated, identify, identify_pcf
 
     if args.catalog:
         load_catalog(args.catalog)
@@ -205,14 +205,11 @@ def _identify(args) -> int:
         if _DECIMAL.match(text):
             found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs, **options)
         else:
-            expression = parse(text)
+            parse(text)  # a syntax error is refused here, without starting a child process
             digits = args.digits or 50
-            expression.value(digits)  # refuses a complex or non-finite value before screening
-
-            def source(dps, expression=expression):
-                return expression.value(dps)
-
-            found = identify(source, args.constants, digits, precision=2 * digits + 20,
+            precision = 2 * digits + 20
+            value = evaluate_isolated(text, precision, _EVALUATION_SECONDS + args.budget, args.catalog)
+            found = identify(value, args.constants, digits, precision=precision,
                              degree=args.degree, pairs=args.pairs, **options)
         subject = text
     if found is None:
@@ -234,6 +231,8 @@ def _identify(args) -> int:
 
 
 QUICKSTART = "quickstart.toml"
+# Seconds an expression given to identify may take to evaluate, on top of --budget.
+_EVALUATION_SECONDS = 10.0
 
 
 def _target_arg(args):
@@ -608,7 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
     idf.add_argument("--no-escalate", action="store_true",
                      help="stop after rational, Möbius in one constant and quadratic relations")
     idf.add_argument("--budget", type=_float_in(0.0, 86_400.0), default=5.0, metavar="SECONDS",
-                     help="seconds for the escalation (and the extrapolation of a slow PCF); default 5")
+                     help="seconds for the escalation (and the extrapolation of a slow PCF), at most 86400; "
+                     "default 5. An expression gets 10 s more to evaluate, in a child process of at most 2 GiB")
     idf.add_argument("--catalog", help="a TOML file of more constants ([[constant]] name, value, ...)")
     idf.add_argument("--quiet", action="store_true", help="no progress bar for deep exact convergents")
     idf.add_argument("--format", choices=("table", "json"), default="table")

@@ -75,3 +75,27 @@ def test_every_kind_of_warning_is_replayed_once_after_the_command():
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr.count("RuntimeWarning: the same note") == 1
     assert result.stderr.count("UserWarning: another note") == 1
+
+
+# --- defect 3: special functions of hostile size never abort or run for minutes ---------------------
+
+@pytest.mark.parametrize("value", ["besselk(10^15, 1)", "besselk(10^6, 1)", "exp(10^8)"])
+def test_a_value_too_large_for_lll_is_refused_in_one_line(value):
+    line = refusal(run_cli("identify", value, timeout=30))
+    assert "10,000 digits before the point" in line
+
+
+def test_a_huge_user_catalog_constant_neither_aborts_nor_hides_the_others(tmp_path):
+    catalog = tmp_path / "huge.toml"
+    catalog.write_text('[[constant]]\nname = "hugek"\nvalue = "besselk(10^15, 1)"\n', encoding="utf-8")
+    result = run_cli("identify", "1.2345678901234567890123456789012345678901234567", "--catalog", str(catalog),
+                     "--budget", "1", timeout=60)
+    assert result.returncode == 1, result.stderr[-2000:]
+    found = run_cli("identify", "4/pi", "--catalog", str(catalog), "--budget", "1", timeout=60)
+    assert found.returncode == 0 and "closed_form      4/pi" in found.stdout, found.stderr[-2000:]
+
+
+def test_an_expression_that_evaluates_too_slowly_is_refused_naming_it_and_the_limit():
+    # clsin(2.5, 1) takes minutes at 1,000 digits; it gets --budget + 10 s in a child process.
+    line = refusal(run_cli("identify", "clsin(2.5, 1)", "--digits", "500", "--budget", "0", timeout=40))
+    assert "'clsin(2.5, 1)'" in line and "1,020 digits" in line and "10 s" in line
