@@ -4,6 +4,7 @@ Commands that could hang or exhaust memory run as subprocesses under a time limi
 space limit, so a regression fails here instead of hanging CI.
 """
 
+import json
 import os
 import resource
 import subprocess
@@ -99,3 +100,13 @@ def test_an_expression_that_evaluates_too_slowly_is_refused_naming_it_and_the_li
     # clsin(2.5, 1) takes minutes at 1,000 digits; it gets --budget + 10 s in a child process.
     line = refusal(run_cli("identify", "clsin(2.5, 1)", "--digits", "500", "--budget", "0", timeout=40))
     assert "'clsin(2.5, 1)'" in line and "1,020 digits" in line and "10 s" in line
+
+
+# --- defect 8: metrics of a fraction whose floats overflow, identification under a common scaling ----
+
+def test_metrics_of_a_high_degree_fraction_are_measured_not_divergent():
+    result = run_cli("pcf", "metrics", "n^50+1", "n^2", "--format", "json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(result.stdout)
+    assert record["convergence_class"] == "factorial"
+    assert abs(record["limit"] - 1.5) < 1e-12
