@@ -699,7 +699,9 @@ def identify_pcf(
     of them and confirmed on all.  A fraction converging too slowly for that is extrapolated
     (:func:`pcf_value`) and identified on the digits it reaches, if at least :data:`MIN_KNOWN`:
     screened on a third, confirmed on all; ``digits_verified`` then tells.  A finite fraction is an
-    exact rational.  Coefficients may be integers of any size.
+    exact rational.  Coefficients may be integers of any size; a common scaling (a = c·a′,
+    b = c²·b′, see :meth:`discovery.pcf.PCF.canonical`) is removed first and the result scaled back,
+    so 10¹⁰⁰⁰·(2n+1), 10²⁰⁰⁰·n² is identified as 4·10¹⁰⁰⁰/π like 2n+1, n².
 
     Parameters
     ----------
@@ -722,6 +724,12 @@ def identify_pcf(
     """
     if not isinstance(pcf, PCF):
         raise ValueError(f"identify_pcf takes a PCF, got {pcf!r}")
+    scale = pcf.canonical_factor()
+    if scale != 1:
+        # a -> c·a, b -> c²·b multiplies the limit by c: identify the smaller fraction, scale back.
+        found = identify_pcf(pcf.canonical(), constants, digits, degree, pairs, max_depth, escalate, budget_seconds,
+                             progress)
+        return None if found is None else _rescaled(found, scale)
     from discovery.pcf.exact import exact_limit, first_zero
 
     started = time.perf_counter()
@@ -747,6 +755,20 @@ def identify_pcf(
     remaining = max(0.0, budget_seconds - (time.perf_counter() - started))
     stages = _stages(constants, degree, pairs or escalate, escalate)
     return _identify(source, known, screen, stages, remaining, est.depth)
+
+
+def _rescaled(found: Identification, scale: int) -> Identification:
+    """The identification of ``scale`` times the value ``found`` identifies."""
+    # A term with L^k gets scale^(top - k) so the relation holds for scale·L (top: the highest k).
+    if found.kind in ("rational", "quadratic"):
+        powers = list(range(len(found.relation)))
+    else:
+        half = len(found.relation) // 2
+        powers = [0] * half + [1] * half
+    top = max(powers)
+    relation = _normalised([c * scale ** (top - k) for c, k in zip(found.relation, powers)])
+    return Identification(found.constant, found.kind, found.basis, relation, sympy.Integer(scale) * found.expr,
+                          found.digits_verified, found.roi, found.depth)
 
 
 class RepresentativeIdentifier:

@@ -110,3 +110,29 @@ def test_metrics_of_a_high_degree_fraction_are_measured_not_divergent():
     record = json.loads(result.stdout)
     assert record["convergence_class"] == "factorial"
     assert abs(record["limit"] - 1.5) < 1e-12
+
+
+def test_a_fraction_scaled_by_a_huge_factor_is_identified_like_the_unscaled_one():
+    result = run_cli("identify", "10^1000*(2n+1)", "10^2000*n^2", "--format", "json", "--budget", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(result.stdout)
+    assert record["constant"] == "pi" and record["kind"] == "mobius"
+    assert record["relation"] == [4 * 10**1000, 0, 0, -1]
+
+
+CANONICAL = """
+from discovery.pcf import PCF
+scaled = PCF("(2^89-1)*10^500*(2n+1)", "(2^89-1)^2*10^1000*3*n^2")
+assert scaled.canonical() == PCF("2n+1", "3n^2"), scaled.canonical()
+assert scaled.canonical_factor() == (2**89 - 1) * 10**500
+lone = PCF("10^1000*(2n+1)", "7*n^2")  # no d > 1 with d | 10^1000 and d^2 | 7
+assert lone.canonical() == lone and lone.canonical_factor() == 1
+"""
+
+
+def test_the_canonical_form_of_huge_contents_is_found_without_a_search_over_divisors():
+    # The old search tried every d from the content of a(n) down: 10^1000 steps.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", CANONICAL], capture_output=True, text=True, env=env, timeout=60,
+                            preexec_fn=_limit_memory)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -83,6 +83,31 @@ def _content(coeffs: tuple[int, ...]) -> int:
     return math.gcd(*coeffs)
 
 
+_TRIAL_PRIMES = tuple(sympy.primerange(2, 2**14))
+
+
+def _square_part(h: int) -> int:
+    """The largest d with d² dividing h > 0, for scaling a PCF: d | content(a), d² | content(b)
+    exactly when d² divides gcd(content(a)², content(b)).
+
+    Primes below 2¹⁴ by trial division, then the rest of h when it is a perfect square (a uniform
+    scaling c·a, c²·b leaves c² there).  That is exact unless the rest has a square factor yet is
+    no square (P²Q for primes P, Q above 2¹⁴): finding that would mean factoring h.  No search
+    over d, which took for ever on contents of hundreds of digits.
+    """
+    d = 1
+    for p in _TRIAL_PRIMES:
+        if p * p > h:
+            break
+        k = 0
+        while h % p == 0:
+            h //= p
+            k += 1
+        d *= p ** (k // 2)
+    root = math.isqrt(h)
+    return d * root if root * root == h else d
+
+
 class PCF:
     """A polynomial continued fraction a(0) + b(1)/(a(1) + b(2)/(a(2) + ...)).
 
@@ -154,13 +179,7 @@ class PCF:
     # --- canonical form --------------------------------------------------------------------
     @cached_property
     def _canonical(self) -> tuple["PCF", int]:
-        g = _content(self.a)
-        gb = _content(self.b)
-        scale = 1
-        for d in range(g, 1, -1):
-            if g % d == 0 and gb % (d * d) == 0:
-                scale = d
-                break
+        scale = _square_part(math.gcd(_content(self.a) ** 2, _content(self.b)))
         if self.a[0] < 0:
             scale = -scale
         if scale == 1:
