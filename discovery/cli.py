@@ -23,6 +23,7 @@ from discovery.pcf.exact import exact_limit
 _NEGATIVE_POLYNOMIAL = re.compile(r"^-[\dn(\[]")
 _COEFF_LIST = re.compile(r"^\s*\[?\s*-?\d+(\s*,\s*-?\d+)*\s*\]?\s*$")
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_INT64_MAX = 2**63 - 1
 _DECIMAL = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -77,8 +78,11 @@ _finite = _float_in(-math.inf, math.inf)
 
 def _pcf_eval(args) -> int:
     pcf = PCF(_polynomial_arg(args.a), _polynomial_arg(args.b))
-    A, B = pcf.as_arrays()
-    status = Status(int(evaluate(A, B, args.depth).status[0]))
+    if all(abs(c) <= _INT64_MAX for c in pcf.a + pcf.b):
+        A, B = pcf.as_arrays()
+        status = Status(int(evaluate(A, B, args.depth).status[0]))
+    else:
+        status = Status.INEXACT  # the float kernels take int64; the exact limit below takes any size
     est = pcf.limit(args.depth)
     if math.isinf(est.digits):
         text = str(exact_limit(pcf.a, pcf.b, args.depth))
@@ -739,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     line or input that is refused, 1 for a failure while running (a database, a file, a bug).
     ``--debug`` anywhere on the command line prints the traceback as well.
     """
+    # Coefficients of any size are promised, and Python refuses to print an integer of more than
+    # 4,300 digits; the sizes that reach printing are bounded by the parser and the options.
+    sys.set_int_max_str_digits(0)
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     argv = [t for t in argv if t != "--debug"]

@@ -136,3 +136,20 @@ def test_the_canonical_form_of_huge_contents_is_found_without_a_search_over_divi
     result = subprocess.run([sys.executable, "-c", CANONICAL], capture_output=True, text=True, env=env, timeout=60,
                             preexec_fn=_limit_memory)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# --- defect 7: coefficients beyond Python's 4,300-digit integer-to-text limit -----------------------
+
+@pytest.mark.parametrize("command", [("pcf", "eval"), ("identify",)])
+def test_coefficients_of_5000_digits_are_evaluated_and_printed(command):
+    result = run_cli(*command, "10^5000*n+1", "n^2", "--format", "json", timeout=60)
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    assert "1" + "0" * 5000 + "*n" in result.stdout  # a(n) printed in full
+
+
+def test_a_message_about_a_huge_coefficient_is_built_without_the_integer_text_limit():
+    from discovery.errors import InputError
+    from discovery.pcf import PCF
+
+    with pytest.raises(InputError, match=r"100000\.\.\.000000 \(5,001 digits\).*does not fit in int64"):
+        PCF([10**5000, 1], [1, 0, 0]).as_arrays()
