@@ -44,7 +44,9 @@ def _number_in(kind: type, lo, hi):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {name}, got {text!r}") from None
-        if not (math.isfinite(value) and lo <= value <= hi):
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text.strip()}")
+        if not lo <= value <= hi:
             shown = f"[{lo:,}, {hi:,}]" if kind is int else f"[{lo:g}, {hi:g}]"
             raise argparse.ArgumentTypeError(f"{text.strip()} is out of range {shown}")
         return value
@@ -645,7 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--target", help="target function of programs")
     q.add_argument("--min-digits", type=_float_in(0, 1e9), help="minimum digits verified")
     q.add_argument("--cluster", type=_int_in(-1, 2**62), help="cluster label")
-    q.add_argument("--delta", type=_finite, nargs=2, metavar=("LO", "HI"), help="FR delta range")
+    q.add_argument("--delta", type=_finite, nargs=2, metavar=("LO", "HI"), help="FR delta range (two finite numbers)")
     q.add_argument("--campaign", help="campaign name")
     q.add_argument("--identified", action="store_true", help="only identified formulas")
     q.add_argument("--limit", type=_positive_int)

@@ -173,7 +173,15 @@ class Expression:
             missing = set(self.variables) - set(values)
             if missing:
                 raise TypeError(f"missing values for {sorted(missing)}")
-            return fn(values)
+            try:
+                return fn(values)
+            except ArithmeticError as err:
+                if str(err):
+                    raise
+                # mpmath raises ZeroDivisionError() with no message: callers' messages ended in ": ".
+                what = {ZeroDivisionError: "division by zero", OverflowError: "overflow"}.get(type(err), "undefined")
+                where = ", ".join(f"{k} = {mpmath.nstr(v, 8)}" for k, v in sorted(values.items()))
+                raise type(err)(f"{what} at {where}" if where else what) from None
 
         return evaluate
 
@@ -494,7 +502,7 @@ def _cost(node: tuple, text: str) -> _Cost:
             degree = None if degree is None or c.degree is None or (e < 0 and c.degree > 0) else degree + c.degree
         if degree is not None and degree > MAX_DEGREE:
             raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
-        digits = sum(c.digits for _, c in costs)
+        digits = sum(c.digits - 1 for _, c in costs) + 1  # digits add up as logarithms, less one each
         _check_digits(digits, text)
         exact = None
         if all(c.exact is not None for _, c in costs):
@@ -512,7 +520,7 @@ def _cost(node: tuple, text: str) -> _Cost:
             return _Cost(degree, base.digits, None)
         size = abs(k)
         if base.exact is not None:
-            digits = base.digits * max(_float(size), 1.0)
+            digits = _power_digits(base.digits, size)
             _check_digits(digits, text)
             if base.exact == 0 and k < 0:
                 raise InputError(f"division by zero (0 to a negative power) in {_short(text)}")
@@ -529,7 +537,7 @@ def _cost(node: tuple, text: str) -> _Cost:
             degree = base.degree * int(k)
             if degree > MAX_DEGREE:
                 raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
-        digits = base.digits * max(_float(size), 1.0)
+        digits = _power_digits(base.digits, size)
         _check_digits(digits, text)
         return _Cost(degree, digits, None)
     if kind == "call":
@@ -554,13 +562,27 @@ def _cost(node: tuple, text: str) -> _Cost:
 
 
 def _digits(value: Fraction) -> float:
-    # bit lengths, not str(): Python refuses to print integers of more than 4,300 digits
-    return max(abs(value.numerator).bit_length(), value.denominator.bit_length()) * math.log10(2) + 1
+    """Decimal digits of the larger of numerator and denominator (1 + log10), without str():
+    Python refuses to print integers of more than 4,300 digits."""
+    return math.log10(max(abs(value.numerator), value.denominator)) + 1
+
+
+def _power_digits(digits: float, size: Fraction) -> float:
+    """Digits of x**size for x of ``digits`` digits: the logarithm scales, not the digit count
+    (10**10000 has 10,001 digits, not 2 * 10,000)."""
+    if digits <= 1:
+        return digits  # 0, 1, -1 and the variables: any power has the same size (and 0 * inf is nan)
+    return (digits - 1) * max(_float(size), 1.0) + 1
 
 
 def _check_digits(digits: float, text: str) -> None:
     if digits > MAX_DIGITS:
-        raise InputError(f"a number of about {digits:.3g} digits refused (at most {MAX_DIGITS:,}) in {_short(text)}")
+        raise InputError(f"a number of about {_count(digits)} digits refused (at most {MAX_DIGITS:,}) in "
+                         f"{_short(text)}")
+
+
+def _count(digits: float) -> str:
+    return f"{digits:,.0f}" if digits < 1e15 else f"{digits:.3g}"
 
 
 def _float(value: Fraction) -> float:
@@ -637,10 +659,9 @@ def _sympy_power(base, exponent, text: str):
     inside the expression, such as sqrt(10^10) or abs(10^400), escapes the checks on the text)."""
     if exponent.is_Number and abs(exponent) > MAX_DEGREE:
         if base.is_Rational:
-            digits = max(abs(base.p).bit_length(), base.q.bit_length()) * math.log10(2) * float(min(
-                abs(exponent), 10**30))
+            digits = math.log10(max(abs(base.p), base.q)) * float(min(abs(exponent), 10**30)) + 1
             if digits > MAX_DIGITS and abs(base) != 1:
-                raise InputError(f"a number of about {digits:.3g} digits refused (at most {MAX_DIGITS:,}) in "
+                raise InputError(f"a number of about {_count(digits)} digits refused (at most {MAX_DIGITS:,}) in "
                                  f"{_short(text)}")
         elif not base.is_zero:
             raise InputError(f"exponent {_show_number(exponent)} refused in {_short(text)} "

@@ -153,3 +153,30 @@ def test_a_message_about_a_huge_coefficient_is_built_without_the_integer_text_li
 
     with pytest.raises(InputError, match=r"100000\.\.\.000000 \(5,001 digits\).*does not fit in int64"):
         PCF([10**5000, 1], [1, 0, 0]).as_arrays()
+
+
+# --- defect 9: refusals that say the right thing -----------------------------------------------------
+
+def test_the_digit_count_of_a_power_is_its_logarithm_not_a_multiple_of_it():
+    from discovery.errors import InputError
+    from discovery.expressions import MAX_DIGITS, parse
+
+    parse("10^19999")  # 20,000 digits: allowed (was refused as "about 4.4e+04")
+    parse("10^10000*10^9999")
+    with pytest.raises(InputError, match=f"about 20,001 digits refused \\(at most {MAX_DIGITS:,}\\)"):
+        parse("10^20000")
+
+
+def test_an_infinite_delta_bound_is_refused_as_not_finite(tmp_path):
+    from discovery import cli
+
+    with pytest.raises(cli._UsageError, match="expected a finite number, got inf"):
+        cli.build_parser().parse_args(["query", "--db", str(tmp_path / "x.db"), "--delta", "0", "inf"])
+
+
+def test_a_division_by_zero_in_a_target_says_where():
+    from discovery.errors import InputError
+    from discovery.programs.targets import make_target
+
+    with pytest.raises(InputError, match=r"division by zero at x = 0\.0$"):
+        make_target("1/x", (-1.0, 1.0))
