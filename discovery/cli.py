@@ -17,7 +17,7 @@ import mpmath
 
 from discovery.errors import DiscoveryError
 from discovery.pcf import PCF, Status, evaluate
-from discovery.pcf.exact import exact_limit
+from discovery.pcf.exact import MAX_CONVERGENT_DIGITS, check_walk, exact_limit
 
 # argparse takes "-n*(2n-3)" for an option; a leading space makes it a positional argument.
 _NEGATIVE_POLYNOMIAL = re.compile(r"^-[\dn(\[]")
@@ -80,6 +80,7 @@ _finite = _float_in(-math.inf, math.inf)
 
 def _pcf_eval(args) -> int:
     pcf = PCF(_polynomial_arg(args.a), _polynomial_arg(args.b))
+    check_walk(pcf.a, pcf.b, args.depth)
     if all(abs(c) <= _INT64_MAX for c in pcf.a + pcf.b):
         A, B = pcf.as_arrays()
         status = Status(int(evaluate(A, B, args.depth).status[0]))
@@ -548,9 +549,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("a", help='a(n): "2n+1", "n^2+1" or coefficients "[2,1]" (highest degree first)')
     ev.add_argument("b", help='b(n), in the same forms as a(n)')
-    ev.add_argument("--depth", type=_depth, default=1000, help="convergent depth (default 1000)")
+    ev.add_argument("--depth", type=_depth, default=1000,
+                    help=f"convergent depth (default 1000), at most 10,000,000 and refused where the exact "
+                    f"convergents would pass {MAX_CONVERGENT_DIGITS:,} digits (about 20 s and 1 GB)")
     ev.add_argument(
-        "--max-digits", type=_int_in(1, 10**6), default=100, help="print at most this many digits"
+        "--max-digits", type=_int_in(1, 10**6), default=100,
+        help="print at most this many digits (at most 1,000,000: printing costs quadratic time)"
     )
     ev.add_argument("--format", choices=("table", "json"), default="table")
     ev.set_defaults(handler=_pcf_eval)
@@ -563,9 +567,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     me.add_argument("a", help='a(n), as for "pcf eval"')
     me.add_argument("b", help="b(n)")
-    me.add_argument("--depth", type=_int_in(2, 10**6), default=2000, help="reference depth (default 2000)")
+    me.add_argument("--depth", type=_int_in(2, 10**6), default=2000,
+                    help="reference depth (default 2000; at most 1,000,000: a float pass of about 3 s)")
     me.add_argument("--sample", type=_int_in(1, 10**6), default=1000,
-                    help="depth at which delta is measured (default 1000)")
+                    help=f"depth at which delta is measured (default 1000, below --depth); refused where its exact "
+                    f"convergents would pass {MAX_CONVERGENT_DIGITS:,} digits")
     me.add_argument("--format", choices=("table", "json"), default="table")
     me.set_defaults(handler=_pcf_metrics)
 
@@ -573,24 +579,28 @@ def build_parser() -> argparse.ArgumentParser:
         "survey",
         help="metrics of every PCF in a coefficient box (or a random sample) into a .npz table",
     )
-    su.add_argument("--degree-a", type=_int_in(0, 10), default=2)
-    su.add_argument("--degree-b", type=_int_in(0, 20), default=2)
-    su.add_argument("--bound", type=_positive_int, default=5, help="coefficients in [-bound, bound]")
-    su.add_argument("--count", type=_positive_int, help="a random sample of this size instead of the whole box")
+    su.add_argument("--degree-a", type=_int_in(0, 10), default=2, help="at most 10")
+    su.add_argument("--degree-b", type=_int_in(0, 20), default=2, help="at most 20")
+    su.add_argument("--bound", type=_positive_int, default=5,
+                    help="coefficients in [-bound, bound], at most 10^9 (a box too large to hold is refused)")
+    su.add_argument("--count", type=_int_in(1, 10**6),
+                    help="a random sample of this size instead of the whole box (at most 1,000,000: measured 68 s "
+                    "per 50,000 on two cores, so about 25 minutes)")
     su.add_argument("--seed", type=_seed, default=0)
     su.add_argument("--anchors", type=_int_in(-1, 100), default=7,
-                    help="add the known formulas with this many tails each (-1: none)")
-    su.add_argument("--depth", type=_int_in(2, 10**6), default=2000)
-    su.add_argument("--sample", type=_int_in(1, 10**6), default=1000)
+                    help="add the known formulas with this many tails each (-1: none; at most 100)")
+    su.add_argument("--depth", type=_int_in(2, 10**6), default=2000, help="as for 'pcf metrics' (at most 1,000,000)")
+    su.add_argument("--sample", type=_int_in(1, 10**6), default=1000, help="as for 'pcf metrics'")
     su.add_argument("--out", required=True, help="the .npz file to write")
     su.add_argument("--quiet", action="store_true", help="no progress bar")
     su.set_defaults(handler=_pcf_survey)
 
     cl = pcf_commands.add_parser("cluster", help="cluster a metric table and report the clusters")
     cl.add_argument("table", help="a .npz table written by 'discovery pcf survey'")
-    cl.add_argument("--min-cluster-size", type=_positive_int, default=5)
-    cl.add_argument("--seed", type=_seed, default=0)
-    cl.add_argument("--top", type=_positive_int, default=30, help="report the largest clusters only")
+    cl.add_argument("--min-cluster-size", type=_positive_int, default=5, help="at most 10^9 (costs nothing)")
+    cl.add_argument("--seed", type=_seed, default=0, help="0 to 2^63-1")
+    cl.add_argument("--top", type=_positive_int, default=30,
+                    help="report the largest clusters only (at most 10^9; costs nothing)")
     cl.add_argument("--plots", help="folder for the scatter plots (PNG)")
     cl.add_argument("--format", choices=("table", "json"), default="table")
     cl.set_defaults(handler=_pcf_cluster)
@@ -607,7 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
     idf.add_argument("b", nargs="?", help="b(n): given, the two arguments are a PCF")
     idf.add_argument("--constants", nargs="+", help="catalog names to try (default: all)")
     idf.add_argument("--digits", type=_int_in(5, 5000),
-                     help="screening digits (default: half the given digits, 50 for a PCF)")
+                     help="screening digits (default: half the given digits, 50 for a PCF), 5 to 5000: LLL and the "
+                     "confirmation run at twice as many")
     idf.add_argument("--degree", type=int, choices=(1, 2), default=1)
     idf.add_argument("--pairs", action="store_true", help="try two constants at once even with --no-escalate")
     idf.add_argument("--no-escalate", action="store_true",
@@ -645,13 +656,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--kind", choices=("pcf", "program"))
     q.add_argument("--constant", help="catalog name, e.g. pi, e, ln2, zeta3")
     q.add_argument("--target", help="target function of programs")
-    q.add_argument("--min-digits", type=_float_in(0, 1e9), help="minimum digits verified")
-    q.add_argument("--cluster", type=_int_in(-1, 2**62), help="cluster label")
+    q.add_argument("--min-digits", type=_float_in(0, 1e9), help="minimum digits verified (0 to 10^9)")
+    q.add_argument("--cluster", type=_int_in(-1, 2**62), help="cluster label (-1 to 2^62)")
     q.add_argument("--delta", type=_finite, nargs=2, metavar=("LO", "HI"), help="FR delta range (two finite numbers)")
     q.add_argument("--campaign", help="campaign name")
     q.add_argument("--identified", action="store_true", help="only identified formulas")
-    q.add_argument("--limit", type=_positive_int)
-    q.add_argument("--family", type=_positive_int, help="only the members of this family")
+    q.add_argument("--limit", type=_positive_int, help="at most this many formulas (at most 10^9)")
+    q.add_argument("--family", type=_positive_int, help="only the members of this family (id, at most 10^9)")
     q.add_argument("--format", choices=("table", "json", "csv"), default="table")
     q.set_defaults(handler=_query)
 
@@ -664,7 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
     fam.add_argument("--campaign", help="campaign name (default: every identified PCF in the database)")
     fam.add_argument("--stored", action="store_true", help="print the stored families without detecting again")
     fam.add_argument("--extend", type=_int_in(1, 1000), default=10,
-                     help="members outside the box to confirm in each direction (default 10)")
+                     help="members outside the box to confirm in each direction (default 10, at most 1000: each "
+                     "is one identification)")
     fam.add_argument("--format", choices=("table", "json"), default="table")
     fam.add_argument("--quiet", action="store_true", help="no progress bar")
     fam.set_defaults(handler=_families)
@@ -685,16 +697,20 @@ def build_parser() -> argparse.ArgumentParser:
         sp = prog_commands.add_parser(name, help=text, description=text)
         sp.add_argument("--target", required=True,
                         help="exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt, or an mpmath expression in x")
-        sp.add_argument("--interval", type=_finite, nargs=2, required=True, metavar=("LO", "HI"))
+        sp.add_argument("--interval", type=_finite, nargs=2, required=True, metavar=("LO", "HI"),
+                        help="two finite numbers")
         sp.add_argument("--error", choices=("auto", "relative", "absolute", "ulp32"), default="auto",
                         help="ulp32: run programs in float32 (fma fused) and judge them in ULPs")
-        sp.add_argument("--max-ops", type=_int_in(1, 64), default=10 if name == "evolve" else 16)
+        sp.add_argument("--max-ops", type=_int_in(1, 64), default=10 if name == "evolve" else 16,
+                        help="operations at most (1 to 64)")
         if name == "baselines":
             sp.add_argument("--format", choices=("table", "json"), default="table")
         else:
-            sp.add_argument("--minutes", type=_float_in(0, 10**6), default=30.0)
-            sp.add_argument("--population", type=_int_in(4, 10**6), default=100)
-            sp.add_argument("--seed", type=_seed, default=0)
+            sp.add_argument("--minutes", type=_float_in(0, 10**6), default=30.0,
+                            help="time budget (default 30, at most 10^6; the search stops on time)")
+            sp.add_argument("--population", type=_int_in(4, 10**5), default=100,
+                            help="programs per generation (4 to 100,000: each holds its values on the sample grid)")
+            sp.add_argument("--seed", type=_seed, default=0, help="0 to 2^63-1")
             sp.add_argument("--ops", default="add,sub,mul,div", help="operations, e.g. add,sub,mul,div,sqrt,fma")
             sp.add_argument("--no-classical-seeds", action="store_true", help="start from random programs only")
             sp.add_argument("--finite-only", action="store_true",

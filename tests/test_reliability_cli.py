@@ -180,3 +180,41 @@ def test_a_division_by_zero_in_a_target_says_where():
 
     with pytest.raises(InputError, match=r"division by zero at x = 0\.0$"):
         make_target("1/x", (-1.0, 1.0))
+
+
+# --- defect 4: numeric options are bounded by what the work costs ------------------------------------
+
+def test_a_depth_whose_exact_convergents_would_not_fit_is_refused_before_work():
+    result = run_cli("pcf", "eval", "2n+1", "n^2", "--depth", "10000000", timeout=30)
+    line = refusal(result)
+    assert "depth 10,000,000 refused" in line and "at most 15,000,000" in line
+
+
+def test_metrics_refuse_exact_convergents_beyond_the_bound():
+    line = refusal(run_cli("pcf", "metrics", "n^10+1", "n^2", "--depth", "1000000", "--sample", "999999",
+                           timeout=60))
+    assert "depth 999,999 refused" in line
+
+
+def test_the_estimate_of_convergent_digits_bounds_the_real_size():
+    import gmpy2
+
+    from discovery.pcf import PCF
+    from discovery.pcf.exact import convergent_digits
+
+    for a, b in (("2n+1", "n^2"), ("n^5+3", "-2n^3"), ("7", "12")):
+        pcf = PCF(a, b)
+        p, q = pcf.convergent(3000)
+        actual = max(len(gmpy2.mpz(abs(p)).digits()), len(gmpy2.mpz(abs(q)).digits()))
+        assert actual <= convergent_digits(pcf.a, pcf.b, 3000) <= 1.5 * actual + 10
+
+
+@pytest.mark.parametrize("args", [
+    ("pcf", "survey", "--count", "1000001", "--out", "x.npz"),
+    ("programs", "evolve", "--target", "exp2", "--interval", "0", "1", "--population", "100001"),
+])
+def test_sizes_beyond_the_stated_bounds_are_refused_in_one_line(args):
+    from discovery import cli
+
+    with pytest.raises(cli._UsageError, match="is out of range"):
+        cli.build_parser().parse_args(list(args))

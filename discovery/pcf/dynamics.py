@@ -35,6 +35,8 @@ import gmpy2
 import mpmath
 import numpy as np
 
+from discovery.errors import InputError
+from discovery.expressions import shown
 from discovery.pcf import exact
 from discovery.pcf.formula import PCF, to_arrays
 from discovery.pcf.kernels import Status, error_traces, evaluate
@@ -108,6 +110,11 @@ def _exact_traces(a, b, depth: int, points: list[int], rtol: float):
     last two convergents differ by more than ``rtol`` (relative).  For a PCF whose float recurrence
     overflows float64 even with rescaling (a(n) of high degree) or whose coefficients floats cannot
     hold: such a fraction may converge perfectly well, and calling it divergent would be wrong."""
+    try:
+        exact.check_walk(a, b, depth)
+    except InputError as err:
+        raise InputError(f"metrics of {shown(PCF(a, b))}: its float recurrence overflows float64, and for exact "
+                         f"convergents {err}") from None
     found = exact.walk(a, b, sorted(set(points) | {depth}))
     p_top, q_top, p_prev, q_prev = found[depth]
     if not q_top or not q_prev:
@@ -259,11 +266,18 @@ def metrics(
     out["eigen_log_ratio"], out["complex_eigen"] = eig, cplx
 
     if alive.size:
+        rows = _rows(A, B, alive)
+        for a, b in rows:  # the gcds below walk exact convergents to the deepest point
+            try:
+                exact.check_walk(a, b, points[-1])
+            except InputError as err:
+                raise InputError(f"metrics of {shown(PCF(a, b))}: the reduced denominators need exact convergents; "
+                                 f"{err}") from None
         tr = error_traces(A[alive], B[alive], depth, points)
         for k, i in enumerate(alive):
             if int(i) in exact_rows:
                 tr.limit[k], tr.log_q[k], tr.log_error[k] = exact_rows[int(i)]
-        log_g = log_gcds(_rows(A, B, alive), points, workers)
+        log_g = log_gcds(rows, points, workers)
         log_qr = tr.log_q - log_g
         s = col[sample]
         with np.errstate(divide="ignore", invalid="ignore"):
