@@ -17,12 +17,13 @@ import mpmath
 
 from discovery.errors import DiscoveryError
 from discovery.pcf import PCF, Status, evaluate
-from discovery.pcf.exact import exact_limit
+from discovery.pcf.exact import MAX_CONVERGENT_DIGITS, check_walk, exact_limit
 
 # argparse takes "-n*(2n-3)" for an option; a leading space makes it a positional argument.
 _NEGATIVE_POLYNOMIAL = re.compile(r"^-[\dn(\[]")
 _COEFF_LIST = re.compile(r"^\s*\[?\s*-?\d+(\s*,\s*-?\d+)*\s*\]?\s*$")
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_INT64_MAX = 2**63 - 1
 _DECIMAL = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -43,7 +44,9 @@ def _number_in(kind: type, lo, hi):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {name}, got {text!r}") from None
-        if not (math.isfinite(value) and lo <= value <= hi):
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text.strip()}")
+        if not lo <= value <= hi:
             shown = f"[{lo:,}, {hi:,}]" if kind is int else f"[{lo:g}, {hi:g}]"
             raise argparse.ArgumentTypeError(f"{text.strip()} is out of range {shown}")
         return value
@@ -77,8 +80,12 @@ _finite = _float_in(-math.inf, math.inf)
 
 def _pcf_eval(args) -> int:
     pcf = PCF(_polynomial_arg(args.a), _polynomial_arg(args.b))
-    A, B = pcf.as_arrays()
-    status = Status(int(evaluate(A, B, args.depth).status[0]))
+    check_walk(pcf.a, pcf.b, args.depth)
+    if all(abs(c) <= _INT64_MAX for c in pcf.a + pcf.b):
+        A, B = pcf.as_arrays()
+        status = Status(int(evaluate(A, B, args.depth).status[0]))
+    else:
+        status = Status.INEXACT  # the float kernels take int64; the exact limit below takes any size
     est = pcf.limit(args.depth)
     if math.isinf(est.digits):
         text = str(exact_limit(pcf.a, pcf.b, args.depth))
@@ -190,7 +197,7 @@ def _pcf_cluster(args) -> int:
 def _identify(args) -> int:
     from discovery.constants import load_catalog
     from discovery.expressions import parse
-    from discovery.identify import identify, identify_pcf
+    from discovery.identify import evaluate_isolated, identify, identify_pcf
 
     if args.catalog:
         load_catalog(args.catalog)
@@ -205,14 +212,11 @@ def _identify(args) -> int:
         if _DECIMAL.match(text):
             found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs, **options)
         else:
-            expression = parse(text)
+            parse(text)  # a syntax error is refused here, without starting a child process
             digits = args.digits or 50
-            expression.value(digits)  # refuses a complex or non-finite value before screening
-
-            def source(dps, expression=expression):
-                return expression.value(dps)
-
-            found = identify(source, args.constants, digits, precision=2 * digits + 20,
+            precision = 2 * digits + 20
+            value = evaluate_isolated(text, precision, _EVALUATION_SECONDS + args.budget, args.catalog)
+            found = identify(value, args.constants, digits, precision=precision,
                              degree=args.degree, pairs=args.pairs, **options)
         subject = text
     if found is None:
@@ -234,6 +238,8 @@ def _identify(args) -> int:
 
 
 QUICKSTART = "quickstart.toml"
+# Seconds an expression given to identify may take to evaluate, on top of --budget.
+_EVALUATION_SECONDS = 10.0
 
 
 def _target_arg(args):
@@ -545,9 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("a", help='a(n): "2n+1", "n^2+1" or coefficients "[2,1]" (highest degree first)')
     ev.add_argument("b", help='b(n), in the same forms as a(n)')
-    ev.add_argument("--depth", type=_depth, default=1000, help="convergent depth (default 1000)")
+    ev.add_argument("--depth", type=_depth, default=1000,
+                    help=f"convergent depth (default 1000), at most 10,000,000 and refused where the exact "
+                    f"convergents would pass {MAX_CONVERGENT_DIGITS:,} digits (about 20 s and 1 GB)")
     ev.add_argument(
-        "--max-digits", type=_int_in(1, 10**6), default=100, help="print at most this many digits"
+        "--max-digits", type=_int_in(1, 10**6), default=100,
+        help="print at most this many digits (at most 1,000,000: printing costs quadratic time)"
     )
     ev.add_argument("--format", choices=("table", "json"), default="table")
     ev.set_defaults(handler=_pcf_eval)
@@ -560,9 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     me.add_argument("a", help='a(n), as for "pcf eval"')
     me.add_argument("b", help="b(n)")
-    me.add_argument("--depth", type=_int_in(2, 10**6), default=2000, help="reference depth (default 2000)")
+    me.add_argument("--depth", type=_int_in(2, 10**6), default=2000,
+                    help="reference depth (default 2000; at most 1,000,000: a float pass of about 3 s)")
     me.add_argument("--sample", type=_int_in(1, 10**6), default=1000,
-                    help="depth at which delta is measured (default 1000)")
+                    help=f"depth at which delta is measured (default 1000, below --depth); refused where its exact "
+                    f"convergents would pass {MAX_CONVERGENT_DIGITS:,} digits")
     me.add_argument("--format", choices=("table", "json"), default="table")
     me.set_defaults(handler=_pcf_metrics)
 
@@ -570,24 +581,28 @@ def build_parser() -> argparse.ArgumentParser:
         "survey",
         help="metrics of every PCF in a coefficient box (or a random sample) into a .npz table",
     )
-    su.add_argument("--degree-a", type=_int_in(0, 10), default=2)
-    su.add_argument("--degree-b", type=_int_in(0, 20), default=2)
-    su.add_argument("--bound", type=_positive_int, default=5, help="coefficients in [-bound, bound]")
-    su.add_argument("--count", type=_positive_int, help="a random sample of this size instead of the whole box")
+    su.add_argument("--degree-a", type=_int_in(0, 10), default=2, help="at most 10")
+    su.add_argument("--degree-b", type=_int_in(0, 20), default=2, help="at most 20")
+    su.add_argument("--bound", type=_positive_int, default=5,
+                    help="coefficients in [-bound, bound], at most 10^9 (a box too large to hold is refused)")
+    su.add_argument("--count", type=_int_in(1, 10**6),
+                    help="a random sample of this size instead of the whole box (at most 1,000,000: measured 68 s "
+                    "per 50,000 on two cores, so about 25 minutes)")
     su.add_argument("--seed", type=_seed, default=0)
     su.add_argument("--anchors", type=_int_in(-1, 100), default=7,
-                    help="add the known formulas with this many tails each (-1: none)")
-    su.add_argument("--depth", type=_int_in(2, 10**6), default=2000)
-    su.add_argument("--sample", type=_int_in(1, 10**6), default=1000)
+                    help="add the known formulas with this many tails each (-1: none; at most 100)")
+    su.add_argument("--depth", type=_int_in(2, 10**6), default=2000, help="as for 'pcf metrics' (at most 1,000,000)")
+    su.add_argument("--sample", type=_int_in(1, 10**6), default=1000, help="as for 'pcf metrics'")
     su.add_argument("--out", required=True, help="the .npz file to write")
     su.add_argument("--quiet", action="store_true", help="no progress bar")
     su.set_defaults(handler=_pcf_survey)
 
     cl = pcf_commands.add_parser("cluster", help="cluster a metric table and report the clusters")
     cl.add_argument("table", help="a .npz table written by 'discovery pcf survey'")
-    cl.add_argument("--min-cluster-size", type=_positive_int, default=5)
-    cl.add_argument("--seed", type=_seed, default=0)
-    cl.add_argument("--top", type=_positive_int, default=30, help="report the largest clusters only")
+    cl.add_argument("--min-cluster-size", type=_positive_int, default=5, help="at most 10^9 (costs nothing)")
+    cl.add_argument("--seed", type=_seed, default=0, help="0 to 2^63-1")
+    cl.add_argument("--top", type=_positive_int, default=30,
+                    help="report the largest clusters only (at most 10^9; costs nothing)")
     cl.add_argument("--plots", help="folder for the scatter plots (PNG)")
     cl.add_argument("--format", choices=("table", "json"), default="table")
     cl.set_defaults(handler=_pcf_cluster)
@@ -604,13 +619,15 @@ def build_parser() -> argparse.ArgumentParser:
     idf.add_argument("b", nargs="?", help="b(n): given, the two arguments are a PCF")
     idf.add_argument("--constants", nargs="+", help="catalog names to try (default: all)")
     idf.add_argument("--digits", type=_int_in(5, 5000),
-                     help="screening digits (default: half the given digits, 50 for a PCF)")
+                     help="screening digits (default: half the given digits, 50 for a PCF), 5 to 5000: LLL and the "
+                     "confirmation run at twice as many")
     idf.add_argument("--degree", type=int, choices=(1, 2), default=1)
     idf.add_argument("--pairs", action="store_true", help="try two constants at once even with --no-escalate")
     idf.add_argument("--no-escalate", action="store_true",
                      help="stop after rational, Möbius in one constant and quadratic relations")
     idf.add_argument("--budget", type=_float_in(0.0, 86_400.0), default=5.0, metavar="SECONDS",
-                     help="seconds for the escalation (and the extrapolation of a slow PCF); default 5")
+                     help="seconds for the escalation (and the extrapolation of a slow PCF), at most 86400; "
+                     "default 5. An expression gets 10 s more to evaluate, in a child process of at most 2 GiB")
     idf.add_argument("--catalog", help="a TOML file of more constants ([[constant]] name, value, ...)")
     idf.add_argument("--quiet", action="store_true", help="no progress bar for deep exact convergents")
     idf.add_argument("--format", choices=("table", "json"), default="table")
@@ -641,13 +658,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--kind", choices=("pcf", "program"))
     q.add_argument("--constant", help="catalog name, e.g. pi, e, ln2, zeta3")
     q.add_argument("--target", help="target function of programs")
-    q.add_argument("--min-digits", type=_float_in(0, 1e9), help="minimum digits verified")
-    q.add_argument("--cluster", type=_int_in(-1, 2**62), help="cluster label")
-    q.add_argument("--delta", type=_finite, nargs=2, metavar=("LO", "HI"), help="FR delta range")
+    q.add_argument("--min-digits", type=_float_in(0, 1e9), help="minimum digits verified (0 to 10^9)")
+    q.add_argument("--cluster", type=_int_in(-1, 2**62), help="cluster label (-1 to 2^62)")
+    q.add_argument("--delta", type=_finite, nargs=2, metavar=("LO", "HI"), help="FR delta range (two finite numbers)")
     q.add_argument("--campaign", help="campaign name")
     q.add_argument("--identified", action="store_true", help="only identified formulas")
-    q.add_argument("--limit", type=_positive_int)
-    q.add_argument("--family", type=_positive_int, help="only the members of this family")
+    q.add_argument("--limit", type=_positive_int, help="at most this many formulas (at most 10^9)")
+    q.add_argument("--family", type=_positive_int, help="only the members of this family (id, at most 10^9)")
     q.add_argument("--format", choices=("table", "json", "csv"), default="table")
     q.set_defaults(handler=_query)
 
@@ -660,7 +677,8 @@ def build_parser() -> argparse.ArgumentParser:
     fam.add_argument("--campaign", help="campaign name (default: every identified PCF in the database)")
     fam.add_argument("--stored", action="store_true", help="print the stored families without detecting again")
     fam.add_argument("--extend", type=_int_in(1, 1000), default=10,
-                     help="members outside the box to confirm in each direction (default 10)")
+                     help="members outside the box to confirm in each direction (default 10, at most 1000: each "
+                     "is one identification)")
     fam.add_argument("--format", choices=("table", "json"), default="table")
     fam.add_argument("--quiet", action="store_true", help="no progress bar")
     fam.set_defaults(handler=_families)
@@ -681,16 +699,20 @@ def build_parser() -> argparse.ArgumentParser:
         sp = prog_commands.add_parser(name, help=text, description=text)
         sp.add_argument("--target", required=True,
                         help="exp, exp2, ln, log2, erf, sin, cos, tanh, sqrt, or an mpmath expression in x")
-        sp.add_argument("--interval", type=_finite, nargs=2, required=True, metavar=("LO", "HI"))
+        sp.add_argument("--interval", type=_finite, nargs=2, required=True, metavar=("LO", "HI"),
+                        help="two finite numbers")
         sp.add_argument("--error", choices=("auto", "relative", "absolute", "ulp32"), default="auto",
                         help="ulp32: run programs in float32 (fma fused) and judge them in ULPs")
-        sp.add_argument("--max-ops", type=_int_in(1, 64), default=10 if name == "evolve" else 16)
+        sp.add_argument("--max-ops", type=_int_in(1, 64), default=10 if name == "evolve" else 16,
+                        help="operations at most (1 to 64)")
         if name == "baselines":
             sp.add_argument("--format", choices=("table", "json"), default="table")
         else:
-            sp.add_argument("--minutes", type=_float_in(0, 10**6), default=30.0)
-            sp.add_argument("--population", type=_int_in(4, 10**6), default=100)
-            sp.add_argument("--seed", type=_seed, default=0)
+            sp.add_argument("--minutes", type=_float_in(0, 10**6), default=30.0,
+                            help="time budget (default 30, at most 10^6; the search stops on time)")
+            sp.add_argument("--population", type=_int_in(4, 10**5), default=100,
+                            help="programs per generation (4 to 100,000: each holds its values on the sample grid)")
+            sp.add_argument("--seed", type=_seed, default=0, help="0 to 2^63-1")
             sp.add_argument("--ops", default="add,sub,mul,div", help="operations, e.g. add,sub,mul,div,sqrt,fma")
             sp.add_argument("--no-classical-seeds", action="store_true", help="start from random programs only")
             sp.add_argument("--finite-only", action="store_true",
@@ -741,6 +763,9 @@ def main(argv: list[str] | None = None) -> int:
     line or input that is refused, 1 for a failure while running (a database, a file, a bug).
     ``--debug`` anywhere on the command line prints the traceback as well.
     """
+    # Coefficients of any size are promised, and Python refuses to print an integer of more than
+    # 4,300 digits; the sizes that reach printing are bounded by the parser and the options.
+    sys.set_int_max_str_digits(0)
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     argv = [t for t in argv if t != "--debug"]
@@ -750,19 +775,19 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as err:
         print(f"discovery: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    caught: list = []
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DeprecationWarning)
-            try:
-                return args.handler(args)
-            finally:
-                ours = [w for w in caught
-                        if issubclass(w.category, DeprecationWarning) and w.filename.startswith(_PACKAGE_DIR)]
-                for note in sorted({str(w.message) for w in ours}):
-                    print(f"discovery: warning: {note}", file=sys.stderr)
-                for w in caught:  # everything else is shown as Python would have shown it
-                    if not issubclass(w.category, DeprecationWarning):
-                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        try:
+            with warnings.catch_warnings(record=True) as recorded:
+                warnings.simplefilter("always", DeprecationWarning)
+                try:
+                    return args.handler(args)
+                finally:
+                    caught = list(recorded)
+        finally:
+            # Shown only here, once the recording context is closed: inside it showwarning appends to
+            # the very list being replayed, and the replay never ends.
+            _show_warnings(caught)
     except KeyboardInterrupt:
         print("discovery: interrupted; everything committed is kept", file=sys.stderr)
         return 130
@@ -771,3 +796,16 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"discovery: error: {_one_line(err)}", file=sys.stderr)
         return 2 if isinstance(err, ValueError) else 1
+
+
+def _show_warnings(caught: list) -> None:
+    """Print our deprecation notes once each, and every other warning as Python would have shown it."""
+    ours = [w for w in caught if issubclass(w.category, DeprecationWarning) and w.filename.startswith(_PACKAGE_DIR)]
+    for note in sorted({str(w.message) for w in ours}):
+        print(f"discovery: warning: {note}", file=sys.stderr)
+    shown = set()
+    for w in caught:
+        key = (str(w.message), w.category, w.filename, w.lineno)
+        if not issubclass(w.category, DeprecationWarning) and key not in shown:
+            shown.add(key)
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -23,12 +23,15 @@ expanded for minutes.
 from __future__ import annotations
 
 import math
+import numbers
 import re
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from typing import Callable, NamedTuple, Sequence
 
+import gmpy2
 import mpmath
 import sympy
 
@@ -170,7 +173,15 @@ class Expression:
             missing = set(self.variables) - set(values)
             if missing:
                 raise TypeError(f"missing values for {sorted(missing)}")
-            return fn(values)
+            try:
+                return fn(values)
+            except ArithmeticError as err:
+                if str(err):
+                    raise
+                # mpmath raises ZeroDivisionError() with no message: callers' messages ended in ": ".
+                what = {ZeroDivisionError: "division by zero", OverflowError: "overflow"}.get(type(err), "undefined")
+                where = ", ".join(f"{k} = {mpmath.nstr(v, 8)}" for k, v in sorted(values.items()))
+                raise type(err)(f"{what} at {where}" if where else what) from None
 
         return evaluate
 
@@ -238,6 +249,45 @@ def _parse_cached(text: str, variables: tuple[str, ...]) -> Expression:
     tree = parser.parse()
     _cost(tree, text)
     return Expression(text, variables, tree)
+
+
+def shown(value, width: int = 60) -> str:
+    """A value as an error message shows it: never fails, never long.
+
+    Python refuses to turn integers of more than 4,300 digits into text (``ValueError``), and
+    coefficients of any size are allowed, so a message built with ``f"{c}"`` could fail instead of
+    reporting.  Integers beyond 30 digits are shown by their ends and their length; text and
+    other values are cut at ``width`` characters.
+
+    Parameters
+    ----------
+    value : object
+        An integer, a sequence of them, text, or anything with a ``repr``.
+    width : int
+        Characters kept of text and of other values.
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        v = int(value)
+        if v.bit_length() <= 100:
+            return str(v)
+        text = gmpy2.mpz(abs(v)).digits()  # gmpy2 has no length limit, and is quasi-linear
+        return f"{'-' if v < 0 else ''}{text[:6]}...{text[-6:]} ({len(text):,} digits)"
+    if isinstance(value, str):
+        return _short(value, width)
+    if isinstance(value, (list, tuple)):
+        items = [shown(v, width) for v in value[:8]]
+        more = ", ..." if len(value) > 8 else ""
+        return ("[" if isinstance(value, list) else "(") + ", ".join(items) + more + ("]" if isinstance(value, list)
+                                                                                    else ")")
+    try:
+        text = repr(value)
+    except ValueError:  # a sympy expression holding a huge integer
+        return f"a {type(value).__name__} with an integer of more than {sys.get_int_max_str_digits():,} digits"
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -452,7 +502,7 @@ def _cost(node: tuple, text: str) -> _Cost:
             degree = None if degree is None or c.degree is None or (e < 0 and c.degree > 0) else degree + c.degree
         if degree is not None and degree > MAX_DEGREE:
             raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
-        digits = sum(c.digits for _, c in costs)
+        digits = sum(c.digits - 1 for _, c in costs) + 1  # digits add up as logarithms, less one each
         _check_digits(digits, text)
         exact = None
         if all(c.exact is not None for _, c in costs):
@@ -470,7 +520,7 @@ def _cost(node: tuple, text: str) -> _Cost:
             return _Cost(degree, base.digits, None)
         size = abs(k)
         if base.exact is not None:
-            digits = base.digits * max(_float(size), 1.0)
+            digits = _power_digits(base.digits, size)
             _check_digits(digits, text)
             if base.exact == 0 and k < 0:
                 raise InputError(f"division by zero (0 to a negative power) in {_short(text)}")
@@ -487,7 +537,7 @@ def _cost(node: tuple, text: str) -> _Cost:
             degree = base.degree * int(k)
             if degree > MAX_DEGREE:
                 raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
-        digits = base.digits * max(_float(size), 1.0)
+        digits = _power_digits(base.digits, size)
         _check_digits(digits, text)
         return _Cost(degree, digits, None)
     if kind == "call":
@@ -512,13 +562,27 @@ def _cost(node: tuple, text: str) -> _Cost:
 
 
 def _digits(value: Fraction) -> float:
-    # bit lengths, not str(): Python refuses to print integers of more than 4,300 digits
-    return max(abs(value.numerator).bit_length(), value.denominator.bit_length()) * math.log10(2) + 1
+    """Decimal digits of the larger of numerator and denominator (1 + log10), without str():
+    Python refuses to print integers of more than 4,300 digits."""
+    return math.log10(max(abs(value.numerator), value.denominator)) + 1
+
+
+def _power_digits(digits: float, size: Fraction) -> float:
+    """Digits of x**size for x of ``digits`` digits: the logarithm scales, not the digit count
+    (10**10000 has 10,001 digits, not 2 * 10,000)."""
+    if digits <= 1:
+        return digits  # 0, 1, -1 and the variables: any power has the same size (and 0 * inf is nan)
+    return (digits - 1) * max(_float(size), 1.0) + 1
 
 
 def _check_digits(digits: float, text: str) -> None:
     if digits > MAX_DIGITS:
-        raise InputError(f"a number of about {digits:.3g} digits refused (at most {MAX_DIGITS:,}) in {_short(text)}")
+        raise InputError(f"a number of about {_count(digits)} digits refused (at most {MAX_DIGITS:,}) in "
+                         f"{_short(text)}")
+
+
+def _count(digits: float) -> str:
+    return f"{digits:,.0f}" if digits < 1e15 else f"{digits:.3g}"
 
 
 def _float(value: Fraction) -> float:
@@ -595,10 +659,9 @@ def _sympy_power(base, exponent, text: str):
     inside the expression, such as sqrt(10^10) or abs(10^400), escapes the checks on the text)."""
     if exponent.is_Number and abs(exponent) > MAX_DEGREE:
         if base.is_Rational:
-            digits = max(abs(base.p).bit_length(), base.q.bit_length()) * math.log10(2) * float(min(
-                abs(exponent), 10**30))
+            digits = math.log10(max(abs(base.p), base.q)) * float(min(abs(exponent), 10**30)) + 1
             if digits > MAX_DIGITS and abs(base) != 1:
-                raise InputError(f"a number of about {digits:.3g} digits refused (at most {MAX_DIGITS:,}) in "
+                raise InputError(f"a number of about {_count(digits)} digits refused (at most {MAX_DIGITS:,}) in "
                                  f"{_short(text)}")
         elif not base.is_zero:
             raise InputError(f"exponent {_show_number(exponent)} refused in {_short(text)} "

@@ -31,6 +31,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +45,7 @@ import numpy as np
 import sympy
 
 from discovery import constants as catalog
+from discovery.errors import InputError
 from discovery.pcf.exact import LimitEstimate
 from discovery.pcf.formula import PCF
 from discovery.pcf.kernels import traces
@@ -56,6 +60,14 @@ _MIN_SCREEN = 8
 _ALWAYS = 2  # the stages up to this index run whatever the budget
 _SCREEN_MARGIN = 5  # guard digits when the value is computed for screening
 _L = sympy.Symbol("L")
+# Digits before the point of any number made an integer for LLL.  Past it the integers grow with the
+# number itself: LLL on millions of digits runs for hours, and at about 10^16 digits GMP aborts the
+# whole process ("overflow in mpz type"), so nothing could even report the failure.
+MAX_MAGNITUDE = 10_000
+
+
+class _TooLarge(InputError):
+    """A number beyond :data:`MAX_MAGNITUDE` digits before the point."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,12 @@ class Identification:
 
 
 def _scaled(value: mpmath.mpf, digits: int) -> int:
-    """round(value * 10**digits) as a Python int."""
+    """round(value * 10**digits) as a Python int, refused (``_TooLarge``) past :data:`MAX_MAGNITUDE`."""
+    if mpmath.isfinite(value) and value != 0 and mpmath.mag(value) > MAX_MAGNITUDE / math.log10(2):
+        size = mpmath.mag(value) * math.log10(2)
+        shown = f"{int(size):,}" if size < 1e15 else f"{size:.3g}"
+        raise _TooLarge(f"a number of about 10^{shown} refused: LLL takes numbers of at most {MAX_MAGNITUDE:,} "
+                        "digits before the point")
     with mpmath.workdps(digits + 20):
         return int(mpmath.nint(value * mpmath.mpf(10) ** digits))
 
@@ -295,7 +312,8 @@ def _source(value, precision: int | None) -> tuple[ValueSource, int]:
         digits = sum(ch.isdigit() for ch in text.split("e")[0].split("E")[0].lstrip("+-0."))
         known = int(precision) if precision is not None else max(digits, 1)
     elif isinstance(value, (mpmath.mpf, int, float)):
-        exact = mpmath.mpf(value)
+        # mpf() would round a given mpf to the current precision, which may be far below the value's.
+        exact = value if isinstance(value, mpmath.mpf) else mpmath.mpf(value)
         known = int(precision) if precision is not None else mpmath.mp.dps
     else:
         raise ValueError(f"cannot identify a value of type {type(value).__name__}: {value!r}")
@@ -438,7 +456,10 @@ def _screen(bases, digits: int, Li: int, deadline: float) -> list:
     for basis in bases:
         if time.perf_counter() > deadline:
             break
-        ints = basis.scaled(digits, Li)
+        try:
+            ints = basis.scaled(digits, Li)
+        except _TooLarge:
+            continue  # a (user catalog) constant too large for LLL cannot be in a relation it screens
         rel, residual = _lll(ints)
         k = len(rel) // 2
         if not any(rel[k:]) or not any(rel[1:k]) and not any(rel[k + 1:]):
@@ -470,7 +491,10 @@ def _identify(source, known, digits, stages, budget_seconds, depth):
         got = min(got, known)
         return got if got >= need else None
 
-    Li = _scaled(L, digits)
+    try:
+        Li = _scaled(L, digits)
+    except _TooLarge as err:
+        raise InputError(f"cannot identify the value: {err}") from None
     for number, stage in enumerate(stages):
         # Rational, Möbius in the core catalog and quadratic always run; later stages within the budget.
         if number > _ALWAYS and time.perf_counter() > deadline:
@@ -499,6 +523,88 @@ def _identify(source, known, digits, stages, budget_seconds, depth):
                 depth,
             )
     return None
+
+
+EVALUATION_MEMORY = 2 * 2**30  # bytes of address space for evaluating an expression
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_EVALUATE = """
+import sys
+import mpmath
+from discovery.errors import InputError
+text, dps, catalog_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+try:
+    if catalog_file:
+        from discovery.constants import load_catalog
+        load_catalog(catalog_file)
+    from discovery.expressions import parse
+    v = parse(text).value(dps)
+except InputError as err:
+    print(err, file=sys.stderr)
+    sys.exit(2)
+sign, man, exp, _ = v._mpf_
+print(hex(-man if sign else man), exp)
+"""
+
+
+def _limit_memory():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (EVALUATION_MEMORY, EVALUATION_MEMORY))
+
+
+def evaluate_isolated(text: str, dps: int, seconds: float, catalog_file: str | None = None) -> mpmath.mpf:
+    """The value of a constant expression to ``dps`` digits, computed in a child process.
+
+    mpmath's special functions have no cost bound one could check beforehand: their time depends
+    on the arguments and steeply on the precision (``clsin(2.5, 1)`` takes seconds at 130 digits
+    and minutes at 1,000; ``besselk(1, 1)`` 1.5 s at 1,000 digits, 11 s at 2,000), and GMP aborts
+    the whole process on an integer of about 10^16 digits.  A child with a time and a memory
+    limit turns every such case into one refusal.
+
+    Parameters
+    ----------
+    text : str
+        The expression, for :func:`discovery.expressions.parse`.
+    dps : int
+        Digits wanted.
+    seconds : float
+        Time limit of the evaluation.
+    catalog_file : str, optional
+        A user catalog (TOML) the expression may use the names of.
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, exact to the child's working precision (``dps + 10`` digits).
+
+    Raises
+    ------
+    InputError
+        When the expression is refused, is not a finite real number, or its evaluation exceeds
+        ``seconds`` or :data:`EVALUATION_MEMORY`, or fails.
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-c", _EVALUATE, text, str(int(dps)), catalog_file or ""]
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    try:
+        # The text is one argv item of our own script, read by the whitelisting parser, never run.
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds, env=env,  # noqa: S603
+                              preexec_fn=_limit_memory)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"evaluating {shown!r} to {dps:,} digits took more than {seconds:g} s: refused "
+                         "(fewer digits or a larger --budget may do)") from None
+    lines = done.stderr.strip().splitlines()
+    if done.returncode == 2 and lines:
+        raise InputError(lines[-1])
+    if done.returncode != 0:
+        why = f"signal {-done.returncode}" if done.returncode < 0 else (lines[-1] if lines else f"status "
+                                                                        f"{done.returncode}")
+        if "MemoryError" in done.stderr:
+            why = f"more than {EVALUATION_MEMORY / 2**30:g} GiB of memory"
+        raise InputError(f"evaluating {shown!r} to {dps:,} digits failed: {why}")
+    man, exp = done.stdout.split()
+    with mpmath.workdps(dps + 10):
+        return mpmath.mpf((int(man, 16), int(exp)))
 
 
 def _fits_float_kernels(pcf: PCF) -> bool:
@@ -593,7 +699,9 @@ def identify_pcf(
     of them and confirmed on all.  A fraction converging too slowly for that is extrapolated
     (:func:`pcf_value`) and identified on the digits it reaches, if at least :data:`MIN_KNOWN`:
     screened on a third, confirmed on all; ``digits_verified`` then tells.  A finite fraction is an
-    exact rational.  Coefficients may be integers of any size.
+    exact rational.  Coefficients may be integers of any size; a common scaling (a = c·a′,
+    b = c²·b′, see :meth:`discovery.pcf.PCF.canonical`) is removed first and the result scaled back,
+    so 10¹⁰⁰⁰·(2n+1), 10²⁰⁰⁰·n² is identified as 4·10¹⁰⁰⁰/π like 2n+1, n².
 
     Parameters
     ----------
@@ -616,6 +724,12 @@ def identify_pcf(
     """
     if not isinstance(pcf, PCF):
         raise ValueError(f"identify_pcf takes a PCF, got {pcf!r}")
+    scale = pcf.canonical_factor()
+    if scale != 1:
+        # a -> c·a, b -> c²·b multiplies the limit by c: identify the smaller fraction, scale back.
+        found = identify_pcf(pcf.canonical(), constants, digits, degree, pairs, max_depth, escalate, budget_seconds,
+                             progress)
+        return None if found is None else _rescaled(found, scale)
     from discovery.pcf.exact import exact_limit, first_zero
 
     started = time.perf_counter()
@@ -641,6 +755,20 @@ def identify_pcf(
     remaining = max(0.0, budget_seconds - (time.perf_counter() - started))
     stages = _stages(constants, degree, pairs or escalate, escalate)
     return _identify(source, known, screen, stages, remaining, est.depth)
+
+
+def _rescaled(found: Identification, scale: int) -> Identification:
+    """The identification of ``scale`` times the value ``found`` identifies."""
+    # A term with L^k gets scale^(top - k) so the relation holds for scale·L (top: the highest k).
+    if found.kind in ("rational", "quadratic"):
+        powers = list(range(len(found.relation)))
+    else:
+        half = len(found.relation) // 2
+        powers = [0] * half + [1] * half
+    top = max(powers)
+    relation = _normalised([c * scale ** (top - k) for c, k in zip(found.relation, powers)])
+    return Identification(found.constant, found.kind, found.basis, relation, sympy.Integer(scale) * found.expr,
+                          found.digits_verified, found.roi, found.depth)
 
 
 class RepresentativeIdentifier:

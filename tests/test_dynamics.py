@@ -90,3 +90,26 @@ def test_bad_arguments():
         metrics(PCF(2, 1), depth=100, sample=50, fit_points=(6, 200, 50))
     with pytest.raises(ValueError, match="'x'"):
         metrics(["x"])
+
+
+def test_exact_traces_agree_with_the_float_kernels_where_both_work():
+    from discovery.pcf.dynamics import _exact_traces
+    from discovery.pcf.kernels import error_traces
+
+    pcf = PCF("2n+1", "n^2")
+    A, B = pcf.as_arrays()
+    points = [6, 125, 250, 500, 1000]
+    tr = error_traces(A, B, 2000, points)
+    limit, log_q, log_error = _exact_traces(pcf.a, pcf.b, 2000, points, 1e-6)
+    assert limit == pytest.approx(tr.limit[0], rel=1e-12)
+    np.testing.assert_allclose(log_q, tr.log_q[0], rtol=1e-9)
+    np.testing.assert_allclose(log_error, tr.log_error[0], rtol=1e-6)
+
+
+def test_a_high_degree_fraction_whose_floats_overflow_is_measured_not_called_divergent():
+    m = metrics(PCF("n^50+1", "n^2"))
+    assert m["convergence_class"] == "factorial"
+    assert m["limit"] == pytest.approx(1.5, abs=1e-12)
+    assert math.isfinite(m["delta"]) and math.isfinite(m["eigen_log_ratio"])
+    # log|λ₊/λ₋| = 2 log a(n) - log b(n) at n = 10⁹, to leading order
+    assert m["eigen_log_ratio"] == pytest.approx(2 * 50 * math.log(1e9) - 2 * math.log(1e9), rel=1e-9)

@@ -18,7 +18,9 @@ For a PCF with reference value L = p_N / q_N (N = ``depth``) the metrics are
 Everything but the gcd runs in float64 log-domain numba kernels
 (:func:`discovery.pcf.kernels.error_traces`); gcd(p_n, q_n) at the fit points is computed with
 exact integers, only for PCFs that pass the float convergence filter, in worker processes for
-large batches.
+large batches.  A PCF the float recurrence cannot follow (it overflows float64 even with
+rescaling, as a(n) = n⁵⁰ + 1 does before n = 1000, or a coefficient floats cannot hold) is
+measured on exact convergents instead, and so is its eigenvalue ratio when a(10⁹)² overflows.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Sequence
 
 import gmpy2
+import mpmath
 import numpy as np
 
+from discovery.errors import InputError
+from discovery.expressions import shown
 from discovery.pcf import exact
 from discovery.pcf.formula import PCF, to_arrays
 from discovery.pcf.kernels import Status, error_traces, evaluate
@@ -100,6 +105,32 @@ def log_gcds(rows, depths, workers: int | None = None) -> np.ndarray:
     return np.vstack(parts)
 
 
+def _exact_traces(a, b, depth: int, points: list[int], rtol: float):
+    """Limit, log|q_n| and log|L - p_n/q_n| at ``points`` from exact convergents, or None if the
+    last two convergents differ by more than ``rtol`` (relative).  For a PCF whose float recurrence
+    overflows float64 even with rescaling (a(n) of high degree) or whose coefficients floats cannot
+    hold: such a fraction may converge perfectly well, and calling it divergent would be wrong."""
+    try:
+        exact.check_walk(a, b, depth)
+    except InputError as err:
+        raise InputError(f"metrics of {shown(PCF(a, b))}: its float recurrence overflows float64, and for exact "
+                         f"convergents {err}") from None
+    found = exact.walk(a, b, sorted(set(points) | {depth}))
+    p_top, q_top, p_prev, q_prev = found[depth]
+    if not q_top or not q_prev:
+        return None
+    log_q_top = _log_abs(q_top)
+    log_step = _log_abs(p_top * q_prev - p_prev * q_top) - log_q_top - _log_abs(q_prev)
+    log_value = _log_abs(p_top) - log_q_top
+    if log_step > math.log(rtol) + max(0.0, log_value):
+        return None
+    log_q = np.array([_log_abs(found[d][1]) for d in points])
+    log_error = np.array([_log_abs(p_top * found[d][1] - found[d][0] * q_top) - log_q_top - _log_abs(found[d][1])
+                          for d in points])
+    limit = float(gmpy2.mpq(p_top, q_top)) if abs(log_value) < 700 else math.copysign(math.inf, p_top * q_top)
+    return limit, log_q, log_error
+
+
 def _fit(x_columns: list[np.ndarray], Y: np.ndarray) -> np.ndarray:
     """Least-squares coefficients for each row of Y (NaN-free rows in one solve)."""
     X = np.column_stack(x_columns)
@@ -122,17 +153,36 @@ def eigenvalues(A: np.ndarray, B: np.ndarray, n: float = EIGEN_N) -> tuple[np.nd
     """
     av = np.zeros(A.shape[0])
     bv = np.zeros(B.shape[0])
-    for c in A.T.astype(np.float64):
-        av = av * n + c
-    for c in B.T.astype(np.float64):
-        bv = bv * n + c
-    disc = av * av + 4.0 * bv
+    with np.errstate(over="ignore", invalid="ignore"):
+        for c in A.T.astype(np.float64):
+            av = av * n + c
+        for c in B.T.astype(np.float64):
+            bv = bv * n + c
+        disc = av * av + 4.0 * bv
     complex_eigen = disc < 0
     root = np.sqrt(np.where(complex_eigen, 0.0, disc))
     lam_plus = 0.5 * (av + np.where(av >= 0, root, -root))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = 2.0 * np.log(np.abs(lam_plus)) - np.log(np.abs(bv))
-    return np.where(complex_eigen, 0.0, ratio), complex_eigen
+    ratio = np.where(complex_eigen, 0.0, ratio)
+    # a(n)² overflows float64 at n = 10⁹ from degree 17 on: those rows in exact integers.
+    over = np.nonzero(~(np.isfinite(av) & np.isfinite(bv) & np.isfinite(disc)))[0]
+    if over.size and float(n).is_integer():
+        for i, (a, b) in zip(over, _rows(A, B, over)):
+            ratio[i], complex_eigen[i] = _eigen_exact(a, b, int(n))
+    return ratio, complex_eigen
+
+
+def _eigen_exact(a, b, n: int) -> tuple[float, bool]:
+    """log|λ₊/λ₋| and whether the roots are complex, for one PCF in exact integers (any degree)."""
+    av, bv = exact.polyval(a, n), exact.polyval(b, n)
+    disc = av * av + 4 * bv
+    if disc < 0:
+        return 0.0, True
+    with mpmath.workdps(30):
+        root = mpmath.sqrt(disc)
+        lam_plus = (av + (root if av >= 0 else -root)) / 2
+        return float(2 * mpmath.log(abs(lam_plus)) - mpmath.log(abs(bv))), False
 
 
 def _as_arrays(pcfs) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -199,7 +249,14 @@ def metrics(
     col = {d: j for j, d in enumerate(points)}
     fcols = [col[d] for d in fit_points]
 
-    status = evaluate(A, B, depth, rtol=_CONVERGENCE_RTOL).status
+    status = evaluate(A, B, depth, rtol=_CONVERGENCE_RTOL).status.copy()
+    exact_rows = {}
+    for i in np.nonzero((status == Status.NONFINITE) | (status == Status.INEXACT))[0]:
+        (a, b), = _rows(A, B, [i])
+        found = _exact_traces(a, b, depth, points, _CONVERGENCE_RTOL)
+        if found is not None:
+            exact_rows[int(i)] = found
+            status[i] = Status.CONVERGED
     alive = np.nonzero(status == Status.CONVERGED)[0]
     out = {name: np.full(m, np.nan) for name in FIELDS}
     out["complex_eigen"] = np.zeros(m, dtype=bool)
@@ -209,8 +266,18 @@ def metrics(
     out["eigen_log_ratio"], out["complex_eigen"] = eig, cplx
 
     if alive.size:
+        rows = _rows(A, B, alive)
+        for a, b in rows:  # the gcds below walk exact convergents to the deepest point
+            try:
+                exact.check_walk(a, b, points[-1])
+            except InputError as err:
+                raise InputError(f"metrics of {shown(PCF(a, b))}: the reduced denominators need exact convergents; "
+                                 f"{err}") from None
         tr = error_traces(A[alive], B[alive], depth, points)
-        log_g = log_gcds(_rows(A, B, alive), points, workers)
+        for k, i in enumerate(alive):
+            if int(i) in exact_rows:
+                tr.limit[k], tr.log_q[k], tr.log_error[k] = exact_rows[int(i)]
+        log_g = log_gcds(rows, points, workers)
         log_qr = tr.log_q - log_g
         s = col[sample]
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -15,6 +15,8 @@ import numpy as np
 
 from gmpy2 import mpz
 
+from discovery.errors import InputError
+
 _INT64_SAFE = 2**62
 
 
@@ -63,6 +65,32 @@ def _values(coeffs: Sequence[int], start: int, stop: int) -> list:
             vals = vals * ks + c
         return [mpz(int(v)) for v in vals]
     return [mpz(polyval(coeffs, k)) for k in range(start, stop)]
+
+
+# Digits of the convergents an exact walk may reach.  Measured on PCF(2n+1, n²): depth 10⁶ (p_N of
+# 5.6 million digits) takes 8 s and 0.42 GB, depth 2·10⁶ 16 s and 0.65 GB; depth 10⁷ took 2.35 GB
+# and over a minute.
+MAX_CONVERGENT_DIGITS = 15_000_000
+
+
+def convergent_digits(a: Sequence[int], b: Sequence[int], depth: int) -> float:
+    """An upper estimate of the decimal digits of p_depth and q_depth, from the coefficients alone.
+
+    |p_k| <= |a(k)| |p_(k-1)| + |b(k)| |p_(k-2)| grows at most by the larger root of
+    x² = |a(k)| x + |b(k)|, below |a(k)| + |b(k)|^(1/2), at each step; with the absolute values of
+    the coefficients both polynomials are largest at k = depth.
+    """
+    top_a = polyval([abs(c) for c in a], depth)
+    top_b = polyval([abs(c) for c in b], depth)
+    return depth * math.log10(top_a + math.isqrt(top_b) + 2)
+
+
+def check_walk(a: Sequence[int], b: Sequence[int], depth: int) -> None:
+    """Refuse (one line) an exact walk whose convergents would pass :data:`MAX_CONVERGENT_DIGITS`."""
+    digits = convergent_digits(a, b, depth)
+    if digits > MAX_CONVERGENT_DIGITS:
+        raise InputError(f"depth {depth:,} refused: the exact convergents would have about {digits:,.0f} digits "
+                         f"(at most {MAX_CONVERGENT_DIGITS:,}, about 20 s and 1 GB)")
 
 
 def _check_depths(depths: Sequence[int]) -> list[int]:

@@ -21,7 +21,7 @@ import numpy as np
 import sympy
 
 from discovery.errors import InputError
-from discovery.expressions import to_sympy
+from discovery.expressions import shown, to_sympy
 from discovery.pcf import exact
 from discovery.pcf.exact import LimitEstimate
 
@@ -31,7 +31,7 @@ n = sympy.Symbol("n")
 def _coefficients(spec, name: str) -> tuple[int, ...]:
     """Normalise one polynomial given as ints, a string or a sympy expression."""
     if isinstance(spec, bool):
-        raise InputError(f"{name}: {spec!r} is not a polynomial")
+        raise InputError(f"{name}: {shown(spec)} is not a polynomial")
     if isinstance(spec, numbers.Integral):
         coeffs = [int(spec)]
     elif isinstance(spec, (str, sympy.Expr)):
@@ -41,15 +41,15 @@ def _coefficients(spec, name: str) -> tuple[int, ...]:
         for c in spec:
             if isinstance(c, bool) or not isinstance(c, (numbers.Integral, sympy.Integer)):
                 raise InputError(
-                    f"{name}: coefficient {c!r} in {list(spec)!r} is not an integer"
+                    f"{name}: coefficient {shown(c)} in {shown(list(spec))} is not an integer"
                 )
             coeffs.append(int(c))
     else:
-        raise InputError(f"{name}: cannot read a polynomial from {spec!r}")
+        raise InputError(f"{name}: cannot read a polynomial from {shown(spec)}")
     while coeffs and coeffs[0] == 0:
         coeffs.pop(0)
     if not coeffs:
-        raise InputError(f"{name}: {spec!r} is the zero (or empty) polynomial")
+        raise InputError(f"{name}: {shown(spec)} is the zero (or empty) polynomial")
     return tuple(coeffs)
 
 
@@ -62,25 +62,50 @@ def _parse_polynomial(spec, name: str) -> list[int]:
     else:
         expr = spec
     if not isinstance(expr, sympy.Expr):
-        raise InputError(f"{name}: {spec!r} is not a polynomial in n")
+        raise InputError(f"{name}: {shown(spec)} is not a polynomial in n")
     extra = expr.free_symbols - {n}
     if extra:
         raise InputError(
-            f"{name}: {spec!r} uses {sorted(map(str, extra))}; only the variable n is allowed"
+            f"{name}: {shown(spec)} uses {sorted(map(str, extra))}; only the variable n is allowed"
         )
     try:
         poly = sympy.Poly(expr, n)
     except sympy.PolynomialError:
-        raise InputError(f"{name}: {spec!r} is not a polynomial in n") from None
+        raise InputError(f"{name}: {shown(spec)} is not a polynomial in n") from None
     coeffs = poly.all_coeffs()
     for c in coeffs:
         if not c.is_integer:
-            raise InputError(f"{name}: coefficient {c} of {spec!r} is not an integer")
+            raise InputError(f"{name}: coefficient {shown(c)} of {shown(spec)} is not an integer")
     return [int(c) for c in coeffs]
 
 
 def _content(coeffs: tuple[int, ...]) -> int:
     return math.gcd(*coeffs)
+
+
+_TRIAL_PRIMES = tuple(sympy.primerange(2, 2**14))
+
+
+def _square_part(h: int) -> int:
+    """The largest d with d² dividing h > 0, for scaling a PCF: d | content(a), d² | content(b)
+    exactly when d² divides gcd(content(a)², content(b)).
+
+    Primes below 2¹⁴ by trial division, then the rest of h when it is a perfect square (a uniform
+    scaling c·a, c²·b leaves c² there).  That is exact unless the rest has a square factor yet is
+    no square (P²Q for primes P, Q above 2¹⁴): finding that would mean factoring h.  No search
+    over d, which took for ever on contents of hundreds of digits.
+    """
+    d = 1
+    for p in _TRIAL_PRIMES:
+        if p * p > h:
+            break
+        k = 0
+        while h % p == 0:
+            h //= p
+            k += 1
+        d *= p ** (k // 2)
+    root = math.isqrt(h)
+    return d * root if root * root == h else d
 
 
 class PCF:
@@ -154,13 +179,7 @@ class PCF:
     # --- canonical form --------------------------------------------------------------------
     @cached_property
     def _canonical(self) -> tuple["PCF", int]:
-        g = _content(self.a)
-        gb = _content(self.b)
-        scale = 1
-        for d in range(g, 1, -1):
-            if g % d == 0 and gb % (d * d) == 0:
-                scale = d
-                break
+        scale = _square_part(math.gcd(_content(self.a) ** 2, _content(self.b)))
         if self.a[0] < 0:
             scale = -scale
         if scale == 1:
@@ -254,7 +273,7 @@ def to_arrays(pcfs: Sequence[PCF]) -> tuple[np.ndarray, np.ndarray]:
     for i, p in enumerate(pcfs):
         for c in p.a + p.b:
             if abs(c) > limit:
-                raise InputError(f"coefficient {c} of {p!r} does not fit in int64")
+                raise InputError(f"coefficient {shown(c)} of {shown(p)} does not fit in int64")
         A[i, da - len(p.a):] = p.a
         B[i, db - len(p.b):] = p.b
     return A, B
