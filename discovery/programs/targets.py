@@ -224,14 +224,10 @@ def make_target(name: str, interval: tuple[float, float], relative: bool | None 
     parse(expr, ("x",))
     probe = np.linspace(lo, hi, 257)
     with mpmath.workdps(20):
-        values = []
-        for x in probe:
-            try:
-                values.append(_mp_eval(expr, mpmath.mpf(float(x))))
-            except (ArithmeticError, ValueError, TypeError) as err:  # mpmath's domain errors
-                why = str(err) or ("a division by zero" if isinstance(err, ZeroDivisionError) else type(err).__name__)
-                raise InputError(f"target {name!r} cannot be evaluated on [{lo}, {hi}]: {why} "
-                                 f"at x = {x:.15g}") from None
+        try:
+            values = [_mp_eval(expr, mpmath.mpf(float(x))) for x in probe]
+        except (ArithmeticError, ValueError, TypeError) as err:  # mpmath's domain errors
+            raise InputError(f"target {name!r} cannot be evaluated on [{lo}, {hi}]: {err}") from None
         if not all(isinstance(v, mpmath.mpf) and mpmath.isfinite(v) for v in values):
             raise InputError(f"target {name!r} is not real and finite on [{lo}, {hi}]")
         signs = {mpmath.sign(v) for v in values}
