@@ -27,6 +27,16 @@ def value(a, b, depth):
     return None if q == 0 else Fraction(p, q)
 
 
+def tails_defined(a, b, depth):
+    """Whether the fraction as written exists to depth: no tail a(k) + b(k+1)/(...) is zero."""
+    tail = Fraction(polyval(a, depth))
+    for k in range(depth, 0, -1):
+        if tail == 0:
+            return False
+        tail = polyval(a, k - 1) + Fraction(polyval(b, k)) / tail
+    return True
+
+
 def backward_value(a, b, depth):
     """The same value by evaluating the fraction from the bottom up, as it is written."""
     tail = Fraction(polyval(a, depth))

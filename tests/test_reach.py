@@ -204,7 +204,11 @@ def test_representatives_escalate_within_the_campaign_cap():
     pcf = PCF([2, 9, 20, 25, 16, 4], [-1, -4, -6, -4, -1, 0, 0, 0, 0, 0, 0])
     ident = RepresentativeIdentifier({"constants": None, "digits": 30, "budget_seconds": 5.0,
                                       "escalation_seconds": 5.0})
-    assert ident(pcf) is not None and ident.spent_ > 0
+    # 2/(8 - pi^2 + 2 zeta(3)): a relation between two constants, found only by escalating.
+    found = ident(pcf)
+    assert found is not None and ident.spent_ > 0
+    assert found.constant == "pi2,zeta3" and found.relation == (2, 0, 0, -8, 1, -2)
+    assert found.digits_verified >= 30
     capped = RepresentativeIdentifier({"constants": None, "digits": 30, "budget_seconds": 5.0,
                                        "escalation_seconds": 0.0})
     assert capped(pcf) is None and capped.spent_ == 0
