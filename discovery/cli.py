@@ -196,7 +196,7 @@ def _pcf_cluster(args) -> int:
 
 def _identify(args) -> int:
     from discovery.constants import load_catalog
-    from discovery.expressions import parse
+    from discovery.constants import parse
     from discovery.identify import evaluate_isolated, identify, identify_pcf
 
     if args.catalog:

@@ -5,7 +5,8 @@ Canonical names are lowercase identifiers (``pi``, ``e``, ``ln2``, ``zeta3``, ``
 sympy's own constant where sympy has one (``pi``, ``E``, ``log(2)``, ``zeta(3)``, ``Catalan``,
 ``EulerGamma``), otherwise a symbol named after the catalog entry (``gauss``, ``lemniscate``,
 ``gompertz``, ``khinchin``, ``glaisher``, ...), so closed forms parse with ``sympy.sympify`` and
-with :func:`discovery.expressions.to_sympy`, the parser the package itself reads text with.
+with :func:`to_sympy` here, the package's own parser (:mod:`discovery.expressions`) given the
+catalog's names: :func:`parse` is how the rest of the package reads text that may name constants.
 
 The alias ``exp2`` of e² is deprecated: ``exp2`` is also the program target 2^x.
 """
@@ -23,10 +24,13 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import mpmath
 import sympy
+
+from discovery import expressions
+from discovery.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -136,8 +140,6 @@ def _defined(text: str) -> Callable[[], mpmath.mpf]:
     """An mpmath definition read by the package's whitelisting parser (never evaluated as code)."""
 
     def value():
-        from discovery.expressions import parse
-
         return parse(text).value(mpmath.mp.dps)
 
     return value
@@ -258,9 +260,18 @@ _USER: list[Constant] = []
 def _sympy_form(name: str, text: str) -> sympy.Expr:
     if name in SYMPY_LOCALS:
         return SYMPY_LOCALS[name]
-    from discovery.expressions import to_sympy  # the parser resolves catalog names through here
-
     return to_sympy(text)
+
+
+def parse(text: str, variables: Sequence[str] = ()) -> expressions.Expression:
+    """:func:`discovery.expressions.parse` resolving the catalog's names and aliases (the user's
+    catalogs included): how the package reads text that may name a constant."""
+    return expressions.parse(text, variables, names=lookup)
+
+
+def to_sympy(text: str, variables: Sequence[str] = ()) -> sympy.Expr:
+    """The sympy form of text read by :func:`parse`; variables become symbols of the same names."""
+    return parse(text, variables).sympy()
 
 
 def lookup(name: str) -> Constant | None:
@@ -401,7 +412,6 @@ def read_toml(path, what: str) -> dict:
     discovery.errors.InputError
         One line naming the file and what is wrong with it.
     """
-    from discovery.errors import InputError
 
     path = Path(path)
     try:
@@ -498,8 +508,6 @@ def load_catalog(path) -> list[Constant]:
         definition that does not parse or evaluate to a finite real number, or a sympy form that
         disagrees with the value; the message names the file and the entry.
     """
-    from discovery.errors import InputError
-    from discovery.expressions import FUNCTIONS, parse
 
     path = Path(path)
     doc = read_toml(path, "catalog file")
@@ -523,7 +531,7 @@ def load_catalog(path) -> list[Constant]:
         name, text = entry.get("name"), entry.get("value")
         if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or len(name) > 64:
             raise InputError(f"{where}: name must be an ASCII identifier of at most 64 characters, got {name!r}")
-        if name in _RESERVED or name in FUNCTIONS:
+        if name in _RESERVED or name in expressions.FUNCTIONS:
             raise InputError(f"{where}: name {name!r} is reserved (sympy or the expression parser reads it as "
                              "something else); choose another")
         where = f"{path}: constant {name!r}"
@@ -533,7 +541,7 @@ def load_catalog(path) -> list[Constant]:
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
             raise InputError(f"{where}: aliases must be a list of names, got {aliases!r}")
         for alias in aliases:
-            if alias in _RESERVED or alias in FUNCTIONS:
+            if alias in _RESERVED or alias in expressions.FUNCTIONS:
                 raise InputError(f"{where}: alias {alias!r} is reserved (sympy or the expression parser reads it "
                                  "as something else); choose another")
         description = entry.get("description", text)
@@ -564,9 +572,6 @@ def load_catalog(path) -> list[Constant]:
 
 def _check_form(form: str, value: mpmath.mpf, where: str) -> None:
     """Refuse a sympy form that is not the value (a closed form in it would be wrong)."""
-    from discovery.errors import InputError
-    from discovery.expressions import parse
-
     try:
         parsed = parse(form)
         parsed.sympy()
@@ -596,9 +601,6 @@ def register_stored(definitions: Iterable[dict]) -> None:
     a campaign's own catalog is.  Definitions that do not parse, or whose value no longer gives
     their key, are skipped: their identifications then resolve nowhere, as before they were kept.
     """
-    from discovery.errors import InputError
-    from discovery.expressions import parse
-
     for d in definitions:
         key, name, text = d.get("key"), d.get("name"), d.get("value")
         if not all(isinstance(v, str) for v in (key, name, text)) or key in _EXACT:
@@ -617,7 +619,6 @@ def register_stored(definitions: Iterable[dict]) -> None:
 
 
 def _register(const: Constant, path) -> None:
-    from discovery.errors import InputError
 
     old = CATALOG.get(const.name)
     if old is not None:

@@ -7,7 +7,8 @@ code.  What is accepted:
 
 - numbers (``12``, ``0.25``, ``1e-3``), the variables allowed in that place (``n``, ``x``, ...);
 - constants: ``pi``/``π``, ``e``/``E``, sympy's ``EulerGamma``, ``Catalan``, ``GoldenRatio`` and
-  every name and alias of :mod:`discovery.constants`;
+  the names the caller lets it resolve (``names``: :func:`discovery.constants.parse` passes every
+  name and alias of the catalog, so this module imports nothing of the package above it);
 - the functions in :data:`FUNCTIONS` (``exp``, ``log``, ``sqrt``, ``sin``, ``zeta``, ``gamma``, ...);
 - ``+ - * /``, powers ``^`` or ``**``, ``√``, parentheses, and implicit multiplication (``2n+1``,
   ``n(n+2)``, ``2pi``).
@@ -29,7 +30,7 @@ import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Callable, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import gmpy2
 import mpmath
@@ -102,7 +103,7 @@ FUNCTIONS: dict[str, Function] = {
     "clcos": Function(None, mpmath.clcos, (2,)),
 }
 
-# Constants sympy has under its own name; every catalog name and alias is accepted as well.
+# Constants sympy has under its own name; a caller's ``names`` resolve the others.
 _SYMPY_CONSTANTS = {
     "pi": (sympy.pi, lambda: +mpmath.pi),
     "π": (sympy.pi, lambda: +mpmath.pi),
@@ -132,7 +133,7 @@ class _Token(NamedTuple):
 
 
 # --- the tree ------------------------------------------------------------------------------------
-# ("num", text) | ("var", name) | ("const", name) | ("call", name, args) | ("neg", node)
+# ("num", text) | ("var", name) | ("const", name, names) | ("call", name, args) | ("neg", node)
 # | ("add", ((sign, node), ...)) | ("mul", ((exponent ±1, node), ...)) | ("pow", base, exponent)
 
 
@@ -208,7 +209,7 @@ class Expression:
         return v
 
 
-def parse(text: str, variables: Sequence[str] = ()) -> Expression:
+def parse(text: str, variables: Sequence[str] = (), names: Callable[[str], Any] | None = None) -> Expression:
     """Parse mathematical text into a validated :class:`Expression`.
 
     Parameters
@@ -217,6 +218,11 @@ def parse(text: str, variables: Sequence[str] = ()) -> Expression:
         The text, e.g. ``"2n^2 + 3n + 1"``, ``"4/pi"``, ``"exp(x)*sin(x)"``.
     variables : sequence of str
         The variable names allowed (none for a constant).
+    names : callable, optional
+        Resolves a constant's name beyond sympy's own (``pi``, ``E``, ...): returns an object
+        with ``sympy()`` and ``value(dps)``, or None for a name it does not know.  It is asked
+        again each time the expression is built, so a catalog that changes is followed.
+        :func:`discovery.constants.parse` passes the catalog's.
 
     Returns
     -------
@@ -227,17 +233,17 @@ def parse(text: str, variables: Sequence[str] = ()) -> Expression:
     InputError
         For anything that is not on the whitelist, with one line naming it.
     """
-    return _parse_cached(text, tuple(variables))
+    return _parse_cached(text, tuple(variables), names)
 
 
-def to_sympy(text: str, variables: Sequence[str] = ()) -> sympy.Expr:
+def to_sympy(text: str, variables: Sequence[str] = (), names: Callable[[str], Any] | None = None) -> sympy.Expr:
     """Parse ``text`` (see :func:`parse`) and build the sympy expression; variables become
     ``sympy.Symbol`` objects of the same names."""
-    return parse(text, variables).sympy()
+    return parse(text, variables, names).sympy()
 
 
 @lru_cache(maxsize=1024)
-def _parse_cached(text: str, variables: tuple[str, ...]) -> Expression:
+def _parse_cached(text: str, variables: tuple[str, ...], names) -> Expression:
     if not isinstance(text, str):
         raise InputError(f"expected text, got {type(text).__name__} {text!r:.60}")
     if len(text) > MAX_LENGTH:
@@ -245,7 +251,7 @@ def _parse_cached(text: str, variables: tuple[str, ...]) -> Expression:
     for v in variables:
         if not v.isidentifier():
             raise InputError(f"bad variable name {v!r}")
-    parser = _Parser(text, variables)
+    parser = _Parser(text, variables, names)
     tree = parser.parse()
     _cost(tree, text)
     return Expression(text, variables, tree)
@@ -315,9 +321,10 @@ def _tokenize(text: str) -> list[_Token]:
 class _Parser:
     """Recursive descent; chains of + - * / are collected in loops so only nesting recurses."""
 
-    def __init__(self, text: str, variables: tuple[str, ...]):
+    def __init__(self, text: str, variables: tuple[str, ...], names):
         self.text = text
         self.variables = variables
+        self.names = names
         self.tokens = _tokenize(text)
         self.i = 0
         self.depth = 0
@@ -426,10 +433,10 @@ class _Parser:
             return ("var", name)
         if name in FUNCTIONS and follows_paren:
             return self.call(name)
-        if _constant_key(name) is not None:
+        if _constant_key(name, self.names) is not None:
             if follows_paren:
                 raise self.error(f"{name!r} is a constant, not a function", self.peek())
-            return ("const", name)
+            return ("const", name, self.names)
         if name in FUNCTIONS:
             raise self.error(f"function {name!r} needs its arguments in parentheses", self.peek())
         allowed = f"; variables allowed here: {', '.join(self.variables)}" if self.variables else ""
@@ -451,13 +458,11 @@ class _Parser:
         return ("call", name, tuple(args))
 
 
-def _constant_key(name: str):
-    """The sympy/mpmath pair for a constant name, or None."""
+def _constant_key(name: str, names):
+    """The sympy/mpmath pair of sympy's constant ``name``, what ``names`` resolves it to, or None."""
     if name in _SYMPY_CONSTANTS:
         return _SYMPY_CONSTANTS[name]
-    from discovery import constants  # the catalog parses its own definitions with this module
-
-    return constants.lookup(name)
+    return None if names is None else names(name)
 
 
 # --- cost checks ---------------------------------------------------------------------------------
@@ -614,8 +619,8 @@ def _uses_variables(node: tuple) -> bool:
 # --- builders ------------------------------------------------------------------------------------
 
 
-def _sympy_constant(name: str):
-    found = _constant_key(name)
+def _sympy_constant(name: str, names):
+    found = _constant_key(name, names)
     if isinstance(found, tuple):
         return found[0]
     return found.sympy()
@@ -628,7 +633,7 @@ def _to_sympy(node: tuple, text: str):
     if kind == "var":
         return sympy.Symbol(node[1])
     if kind == "const":
-        return _sympy_constant(node[1])
+        return _sympy_constant(node[1], node[2])
     if kind == "neg":
         return -_to_sympy(node[1], text)
     if kind == "add":
@@ -688,7 +693,7 @@ def _to_mpmath(node: tuple) -> Callable[[dict], mpmath.mpf]:
         name = node[1]
         return lambda env: env[name]
     if kind == "const":
-        found = _constant_key(node[1])
+        found = _constant_key(node[1], node[2])
         if isinstance(found, tuple):
             get = found[1]
             return lambda env: get()

@@ -536,7 +536,7 @@ try:
     if catalog_file:
         from discovery.constants import load_catalog
         load_catalog(catalog_file)
-    from discovery.expressions import parse
+    from discovery.constants import parse
     v = parse(text).value(dps)
 except InputError as err:
     print(err, file=sys.stderr)
@@ -564,7 +564,7 @@ def evaluate_isolated(text: str, dps: int, seconds: float, catalog_file: str | N
     Parameters
     ----------
     text : str
-        The expression, for :func:`discovery.expressions.parse`.
+        The expression, for :func:`discovery.constants.parse`.
     dps : int
         Digits wanted.
     seconds : float

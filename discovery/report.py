@@ -40,7 +40,7 @@ def _esc(text) -> str:
 @lru_cache(maxsize=8192)
 def _mathml_text(text: str) -> str:
     """MathML of a stored closed form (parsed by the package's whitelisting parser), or the text."""
-    from discovery.expressions import to_sympy
+    from discovery.constants import to_sympy
 
     try:
         return _mathml(to_sympy(text))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import mpmath
 
-from discovery.expressions import parse
+from discovery.constants import parse
 from discovery.pcf.exact import walk
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "literature_pcfs.json"

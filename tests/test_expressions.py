@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from discovery.errors import InputError
-from discovery.expressions import FUNCTIONS, MAX_LENGTH, parse, to_sympy
+from discovery.constants import parse, to_sympy
+from discovery.expressions import FUNCTIONS, MAX_LENGTH
 
 n, x = sympy.symbols("n x")
 
@@ -201,3 +202,19 @@ def test_values_that_cannot_be_computed_are_refused_in_one_line(text, fragment):
 def test_root_means_the_same_in_sympy_and_mpmath():
     e = parse("root(8, 3)")
     assert e.sympy() == 2 and abs(e.value(30) - 2) < 1e-28
+
+
+def test_the_parser_resolves_only_the_names_it_is_given():
+    from discovery import expressions
+    from discovery.constants import lookup
+
+    assert expressions.parse("4/pi").value(20) == parse("4/pi").value(20)
+    with pytest.raises(InputError, match="unknown name 'gauss'"):
+        expressions.parse("gauss + 1")
+    assert expressions.parse("gauss + 1", names=lookup).value(30) == parse("gauss + 1").value(30)
+    # The resolver is asked again at build time: a catalog entry redefined is followed.
+    table = {"k": lookup("e")}
+    expr = expressions.parse("k*x", ("x",), names=table.get)
+    assert expr.mpmath()(x=2) == 2 * mpmath.e
+    table["k"] = lookup("pi")
+    assert expr.mpmath()(x=2) == 2 * mpmath.pi

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from discovery import cli
 from discovery.errors import InputError
-from discovery.expressions import parse
+from discovery.constants import parse
 from discovery.pcf import PCF
 from discovery.programs.targets import make_target
 

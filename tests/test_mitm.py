@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from discovery.expressions import parse
+from discovery.constants import parse
 from discovery.identify import mitm_sweep
 from discovery.pcf import PCF
 from discovery.pcf.mitm import mobius_table, match

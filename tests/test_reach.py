@@ -108,7 +108,7 @@ def test_pcf_value_reports_what_it_reaches():
     ],
 )
 def test_escalation_finds_what_one_constant_misses(text, kind):
-    from discovery.expressions import parse
+    from discovery.constants import parse
 
     value = parse(text).value(120)
     source = mpmath.nstr(value, 110)
@@ -132,7 +132,7 @@ def test_escalation_on_a_pcf_of_two_constants():
                                         ("gieseking", "clsin(2, pi/3)"), ("gamma_1_3", "gamma(1/3)"),
                                         ("chi3_l2", "(psi(1,1/3)-psi(1,2/3))/9")])
 def test_wider_catalog_constants(name, text):
-    from discovery.expressions import parse
+    from discovery.constants import parse
 
     value = parse(f"(2 + 3*{text})/(5 - {text})").value(110)
     found = identify(mpmath.nstr(value, 105))
@@ -280,7 +280,7 @@ def test_published_formulas():
 
 
 def catalog_value(text):
-    from discovery.expressions import parse
+    from discovery.constants import parse
 
     return parse(text).value(110)
 
@@ -306,7 +306,7 @@ def test_hashed_screen_finds_small_mobius_relations_in_products(index, c):
 
 
 def parse_value(text):
-    from discovery.expressions import parse
+    from discovery.constants import parse
 
     return parse(text).value(120)
 

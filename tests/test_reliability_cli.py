@@ -159,7 +159,8 @@ def test_a_message_about_a_huge_coefficient_is_built_without_the_integer_text_li
 
 def test_the_digit_count_of_a_power_is_its_logarithm_not_a_multiple_of_it():
     from discovery.errors import InputError
-    from discovery.expressions import MAX_DIGITS, parse
+    from discovery.constants import parse
+    from discovery.expressions import MAX_DIGITS
 
     parse("10^19999")  # 20,000 digits: allowed (was refused as "about 4.4e+04")
     parse("10^10000*10^9999")

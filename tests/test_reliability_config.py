@@ -22,7 +22,7 @@ from discovery.campaign import ConfigError, load_config
 from discovery.campaign.config import run_folder
 from discovery.campaign.executors import max_workers, parse_scheduler
 from discovery.errors import InputError, StoreError
-from discovery.expressions import parse
+from discovery.constants import parse
 from discovery.store import FormulaStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,8 @@ import numpy as np
 import sympy
 
 from discovery.errors import InputError
-from discovery.expressions import shown, to_sympy
+from discovery.constants import to_sympy
+from discovery.expressions import shown
 from discovery.pcf import exact
 from discovery.pcf.exact import LimitEstimate
 

@@ -14,7 +14,7 @@ from typing import Callable
 from flint import arb, arb_series, fmpq
 
 from discovery.errors import InputError
-from discovery.expressions import parse
+from discovery.constants import parse
 
 
 def as_series(v) -> arb_series:

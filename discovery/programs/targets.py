@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 
 from discovery.errors import InputError
-from discovery.expressions import parse
+from discovery.constants import parse
 
 # name: (expression in x, numpy function for float64 scans)
 BUILTIN = {
@@ -38,7 +38,7 @@ class Target:
     name : str
         A builtin name (``exp2``) or the expression itself.
     expr : str
-        Expression in ``x`` (read by :func:`discovery.expressions.parse`, never evaluated as Python).
+        Expression in ``x`` (read by :func:`discovery.constants.parse`, never evaluated as Python).
     interval : (float, float)
     relative : bool
         Whether errors are relative (the default unless the function vanishes on the interval);
