@@ -167,6 +167,7 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+# The columns of ``metrics`` after ``formula_id``, in table order: writes and reads name them from here.
 METRIC_COLUMNS = (
     "limit_value", "naive_delta", "delta", "gamma_prime", "eta_prime", "eigen_log_ratio",
     "complex_eigen", "predicted_delta", "beta", "gamma", "eta", "convergence_class", "depth",
@@ -327,7 +328,18 @@ class Database:
                 raise
 
     def schema_version(self) -> int:
-        """The schema version of the file (0 for an empty file)."""
+        """The schema version of the file.
+
+        Returns
+        -------
+        int
+            0 for an empty file.
+
+        Raises
+        ------
+        StoreError
+            If the stored version is not a number.
+        """
         with self._guard("reading it"):
             exists = self.conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"

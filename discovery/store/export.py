@@ -19,14 +19,37 @@ class Exporter(Reader):
     """The exports of :class:`~discovery.store.FormulaStore` (built on :meth:`Reader.query`)."""
 
     def export_json(self, path: str | Path, **filters) -> int:
-        """Write the records of :meth:`query` as a JSON list (see :func:`json_record`); returns
-        the count."""
+        """Write the records of :meth:`query` as a JSON list (see :func:`json_record`).
+
+        Parameters
+        ----------
+        path : str or Path
+        **filters
+            The filters of :meth:`query`.
+
+        Returns
+        -------
+        int
+            The number of records written.
+        """
         records = self.query(**filters)
         Path(path).write_text(json.dumps([json_record(r) for r in records], indent=1, allow_nan=False))
         return len(records)
 
     def export_csv(self, path: str | Path, **filters) -> int:
-        """Write the records of :meth:`query` as CSV; returns the count."""
+        """Write the records of :meth:`query` as CSV (see :func:`write_csv`).
+
+        Parameters
+        ----------
+        path : str or Path
+        **filters
+            The filters of :meth:`query`.
+
+        Returns
+        -------
+        int
+            The number of records written.
+        """
         records = self.query(**filters)
         with open(path, "w", newline="", encoding="utf-8") as fh:
             write_csv(records, fh)
@@ -59,7 +82,19 @@ def _json_value(v):
 
 
 def write_csv(records: list[dict], fh) -> None:
-    """Records as CSV (lists as JSON text) to an open text file."""
+    """Write records as CSV to an open text file.
+
+    Parameters
+    ----------
+    records : list of dict
+        Records of one kind: the first record's keys make the header.
+    fh : file
+        An open text file (opened with ``newline=""``).
+
+    Notes
+    -----
+    Lists are written as JSON text; nothing is written for no records.
+    """
     if not records:
         return
     fields = list(records[0])

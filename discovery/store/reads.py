@@ -4,15 +4,15 @@
 of them), one record per formula:
 
 PCF record (``kind == "pcf"``)
-    ``id``; ``kind``; ``a``, ``b`` (coefficient lists, highest degree first); ``limit`` (float
-    limit at the metric depth, None if not measured); ``constant`` (key of the identified
-    constant, :attr:`discovery.constants.Constant.key`, or None), ``closed_form`` (sympy-parsable),
-    ``relation`` (integer list), ``digits_verified`` (inf for an exact rational),
-    ``verified_depth``: None when not identified; ``delta`` (FR δ); ``cluster`` (label within the
-    campaign); ``campaign`` (the campaign filtered on, else the first finder); ``family`` (the
-    first family it belongs to, of the campaign with a campaign filter, or None); the other
-    metrics ``naive_delta, gamma_prime, eta_prime, eigen_log_ratio, gamma, eta,
-    convergence_class``.
+    ``id``; ``kind``; ``a``, ``b`` (coefficient lists, highest degree first); ``limit`` (the
+    float limit at the metric depth); ``delta`` (FR δ) and the other metrics ``naive_delta,
+    gamma_prime, eta_prime, eigen_log_ratio, gamma, eta, convergence_class`` (None when not
+    measured); the identification, all None when there is none: ``constant`` (the constant's key,
+    :attr:`discovery.constants.Constant.key`; None for a rational or quadratic limit),
+    ``closed_form`` (sympy-parsable), ``relation`` (integer list), ``digits_verified`` (inf for an
+    exact rational), ``verified_depth``; ``cluster`` (its label within the campaign, or None);
+    ``campaign`` (the campaign filtered on, else the one that found it first); ``family`` (the
+    first family it belongs to, one of the campaign's with a campaign filter, or None).
 program record (``kind == "program"``)
     ``id``; ``kind``; ``target``; ``interval`` (``[lo, hi]``); ``ops``; ``max_error`` (scanned);
     ``bound`` (proven; None when not computed, inf when none was proved); ``infinities`` (bool,
@@ -43,6 +43,14 @@ class Reader(Database):
         constant stored here by a campaign, as ``name`` or ``name@digest``; a name stored with
         several values (two catalogs defining it differently) must be given with its digest.
 
+        Parameters
+        ----------
+        name : str
+
+        Returns
+        -------
+        str
+
         Raises
         ------
         InputError
@@ -67,7 +75,19 @@ class Reader(Database):
             raise unknown
 
     def metric_table(self, campaign_id: int) -> tuple[list[int], list[dict]]:
-        """Formula ids and metric rows (with genomes) of a campaign's PCFs with metrics."""
+        """The metrics of a campaign's PCFs, for clustering.
+
+        Parameters
+        ----------
+        campaign_id : int
+
+        Returns
+        -------
+        ids : list of int
+            Formula ids of the campaign's PCFs with metrics, ascending.
+        rows : list of dict
+            For each, ``id``, ``genome`` (JSON) and the :data:`~discovery.store.db.METRIC_COLUMNS`.
+        """
         with self._guard("reading it"):
             rows = self.conn.execute(
                 f"SELECT f.id, f.genome, {', '.join('m.' + k for k in METRIC_COLUMNS)} FROM formulas f "  # noqa: S608
@@ -79,10 +99,22 @@ class Reader(Database):
 
     def labelled(self, campaign_id: int, all_stored: bool = False,
                  units: tuple[int | None, int | None] = (None, None)) -> list[dict]:
-        """A campaign's measured PCFs with what triage learns from: ``genome`` (JSON), ``unit``
-        (where the campaign met it), ``delta``, ``naive_delta``, ``convergence_class`` and
-        ``identified``; with ``all_stored``, also those it stored without exact metrics; with
-        ``units = (lo, hi)``, only those met in units lo < unit <= hi (None: unbounded)."""
+        """A campaign's measured PCFs with what triage learns from.
+
+        Parameters
+        ----------
+        campaign_id : int
+        all_stored : bool
+            Also those it stored without exact metrics.
+        units : (int or None, int or None)
+            ``(lo, hi)``: only those met in units lo < unit <= hi (None: unbounded).
+
+        Returns
+        -------
+        list of dict
+            ``genome`` (JSON), ``unit`` (where the campaign met it), ``delta``, ``naive_delta``,
+            ``convergence_class`` and ``identified``, by formula id.
+        """
         lo, hi = units
         with self._guard("reading it"):
             rows = self.conn.execute(
@@ -97,7 +129,18 @@ class Reader(Database):
         return [dict(r) for r in rows]
 
     def cluster_centroids(self, exclude: int | None = None) -> list[tuple[float, float, float]]:
-        """(δ, γ′, η′) centroids of every stored cluster (except a campaign's own)."""
+        """The (δ, γ′, η′) centroids of every stored cluster.
+
+        Parameters
+        ----------
+        exclude : int, optional
+            Leave out this campaign's own clusters.
+
+        Returns
+        -------
+        list of (float, float, float)
+            By cluster id; a centroid lacking one of the three is left out.
+        """
         with self._guard("reading it"):
             rows = self.conn.execute("SELECT centroid FROM clusters WHERE campaign_id IS NOT ? ORDER BY id",
                                      (exclude,)).fetchall()
@@ -110,7 +153,20 @@ class Reader(Database):
         return out
 
     def formula_id(self, key: str, campaign_id: int | None = None) -> int | None:
-        """Id of the formula with this canonical key (met by the campaign, when one is given)."""
+        """The id of the formula with this canonical key.
+
+        Parameters
+        ----------
+        key : str
+            A canonical key (:func:`~discovery.store.writes.pcf_key` for a PCF).
+        campaign_id : int, optional
+            Only a formula this campaign met.
+
+        Returns
+        -------
+        int or None
+            None if no such formula is stored (or the campaign did not meet it).
+        """
         with self._guard("reading it"):
             if campaign_id is None:
                 row = self.conn.execute("SELECT id FROM formulas WHERE canonical_key=?", (key,)).fetchone()
@@ -121,8 +177,18 @@ class Reader(Database):
         return None if row is None else int(row[0])
 
     def family_run(self, campaign_id: int | None) -> dict | None:
-        """``seconds`` and ``done`` (time) of the last family detection of a campaign (None: of
-        the whole database), or None if it never ran."""
+        """The last family detection of a campaign.
+
+        Parameters
+        ----------
+        campaign_id : int or None
+            The campaign (None: the whole database).
+
+        Returns
+        -------
+        dict or None
+            ``seconds`` (it took) and ``done`` (time), or None if it never ran.
+        """
         with self._guard("reading it"):
             row = self.conn.execute("SELECT seconds, done FROM family_runs WHERE campaign_id IS ?",
                                     (campaign_id,)).fetchone()

@@ -41,7 +41,19 @@ def _bound(x):
 
 
 def pcf_key(a: Sequence[int], b: Sequence[int]) -> str:
-    """The canonical key of a PCF row (see :meth:`discovery.pcf.PCF.canonical`)."""
+    """The canonical key of a PCF row (see :meth:`discovery.pcf.PCF.canonical`).
+
+    Parameters
+    ----------
+    a, b : sequence of int
+        The coefficients, highest degree first.
+
+    Returns
+    -------
+    str
+        ``"pcf:"`` and the canonical form's ``[a, b]`` as compact JSON; equal for PCFs that are
+        the same up to the canonical transforms, which the store keeps once.
+    """
     from discovery.pcf.formula import PCF
 
     canon = PCF(list(a), list(b)).canonical()
@@ -53,17 +65,50 @@ class Writer(Database):
 
     # --- campaigns ---------------------------------------------------------------------------
     def campaign(self, name: str) -> sqlite3.Row | None:
-        """The campaign row of that name, or None."""
+        """The campaign row of that name.
+
+        Parameters
+        ----------
+        name : str
+
+        Returns
+        -------
+        sqlite3.Row or None
+            The ``campaigns`` row (``id, name, kind, config, config_hash, total_units, created,
+            finished``), or None if there is no such campaign.
+        """
         with self._guard("reading it"):
             return self.conn.execute("SELECT * FROM campaigns WHERE name=?", (name,)).fetchone()
 
     def campaigns(self) -> list[sqlite3.Row]:
-        """All campaigns, oldest first."""
+        """All campaigns.
+
+        Returns
+        -------
+        list of sqlite3.Row
+            The ``campaigns`` rows (as :meth:`campaign`), oldest first.
+        """
         with self._guard("reading it"):
             return self.conn.execute("SELECT * FROM campaigns ORDER BY id").fetchall()
 
     def start_campaign(self, name: str, kind: str, config: dict, config_hash: str, total_units: int) -> int:
         """Register a campaign, or return the id of the same campaign to resume it.
+
+        Parameters
+        ----------
+        name : str
+        kind : {'pcf', 'program'}
+        config : dict
+            The configuration, stored as JSON.
+        config_hash : str
+            Its digest: a campaign of the same name resumes only with the same digest.
+        total_units : int
+            The number of work units of its space (sizes the progress).
+
+        Returns
+        -------
+        int
+            The campaign's id.
 
         Raises
         ------
@@ -93,8 +138,14 @@ class Writer(Database):
         return int(row["id"])
 
     def user_constants(self) -> list[dict]:
-        """The user constants campaigns stored with their configurations (see
-        :func:`discovery.constants.stored_definition`), each once."""
+        """The user constants campaigns stored with their configurations.
+
+        Returns
+        -------
+        list of dict
+            Each definition (see :func:`discovery.constants.stored_definition`) once, by key, in
+            the order the campaigns were started.
+        """
         out = {}
         for row in self.campaigns():
             try:
@@ -107,7 +158,16 @@ class Writer(Database):
         return list(out.values())
 
     def done_units(self, campaign_id: int) -> set[int]:
-        """Units of a campaign already committed."""
+        """Units of a campaign already committed.
+
+        Parameters
+        ----------
+        campaign_id : int
+
+        Returns
+        -------
+        set of int
+        """
         with self._guard("reading it"):
             rows = self.conn.execute("SELECT unit FROM work_units WHERE campaign_id=?", (campaign_id,))
             return {int(r[0]) for r in rows}
@@ -139,7 +199,19 @@ class Writer(Database):
             self.conn.execute("UPDATE campaigns SET finished=? WHERE id=?", (now, campaign_id))
 
     def status(self, campaign_id: int) -> dict:
-        """Progress and counts of a campaign."""
+        """Progress and counts of a campaign.
+
+        Parameters
+        ----------
+        campaign_id : int
+
+        Returns
+        -------
+        dict
+            ``name, kind, description, units_done, units_total, candidates, converged, measured,
+            dropped, formulas, clusters``, ``identified`` (count per constant key,
+            ``"rational/quadratic"`` for none) and ``finished`` (bool).
+        """
         with self._guard("reading it"):
             return self._status(campaign_id)
 
@@ -198,13 +270,25 @@ class Writer(Database):
     ) -> None:
         """Store one work unit's PCFs (with metrics and identifications) and its done mark, atomically.
 
-        Each item of ``pcfs`` has ``a``, ``b`` (coefficient lists), ``metrics`` (dict of
-        :data:`METRIC_COLUMNS`) and optionally ``identification`` (dict with ``constant, kind,
-        basis, relation, closed_form, digits_verified, depth``).  ``measured`` counts the unit's
-        exact metric computations (default: ``converged``), ``dropped`` what triage skipped.  A PCF
-        whose canonical key is already stored (by any campaign) is not stored again, but is recorded as met by this
-        campaign too; its identification is added if it had none.  A unit already done (by a
-        concurrent run of the same campaign) is left as it is.
+        Parameters
+        ----------
+        campaign_id, unit : int
+        candidates, converged : int
+            The unit's counts of PCFs tried and of those that converged.
+        pcfs : iterable of dict
+            Each has ``a``, ``b`` (coefficient lists), ``metrics`` (dict of
+            :data:`~discovery.store.db.METRIC_COLUMNS`) and optionally ``identification`` (dict
+            with ``constant, kind, basis, relation, closed_form, digits_verified, depth``).
+        measured : int, optional
+            The unit's exact metric computations (default: ``converged``).
+        dropped : int
+            What triage skipped.
+
+        Notes
+        -----
+        A PCF whose canonical key is already stored (by any campaign) is not stored again, but is
+        recorded as met by this campaign too; its identification is added if it had none.  A unit
+        already done (by a concurrent run of the same campaign) is left as it is.
 
         Raises
         ------
@@ -272,15 +356,30 @@ class Writer(Database):
         self, campaign_id: int | None, target: str, interval: Sequence[float], programs: Iterable[dict],
         unit: int | None = None, candidates: int = 0,
     ) -> list[int]:
-        """Store evolved programs for a target; each dict has ``genome`` (Program.to_json()),
-        ``ops``, ``max_error`` (the scanned maximum, :func:`discovery.programs.verify.max_error`)
-        and ``expression`` (sympy-parsable in x), and optionally ``bound`` (proven,
-        :func:`discovery.programs.bound.error_bound`; inf when none was proved) and
-        ``infinities`` (:func:`discovery.programs.verify.reaches_infinity`) and ``max_ulp`` (the
-        exhaustive float32 ULP error, ulp32 error mode).
+        """Store evolved programs for a target, in one transaction.
 
-        The same program for the same target and interval is stored once.  With ``unit``, the
-        campaign's work unit is marked done in the same transaction.  Returns the ids.
+        Parameters
+        ----------
+        campaign_id : int or None
+            The campaign that found them (None: none).
+        target : str
+        interval : (float, float)
+        programs : iterable of dict
+            Each has ``genome`` (Program.to_json()), ``ops``, ``max_error`` (the scanned maximum,
+            :func:`discovery.programs.verify.max_error`) and ``expression`` (sympy-parsable in x),
+            and optionally ``bound`` (proven, :func:`discovery.programs.bound.error_bound`; inf
+            when none was proved), ``infinities``
+            (:func:`discovery.programs.verify.reaches_infinity`) and ``max_ulp`` (the exhaustive
+            float32 ULP error, ulp32 error mode).
+        unit : int, optional
+            Mark this work unit of the campaign done in the same transaction.
+        candidates : int
+            The unit's count of programs tried.
+
+        Returns
+        -------
+        list of int
+            The formula ids; the same program for the same target and interval is stored once.
         """
         now = time.time()
         ids = []
@@ -303,13 +402,27 @@ class Writer(Database):
         return ids
 
     def add_identification(self, formula_id: int, ident: dict) -> None:
-        """Store an identification of an already stored formula (kept if one exists)."""
+        """Store an identification of an already stored formula (kept if one exists).
+
+        Parameters
+        ----------
+        formula_id : int
+        ident : dict
+            ``constant, kind, basis, relation, closed_form, digits_verified`` and optionally
+            ``depth``.
+        """
         with self._transaction("storing an identification"):
             self._insert_identification(formula_id, ident, time.time())
 
     def write_clusters(self, campaign_id: int, clusters: list[dict]) -> None:
-        """Replace a campaign's clusters; each dict has ``label, plane, size, centroid, spread,
-        constants, members`` (formula ids)."""
+        """Replace a campaign's clusters, in one transaction.
+
+        Parameters
+        ----------
+        campaign_id : int
+        clusters : list of dict
+            Each has ``label, plane, size, centroid, spread, constants, members`` (formula ids).
+        """
         with self._transaction("storing clusters"):
             self._replace_clusters(campaign_id, clusters)
 
@@ -331,16 +444,26 @@ class Writer(Database):
             )
 
     def write_families(self, campaign_id: int | None, families: list[dict], seconds: float = 0.0) -> list[int]:
-        """Replace the families of a campaign (None: of the whole database) in one transaction,
-        and record the run (``seconds`` it took; see :meth:`family_run`).
+        """Replace the families of a campaign in one transaction, and record the run.
 
-        Each dict is a :func:`discovery.families.family_record`: ``constants, base, direction,
-        closed_form_k, closed_form_verified, fit, members``; each member has ``k, a, b, in_box,
-        formula_id`` (None outside the box), ``identification`` (of a, b), ``canonical`` and
-        ``canonical_identification`` (of the canonical form, stored with a new formula).
-        Members outside the box are stored as formulas of no campaign.  A family whose line
-        (base, direction) was stored before for the same campaign keeps its id.  Returns the
-        family ids.
+        Parameters
+        ----------
+        campaign_id : int or None
+            The campaign (None: the whole database).
+        families : list of dict
+            Each is a :func:`discovery.families.family_record`: ``constants, base, direction,
+            closed_form_k, closed_form_verified, fit, members``; each member has ``k, a, b,
+            in_box, formula_id`` (None outside the box), ``identification`` (of a, b),
+            ``canonical`` and ``canonical_identification`` (of the canonical form, stored with a
+            new formula).  Members outside the box are stored as formulas of no campaign.
+        seconds : float
+            How long the detection took (see :meth:`~discovery.store.reads.Reader.family_run`).
+
+        Returns
+        -------
+        list of int
+            The family ids; a family whose line (base, direction) was stored before for the same
+            campaign keeps its id.
         """
         now = time.time()
         ids = []
