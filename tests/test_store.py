@@ -148,3 +148,16 @@ def test_infinite_digits_round_trip(tmp_path):
         exact = dict(PI, constant=None, kind="rational", closed_form="3", digits_verified=math.inf)
         store.write_unit(cid, 0, 1, 1, [_item([3, 2], [-2, -3, 0], ident=exact)])
         assert store.query()[0]["digits_verified"] == math.inf
+
+
+def test_csv_of_pcfs_and_programs_together_has_every_field():
+    import csv
+    import io
+
+    from discovery.store import write_csv
+
+    out = io.StringIO()
+    write_csv([{"id": 1, "kind": "pcf", "a": [2, 1]}, {"id": 2, "kind": "program", "ops": 10}], out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0]) == ["id", "kind", "a", "ops"]
+    assert rows[0]["a"] == "[2, 1]" and rows[0]["ops"] == "" and rows[1]["ops"] == "10" and rows[1]["a"] == ""

@@ -87,7 +87,8 @@ def write_csv(records: list[dict], fh) -> None:
     Parameters
     ----------
     records : list of dict
-        Records of one kind: the first record's keys make the header.
+        Records of any kinds: the header holds every key, in the order met (a PCF's fields first
+        when a PCF comes first); a record leaves the fields of other kinds empty.
     fh : file
         An open text file (opened with ``newline=""``).
 
@@ -97,7 +98,7 @@ def write_csv(records: list[dict], fh) -> None:
     """
     if not records:
         return
-    fields = list(records[0])
+    fields = list(dict.fromkeys(k for r in records for k in r))
     writer = csv.DictWriter(fh, fieldnames=fields)
     writer.writeheader()
     for r in records:
