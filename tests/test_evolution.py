@@ -73,7 +73,7 @@ def test_baselines_reproduce_the_reference_figures():
 
 
 def test_continued_fraction_is_the_minimax_rational():
-    from discovery.programs.baselines import _root_target
+    from discovery.programs.baselines import root_target
     from discovery.programs.kernels import evaluate
 
     t = make_target("exp", (0, 0.5))
@@ -83,7 +83,7 @@ def test_continued_fraction_is_the_minimax_rational():
         assert cf.cost == 3 * n
         assert np.allclose(evaluate(cf, X), evaluate(minimax_rational(t, n, n), X), rtol=1e-13)
     squared = minimax_continued_fraction(t, 2, 2)
-    root = minimax_continued_fraction(_root_target(t, 2), 2)
+    root = minimax_continued_fraction(root_target(t, 2), 2)
     assert np.allclose(evaluate(squared, X), evaluate(root, X) ** 4, rtol=1e-14)
     with pytest.raises(ValueError, match="positive"):
         minimax_continued_fraction(make_target("sin", (-1, 1), relative=False), 2, 1)

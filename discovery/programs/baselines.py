@@ -120,8 +120,28 @@ def _alternating_extrema(xs, errs, count):
     return merged
 
 
-def _remez(target: Target, m: int, n: int, iterations: int = 40):
-    """Minimax p/q (deg p = m, deg q = n, q(x) = 1 + ...) in the target's error mode."""
+def remez(target: Target, m: int, n: int, iterations: int = 40):
+    """Minimax p/q (deg p = m, deg q = n, q(x) = 1 + ...) in the target's error mode (Remez).
+
+    Parameters
+    ----------
+    target : Target
+        Its error mode (relative or absolute) weights the error.
+    m, n : int
+        Degrees of the numerator and the denominator (n = 0: a polynomial).
+    iterations : int
+        At most this many exchanges of the reference points.
+
+    Returns
+    -------
+    p, q : list of mpmath.mpf
+        Coefficients, lowest degree first; ``q[0] = 1``.
+
+    Raises
+    ------
+    ZeroDivisionError
+        When a linear system of the exchange is singular.
+    """
     with mpmath.workdps(_DPS):
         xs, fs = _dense_values(target)
         ws = [1 / abs(f) if target.relative else mpmath.mpf(1) for f in fs]
@@ -190,18 +210,25 @@ def fma_horner(program: Program) -> Program:
 
 def minimax_polynomial(target: Target, degree: int) -> Program:
     """The minimax polynomial of a degree as a Horner program."""
-    p, _ = _remez(target, degree, 0)
+    p, _ = remez(target, degree, 0)
     return horner([float(c) for c in reversed(p)])
 
 
 def minimax_rational(target: Target, m: int, n: int) -> Program:
     """The minimax rational function of degrees (m, n) as a program with a monic denominator."""
-    p, q = _remez(target, m, n)
+    p, q = remez(target, m, n)
     return rational([float(c) for c in reversed(p)], [float(c) for c in reversed(q)])
 
 
-def _root_target(target: Target, k: int) -> Target:
-    """The target f^(1/2^k), for a target positive on its interval."""
+def root_target(target: Target, k: int) -> Target:
+    """The target f^(1/2^k), for a target positive on its interval (what a program squared k
+    times at its output must approximate before the squarings).
+
+    Raises
+    ------
+    ValueError
+        When the target is not in relative error mode or not positive on its training grid.
+    """
     X, T = target.training
     if not target.relative or np.any(T <= 0):
         raise ValueError(f"squaring needs a target positive on its interval; {target.name!r} is not")
@@ -234,8 +261,8 @@ def minimax_continued_fraction(target: Target, n: int, squarings: int = 0) -> Pr
     """
     if n < 1:
         raise ValueError(f"the continued fraction needs degree n >= 1, got {n}")
-    g = _root_target(target, squarings) if squarings else target
-    p, q = _remez(g, n, n)
+    g = root_target(target, squarings) if squarings else target
+    p, q = remez(g, n, n)
     with mpmath.workdps(_DPS):
         lead = q[-1]
         if lead == 0:

@@ -41,7 +41,7 @@ from discovery.programs.precise import polish_precise, precise_errors
 from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
 from discovery.programs.verify import population_reaches_infinity, reaches_infinity
-from discovery.programs.tuning import WORST_LOG_ERROR, _squarings, log_errors, tune_many, tune_minimax
+from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, output_squarings, tune_many, tune_minimax
 
 # log10 of the error below which programs are ranked and polished in double-double arithmetic.
 _PRECISE_BELOW = -11.0
@@ -518,7 +518,7 @@ class ProgramSearch:
         for i in feasible:
             if len(chosen) >= self.projected:
                 break
-            if i not in chosen and rational_degrees(programs[i], _squarings(programs[i])[1]) is not None:
+            if i not in chosen and rational_degrees(programs[i], output_squarings(programs[i])[1]) is not None:
                 chosen.append(i)
         return chosen
 
