@@ -29,7 +29,8 @@ from typing import Sequence
 
 import numpy as np
 
-from discovery.evolution import NSGA2, EvolutionState
+from discovery.checkpoints import EvolutionState
+from discovery.evolution import NSGA2
 from discovery.programs.float32 import population_ulp_errors
 from discovery.programs.graph import ARITY, BASIC_OPS, Program, random_program
 from discovery.programs.kernels import population_errors
@@ -548,7 +549,7 @@ class ProgramSearch:
         # Checkpointed with the state: a resumed search must not tune the same programs again.
         state.extra["tuned"] = sorted(self.tuned)
         if new:
-            self._join(state, new, self.evaluate(new))
+            self.engine.join(new, self.evaluate(new))
 
     def _explore_front(self, state: EvolutionState) -> None:
         """The structural neighbours of every front program not explored yet, each with its
@@ -581,7 +582,7 @@ class ProgramSearch:
         state.extra["explored"] = sorted(explored)
         if neighbours:
             state.evaluations += len(neighbours)
-            self._join(state, neighbours, self.evaluate(neighbours, project_all=True))
+            self.engine.join(neighbours, self.evaluate(neighbours, project_all=True))
 
     def _steps_at_uses(self, prog: Program, dep: np.ndarray) -> list:
         """Neighbours that change one use of a value, not all: a Möbius step (general and
@@ -612,12 +613,6 @@ class ProgramSearch:
                 for j in range(i + 1, len(terms)):
                     out.append(fraction_step(regroup(prog, t, i, j), base + t + 1, 1e-3, None).simplified())
         return out
-
-    def _join(self, state: EvolutionState, programs: list, F: np.ndarray) -> None:
-        """Evaluated programs join the archive and compete for the population (niches included)."""
-        self.engine._update_archive(programs, F)
-        state.population, state.objectives = self.engine._select(
-            state.population + programs, np.vstack([state.objectives, F]), self.engine.population_size)
 
     def _restart_if_stale(self, state: EvolutionState) -> None:
         """Fresh random programs join when no operation count has improved for a while."""
