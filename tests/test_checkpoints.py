@@ -12,14 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from discovery.errors import CheckpointError
 from discovery.checkpoints import (
     CHECKPOINT_VERSION, EvolutionState, decode_plain, encode_plain, load_checkpoint, save_checkpoint,
 )
+from discovery.errors import CheckpointError
 from discovery.evolution import NSGA2
+from discovery.programs.baselines import classical_programs
 from discovery.programs.graph import OPS, Program, horner, random_program, rational
 from discovery.programs.kernels import evaluate
-from discovery.programs.search import ProgramSearch, classical_programs
+from discovery.programs.search import ProgramSearch
 from discovery.programs.targets import make_target
 
 

@@ -7,19 +7,21 @@ operations); rationals p/q with q monic (2·deg p + 2·deg q operations), or as 
 fraction (3·n operations for degrees (n, n)).  For a positive target f the classical
 argument-free trick f = (f^(1/2^k))^(2^k) adds the squared continued fraction: the minimax
 rational of f^(1/2^k), squared k times (3·n + k operations, fewer when the fraction repeats an
-offset and the repeat is merged).
+offset and the repeat is merged).  :func:`classical_programs` lists those that fit an operation
+budget and an operation set: the seeds of program search.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from functools import lru_cache
+from typing import Sequence
 
 import mpmath
 import numpy as np
 
-from discovery.programs.graph import Program, horner, rational
+from discovery.programs.graph import BASIC_OPS, Program, horner, rational
+from discovery.programs.ops import uses_only
 from discovery.programs.targets import Target
 
 _DPS = 40
@@ -397,3 +399,32 @@ def best_baseline(baseline_list: list[Baseline], ops: int) -> Baseline | None:
     """The most accurate baseline using at most ``ops`` operations."""
     fitting = [b for b in baseline_list if b.ops <= ops]
     return min(fitting, key=lambda b: b.max_error) if fitting else None
+
+
+def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_OPS) -> list[Program]:
+    """Minimax polynomials, rationals and (squared) continued fractions (Remez) of at most
+    ``max_ops`` operations once repeated work is merged (the baselines' programs), those that use
+    only ``ops``; with ``fma`` among them, also the minimax polynomials by fused Horner steps
+    (one operation per degree).
+
+    These seed a program search (:meth:`discovery.programs.search.ProgramSearch.seeds`).
+
+    Returns
+    -------
+    list of Program
+        Polynomials by degree, then rationals and continued fractions; degenerate ones skipped.
+    """
+    out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
+    if "fma" in ops:
+        out += [fma_horner(minimax_polynomial(target, d)) for d in range(1, max_ops + 1)]
+    builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
+              if 2 * (m + n) <= max_ops]
+    builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops)]
+    for build, degrees in builds:
+        try:
+            prog = build(target, *degrees).deduplicated()
+        except (ZeroDivisionError, ValueError):
+            continue  # a degenerate approximant, or squaring a target that is not positive
+        if prog.cost <= max_ops:
+            out.append(prog)
+    return [p for p in out if p.cost <= max_ops and uses_only(p, ops)]
