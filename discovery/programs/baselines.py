@@ -58,6 +58,7 @@ class Baseline:
 
     @property
     def label(self) -> str:
+        """The method and degrees as a listing shows them (``minimax-cf (3, 3) squared 2x``)."""
         if len(self.degrees) == 1:
             return f"{self.method} {self.degrees[0]}"
         if len(self.degrees) == 3:
