@@ -12,13 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from discovery.errors import CheckpointError
-from discovery.evolution import (
-    CHECKPOINT_VERSION, NSGA2, EvolutionState, decode_plain, encode_plain, load_checkpoint, save_checkpoint,
+from discovery.checkpoints import (
+    CHECKPOINT_VERSION, EvolutionState, decode_plain, encode_plain, load_checkpoint, save_checkpoint,
 )
+from discovery.errors import CheckpointError
+from discovery.evolution import NSGA2
+from discovery.programs.baselines import classical_programs
 from discovery.programs.graph import OPS, Program, horner, random_program, rational
 from discovery.programs.kernels import evaluate
-from discovery.programs.search import ProgramSearch, classical_programs
+from discovery.programs.search import ProgramSearch
 from discovery.programs.targets import make_target
 
 
@@ -179,7 +181,7 @@ def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
     def crash(*args):
         raise OSError("disk gone")
 
-    monkeypatch.setattr("discovery.evolution.os.replace", crash)
+    monkeypatch.setattr("discovery.checkpoints.os.replace", crash)
     with pytest.raises(OSError):
         save_checkpoint(path, _state())
     assert path.read_bytes() == before

@@ -7,7 +7,8 @@ from discovery.evolution import NSGA2, crowding_distance, non_dominated_fronts
 from discovery.programs.baselines import (
     baselines, best_baseline, minimax_continued_fraction, minimax_polynomial, minimax_rational,
 )
-from discovery.programs.search import ProgramSearch, mutate
+from discovery.programs.mutations import mutate
+from discovery.programs.search import ProgramSearch
 from discovery.programs.tuning import tune_constants, tune_minimax
 from discovery.programs.targets import make_target
 from discovery.programs.verify import max_error
@@ -73,7 +74,7 @@ def test_baselines_reproduce_the_reference_figures():
 
 
 def test_continued_fraction_is_the_minimax_rational():
-    from discovery.programs.baselines import _root_target
+    from discovery.programs.baselines import root_target
     from discovery.programs.kernels import evaluate
 
     t = make_target("exp", (0, 0.5))
@@ -83,7 +84,7 @@ def test_continued_fraction_is_the_minimax_rational():
         assert cf.cost == 3 * n
         assert np.allclose(evaluate(cf, X), evaluate(minimax_rational(t, n, n), X), rtol=1e-13)
     squared = minimax_continued_fraction(t, 2, 2)
-    root = minimax_continued_fraction(_root_target(t, 2), 2)
+    root = minimax_continued_fraction(root_target(t, 2), 2)
     assert np.allclose(evaluate(squared, X), evaluate(root, X) ** 4, rtol=1e-14)
     with pytest.raises(ValueError, match="positive"):
         minimax_continued_fraction(make_target("sin", (-1, 1), relative=False), 2, 1)
@@ -119,7 +120,7 @@ def test_tuning_improves_a_detuned_program():
 
 
 def test_program_search_smoke():
-    from discovery.programs.search import classical_programs
+    from discovery.programs.baselines import classical_programs
 
     # Seeded with the classical programs of at most 3 operations (their best, the (1, 1)
     # continued fraction, is 3.3e-4), a search allowed 4 must find something better by itself:
@@ -168,7 +169,7 @@ def test_minimax_tuning_of_a_shared_rational_beats_the_classical_one():
 def test_cayley_motif():
     from discovery.programs.graph import Program
     from discovery.programs.kernels import evaluate
-    from discovery.programs.search import insert_cayley
+    from discovery.programs.mutations import insert_cayley
 
     rng = np.random.default_rng(5)
     base = horner([0.3, 1.0])
@@ -192,7 +193,7 @@ def test_cayley_motif():
 
 def test_insert_on_all_uses_changes_the_variable():
     from discovery.programs.kernels import evaluate
-    from discovery.programs.search import insert_on_all_uses
+    from discovery.programs.mutations import insert_on_all_uses
 
     base = horner([0.3, -1.2, 1.0])  # 0.3 x^2 - 1.2 x + 1
     X = np.linspace(0.1, 0.9, 7)

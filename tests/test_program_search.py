@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from discovery.programs.ops import uses_only
-from discovery.programs.search import ProgramSearch, classical_programs
+from discovery.programs.baselines import classical_programs
+from discovery.programs.search import ProgramSearch
 from discovery.programs.targets import make_target
 from discovery.programs.tuning import log_errors
 

@@ -161,9 +161,9 @@ def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, s
     from tqdm import tqdm
 
     from discovery.campaign.runner import make_executor
-    from discovery.evolution import write_atomically
+    from discovery.checkpoints import write_atomically
     from discovery.programs.graph import Program
-    from discovery.programs.search import ulp32_front, validated_front
+    from discovery.programs.fronts import ulp32_front, validated_front
     from discovery.programs.verify import program_record
 
     t, search, execution = config.space, config.search, config.execution

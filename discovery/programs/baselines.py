@@ -7,19 +7,21 @@ operations); rationals p/q with q monic (2·deg p + 2·deg q operations), or as 
 fraction (3·n operations for degrees (n, n)).  For a positive target f the classical
 argument-free trick f = (f^(1/2^k))^(2^k) adds the squared continued fraction: the minimax
 rational of f^(1/2^k), squared k times (3·n + k operations, fewer when the fraction repeats an
-offset and the repeat is merged).
+offset and the repeat is merged).  :func:`classical_programs` lists those that fit an operation
+budget and an operation set: the seeds of program search.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from functools import lru_cache
+from typing import Sequence
 
 import mpmath
 import numpy as np
 
-from discovery.programs.graph import Program, horner, rational
+from discovery.programs.graph import BASIC_OPS, Program, horner, rational
+from discovery.programs.ops import uses_only
 from discovery.programs.targets import Target
 
 _DPS = 40
@@ -56,6 +58,7 @@ class Baseline:
 
     @property
     def label(self) -> str:
+        """The method and degrees as a listing shows them (``minimax-cf (3, 3) squared 2x``)."""
         if len(self.degrees) == 1:
             return f"{self.method} {self.degrees[0]}"
         if len(self.degrees) == 3:
@@ -120,8 +123,28 @@ def _alternating_extrema(xs, errs, count):
     return merged
 
 
-def _remez(target: Target, m: int, n: int, iterations: int = 40):
-    """Minimax p/q (deg p = m, deg q = n, q(x) = 1 + ...) in the target's error mode."""
+def remez(target: Target, m: int, n: int, iterations: int = 40):
+    """Minimax p/q (deg p = m, deg q = n, q(x) = 1 + ...) in the target's error mode (Remez).
+
+    Parameters
+    ----------
+    target : Target
+        Its error mode (relative or absolute) weights the error.
+    m, n : int
+        Degrees of the numerator and the denominator (n = 0: a polynomial).
+    iterations : int
+        At most this many exchanges of the reference points.
+
+    Returns
+    -------
+    p, q : list of mpmath.mpf
+        Coefficients, lowest degree first; ``q[0] = 1``.
+
+    Raises
+    ------
+    ZeroDivisionError
+        When a linear system of the exchange is singular.
+    """
     with mpmath.workdps(_DPS):
         xs, fs = _dense_values(target)
         ws = [1 / abs(f) if target.relative else mpmath.mpf(1) for f in fs]
@@ -190,18 +213,25 @@ def fma_horner(program: Program) -> Program:
 
 def minimax_polynomial(target: Target, degree: int) -> Program:
     """The minimax polynomial of a degree as a Horner program."""
-    p, _ = _remez(target, degree, 0)
+    p, _ = remez(target, degree, 0)
     return horner([float(c) for c in reversed(p)])
 
 
 def minimax_rational(target: Target, m: int, n: int) -> Program:
     """The minimax rational function of degrees (m, n) as a program with a monic denominator."""
-    p, q = _remez(target, m, n)
+    p, q = remez(target, m, n)
     return rational([float(c) for c in reversed(p)], [float(c) for c in reversed(q)])
 
 
-def _root_target(target: Target, k: int) -> Target:
-    """The target f^(1/2^k), for a target positive on its interval."""
+def root_target(target: Target, k: int) -> Target:
+    """The target f^(1/2^k), for a target positive on its interval (what a program squared k
+    times at its output must approximate before the squarings).
+
+    Raises
+    ------
+    ValueError
+        When the target is not in relative error mode or not positive on its training grid.
+    """
     X, T = target.training
     if not target.relative or np.any(T <= 0):
         raise ValueError(f"squaring needs a target positive on its interval; {target.name!r} is not")
@@ -234,8 +264,8 @@ def minimax_continued_fraction(target: Target, n: int, squarings: int = 0) -> Pr
     """
     if n < 1:
         raise ValueError(f"the continued fraction needs degree n >= 1, got {n}")
-    g = _root_target(target, squarings) if squarings else target
-    p, q = _remez(g, n, n)
+    g = root_target(target, squarings) if squarings else target
+    p, q = remez(g, n, n)
     with mpmath.workdps(_DPS):
         lead = q[-1]
         if lead == 0:
@@ -370,3 +400,32 @@ def best_baseline(baseline_list: list[Baseline], ops: int) -> Baseline | None:
     """The most accurate baseline using at most ``ops`` operations."""
     fitting = [b for b in baseline_list if b.ops <= ops]
     return min(fitting, key=lambda b: b.max_error) if fitting else None
+
+
+def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_OPS) -> list[Program]:
+    """Minimax polynomials, rationals and (squared) continued fractions (Remez) of at most
+    ``max_ops`` operations once repeated work is merged (the baselines' programs), those that use
+    only ``ops``; with ``fma`` among them, also the minimax polynomials by fused Horner steps
+    (one operation per degree).
+
+    These seed a program search (:meth:`discovery.programs.search.ProgramSearch.seeds`).
+
+    Returns
+    -------
+    list of Program
+        Polynomials by degree, then rationals and continued fractions; degenerate ones skipped.
+    """
+    out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
+    if "fma" in ops:
+        out += [fma_horner(minimax_polynomial(target, d)) for d in range(1, max_ops + 1)]
+    builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
+              if 2 * (m + n) <= max_ops]
+    builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops)]
+    for build, degrees in builds:
+        try:
+            prog = build(target, *degrees).deduplicated()
+        except (ZeroDivisionError, ValueError):
+            continue  # a degenerate approximant, or squaring a target that is not positive
+        if prog.cost <= max_ops:
+            out.append(prog)
+    return [p for p in out if p.cost <= max_ops and uses_only(p, ops)]

@@ -20,7 +20,8 @@ from fractions import Fraction
 import numba
 import numpy as np
 
-from discovery.programs.kernels import _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, Packed, pack
+from discovery.programs.kernels import Packed, pack
+from discovery.programs.ops import ADD, DIV, FMA, MUL, MUL2, SQRT, SUB
 
 # The ULP distance given to a NaN or infinite result: larger than any distance between finite
 # float32 values (under 2^32), so it always counts as a failure.
@@ -117,26 +118,26 @@ def _run_block(ops, args, consts32, X, start, n, vals):
         r = vals[1 + K + t]
         a = vals[args[t, 0]]
         b = vals[args[t, 1]]
-        if op == _ADD:
+        if op == ADD:
             for i in range(n):
                 r[i] = a[i] + b[i]
-        elif op == _SUB:
+        elif op == SUB:
             for i in range(n):
                 r[i] = a[i] - b[i]
-        elif op == _MUL:
+        elif op == MUL:
             for i in range(n):
                 r[i] = a[i] * b[i]
-        elif op == _DIV:
+        elif op == DIV:
             for i in range(n):
                 r[i] = a[i] / b[i]
-        elif op == _SQRT:
+        elif op == SQRT:
             for i in range(n):
                 r[i] = np.sqrt(a[i])
-        elif op == _FMA:
+        elif op == FMA:
             c = vals[args[t, 2]]
             for i in range(n):
                 r[i] = _fma32(a[i], b[i], c[i])
-        elif op == _MUL2:
+        elif op == MUL2:
             for i in range(n):
                 r[i] = two * a[i]
         else:

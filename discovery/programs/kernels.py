@@ -18,11 +18,7 @@ import numba
 import numpy as np
 
 from discovery.programs.graph import Program
-from discovery.programs.ops import ARITY, CODE
-
-_ADD, _SUB, _MUL, _DIV, _SQRT, _FMA, _MUL2, _HALF = (
-    CODE[k] for k in ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half")
-)
+from discovery.programs.ops import ADD, ARITY, CODE, DIV, FMA, MUL, MUL2, SQRT, SUB
 
 
 # Register-form instruction kinds: a scalar (constant-only) result; array op array; array op
@@ -137,20 +133,22 @@ def pack(programs: Sequence[Program]) -> Packed:
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _scalar_op(op, a, b, c):
-    if op == _ADD:
+def scalar_op(op, a, b, c):
+    """One operation, by its integer code (:data:`discovery.programs.ops.CODE`), on float
+    scalars; the third operand is read by ``fma`` only."""
+    if op == ADD:
         return a + b
-    if op == _SUB:
+    if op == SUB:
         return a - b
-    if op == _MUL:
+    if op == MUL:
         return a * b
-    if op == _DIV:
+    if op == DIV:
         return a / b
-    if op == _SQRT:
+    if op == SQRT:
         return np.sqrt(a)
-    if op == _FMA:
+    if op == FMA:
         return a * b + c
-    if op == _MUL2:
+    if op == MUL2:
         return 2.0 * a
     return 0.5 * a
 
@@ -169,18 +167,18 @@ def _run_registers(kind, ops, dst, operands, mix, consts, slots, scal):
         op = ops[t]
         ia, ib, ic = operands[t, 0], operands[t, 1], operands[t, 2]
         if kd == _SCALAR:
-            scal[dst[t]] = _scalar_op(op, scal[ia], scal[ib], scal[ic])
+            scal[dst[t]] = scalar_op(op, scal[ia], scal[ib], scal[ic])
             continue
         r = slots[dst[t]]
         if kd == _AA:
             a, b = slots[ia], slots[ib]
-            if op == _ADD:
+            if op == ADD:
                 for i in range(m):
                     r[i] = a[i] + b[i]
-            elif op == _SUB:
+            elif op == SUB:
                 for i in range(m):
                     r[i] = a[i] - b[i]
-            elif op == _MUL:
+            elif op == MUL:
                 for i in range(m):
                     r[i] = a[i] * b[i]
             else:
@@ -188,13 +186,13 @@ def _run_registers(kind, ops, dst, operands, mix, consts, slots, scal):
                     r[i] = a[i] / b[i]
         elif kd == _AS:
             a, s = slots[ia], scal[ib]
-            if op == _ADD:
+            if op == ADD:
                 for i in range(m):
                     r[i] = a[i] + s
-            elif op == _SUB:
+            elif op == SUB:
                 for i in range(m):
                     r[i] = a[i] - s
-            elif op == _MUL:
+            elif op == MUL:
                 for i in range(m):
                     r[i] = a[i] * s
             else:
@@ -202,13 +200,13 @@ def _run_registers(kind, ops, dst, operands, mix, consts, slots, scal):
                     r[i] = a[i] / s
         elif kd == _SA:
             s, b = scal[ia], slots[ib]
-            if op == _ADD:
+            if op == ADD:
                 for i in range(m):
                     r[i] = s + b[i]
-            elif op == _SUB:
+            elif op == SUB:
                 for i in range(m):
                     r[i] = s - b[i]
-            elif op == _MUL:
+            elif op == MUL:
                 for i in range(m):
                     r[i] = s * b[i]
             else:
@@ -216,10 +214,10 @@ def _run_registers(kind, ops, dst, operands, mix, consts, slots, scal):
                     r[i] = s / b[i]
         elif kd == _A:
             a = slots[ia]
-            if op == _SQRT:
+            if op == SQRT:
                 for i in range(m):
                     r[i] = np.sqrt(a[i])
-            elif op == _MUL2:
+            elif op == MUL2:
                 for i in range(m):
                     r[i] = 2.0 * a[i]
             else:

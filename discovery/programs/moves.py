@@ -1,15 +1,19 @@
-"""Structure moves of program search: range reduction, output powers, composition and subgraph
-exchange between programs.
+"""Structure moves of program search: range reduction, output powers, Möbius and shift steps,
+regrouped sums, composition and subgraph exchange between programs (:func:`crossover`), and the
+structural neighbours of a front program (:func:`front_neighbours`).
 
 Each move says what the child computes in terms of its parents, and computes exactly that (bit
 for bit, in the same float arithmetic): ``range_reduce(p, k)(x) = p(x · 2^-k)^(2^k)``,
 ``unsquare(p)(x)^2 = p(x)``, ``compose(f, g)(x) = f(g(x))`` and ``graft`` puts a donor's value
-in place of one of the host's.  Tuning then fits the constants to the new structure.
+in place of one of the host's.  Tuning then fits the constants to the new structure.  The random
+mutation operators that draw these moves are in :mod:`discovery.programs.mutations`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from fractions import Fraction
+from typing import Sequence
 
 import numpy as np
 
@@ -304,3 +308,66 @@ def regroup(p: Program, t: int, i: int, j: int) -> Program:
         return steps  # a sum always has a term of positive sign, so the last step has one
 
     return _insert_motif(p, 1 + len(p.consts) + t, (), motif, None)
+
+
+def front_neighbours(p: Program, ops: Sequence[str], centre: float) -> list[Program]:
+    """The structural neighbours of a front program, for the search to solve the constants of:
+    one more squaring at the output (range reduction by 2) and a Möbius step (general and
+    symmetric) on each value, then the steps at single uses (:func:`_steps_at_uses`).
+
+    A front that holds the (n, n) continued fraction so reaches the (n + 1, n + 1) one, and its
+    squared forms, in one round, which random moves would reach only by luck.
+
+    Parameters
+    ----------
+    p : Program
+        Simplified first; the neighbours are moves of the simplified program.
+    ops : sequence of str
+        The search's operations: range reduction needs ``mul``, the steps ``add`` and ``div``.
+    centre : float
+        The centre of the target's interval, where the steps at uses of x move x to.
+
+    Returns
+    -------
+    list of Program
+        Not deduplicated, in a fixed order (some may cost more than the search allows).
+    """
+    prog = p.simplified()
+    dep = prog.depends_on_x()
+    live = prog.live()
+    steps = [range_reduce(prog, 1)] if "mul" in ops else []
+    if "add" in ops and "div" in ops:
+        steps += [fraction_step(prog, v, 1e-3, b) for v in range(prog.n_values) for b in (1.0, None)
+                  if dep[v] and live[v] and (v == 0 or v > len(prog.consts))]
+        steps += _steps_at_uses(prog, dep, -centre)
+    return steps
+
+
+def _steps_at_uses(prog: Program, dep: np.ndarray, shift: float) -> list:
+    """Neighbours that change one use of a value, not all: a Möbius step (general and
+    symmetric) at each use of a value used more than once, each use of x moved by ``shift`` (to
+    the interval's centre), alone and followed by a symmetric step there, and each pair of terms
+    of a sum of three or more grouped first and stepped symmetrically.  The (n, n) continued
+    fraction of 2^x grows to the (n + 1, n + 1) one at a single use of its centred x, and
+    x + r/x (uncentred, one operation cheaper) reaches the centred fraction only so."""
+    uses = [(v, (t, j)) for t, (op, args) in enumerate(prog.instructions) for j, v in enumerate(args[: ARITY[op]])
+            if dep[v] and (v == 0 or v > len(prog.consts))]
+    count = Counter(v for v, _ in uses)
+    out = []
+    for v, use in uses:
+        if count[v] > 1:
+            out += [fraction_step(prog, v, 1e-3, b, use) for b in (1.0, None)]
+        if v == 0:
+            shifted = shift_step(prog, 0, shift, use)
+            out += [shifted, fraction_step(shifted, 1 + len(shifted.consts), 1e-3, None)]
+    # A sum of three terms regrouped, with a symmetric step on the new pair: from
+    # c0 + r1/((x + b) + r/x), the step on w = x + r/x gives c0 + r1/(w + b + R/w).
+    base = 1 + len(prog.consts)
+    for t in range(len(prog.instructions)):
+        terms = sum_terms(prog, t)
+        if terms is None or len(terms) < 3 or not dep[base + t]:
+            continue
+        for i in range(len(terms)):
+            for j in range(i + 1, len(terms)):
+                out.append(fraction_step(regroup(prog, t, i, j), base + t + 1, 1e-3, None).simplified())
+    return out

@@ -3,9 +3,10 @@
 Every consumer derives what it needs from :data:`OPERATIONS`: the program graph (arity, text of a
 listing, of Python and of C), the evaluation in any arithmetic (numpy, mpmath, sympy, arb balls)
 through :func:`apply`, and the numba kernels, which branch on the integer :data:`CODE` of each
-operation.  The kernels' arithmetic cannot be generated from this table (numba compiles fixed
-branches), so ``tests/test_programs.py`` checks every kernel against :func:`apply` for every
-operation listed here: an operation added here and not to a kernel fails there.
+operation (also named :data:`ADD`, :data:`SUB`, ... :data:`HALF`).  The kernels' arithmetic cannot
+be generated from this table (numba compiles fixed branches), so ``tests/test_programs.py`` checks
+every kernel against :func:`apply` for every operation listed here: an operation added here and
+not to a kernel fails there.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ OPS = tuple(op.name for op in OPERATIONS)
 ARITY = {op.name: op.arity for op in OPERATIONS}
 CODE = {op.name: i for i, op in enumerate(OPERATIONS)}
 BASIC_OPS = ("add", "sub", "mul", "div")
+# The integer codes of the operations, as the numba kernels compare them (module constants, which
+# numba freezes at compile time).
+ADD, SUB, MUL, DIV, SQRT, FMA, MUL2, HALF = (
+    CODE[k] for k in ("add", "sub", "mul", "div", "sqrt", "fma", "mul2", "half"))
 
 
 def apply(name: str, a, b, c, sqrt):

@@ -21,12 +21,10 @@ import numba
 import numpy as np
 
 from discovery.programs.graph import Program
-from discovery.programs.kernels import Packed, _scalar_op, pack
-from discovery.programs.ops import CODE, OPERATIONS
+from discovery.programs.kernels import Packed, scalar_op, pack
+from discovery.programs.ops import ADD, DIV, FMA, MUL, MUL2, OPERATIONS, SQRT, SUB
 from discovery.programs.targets import Target
 
-_ADD, _SUB, _MUL, _DIV = CODE["add"], CODE["sub"], CODE["mul"], CODE["div"]
-_SQRT, _FMA, _MUL2 = CODE["sqrt"], CODE["fma"], CODE["mul2"]
 _ARITY = np.array([op.arity for op in OPERATIONS], dtype=np.int8)
 _SPLITTER = 134217729.0  # 2^27 + 1
 
@@ -97,23 +95,23 @@ def _dd_sqrt(ah, al):
 
 @numba.njit(cache=True, error_model="numpy")
 def _dd_op(op, ah, al, bh, bl, ch, cl):
-    plain = _scalar_op(op, ah, bh, ch)
+    plain = scalar_op(op, ah, bh, ch)
     if not (np.isfinite(plain) and np.isfinite(ah) and np.isfinite(bh) and np.isfinite(ch)):
         return plain, 0.0
-    if op == _ADD:
+    if op == ADD:
         h, lo = _dd_add(ah, al, bh, bl)
-    elif op == _SUB:
+    elif op == SUB:
         h, lo = _dd_add(ah, al, -bh, -bl)
-    elif op == _MUL:
+    elif op == MUL:
         h, lo = _dd_mul(ah, al, bh, bl)
-    elif op == _DIV:
+    elif op == DIV:
         h, lo = _dd_div(ah, al, bh, bl)
-    elif op == _SQRT:
+    elif op == SQRT:
         h, lo = _dd_sqrt(ah, al)
-    elif op == _FMA:
+    elif op == FMA:
         ph, pl = _dd_mul(ah, al, bh, bl)
         h, lo = _dd_add(ph, pl, ch, cl)
-    elif op == _MUL2:
+    elif op == MUL2:
         h, lo = 2.0 * ah, 2.0 * al
     else:
         h, lo = 0.5 * ah, 0.5 * al

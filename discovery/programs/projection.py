@@ -12,7 +12,7 @@ kinds of constants are solved here instead:
   of degrees (m, n) (found exactly by :func:`discovery.programs.rational.rational_form`, constants
   replaced by fixed generic ones),
   its best possible values are those of the minimax rational of degrees (m, n) of the target's
-  2^k-th root (Remez, :func:`discovery.programs.baselines._remez`, cached per target).  The
+  2^k-th root (Remez, :func:`discovery.programs.baselines.remez`, cached per target).  The
   program's constants are fitted to those values — a least-squares problem with zero residual
   when the structure can represent that rational, which Gauss-Newton solves from far away where
   fitting the target directly stalls — and then polished on the target itself.
@@ -35,7 +35,7 @@ from discovery.programs.kernels import evaluate, population_errors
 from discovery.programs.ops import ARITY, apply
 from discovery.programs.rational import rational_form
 from discovery.programs.targets import Target
-from discovery.programs.tuning import _squarings, tune_minimax, value_and_jacobian
+from discovery.programs.tuning import output_squarings, tune_minimax, value_and_jacobian
 
 _NONLINEAR = 2
 _MAX_FRACTION_DEGREE = 64
@@ -318,11 +318,11 @@ def _gauss_newton(residual, c, r, J, iterations: int):
 @lru_cache(maxsize=256)
 def _minimax_rational(target: Target, m: int, n: int, squarings: int) -> tuple | None:
     """Coefficients (lowest first) of the minimax rational (m, n) of f^(1/2^k), or None."""
-    from discovery.programs.baselines import _remez, _root_target
+    from discovery.programs.baselines import remez, root_target
 
-    g = _root_target(target, squarings) if squarings else target
+    g = root_target(target, squarings) if squarings else target
     try:
-        p, q = _remez(g, m, n)
+        p, q = remez(g, m, n)
     except (ZeroDivisionError, ValueError, ArithmeticError):
         return None
     return np.array([float(v) for v in p]), np.array([float(v) for v in q])
@@ -416,7 +416,7 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
     positive = target.relative and bool(np.all(T > 0))
     out: list[Program | None] = []
     for p in programs:
-        k, v = _squarings(p)
+        k, v = output_squarings(p)
         degrees = rational_degrees(p, v) if (positive or not k) and p.consts else None
         least = max(degrees) + 1 if thorough and degrees else sum(degrees or ())
         usable = degrees is not None and max(degrees) <= max_degree and len(

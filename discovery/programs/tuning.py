@@ -20,9 +20,8 @@ import numba
 import numpy as np
 
 from discovery.programs.graph import Program
-from discovery.programs.kernels import (
-    _ADD, _DIV, _FMA, _MUL, _MUL2, _SQRT, _SUB, pack, population_errors,
-)
+from discovery.programs.kernels import pack, population_errors
+from discovery.programs.ops import ADD, DIV, FMA, MUL, MUL2, SQRT, SUB
 from discovery.programs.targets import Target
 
 WORST_LOG_ERROR = 10.0  # log10 error given to programs that fail (NaN, inf, huge)
@@ -56,43 +55,43 @@ def _run_grad(ops, args, consts, X, vals, grads):
         o = 1 + K + t
         ia, ib, ic = args[t, 0], args[t, 1], args[t, 2]
         r, a, b, c = vals[o], vals[ia], vals[ib], vals[ic]
-        if op == _ADD:
+        if op == ADD:
             for i in range(m):
                 r[i] = a[i] + b[i]
             for k in range(K):
                 for i in range(m):
                     grads[o, k, i] = grads[ia, k, i] + grads[ib, k, i]
-        elif op == _SUB:
+        elif op == SUB:
             for i in range(m):
                 r[i] = a[i] - b[i]
             for k in range(K):
                 for i in range(m):
                     grads[o, k, i] = grads[ia, k, i] - grads[ib, k, i]
-        elif op == _MUL:
+        elif op == MUL:
             for i in range(m):
                 r[i] = a[i] * b[i]
             for k in range(K):
                 for i in range(m):
                     grads[o, k, i] = grads[ia, k, i] * b[i] + a[i] * grads[ib, k, i]
-        elif op == _DIV:
+        elif op == DIV:
             for i in range(m):
                 r[i] = a[i] / b[i]
             for k in range(K):
                 for i in range(m):
                     grads[o, k, i] = (grads[ia, k, i] - r[i] * grads[ib, k, i]) / b[i]
-        elif op == _SQRT:
+        elif op == SQRT:
             for i in range(m):
                 r[i] = np.sqrt(a[i])
             for k in range(K):
                 for i in range(m):
                     grads[o, k, i] = 0.5 * grads[ia, k, i] / r[i]
-        elif op == _FMA:
+        elif op == FMA:
             for i in range(m):
                 r[i] = a[i] * b[i] + c[i]
             for k in range(K):
                 for i in range(m):
                     grads[o, k, i] = grads[ia, k, i] * b[i] + a[i] * grads[ib, k, i] + grads[ic, k, i]
-        elif op == _MUL2:
+        elif op == MUL2:
             for i in range(m):
                 r[i] = 2.0 * a[i]
             for k in range(K):
@@ -245,8 +244,14 @@ def _lawson_population(ops, args, consts, n_consts, out, X, T, S, outer, inner, 
         best_err[i] = e
 
 
-def _squarings(p: Program) -> tuple[int, int]:
-    """(k, v): the output is v squared k times (k = 0: no squaring at the output)."""
+def output_squarings(p: Program) -> tuple[int, int]:
+    """The squarings at a program's output.
+
+    Returns
+    -------
+    k, v : int
+        The output is value v squared k times (k = 0: no squaring at the output, v the output).
+    """
     base = 1 + len(p.consts)
     k, v = 0, p.output
     while v >= base:
@@ -313,7 +318,7 @@ def tune_minimax(
     starts = list(programs)
     owner = list(range(len(programs)))
     if target.relative and np.all(T > 0):
-        squared = [(i, *_squarings(p)) for i, p in enumerate(programs)]
+        squared = [(i, *output_squarings(p)) for i, p in enumerate(programs)]
         squared = [(i, k, v) for i, k, v in squared if k and programs[i].consts]
         if squared:
             inner_values = [Program(programs[i].consts, programs[i].instructions, v) for i, _, v in squared]

@@ -21,7 +21,7 @@ import numpy as np
 
 from discovery.programs.float32 import doubtful_roundings, float32_range, float32_span, round_to_float32, ulp_scan
 from discovery.programs.graph import Program
-from discovery.programs.kernels import Packed, _scalar_op, pack
+from discovery.programs.kernels import Packed, scalar_op, pack
 from discovery.programs.ops import OPERATIONS, apply
 from discovery.programs.targets import Target
 
@@ -198,7 +198,7 @@ def _reaches_infinity(ops, args, consts, out, arity, X):
         for t in range(ops.size):
             if ops[t] < 0:
                 continue
-            v = _scalar_op(ops[t], vals[args[t, 0]], vals[args[t, 1]], vals[args[t, 2]])
+            v = scalar_op(ops[t], vals[args[t, 0]], vals[args[t, 1]], vals[args[t, 2]])
             vals[base + t] = v
             through |= live[base + t] and not np.isfinite(v)
         if through and np.isfinite(vals[out]):
