@@ -5,6 +5,7 @@ import pytest
 
 from discovery.programs.ops import uses_only
 from discovery.programs.baselines import classical_programs
+from discovery.programs.graph import horner
 from discovery.programs.search import ProgramSearch
 from discovery.programs.targets import make_target
 from discovery.programs.tuning import log_errors
@@ -34,18 +35,40 @@ def test_fused_multiply_add_seeds_when_allowed(exp2):
 
 def test_niches_cap_programs_per_operation_count(exp2):
     search = ProgramSearch(exp2, max_ops=8, population_size=24, seed=5, niche_cap=2)
-    search.run(generations=3)
-    counts = {}
-    for p in search.engine.state.population:
-        counts[p.cost] = counts.get(p.cost, 0) + 1
-    # A niche holds more than its cap only when every niche is full (waiting programs fill up).
-    assert max(counts.values()) <= 2 or min(counts.values()) >= 2
+    search.run(generations=1)
+    engine = search.engine
+    assert engine.niche(horner([1.0, 2.0, 3.0])) == 4 and engine.niche_cap == 2
+    # Ten programs of one operation count, better on every objective than anything in the
+    # population: their niche takes two places, and the other eight wait until every other
+    # count has had its two.
+    before = [p.cost for p in engine.state.population]
+    flood = [horner([1.0, 1.0 + i / 16]) for i in range(10)]
+    cost = flood[0].cost
+    F = np.full((10, engine.state.objectives.shape[1]), -50.0)
+    engine.join(flood, F)
+    capped = 2 + sum(min(2, before.count(c)) for c in set(before) - {cost})
+    taken = sum(p in flood for p in engine.state.population)
+    assert taken == 2 + min(8, max(0, len(before) - capped)) < 10
 
 
 def test_restarts_bring_fresh_programs_when_nothing_improves(exp2):
     search = ProgramSearch(exp2, max_ops=4, population_size=12, seed=1, restart_after=1)
+    arrivals = []
+    immigrate = None
+
+    def recording(genomes):
+        before = search.engine.state.evaluations
+        taken = immigrate(genomes)
+        arrivals.append((taken, search.engine.state.evaluations - before))
+        return taken
+
+    search.run(generations=1)
+    restarts = search.engine.state.extra.get("restarts", 0)
+    immigrate, search.engine.immigrate = search.engine.immigrate, recording
     search.run(generations=8)
-    assert search.engine.state.extra.get("restarts", 0) >= 1
+    # Each restart evaluated fresh random programs and offered them to the population.
+    assert arrivals and all(taken >= 1 and evaluated == taken for taken, evaluated in arrivals)
+    assert search.engine.state.extra["restarts"] == restarts + len(arrivals)
 
 
 def test_an_exact_program_is_the_best_not_a_failure():
