@@ -8,6 +8,7 @@ from discovery.programs.baselines import (
     baselines, best_baseline, minimax_continued_fraction, minimax_polynomial, minimax_rational,
 )
 from discovery.programs.mutations import mutate
+from discovery.programs.ops import ARITY
 from discovery.programs.search import ProgramSearch
 from discovery.programs.tuning import tune_constants, tune_minimax
 from discovery.programs.targets import make_target
@@ -108,7 +109,11 @@ def test_mutations_keep_programs_valid():
     for _ in range(300):
         p = mutate(p, rng)
         assert p.simplified() == p
-        p.cost  # noqa: B018 - validity of the structure
+        # A straight-line program: each operation reads x, constants or earlier results only.
+        base = 1 + len(p.consts)
+        for t, (op, args) in enumerate(p.instructions):
+            assert op in ARITY and all(0 <= v < base + t for v in args[:ARITY[op]])
+        assert 0 <= p.output < p.n_values and 0 <= p.cost <= len(p.instructions)
 
 
 def test_tuning_improves_a_detuned_program():
