@@ -204,7 +204,7 @@ interval = [0, 0.5]
 max_ops = 4
 
 [search]
-minutes = 0.03
+generations = 3
 population = 20
 
 [execution]
