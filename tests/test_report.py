@@ -107,7 +107,7 @@ interval = [0, 0.5]
 max_ops = 4
 
 [search]
-minutes = 0.02
+generations = 2
 population = 16
 
 [execution]
