@@ -165,7 +165,7 @@ def test_user_catalog_constant_is_identified(tmp_path, capsys):
 @pytest.mark.parametrize(
     "text, fragment",
     [
-        ("[[constant]]\nname = \"pi\"\nvalue = \"pi\"\n", "already"),
+        ("[[constant]]\nname = \"gauss\"\nvalue = \"pi\"\n", "already"),
         ("[[constant]]\nname = \"1x\"\nvalue = \"pi\"\n", "identifier"),
         ("[[constant]]\nname = \"reach_bad\"\nvalue = \"__import__('os')\"\n", "reach_bad"),
         ("[[constant]]\nname = \"reach_bad2\"\nvalue = \"log(-1)\"\n", "reach_bad2"),
