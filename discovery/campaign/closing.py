@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+import discovery.plots
+
 from discovery.campaign.config import ConfigError, PcfConfig, run_folder
 from discovery.campaign.pcf import fit_points
 from discovery.campaign.strategy import CampaignRun, Strategy
@@ -29,7 +31,6 @@ from discovery.families import run_families
 from discovery.identify import RepresentativeIdentifier
 from discovery.pcf.dynamics import FIELDS
 from discovery.pcf.formula import PCF, to_arrays
-from discovery.plots import cluster_scatter
 from discovery.records import IdentificationRecord
 from discovery.report import render_report
 from discovery.report import write_report as _write_report
@@ -98,7 +99,9 @@ def cluster_campaign(store, cid: int, config: PcfConfig, db: Path, progress: boo
         folder = run_folder(db, config.name)
         folder.mkdir(parents=True, exist_ok=True)
         for x, y in _PLANES:
-            written.append(cluster_scatter(full, clusterer.labels_, folder / f"clusters_{x}_{y}.png", (x, y)))
+            # Through the module, where a test stops a run inside this step.
+            path = folder / f"clusters_{x}_{y}.png"
+            written.append(discovery.plots.cluster_scatter(full, clusterer.labels_, path, (x, y)))
     return clusters, identifications, written
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import discovery.store
+
 from discovery.campaign.closing import close_campaign
 from discovery.campaign.config import CampaignConfig, load_config
 from discovery.campaign.enumerate import Enumerate, Mitm
@@ -20,7 +22,6 @@ from discovery.campaign.programs import Programs
 from discovery.campaign.result import CampaignResult
 from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.constants import register_stored
-from discovery.store import FormulaStore
 
 # (kind, [search] strategy) -> the strategy that runs it.
 STRATEGIES: dict[tuple[str, str], Strategy] = {
@@ -73,7 +74,8 @@ def run_campaign(
     if executor is None and (scheduler or config.execution.get("scheduler")):
         # Before the campaign is registered: an unreachable scheduler leaves no empty campaign.
         probe_scheduler(scheduler or config.execution["scheduler"])
-    with FormulaStore(db) as store:
+    # Through the module: a test replaces the store class there (a full disk).
+    with discovery.store.FormulaStore(db) as store:
         cid = store.start_campaign(config.name, config.kind, config.stored(), config.digest(),
                                    strategy.units(config))
         read_stored_constants(store)
