@@ -493,7 +493,7 @@ def _families(args) -> int:
 
 
 def _report(args) -> int:
-    from discovery.report import write_report
+    from discovery.campaign.closing import write_report
 
     _require_db(args.db)
     path = write_report(args.db, args.out, campaign=args.campaign)

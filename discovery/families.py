@@ -39,11 +39,15 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import sympy
+from tqdm import tqdm
 
+from discovery import constants as catalog
 from discovery.errors import InputError
 from discovery.identify import Identification, identify_pcf
 from discovery.pcf.formula import PCF
+from discovery.records import FamilyMemberRecord, FamilyRecord, IdentificationRecord
 from discovery.sequences import fit_sequence, from_json
+from discovery.store import pcf_key
 
 MIN_HELD_OUT = 2
 FIT_WINDOW = 8
@@ -344,9 +348,7 @@ def fit_class(members: Sequence[Member]) -> dict | None:
 
 def class_expr(fit: dict) -> sympy.Expr:
     """The limit L(k) of one fitted class as a sympy expression in k."""
-    from discovery.constants import get
-
-    x = get(fit["constant"]).sympy()
+    x = catalog.get(fit["constant"]).sympy()
     c = [from_json(f).expr(K) for f in fit["fits"]]
     return -(c[0] + c[1] * x) / (c[2] + c[3] * x)
 
@@ -376,12 +378,10 @@ def closed_form_expr(fit: dict) -> sympy.Expr | None:
 def _check_expr(expr: sympy.Expr, members: Sequence[Member], fit: dict) -> bool:
     """The expression itself (not only the recurrences) agrees with the members not fitted on."""
     fitted = {(c["constant"], k) for c in fit["classes"] for k in c["fit_k"]}
-    from discovery.constants import get
-
     for m in members:
         if (m.identification.constant, m.k) in fitted:
             continue
-        x = get(m.identification.constant).sympy()
+        x = catalog.get(m.identification.constant).sympy()
         c = m.identification.relation
         try:
             value = expr.subs(K, m.k).doit()
@@ -453,8 +453,6 @@ def detect_families(
     list of Family
         Largest first.
     """
-    from tqdm import tqdm
-
     canon = [(r["constant"], PCF(r["a"], r["b"]).canonical()) for r in records if r.get("constant")]
     canon = [(c, p) for c, p in canon if "," not in c]  # relations in two constants have no line of one
     if not canon:
@@ -499,8 +497,6 @@ def run_families(store, campaign: str | None = None, extend: int = 10, confirm_d
     InputError
         For an unknown campaign.
     """
-    from discovery.store import pcf_key
-
     campaign_id = None
     if campaign is not None:
         row = store.campaign(campaign)
@@ -535,9 +531,8 @@ def family_polynomials(base: Mapping, direction: Mapping) -> tuple[sympy.Expr, s
 
 
 def family_record(family: Family) -> dict:
-    """What :meth:`discovery.store.FormulaStore.write_families` stores of a family."""
-    from discovery.campaign.pcf import identification_record
-
+    """What :meth:`discovery.store.FormulaStore.write_families` stores of a family
+    (:class:`~discovery.records.FamilyRecord` as JSON)."""
     members = []
     for m in family.members:
         canon = m.pcf.canonical()
@@ -546,14 +541,10 @@ def family_record(family: Family) -> dict:
             # The stored formula is the canonical form, whose limit is a multiple of this one's
             # (the sign flips with a's leading coefficient): it gets its own identification.
             canonical_ident = identify_member(canon, [m.identification.constant], 0)
-        members.append({
-            "k": m.k, "a": list(m.pcf.a), "b": list(m.pcf.b), "in_box": m.in_box, "formula_id": m.formula_id,
-            "identification": identification_record(m.identification),
-            "canonical": {"a": list(canon.a), "b": list(canon.b)},
-            "canonical_identification": (identification_record(canonical_ident) if canonical_ident else None),
-        })
-    return {
-        "constants": list(family.constants), "base": family.split(family.base),
-        "direction": family.split(family.direction), "closed_form_k": family.closed_form_k,
-        "closed_form_verified": family.closed_form_verified, "fit": family.fit, "members": members,
-    }
+        members.append(FamilyMemberRecord(
+            m.k, list(m.pcf.a), list(m.pcf.b), m.in_box, m.formula_id, IdentificationRecord.of(m.identification),
+            {"a": list(canon.a), "b": list(canon.b)},
+            IdentificationRecord.of(canonical_ident) if canonical_ident else None,
+        ))
+    return FamilyRecord(list(family.constants), family.split(family.base), family.split(family.direction),
+                        family.closed_form_k, family.closed_form_verified, family.fit, tuple(members)).to_json()

@@ -24,10 +24,17 @@ import math
 import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import sympy
 
 from discovery.errors import InputError
+from discovery.constants import to_sympy
+from discovery.families import class_expr, class_where, closed_form_expr, family_polynomials
+from discovery.pcf.known import known_pcfs
+from discovery.programs.baselines import baselines
+from discovery.programs.targets import make_target
+from discovery.store import FormulaStore, pcf_key
 
 KNOWN_SHIFTS = 10  # a formula whose tail (or whose head) within this many steps is known is not new
 _N = sympy.Symbol("n")
@@ -40,8 +47,6 @@ def _esc(text) -> str:
 @lru_cache(maxsize=8192)
 def _mathml_text(text: str) -> str:
     """MathML of a stored closed form (parsed by the package's whitelisting parser), or the text."""
-    from discovery.constants import to_sympy
-
     try:
         return _mathml(to_sympy(text))
     except (InputError, ValueError, TypeError):
@@ -89,9 +94,6 @@ def _num(x, fmt=".4f") -> str:
 # --- which formulas are new -----------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _known_keys() -> frozenset:
-    from discovery.pcf.known import known_pcfs
-    from discovery.store import pcf_key
-
     keys = set()
     for known in known_pcfs():
         for s in range(KNOWN_SHIFTS + 1):
@@ -104,8 +106,6 @@ def is_known(a, b) -> bool:
     """Whether a PCF is a known formula of ``data/known_pcfs.json`` up to trivial transforms
     (sign, scaling, common factors) and tails: it or one of its first :data:`KNOWN_SHIFTS`
     tails is, or has as a tail, the canonical form of a known formula."""
-    from discovery.store import pcf_key
-
     known = _known_keys()
     return any(pcf_key(_shifted(a, s), _shifted(b, s)) in known for s in range(KNOWN_SHIFTS + 1))
 
@@ -257,14 +257,10 @@ def _new_section(records: list[dict]) -> str:
 
 def _class_formula(fit: dict) -> str:
     """L(k) of one constant's members, with the k it holds for (Piecewise renders poorly)."""
-    from discovery.families import class_expr, class_where
-
     return f"<p>L(k) = {_mathml(class_expr(fit))}{class_where(fit)}</p>"
 
 
 def _families_section(families: list[dict]) -> str:
-    from discovery.families import closed_form_expr, family_polynomials
-
     parts = [f'<section id="families"><h2>Infinite families ({len(families)})</h2>']
     if not families:
         parts.append("<p>No family found (run <code>discovery families</code> to detect them).</p>")
@@ -320,9 +316,6 @@ def _clusters_section(points: list[dict], pngs: list[Path]) -> str:
 def _baseline_front(name: str, interval: tuple, error: str, max_ops: int) -> list[dict]:
     """The most accurate classical baseline (by scanned maximum error) at each operation count
     (cached: a few seconds of Remez iterations per target)."""
-    from discovery.programs.baselines import baselines
-    from discovery.programs.targets import make_target
-
     target = make_target(name, interval, {"auto": None, "relative": True, "absolute": False}.get(error))
     best: dict[int, tuple] = {}
     for bl in baselines(target, max_ops):
@@ -490,8 +483,12 @@ document.documentElement.setAttribute('data-map-circles',svg.querySelectorAll('c
 """
 
 
-def render_report(store, db: Path, campaign: str | None = None) -> str:
-    """The report of a campaign (default: the latest) as one HTML document."""
+def render_report(store, db: Path, campaign: str | None = None,
+                  figures: Callable[[str], list[Path]] | None = None) -> str:
+    """The report of a campaign (default: the latest) as one HTML document.
+
+    ``figures`` gives the static plots (PNG files) to embed for a campaign name; none by default.
+    """
     row = _campaign_row(store, campaign)
     name, kind = row["name"], row["kind"]
     config = json.loads(row["config"])
@@ -503,7 +500,7 @@ def render_report(store, db: Path, campaign: str | None = None) -> str:
         records = store.query(kind="pcf", campaign=name, identified=True)
         sections += [_constants_section(records), _delta_section(store, row["id"], records), _new_section(records),
                      _families_section(store.families(campaign=name)),
-                     _clusters_section(_cluster_points(store, row["id"]), _cluster_pngs(db, name))]
+                     _clusters_section(_cluster_points(store, row["id"]), figures(name) if figures else [])]
     nav = "".join(f'<a href="#{s}">{s}</a>' for s in
                   (["stages", "pareto"] if kind == "program" else
                    ["stages", "constants", "delta-positive", "new", "families", "clusters"]))
@@ -519,18 +516,8 @@ def render_report(store, db: Path, campaign: str | None = None) -> str:
     )
 
 
-def _cluster_pngs(db: Path, name: str) -> list[Path]:
-    """The scatter plots in a campaign's run folder (none for a name stored before names were
-    checked, which has no run folder of its own)."""
-    from discovery.campaign.config import ConfigError, run_folder
-
-    try:
-        return sorted(run_folder(db, name).glob("clusters_*.png"))
-    except ConfigError:
-        return []
-
-
-def write_report(db: str | Path, out: str | Path, campaign: str | None = None) -> Path:
+def write_report(db: str | Path, out: str | Path, campaign: str | None = None,
+                 figures: Callable[[str], list[Path]] | None = None) -> Path:
     """Write ``out/index.html``, the report of a campaign of the database at ``db``.
 
     Parameters
@@ -541,6 +528,9 @@ def write_report(db: str | Path, out: str | Path, campaign: str | None = None) -
         Folder to write into (created if missing).
     campaign : str, optional
         Campaign name; default the latest campaign.
+    figures : callable, optional
+        Campaign name -> static plots to embed (:func:`discovery.campaign.closing.campaign_figures`
+        finds those of its run folder; :func:`discovery.campaign.closing.write_report` passes it).
 
     Returns
     -------
@@ -552,42 +542,10 @@ def write_report(db: str | Path, out: str | Path, campaign: str | None = None) -
     InputError
         For an unknown campaign or a database with none.
     """
-    from discovery.store import FormulaStore
-
     db, out = Path(db), Path(out)
     with FormulaStore(db) as store:
-        text = render_report(store, db, campaign)
+        text = render_report(store, db, campaign, figures)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
     path.write_text(text, encoding="utf-8")
-    return path
-
-
-def close_campaign(store, name: str, db: str | Path, progress: bool = False, report: bool = True) -> Path | None:
-    """What a finished campaign does last: detect its families (once, for a PCF campaign) and
-    write its report into its run folder (``<db stem>_runs/<name>/index.html``).
-
-    Detection runs when the campaign has no family run recorded, so a campaign stopped during it
-    redoes it on rerun.  The report is rewritten after a detection and whenever it is missing.
-
-    Returns
-    -------
-    Path or None
-        The report written, or None.
-    """
-    from discovery.families import run_families
-
-    db = Path(db)
-    row = _campaign_row(store, name)
-    ran = False
-    if row["kind"] == "pcf" and store.family_run(row["id"]) is None:
-        run_families(store, name, progress=progress)
-        ran = True
-    from discovery.campaign.config import run_folder
-
-    path = run_folder(db, name) / "index.html"
-    if not report or (path.exists() and not ran):
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(store, db, name), encoding="utf-8")
     return path

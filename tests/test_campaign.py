@@ -258,3 +258,67 @@ def test_malformed_program_configs(tmp_path, text, fragment):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+# --- structure: one strategy table, imports one way, records round-trip -------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_strategy_a_config_accepts_is_registered():
+    from discovery.campaign.config import PCF_STRATEGIES
+    from discovery.campaign.runner import STRATEGIES
+    from discovery.campaign.strategy import Strategy
+
+    assert set(STRATEGIES) == {("pcf", s) for s in PCF_STRATEGIES} | {("program", "evolve")}
+    assert all(isinstance(s, Strategy) for s in STRATEGIES.values())
+
+
+def _module_imports(path: Path) -> set[str]:
+    import ast
+
+    return {node.module for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("discovery")}
+
+
+def test_rendering_and_families_import_nothing_from_the_campaign_layer():
+    for name in ("report.py", "plots.py", "families.py", "records.py"):
+        assert not {m for m in _module_imports(ROOT / "discovery" / name) if m.startswith("discovery.campaign")}, name
+
+
+def test_campaign_modules_import_without_a_cycle():
+    paths = {f"discovery.{p.stem}": p for p in (ROOT / "discovery").glob("*.py")}
+    paths.update({f"discovery.campaign.{p.stem}": p for p in (ROOT / "discovery" / "campaign").glob("*.py")})
+    graph = {name: _module_imports(path) & set(paths) for name, path in paths.items()}
+
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for m in graph.get(todo.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        return seen
+
+    layers = [m for m in paths if m.startswith("discovery.campaign")] + [
+        "discovery.report", "discovery.families", "discovery.plots", "discovery.records"]
+    assert [m for m in layers if m in reach(m)] == []
+
+
+def test_records_round_trip_through_their_json():
+    from discovery.records import (FamilyMemberRecord, FamilyRecord, IdentificationRecord, PcfRecord,
+                                   ProgramRecord, UnitResult)
+
+    ident = IdentificationRecord("pi", "mobius", ("1", "pi", "L", "pi*L"), (4, 0, 0, -1), "4/pi", 60.0, 120)
+    pcf = PcfRecord(3, [2, 1], [1, 0, 0], {"delta": -0.2}, ident)
+    unit = UnitResult(10, 4, 4, 0, (pcf,), unit=7)
+    assert UnitResult.from_row(unit.to_json()) == unit
+    assert list(unit.to_json()) == ["unit", "candidates", "converged", "measured", "dropped", "pcfs"]
+    assert list(pcf.to_json()) == ["row", "a", "b", "metrics", "identification"]
+    member = FamilyMemberRecord(1, [3, 3], [-2, -3, 0], True, 5, ident, {"a": [3, 3], "b": [-2, -3, 0]}, None)
+    family = FamilyRecord(["pi"], {"a": [3, 2], "b": [-2, 0, 0]}, {"a": [0, 1], "b": [0, -1, 0]}, None, False, {},
+                          (member,))
+    assert FamilyRecord.from_row(family.to_json()) == family
+    for row in ({"genome": {}, "ops": 3, "max_error": 1e-3, "bound": None, "infinities": False, "expression": "x"},
+                {"genome": {}, "ops": 3, "max_error": 1e-3, "bound": 1.0, "infinities": False, "expression": "x",
+                 "max_ulp": None}):
+        assert ProgramRecord.from_row(row).to_json() == row

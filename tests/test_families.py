@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from discovery.campaign import run_campaign
-from discovery.campaign.pcf import identification_record
+from discovery.records import identification_record
 from discovery.cli import main
 from discovery.constants import to_sympy
 from discovery.families import (K, Family, Member, closed_form_expr, family_record, find_lines, line_of,

@@ -23,15 +23,22 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
-from discovery.campaign.config import CampaignConfig, run_folder
-from discovery.campaign.runner import CampaignResult
-from discovery.pcf.genome import canonical_key
+from discovery.campaign.config import PcfConfig
+from discovery.campaign.pcf import batch_result, mobius_table_of
+from discovery.campaign.progress import TimeBudget, progress_bar
+from discovery.campaign.strategy import CampaignRun, Strategy
+from discovery.campaign.training import metric_value as _num
+from discovery.campaign.training import train_from_store
+from discovery.checkpoints import decode_plain, encode_plain
+from discovery.evolution import NSGA2
+from discovery.pcf.genome import GenomeSpace, canonical_key
+from discovery.records import PcfRecord, UnitResult
+from discovery.triage import factorial_reduction, features
 
 # A genome whose fraction does not converge, or whose metric is missing, scores this (minimised).
 PENALTY = 1e6
@@ -44,18 +51,16 @@ _TARGET_FLOOR = -16.0
 
 @dataclass(frozen=True)
 class BatchRunner:
-    """Picklable call of :func:`~discovery.campaign.pcf.process_batch` on an (A, B) chunk."""
+    """Picklable call of :func:`~discovery.campaign.pcf.batch_result` on an (A, B) chunk."""
 
-    config: CampaignConfig
+    config: PcfConfig
 
-    def __call__(self, item) -> tuple[int, dict]:
-        from discovery.campaign.pcf import process_batch
-
+    def __call__(self, item) -> tuple[int, UnitResult]:
         index, A, B = item
-        return index, process_batch(A, B, self.config)
+        return index, batch_result(A, B, self.config)
 
 
-def objective_matrix(names, A: np.ndarray, B: np.ndarray, records: list[dict], table=None,
+def objective_matrix(names, A: np.ndarray, B: np.ndarray, records: list[PcfRecord | Mapping], table=None,
                      centroids: np.ndarray | None = None, sample: int = 1000) -> np.ndarray:
     """Objective rows (minimised) of the PCFs in A, B from the pipeline's ``records``.
 
@@ -64,9 +69,9 @@ def objective_matrix(names, A: np.ndarray, B: np.ndarray, records: list[dict], t
     names : sequence of str
         Objective names (see the module docstring).
     A, B : ndarray
-    records : list of dict
-        :func:`~discovery.campaign.pcf.process_batch` records (``row`` into A, B); PCFs without
-        one did not converge and score :data:`PENALTY` on every objective but ``size``.
+    records : list of PcfRecord (or their JSON)
+        The pipeline's records (``row`` into A, B); PCFs without one did not converge and score
+        :data:`PENALTY` on every objective but ``size``.
     table : MobiusTable, optional
         For ``target``.
     centroids : ndarray (k, 3), optional
@@ -76,7 +81,7 @@ def objective_matrix(names, A: np.ndarray, B: np.ndarray, records: list[dict], t
     """
     F = np.full((len(A), len(names)), PENALTY)
     for rec in records:
-        m, i = rec["metrics"], rec["row"]
+        m, i = (rec.metrics, rec.row) if isinstance(rec, PcfRecord) else (rec["metrics"], rec["row"])
         for j, name in enumerate(names):
             F[i, j] = _objective(name, m, table, centroids, sample)
     size = np.abs(A).sum(axis=1) + np.abs(B).sum(axis=1)
@@ -86,13 +91,7 @@ def objective_matrix(names, A: np.ndarray, B: np.ndarray, records: list[dict], t
     return np.where(np.isfinite(F), F, PENALTY)
 
 
-def _num(v) -> float:
-    return math.nan if v is None else float(v)
-
-
 def _objective(name: str, m: dict, table, centroids, sample: int) -> float:
-    from discovery.triage import factorial_reduction
-
     delta = _num(m["delta"])
     if name == "delta":
         return -delta
@@ -126,13 +125,12 @@ def _target_distance(limit: float, table) -> float:
 class _Evaluator:
     """The engine's ``evaluate``: the pipeline on the executor, one stored unit per generation."""
 
-    def __init__(self, config: CampaignConfig, space, store, cid: int, executor, centroids):
-        from discovery.campaign.pcf import _table
-
+    def __init__(self, config: PcfConfig, space, store, cid: int, executor, centroids):
         self.config, self.space, self.store, self.cid = config, space, store, cid
         self.executor = executor
         ident = config.identify
-        self.table = _table(tuple(ident["constants"]) if ident["constants"] else None, ident["mobius_bound"])
+        self.table = mobius_table_of(tuple(ident["constants"]) if ident["constants"] else None,
+                                     ident["mobius_bound"])
         self.centroids = centroids
         self.engine = None
         self.found = 0
@@ -151,19 +149,13 @@ class _Evaluator:
         bounds = np.linspace(0, len(A), min(len(A), 2 * workers) + 1).astype(int)
         chunks = [(k, A[lo:hi], B[lo:hi]) for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
         parts = dict(self.executor.map_unordered(BatchRunner(self.config), chunks))
-        records, totals = [], {"candidates": 0, "converged": 0, "measured": 0, "dropped": 0}
-        for k, (lo, _) in enumerate(zip(bounds[:-1], bounds[1:])):
-            for key in totals:
-                totals[key] += parts[k][key]
-            for rec in parts[k]["pcfs"]:
-                records.append({**rec, "row": rec["row"] + int(lo)})
         unit = 0 if self.engine.state is None else self.engine.state.generation + 1
-        self.store.write_unit(self.cid, unit, totals["candidates"], totals["converged"], records,
-                              totals["measured"], totals["dropped"])
-        self.found += sum(1 for r in records if r["identification"])
-        self.met.update(canonical_key(r["a"], r["b"]) for r in records)
-        return objective_matrix(self.config.search["objectives"], A, B, records, self.table, self.centroids,
-                                self.config.search["sample"])
+        result = UnitResult.merged([parts[k] for k in range(len(chunks))], [int(lo) for lo in bounds[:-1]], unit)
+        result.write(self.store, self.cid, unit)
+        self.found += result.identified
+        self.met.update(canonical_key(r.a, r.b) for r in result.pcfs)
+        return objective_matrix(self.config.search["objectives"], A, B, list(result.pcfs), self.table,
+                                self.centroids, self.config.search["sample"])
 
 
 class _Screen:
@@ -171,15 +163,13 @@ class _Screen:
     on the campaign's stored candidates (a function of the stored units, so a resumed run
     retrains the same model)."""
 
-    def __init__(self, config: CampaignConfig, space, store, cid: int):
+    def __init__(self, config: PcfConfig, space, store, cid: int):
         self.config, self.space, self.store, self.cid = config, space, store, cid
         self.engine = None
         self.model = None
         self.trained_at = -1
 
     def __call__(self, children: list) -> list[int]:
-        from discovery.triage import features
-
         generation = self.engine.state.generation
         due = generation - generation % _RETRAIN_EVERY
         if due != self.trained_at:
@@ -191,99 +181,48 @@ class _Screen:
         return np.argsort(-score, kind="stable").tolist()
 
 
-def train_from_store(store, cid: int, config: CampaignConfig, units=None, min_unit: int | None = None,
-                     max_unit: int | None = None):
-    """A :class:`~discovery.triage.TriageModel` trained on a campaign's stored, measured PCFs.
+class Evolve(Strategy):
+    """``[search] strategy = "evolve"``: NSGA-II over the space's coefficients until the budget
+    (minutes or generations) is spent; then clusters, representatives, families."""
 
-    Parameters
-    ----------
-    units : collection of int, optional
-        Only the PCFs the campaign met in these units.
-    min_unit, max_unit : int, optional
-        Only the PCFs met in units from ``min_unit`` (exclusive) up to ``max_unit``.
-    """
-    from discovery.triage import features, labels, train
+    clusters = True
+    families = True
 
-    rows = store.labelled(cid, units=(min_unit, max_unit))
-    if units is not None:
-        rows = [r for r in rows if r["unit"] in units]
-    rows.sort(key=lambda r: r["genome"])
-    genomes = [json.loads(r["genome"]) for r in rows]
-    na = max((len(g["a"]) for g in genomes), default=1)
-    nb = max((len(g["b"]) for g in genomes), default=1)
-    A = np.array([[0] * (na - len(g["a"])) + g["a"] for g in genomes], dtype=np.int64).reshape(len(rows), na)
-    B = np.array([[0] * (nb - len(g["b"])) + g["b"] for g in genomes], dtype=np.int64).reshape(len(rows), nb)
-    X = features(A, B, config.search["metrics_depth"])
-    y = labels([_num(r["delta"]) for r in rows], [_num(r["naive_delta"]) for r in rows],
-               [r["convergence_class"] for r in rows], [r["identified"] for r in rows])
-    return train(X, y, config.search["triage_recall"], seed=config.seed)
+    def units(self, config: PcfConfig) -> int:
+        generations = config.search["generations"]
+        return generations + 1 if generations else 0
 
-
-def run_pcf_evolution(config: CampaignConfig, db: Path, progress: bool, scheduler: str | None = None,
-                      plots: bool = True) -> CampaignResult:
-    """Evolve PCFs within the campaign's space until its budget is spent, then cluster and finish."""
-    from tqdm import tqdm
-
-    from discovery.campaign.runner import _close_campaign, make_executor, read_stored_constants
-    from discovery.evolution import NSGA2, decode_plain, encode_plain
-    from discovery.pcf.genome import GenomeSpace
-    from discovery.store import FormulaStore
-
-    start = time.time()
-    search = config.search
-    space = GenomeSpace.from_config(config.space)
-    folder = run_folder(db, config.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    store = FormulaStore(db)
-    executor = None
-    try:
-        cid = store.start_campaign(config.name, "pcf", config.stored(), config.digest(),
-                                   search["generations"] + 1 if search["generations"] else 0)
-        read_stored_constants(store)
-        written = []
-        if store.campaign(config.name)["finished"] is None:
-            executor = make_executor(config, scheduler, progress)
-            centroids = np.array(store.cluster_centroids(exclude=cid), dtype=float).reshape(-1, 3)
-            evaluator = _Evaluator(config, space, store, cid, executor, centroids)
-            screen = _Screen(config, space, store, cid) if search["triage"] != "off" else None
-            engine = NSGA2(evaluator, space.mutate, space.key, population_size=search["population"],
-                           seed=config.seed, checkpoint=folder / "evolution.json", checkpoint_every=1,
-                           encode=encode_plain, decode=decode_plain, crossover=space.crossover, crossover_rate=0.5,
-                           screen=screen,
-                           offspring=search["offspring"], known=evaluator.met.__contains__,
-                           niche=space.a_part, niche_cap=2)
-            evaluator.engine = engine
-            if screen is not None:
-                screen.engine = engine
-            rng = np.random.default_rng(config.seed)
-            state = engine.start([space.random(rng) for _ in range(search["population"])])
-            if not evaluator.met:
-                evaluator.resume(state.generation)
-            spent = state.extra.get("seconds", 0.0)
-            budget = search["minutes"] * 60 if search["minutes"] is not None else math.inf
-            generations = search["generations"]
-            bar = tqdm(total=generations, initial=state.generation, unit="gen", disable=not progress,
-                       desc=f"{config.name}: evolving")
-            resumed_at = time.time()
+    def run(self, run: CampaignRun) -> bool:
+        config, store, cid, search = run.config, run.store, run.campaign_id, run.config.search
+        if store.campaign(config.name)["finished"] is not None:
+            return True
+        space = GenomeSpace.from_config(config.space)
+        centroids = np.array(store.cluster_centroids(exclude=cid), dtype=float).reshape(-1, 3)
+        evaluator = _Evaluator(config, space, store, cid, run.executor(), centroids)
+        screen = _Screen(config, space, store, cid) if search["triage"] != "off" else None
+        engine = NSGA2(evaluator, space.mutate, space.key, population_size=search["population"],
+                       seed=config.seed, checkpoint=run.folder / "evolution.json", checkpoint_every=1,
+                       encode=encode_plain, decode=decode_plain, crossover=space.crossover, crossover_rate=0.5,
+                       screen=screen, offspring=search["offspring"], known=evaluator.met.__contains__,
+                       niche=space.a_part, niche_cap=2)
+        evaluator.engine = engine
+        if screen is not None:
+            screen.engine = engine
+        rng = np.random.default_rng(config.seed)
+        state = engine.start([space.random(rng) for _ in range(search["population"])])
+        if not evaluator.met:
+            evaluator.resume(state.generation)
+        budget = TimeBudget(search["minutes"], state.extra.get("seconds", 0.0))
+        generations = search["generations"]
+        with progress_bar(config.name, "evolving", generations, "gen", run.progress, initial=state.generation) as bar:
 
             def tick(st):
-                st.extra["seconds"] = spent + time.time() - resumed_at
+                st.extra["seconds"] = budget.spent()
                 bar.update(1)
                 bar.set_postfix(evaluations=st.evaluations, identified=evaluator.found)
-                return st.extra["seconds"] >= budget
+                return budget.exhausted(st.extra["seconds"])
 
             left = None if generations is None else max(0, generations - state.generation)
-            if left != 0 and spent < budget:
-                engine.run([], generations=left, seconds=max(0.0, budget - spent), callback=tick)
-            bar.close()
-            executor.close()
-            executor = None
-            written = _close_campaign(store, cid, config, db, progress, plots)
-        status = store.status(cid)
-        return CampaignResult(config.name, cid, status["candidates"], status["converged"], status["formulas"],
-                              status["clusters"], status["identified"], time.time() - start, True, written,
-                              measured=status["measured"], dropped=status["dropped"])
-    finally:
-        if executor is not None:
-            executor.close(cancel=True)
-        store.close()
+            if left != 0 and not budget.exhausted(budget.before):
+                engine.run([], generations=left, seconds=budget.left(), callback=tick)
+        return True

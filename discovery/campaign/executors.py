@@ -258,3 +258,9 @@ class DaskExecutor(Executor):
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+def make_executor(workers: int, scheduler: str | None = None) -> Executor:
+    """A :class:`DaskExecutor` on ``scheduler`` when one is given (``tcp://host:8786`` or
+    ``local:N``), else a :class:`LocalExecutor` of ``workers`` processes."""
+    return DaskExecutor(scheduler) if scheduler else LocalExecutor(workers)

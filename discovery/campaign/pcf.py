@@ -6,22 +6,32 @@ process, in a local worker pool or on a Dask worker, and only the index travels.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import lru_cache
 
 import numpy as np
 
-from discovery.campaign.config import CampaignConfig, load_campaign_catalog
+from discovery.campaign.config import CampaignConfig, PcfConfig, load_campaign_catalog
+from discovery.identify import confirm_matches
+from discovery.pcf.dynamics import FIELDS, metrics
+from discovery.pcf.kernels import Status, evaluate
+from discovery.pcf.mitm import match, mobius_table
+from discovery.pcf.space import Space
+from discovery.records import IdentificationRecord, PcfRecord, UnitResult, identification_record
+from discovery.triage import features
 
-def campaign_space(config: CampaignConfig):
+__all__ = ["UnitRunner", "batch_result", "campaign_space", "fit_points", "identification_record", "process_batch",
+           "run_pcf_unit", "unit_count", "unit_result"]
+
+
+def campaign_space(config: PcfConfig):
     """The campaign's lazy :class:`~discovery.pcf.space.Space` (``max_candidates`` cuts its raw grid)."""
     return _space(json.dumps(config.as_dict()["space"], sort_keys=True), config.search["max_candidates"])
 
 
 @lru_cache(maxsize=8)
 def _space(space_json: str, limit: int | None):
-    from discovery.pcf.space import Space
-
     return Space.from_config(json.loads(space_json), limit)
 
 
@@ -33,9 +43,9 @@ def unit_count(config: CampaignConfig) -> int:
 
 
 @lru_cache(maxsize=4)
-def _table(constants: tuple[str, ...] | None, bound: int):
-    from discovery.pcf.mitm import mobius_table
-
+def mobius_table_of(constants: tuple[str, ...] | None, bound: int):
+    """The Möbius table of constants (None: the core catalog) up to a coefficient bound, built
+    once per process."""
     return mobius_table(list(constants) if constants else None, bound)
 
 
@@ -44,45 +54,21 @@ def fit_points(sample: int) -> tuple[int, ...]:
     return tuple(sorted({min(6, sample // 2), sample // 8, sample // 4, sample // 2, sample} - {0, 1}))
 
 
-def _stored_constant(name: str | None) -> str | None:
-    """The stored name of a constant or a product of constants (``myk^2*pi``): each factor by
-    its key."""
-    from discovery.constants import CATALOG
-
-    if not name:
-        return name
-    factors = []
-    for factor in name.split("*"):
-        base, caret, power = factor.partition("^")
-        entry = CATALOG.get(base)
-        factors.append((entry.key if entry is not None else base) + caret + power)
-    return "*".join(factors)
-
-
-def identification_record(found) -> dict:
-    """What the store keeps of an identification; a user's constant is stored by its key (name and
-    value digest), so campaigns giving one name different values never mix."""
-    return {
-        "constant": _stored_constant(found.constant),
-        "kind": found.kind,
-        "basis": list(found.basis),
-        "relation": list(found.relation),
-        "closed_form": found.closed_form,
-        "digits_verified": found.digits_verified,
-        "depth": found.depth,
-    }
-
-
-def run_pcf_unit(config: CampaignConfig, unit: int, model=None) -> dict:
+def run_pcf_unit(config: PcfConfig, unit: int, model=None) -> dict:
     """The pipeline for one work unit (runs in a worker; deterministic for a config, unit and model).
 
     Returns
     -------
     dict
-        ``unit`` and what :func:`process_batch` returns.
+        ``unit`` and what :func:`process_batch` returns (:class:`~discovery.records.UnitResult` as JSON).
     """
+    return unit_result(config, unit, model).to_json()
+
+
+def unit_result(config: PcfConfig, unit: int, model=None) -> UnitResult:
+    """:func:`run_pcf_unit` as a :class:`~discovery.records.UnitResult`."""
     A, B = campaign_space(config).unit(unit, config.search["unit_size"])
-    return {"unit": unit, **process_batch(A, B, config, model)}
+    return dataclasses.replace(batch_result(A, B, config, model), unit=unit)
 
 
 # How much deeper the fractions that have not converged at the search depth are evaluated: in the
@@ -100,7 +86,7 @@ def _explored(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return (mix >> np.uint64(40)) % np.uint64(20) == 0
 
 
-def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=None) -> dict:
+def process_batch(A: np.ndarray, B: np.ndarray, config: PcfConfig, model=None) -> dict:
     """Evaluate → filter → identify → exact metrics, for a batch of PCFs (rows of A and B).
 
     The one pipeline of enumeration and evolution.  Every converging PCF's float limit is looked
@@ -116,13 +102,13 @@ def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=No
     dict
         ``candidates``, ``converged``, ``measured`` (exact metric computations), ``dropped`` (by
         triage) and ``pcfs``: records ready for :meth:`discovery.store.FormulaStore.write_unit`,
-        each with ``row``, its index in A and B.
+        each with ``row``, its index in A and B (:class:`~discovery.records.UnitResult` as JSON).
     """
-    from discovery.identify import confirm_matches
-    from discovery.pcf.dynamics import FIELDS, metrics
-    from discovery.pcf.kernels import Status, evaluate
-    from discovery.pcf.mitm import match
+    return batch_result(A, B, config, model).to_json()
 
+
+def batch_result(A: np.ndarray, B: np.ndarray, config: PcfConfig, model=None) -> UnitResult:
+    """:func:`process_batch` as a :class:`~discovery.records.UnitResult` (no unit)."""
     search, ident = config.search, config.identify
     ev = evaluate(A, B, search["depth"], rtol=1e-12)
     # Slow convergers (alternating errors that shrink by little a step, or sub-geometric rates)
@@ -132,31 +118,17 @@ def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=No
         deeper = evaluate(A[slow], B[slow], _SECOND_LOOK * search["depth"], rtol=1e-12)
         ev.limit[slow], ev.status[slow] = deeper.limit, deeper.status
     alive = np.nonzero(ev.status == Status.CONVERGED)[0]
-    out = {"candidates": int(len(A)), "converged": int(alive.size), "measured": 0, "dropped": 0, "pcfs": []}
     if not alive.size:
-        return out
+        return UnitResult(int(len(A)), 0)
     load_campaign_catalog(config)  # a worker process may not have loaded the user's constants yet
     constants = tuple(ident["constants"]) if ident["constants"] else None
-    table = _table(constants, ident["mobius_bound"])
+    table = mobius_table_of(constants, ident["mobius_bound"])
     rows, entries = match(ev.limit[alive], table)
     hits = confirm_matches(A[alive], B[alive], rows, entries, table, ident["digits"], ident["confirm_digits"])
-    found = {r: identification_record(hit) for r, hit in hits.items()}
-    if search["strategy"] == "mitm":
-        measure = np.array(sorted(found), dtype=np.int64)
-    else:
-        measure = np.arange(alive.size)
-        mode = search.get("triage", "off")
-        if model is not None and mode != "off":
-            from discovery.triage import features
-
-            score = model.score(features(A[alive], B[alive], search["metrics_depth"]))
-            if mode == "drop":
-                keep = (score >= model.threshold) | _explored(A[alive], B[alive])
-                keep[list(found)] = True
-                measure = measure[keep]
-                out["dropped"] = int(alive.size - measure.size)
-            measure = measure[np.argsort(-score[measure], kind="stable")]
-    if search["strategy"] == "mitm" or not measure.size:
+    found = {r: IdentificationRecord.of(hit) for r, hit in hits.items()}
+    measure = _to_measure(A[alive], B[alive], found, search, model)
+    exact = search["strategy"] != "mitm"
+    if not exact or not measure.size:
         m = {k: np.full(measure.size, np.nan) for k in FIELDS}
         m["limit"] = ev.limit[alive[measure]]
         m["convergence_class"] = np.full(measure.size, "")
@@ -164,8 +136,7 @@ def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=No
         rows_m = alive[measure]
         m = metrics((A[rows_m], B[rows_m]), depth=search["metrics_depth"], sample=search["sample"],
                     fit_points=fit_points(search["sample"]), workers=1)
-        out["measured"] = int(measure.size)
-    exact = search["strategy"] != "mitm"
+    pcfs = []
     for j, r in enumerate(measure):
         i = alive[r]
         metric_row = {k: (m[k][j].item() if hasattr(m[k][j], "item") else m[k][j]) for k in FIELDS}
@@ -173,17 +144,35 @@ def process_batch(A: np.ndarray, B: np.ndarray, config: CampaignConfig, model=No
         metric_row["complex_eigen"] = int(bool(metric_row["complex_eigen"])) if exact else None
         metric_row["convergence_class"] = metric_row["convergence_class"] or None
         metric_row["depth"] = search["metrics_depth"] if exact else search["depth"]
-        out["pcfs"].append({
-            "row": int(i), "a": A[i].tolist(), "b": B[i].tolist(), "metrics": metric_row,
-            "identification": found.get(int(r)),
-        })
-    return out
+        pcfs.append(PcfRecord(int(i), A[i].tolist(), B[i].tolist(), metric_row, found.get(int(r))))
+    dropped = int(alive.size - measure.size) if exact else 0
+    return UnitResult(int(len(A)), int(alive.size), int(measure.size) if exact else 0, dropped,
+                      tuple(pcfs))
+
+
+def _to_measure(A: np.ndarray, B: np.ndarray, found: dict, search: dict, model) -> np.ndarray:
+    """Rows (of the converging A, B) whose exact metrics are computed, in that order: the
+    identified ones alone for ``mitm``; with a triage model, those it keeps (``drop``) best
+    scored first; else all."""
+    if search["strategy"] == "mitm":
+        return np.array(sorted(found), dtype=np.int64)
+    measure = np.arange(len(A))
+    if model is None or search.get("triage", "off") == "off":
+        return measure
+    score = model.score(features(A, B, search["metrics_depth"]))
+    if search["triage"] == "drop":
+        keep = (score >= model.threshold) | _explored(A, B)
+        keep[list(found)] = True
+        measure = measure[keep]
+    return measure[np.argsort(-score[measure], kind="stable")]
 
 
 class UnitRunner:
-    """Picklable bound call of :func:`run_pcf_unit` for process pools and Dask."""
+    """Picklable bound call of :func:`run_pcf_unit` for process pools and Dask (the result as
+    JSON: plain data travels back; :meth:`UnitResult.from_row <discovery.records.UnitResult.from_row>`
+    reads it)."""
 
-    def __init__(self, config: CampaignConfig, model=None):
+    def __init__(self, config: PcfConfig, model=None):
         self.config = config
         self.model = model
 

@@ -18,66 +18,67 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from discovery.campaign.config import CampaignConfig, run_folder
-from discovery.campaign.runner import CampaignResult
+from discovery.campaign.config import ProgramConfig
+from discovery.campaign.progress import TimeBudget
+from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.errors import CheckpointError
+from discovery.checkpoints import write_atomically
+from discovery.programs.graph import Program
+from discovery.programs.fronts import ulp32_front, validated_front
+from discovery.programs.search import ProgramSearch
+from discovery.programs.targets import Target, make_target
+from discovery.programs.verify import program_record
+from discovery.records import ProgramRecord
 
 ISLANDS_FORMAT = "discovery-islands"
 # Seeds of islands 1, 2, ... are spread apart from island 0's, which is the single search's seed.
 _ISLAND_SEED_STRIDE = 1_000_003
 
-def run_program_campaign(config: CampaignConfig, db: Path, progress: bool,
-                         scheduler: str | None = None) -> CampaignResult:
-    """Evolve programs for the target; the search checkpoints beside the database and resumes."""
-    from tqdm import tqdm
 
-    from discovery.programs.search import ProgramSearch
-    from discovery.programs.targets import make_target
-    from discovery.programs.verify import program_record
-    from discovery.store import FormulaStore
+class Programs(Strategy):
+    """A program campaign (``kind = "program"``, ``[search] strategy = "evolve"``): one search, or
+    ``[execution] islands`` of them, for the ``[target]``; its Pareto front stored as one unit."""
 
-    start = time.time()
-    t = config.space
-    target = make_target(t["name"], tuple(t["interval"]), error=t["error"])
-    folder = run_folder(db, config.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    store = FormulaStore(db)
-    try:
-        cid = store.start_campaign(config.name, "program", config.stored(), config.digest(), 1)
-        if not store.done_units(cid) and config.execution["islands"] > 1:
-            evaluations, rows = _run_islands(config, target, folder, progress, scheduler)
-            store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=evaluations)
-        elif not store.done_units(cid):
-            search = ProgramSearch(target, t["max_ops"], ops=t["ops"], population_size=config.search["population"],
-                                   finite_only=t["finite_only"],
-                                   seed=config.seed, checkpoint=folder / "evolution.json")
-            budget = config.search["minutes"] * 60
-            state = search.engine.start(search.seeds(config.search["population"], config.search["classical_seeds"]))
-            spent = state.extra.get("seconds", 0.0)
-            bar = tqdm(total=int(budget), initial=int(spent), unit="s", desc=f"{config.name}: evolving",
-                       disable=not progress)
-            resumed_at = time.time()
+    def units(self, config: ProgramConfig) -> int:
+        return 1
 
-            def tick(st):
-                st.extra["seconds"] = spent + time.time() - resumed_at
-                bar.n = min(int(st.extra["seconds"]), int(budget))
-                bar.refresh()
+    def run(self, run: CampaignRun) -> bool:
+        config, store, cid = run.config, run.store, run.campaign_id
+        if store.done_units(cid):
+            return True
+        t = config.target
+        target = make_target(t["name"], tuple(t["interval"]), error=t["error"])
+        if config.execution["islands"] > 1:
+            evaluations, rows = _run_islands(run, target)
+        else:
+            evaluations, rows = _run_single(run, target)
+        store.write_programs(cid, target.name, target.interval, [r.to_json() for r in rows], unit=0,
+                             candidates=evaluations)
+        return True
 
-            result = search.run(state.population, seconds=max(0.0, budget - spent), progress=tick,
-                                generations=_remaining(config.search["generations"], state.generation))
-            bar.close()
-            rows = [program_record(p, target, cost, (result.float32 or {}).get(cost))
-                    for cost, (p, _) in sorted(result.best.items())]
-            store.write_programs(cid, target.name, target.interval, rows, unit=0, candidates=result.evaluations)
-        # Outside the branch above: a run stopped between storing the front and this mark
-        # finishes on rerun.
-        if store.campaign(config.name)["finished"] is None:
-            store.finish_campaign(cid)
-        status = store.status(cid)
-        return CampaignResult(config.name, cid, status["candidates"], status["converged"], status["formulas"],
-                              0, {}, time.time() - start, True, [], kind="program")
-    finally:
-        store.close()
+
+def _record(program: Program, target: Target, cost: int, float32: dict | None) -> ProgramRecord:
+    return ProgramRecord.from_row(program_record(program, target, cost, float32))
+
+
+def _run_single(run: CampaignRun, target: Target) -> tuple[int, list[ProgramRecord]]:
+    """One search, checkpointed in the run folder; returns (evaluations, the front's records)."""
+    config, t, search = run.config, run.config.target, run.config.search
+    program_search = ProgramSearch(target, t["max_ops"], ops=t["ops"], population_size=search["population"],
+                                  finite_only=t["finite_only"], seed=config.seed,
+                                  checkpoint=run.folder / "evolution.json")
+    state = program_search.engine.start(program_search.seeds(search["population"], search["classical_seeds"]))
+    budget = TimeBudget(search["minutes"], state.extra.get("seconds", 0.0))
+    with budget.bar(config.name, "evolving", run.progress) as bar:
+
+        def tick(st):
+            st.extra["seconds"] = budget.spent()
+            budget.show(bar, st.extra["seconds"])
+
+        result = program_search.run(state.population, seconds=budget.left(), progress=tick,
+                                   generations=_remaining(search["generations"], state.generation))
+    rows = [_record(p, target, cost, (result.float32 or {}).get(cost)) for cost, (p, _) in sorted(result.best.items())]
+    return result.evaluations, rows
 
 
 def _remaining(budget: int | None, done: int) -> int | None:
@@ -86,8 +87,6 @@ def _remaining(budget: int | None, done: int) -> int | None:
 
 @lru_cache(maxsize=4)
 def _target(name: str, interval: tuple[float, float], error: str):
-    from discovery.programs.targets import make_target
-
     return make_target(name, interval, error=error)
 
 
@@ -112,9 +111,6 @@ class IslandStep:
     finite_only: bool = False
 
     def __call__(self, item) -> dict:
-        from discovery.programs.graph import Program
-        from discovery.programs.search import ProgramSearch
-
         island, state, immigrants = item
         search = ProgramSearch(_target(*self.target), self.max_ops, ops=self.ops, population_size=self.population,
                                seed=self.seed + _ISLAND_SEED_STRIDE * island, finite_only=self.finite_only)
@@ -156,61 +152,52 @@ def _load_islands(path: Path, count: int, digest: str) -> dict | None:
     return doc
 
 
-def _run_islands(config: CampaignConfig, target, folder: Path, progress: bool, scheduler: str | None):
-    """Evolve the islands epoch by epoch (checkpointed after each), return (evaluations, rows)."""
-    from tqdm import tqdm
-
-    from discovery.campaign.runner import make_executor
-    from discovery.checkpoints import write_atomically
-    from discovery.programs.graph import Program
-    from discovery.programs.fronts import ulp32_front, validated_front
-    from discovery.programs.verify import program_record
-
-    t, search, execution = config.space, config.search, config.execution
+def _run_islands(run: CampaignRun, target: Target) -> tuple[int, list[ProgramRecord]]:
+    """Evolve the islands epoch by epoch (checkpointed after each); returns (evaluations, the
+    records of the Pareto front of the islands' fronts)."""
+    config, t, search, execution = run.config, run.config.target, run.config.search, run.config.execution
     count, every = execution["islands"], execution["migrate_every"]
     step = IslandStep((t["name"], tuple(t["interval"]), t["error"]), t["max_ops"], tuple(t["ops"]),
                       search["population"], search["classical_seeds"], config.seed, every, t["finite_only"])
-    path = folder / "islands.json"
-    # Everything that decides the islands' results; a checkpoint of another configuration is refused.
-    # (The budget, minutes or generations, only says when to stop: a longer run continues it.)
-    fixed = config.as_dict()
-    fixed["search"] = {k: v for k, v in fixed["search"].items() if k not in ("minutes", "generations")}
-    digest = hashlib.sha256(json.dumps([fixed, count, every], sort_keys=True).encode()).hexdigest()[:16]
+    path, digest = run.folder / "islands.json", _islands_digest(config, count, every)
     doc = _load_islands(path, count, digest) or {
         "format": ISLANDS_FORMAT, "config": digest, "states": [None] * count,
         "immigrants": [[] for _ in range(count)], "fronts": [[] for _ in range(count)], "generation": 0,
         "evaluations": 0, "seconds": 0.0,
     }
-    budget, generations = search["minutes"] * 60, search["generations"]
-    bar = tqdm(total=int(budget), initial=int(doc["seconds"]), unit="s", disable=not progress,
-               desc=f"{config.name}: {count} islands")
-    executor = None
-    try:
-        while doc["seconds"] < budget and (generations is None or doc["generation"] < generations):
-            executor = executor or make_executor(config, scheduler, progress)
+    generations = search["generations"]
+    budget = TimeBudget(search["minutes"], doc["seconds"])
+    with budget.bar(config.name, f"{count} islands", run.progress) as bar:
+        while not budget.exhausted(doc["seconds"]) and (generations is None or doc["generation"] < generations):
             began = time.time()
-            items = [(i, doc["states"][i], doc["immigrants"][i]) for i in range(count)]
             left = every if generations is None else min(every, generations - doc["generation"])
-            epoch = step if left == every else dataclasses.replace(step, generations=left)
-            results = sorted(executor.map_unordered(epoch, items), key=lambda r: r["island"])
-            doc["states"] = [r["state"] for r in results]
-            doc["fronts"] = [r["front"] for r in results]
-            # A ring: each island's front goes to the next island.
-            doc["immigrants"] = [[p for _, p, _ in results[i - 1]["front"]] for i in range(count)]
-            doc["generation"] = results[0]["generation"]
-            doc["evaluations"] = sum(r["evaluations"] for r in results)
+            _epoch(run, doc, step if left == every else dataclasses.replace(step, generations=left), count)
             doc["seconds"] += time.time() - began
             write_atomically(path, json.dumps(doc, allow_nan=False))
-            bar.n = min(int(doc["seconds"]), int(budget))
-            bar.set_postfix(generation=doc["generation"], evaluations=doc["evaluations"])
-    finally:
-        bar.close()
-        if executor is not None:
-            executor.close()
+            budget.show(bar, doc["seconds"], generation=doc["generation"], evaluations=doc["evaluations"])
     candidates = [(cost, Program.from_json(p), err) for front in doc["fronts"] for cost, p, err in front]
     if target.error == "ulp32":
         front, _, checks = ulp32_front(candidates, target)
     else:
         (front, _), checks = validated_front(candidates, target), {}
-    rows = [program_record(p, target, cost, checks.get(cost)) for cost, (p, _) in sorted(front.items())]
-    return doc["evaluations"], rows
+    return doc["evaluations"], [_record(p, target, cost, checks.get(cost)) for cost, (p, _) in sorted(front.items())]
+
+
+def _islands_digest(config: ProgramConfig, count: int, every: int) -> str:
+    """Everything that decides the islands' results; a checkpoint of another configuration is
+    refused.  (The budget, minutes or generations, only says when to stop: a longer run continues it.)"""
+    fixed = config.as_dict()
+    fixed["search"] = {k: v for k, v in fixed["search"].items() if k not in ("minutes", "generations")}
+    return hashlib.sha256(json.dumps([fixed, count, every], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _epoch(run: CampaignRun, doc: dict, epoch: IslandStep, count: int) -> None:
+    """One epoch of every island on the run's executor; the ring's migration into ``doc``."""
+    items = [(i, doc["states"][i], doc["immigrants"][i]) for i in range(count)]
+    results = sorted(run.executor().map_unordered(epoch, items), key=lambda r: r["island"])
+    doc["states"] = [r["state"] for r in results]
+    doc["fronts"] = [r["front"] for r in results]
+    # A ring: each island's front goes to the next island.
+    doc["immigrants"] = [[p for _, p, _ in results[i - 1]["front"]] for i in range(count)]
+    doc["generation"] = results[0]["generation"]
+    doc["evaluations"] = sum(r["evaluations"] for r in results)

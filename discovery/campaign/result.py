@@ -1,0 +1,72 @@
+"""What a campaign run returns (:class:`CampaignResult`) and the lines that summarise it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class CampaignResult:
+    """Summary of a run (also what ``discovery campaign run`` prints)."""
+
+    name: str
+    campaign_id: int
+    candidates: int
+    converged: int
+    formulas: int
+    clusters: int
+    identified: dict
+    wall_time: float
+    complete: bool
+    plots: list = field(default_factory=list)
+    kind: str = "pcf"
+    measured: int = 0
+    dropped: int = 0
+    report: Path | None = None
+
+    @classmethod
+    def from_status(cls, status: dict, campaign_id: int, wall_time: float, complete: bool, plots: list,
+                    report: Path | None) -> CampaignResult:
+        """The result of a run from the campaign's :meth:`~discovery.store.FormulaStore.status`
+        (a program campaign has no clusters, identifications or triage counts)."""
+        if status["kind"] == "program":
+            return cls(status["name"], campaign_id, status["candidates"], status["converged"], status["formulas"], 0,
+                       {}, wall_time, complete, plots, kind="program", report=report)
+        return cls(status["name"], campaign_id, status["candidates"], status["converged"], status["formulas"],
+                   status["clusters"], status["identified"], wall_time, complete, plots,
+                   measured=status["measured"], dropped=status["dropped"], report=report)
+
+
+def triage_line(measured: int, converged: int, dropped: int) -> str | None:
+    """The triage line of a summary (None when triage dropped nothing)."""
+    if not dropped:
+        return None
+    return f"  triage: exact metrics for {measured:,} of {converged:,} converging PCFs ({dropped:,} dropped)"
+
+
+def summary_lines(result: CampaignResult) -> list[str]:
+    """Human-readable summary of a run."""
+    lines = [
+        f"campaign {result.name}: {'complete' if result.complete else 'stopped (rerun to resume)'} "
+        f"in {result.wall_time:.1f} s",
+    ]
+    if result.kind == "program":
+        lines.append(f"  programs evaluated {result.candidates:,}, Pareto front stored: {result.formulas} programs")
+        return lines + ([f"  report: {result.report}"] if result.report else [])
+    lines.append(
+        f"  candidates {result.candidates:,}, converging {result.converged:,}, stored {result.formulas:,}, "
+        f"clusters {result.clusters}"
+    )
+    triage = triage_line(result.measured, result.converged, result.dropped)
+    if triage:
+        lines.append(triage)
+    if result.identified:
+        counts = ", ".join(f"{k} {v}" for k, v in Counter(result.identified).most_common())
+        lines.append(f"  identified formulas per constant: {counts}")
+    for p in result.plots:
+        lines.append(f"  plot: {p}")
+    if result.report:
+        lines.append(f"  report: {result.report}")
+    return lines
