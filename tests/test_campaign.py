@@ -260,10 +260,7 @@ def test_malformed_program_configs(tmp_path, text, fragment):
     assert fragment in str(err.value) and str(path) in str(err.value)
 
 
-# --- structure: one strategy table, imports one way, records round-trip -------------------------------
-ROOT = Path(__file__).resolve().parents[1]
-
-
+# --- structure: one strategy table, records round-trip (imports: test_layers.py) --------------------
 def test_every_strategy_a_config_accepts_is_registered():
     from discovery.campaign.config import PCF_STRATEGIES
     from discovery.campaign.runner import STRATEGIES
@@ -271,37 +268,6 @@ def test_every_strategy_a_config_accepts_is_registered():
 
     assert set(STRATEGIES) == {("pcf", s) for s in PCF_STRATEGIES} | {("program", "evolve")}
     assert all(isinstance(s, Strategy) for s in STRATEGIES.values())
-
-
-def _module_imports(path: Path) -> set[str]:
-    import ast
-
-    return {node.module for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("discovery")}
-
-
-def test_rendering_and_families_import_nothing_from_the_campaign_layer():
-    for name in ("report.py", "plots.py", "families.py", "records.py"):
-        assert not {m for m in _module_imports(ROOT / "discovery" / name) if m.startswith("discovery.campaign")}, name
-
-
-def test_campaign_modules_import_without_a_cycle():
-    paths = {f"discovery.{p.stem}": p for p in (ROOT / "discovery").glob("*.py")}
-    paths.update({f"discovery.campaign.{p.stem}": p for p in (ROOT / "discovery" / "campaign").glob("*.py")})
-    graph = {name: _module_imports(path) & set(paths) for name, path in paths.items()}
-
-    def reach(start):
-        seen, todo = set(), [start]
-        while todo:
-            for m in graph.get(todo.pop(), ()):
-                if m not in seen:
-                    seen.add(m)
-                    todo.append(m)
-        return seen
-
-    layers = [m for m in paths if m.startswith("discovery.campaign")] + [
-        "discovery.report", "discovery.families", "discovery.plots", "discovery.records"]
-    assert [m for m in layers if m in reach(m)] == []
 
 
 def test_records_round_trip_through_their_json():
