@@ -21,6 +21,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from discovery import cli
+from discovery.cli import campaigns as cli_campaigns
+from discovery.cli import pcf as cli_pcf
+from discovery.cli import programs as cli_programs
 
 SUBCOMMANDS = {
     ("pcf", "eval"): ["--depth", "--max-digits", "--format"],
@@ -47,8 +50,8 @@ JUNK_VALUES = ["-1", "0", "3", "nan", "inf", "-inf", "1e999", "99999999999", "ab
 @pytest.fixture(autouse=True)
 def _stub_long_jobs(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    for name in ("_pcf_survey", "_programs_evolve", "_run_default"):
-        monkeypatch.setattr(cli, name, lambda args: 0)
+    for module, name in ((cli_pcf, "pcf_survey"), (cli_programs, "programs_evolve"), (cli_campaigns, "run_default")):
+        monkeypatch.setattr(module, name, lambda args: 0)
 
 
 def _tokens(options):

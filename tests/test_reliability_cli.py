@@ -64,7 +64,7 @@ def handler(args):
     warnings.warn("another note", UserWarning)
     return 0
 
-cli._pcf_eval = handler
+cli.pcf.pcf_eval = handler
 sys.exit(cli.main(["pcf", "eval", "n", "1"]))
 """
 
@@ -171,7 +171,7 @@ def test_the_digit_count_of_a_power_is_its_logarithm_not_a_multiple_of_it():
 def test_an_infinite_delta_bound_is_refused_as_not_finite(tmp_path):
     from discovery import cli
 
-    with pytest.raises(cli._UsageError, match="expected a finite number, got inf"):
+    with pytest.raises(cli.UsageError, match="expected a finite number, got inf"):
         cli.build_parser().parse_args(["query", "--db", str(tmp_path / "x.db"), "--delta", "0", "inf"])
 
 
@@ -217,5 +217,5 @@ def test_the_estimate_of_convergent_digits_bounds_the_real_size():
 def test_sizes_beyond_the_stated_bounds_are_refused_in_one_line(args):
     from discovery import cli
 
-    with pytest.raises(cli._UsageError, match="is out of range"):
+    with pytest.raises(cli.UsageError, match="is out of range"):
         cli.build_parser().parse_args(list(args))

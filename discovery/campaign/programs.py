@@ -25,7 +25,7 @@ from discovery.errors import CheckpointError
 from discovery.checkpoints import write_atomically
 from discovery.programs.graph import Program
 from discovery.programs.fronts import ulp32_front, validated_front
-from discovery.programs.search import ProgramSearch
+from discovery.programs.search import ProgramSearch, SearchResult
 from discovery.programs.targets import Target, make_target
 from discovery.programs.verify import program_record
 from discovery.records import ProgramRecord
@@ -64,21 +64,64 @@ def _record(program: Program, target: Target, cost: int, float32: dict | None) -
 def _run_single(run: CampaignRun, target: Target) -> tuple[int, list[ProgramRecord]]:
     """One search, checkpointed in the run folder; returns (evaluations, the front's records)."""
     config, t, search = run.config, run.config.target, run.config.search
-    program_search = ProgramSearch(target, t["max_ops"], ops=t["ops"], population_size=search["population"],
-                                  finite_only=t["finite_only"], seed=config.seed,
-                                  checkpoint=run.folder / "evolution.json")
-    state = program_search.engine.start(program_search.seeds(search["population"], search["classical_seeds"]))
-    budget = TimeBudget(search["minutes"], state.extra.get("seconds", 0.0))
-    with budget.bar(config.name, "evolving", run.progress) as bar:
+    result, rows = search_front(target, t["max_ops"], ops=t["ops"], population=search["population"],
+                                seed=config.seed, classical=search["classical_seeds"], finite_only=t["finite_only"],
+                                minutes=search["minutes"], generations=search["generations"],
+                                checkpoint=run.folder / "evolution.json", label=config.name, progress=run.progress)
+    return result.evaluations, rows
+
+
+def search_front(target: Target, max_ops: int, *, ops, population: int, seed: int, classical: bool = True,
+                 finite_only: bool = False, minutes: float | None = None, generations: int | None = None,
+                 checkpoint: Path | str | None = None, label: str = "programs",
+                 progress: bool = True) -> tuple[SearchResult, list[ProgramRecord]]:
+    """One program search within a time and a generation budget, resumable from its checkpoint:
+    what a program campaign runs and what ``discovery programs evolve`` runs.
+
+    Parameters
+    ----------
+    target : Target
+    max_ops : int
+        Operations at most.
+    ops : sequence of str
+        The operation set.
+    population, seed : int
+    classical : bool
+        Seed with the classical programs (Horner, Padé, continued fractions) besides random ones.
+    finite_only : bool
+        Refuse programs finite only through IEEE infinities.
+    minutes : float, optional
+        Time budget, the seconds of earlier runs (from the checkpoint) included; None: none.
+    generations : int, optional
+        Generation budget, counted the same way; None: none.
+    checkpoint : path, optional
+        Checkpoint file: written as the search goes, resumed from when it exists.
+    label : str
+        What the progress bar names.
+    progress : bool
+        Show a progress bar over the time budget.
+
+    Returns
+    -------
+    (SearchResult, list of ProgramRecord)
+        The search's result and the records of its Pareto front, by operation count.
+    """
+    program_search = ProgramSearch(target, max_ops, ops=tuple(ops), population_size=population,
+                                   finite_only=finite_only, seed=seed, checkpoint=checkpoint)
+    state = program_search.engine.start(program_search.seeds(population, classical))
+    budget = TimeBudget(minutes, state.extra.get("seconds", 0.0))
+    with budget.bar(label, "evolving", progress) as bar:
 
         def tick(st):
             st.extra["seconds"] = budget.spent()
-            budget.show(bar, st.extra["seconds"])
+            best = min((f[0] for c, (_, f) in st.archive.items() if c <= max_ops), default=float("nan"))
+            budget.show(bar, st.extra["seconds"], generation=st.generation, evaluations=st.evaluations,
+                        best_log10_error=f"{best:.2f}")
 
         result = program_search.run(state.population, seconds=budget.left(), progress=tick,
-                                   generations=_remaining(search["generations"], state.generation))
+                                    generations=_remaining(generations, state.generation))
     rows = [_record(p, target, cost, (result.float32 or {}).get(cost)) for cost, (p, _) in sorted(result.best.items())]
-    return result.evaluations, rows
+    return result, rows
 
 
 def _remaining(budget: int | None, done: int) -> int | None:

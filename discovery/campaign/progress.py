@@ -48,11 +48,12 @@ class TimeBudget:
 
     def bar(self, campaign: str, what: str, progress: bool) -> tqdm:
         """A bar over the budget's seconds, starting at those spent before (see :meth:`show`)."""
-        return progress_bar(campaign, what, int(self.seconds), "s", progress, initial=int(self.before))
+        total = None if math.isinf(self.seconds) else int(self.seconds)
+        return progress_bar(campaign, what, total, "s", progress, initial=int(self.before))
 
     def show(self, bar: tqdm, spent: float, **postfix) -> None:
         """Move a :meth:`bar` to ``spent`` seconds (at most the budget), with ``postfix`` values."""
-        bar.n = min(int(spent), int(self.seconds))
+        bar.n = int(min(spent, self.seconds))
         if postfix:
             bar.set_postfix(**postfix)
         else:

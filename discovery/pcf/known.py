@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import sympy
 
+from discovery.constants import to_sympy
 from discovery.errors import InputError
 from discovery.pcf.formula import PCF
 
@@ -104,9 +105,9 @@ def _polynomial(text: str, where: str, symbols: tuple[str, ...]) -> sympy.Poly:
     """A polynomial with integer values given as text in ``symbols`` (``n``, or ``n`` and ``k``)."""
     gens = sympy.symbols(symbols)
     try:
-        expr = sympy.sympify(text, locals={s.name: s for s in gens}, rational=True)
-        poly = sympy.Poly(sympy.expand(expr), *gens)
-    except (sympy.SympifyError, sympy.PolynomialError, TypeError, SyntaxError) as exc:
+        # The package's whitelisting parser: a user's file is read, never evaluated.
+        poly = sympy.Poly(sympy.expand(to_sympy(text, symbols)), *gens)
+    except (InputError, sympy.PolynomialError, TypeError) as exc:
         raise InputError(f"{where}: {text!r} is not a polynomial in {', '.join(symbols)}") from exc
     if not all(c.is_rational for c in poly.coeffs()):
         raise InputError(f"{where}: {text!r} has a coefficient that is not rational")

@@ -1,0 +1,167 @@
+"""The ``pcf`` and ``identify`` commands: one PCF evaluated, measured or identified; boxes surveyed
+and clustered."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import mpmath
+
+from discovery.cli.arguments import DECIMAL, INT64_MAX, polynomial_arg, print_record
+from discovery.pcf import PCF, Status, evaluate
+from discovery.pcf.exact import check_walk, exact_limit
+
+# Seconds an expression given to identify may take to evaluate, on top of --budget.
+_EVALUATION_SECONDS = 10.0
+
+
+def pcf_eval(args) -> int:
+    pcf = PCF(polynomial_arg(args.a), polynomial_arg(args.b))
+    check_walk(pcf.a, pcf.b, args.depth)
+    if all(abs(c) <= INT64_MAX for c in pcf.a + pcf.b):
+        A, B = pcf.as_arrays()
+        status = Status(int(evaluate(A, B, args.depth).status[0]))
+    else:
+        status = Status.INEXACT  # the float kernels take int64; the exact limit below takes any size
+    est = pcf.limit(args.depth)
+    if math.isinf(est.digits):
+        text = str(exact_limit(pcf.a, pcf.b, args.depth))
+    elif est.digits < 1:
+        text = "nan" if mpmath.isnan(est.value) else mpmath.nstr(est.value, 3) + " (no correct digit)"
+    else:
+        shown = min(int(est.digits), args.max_digits)
+        with mpmath.workdps(shown + 5):
+            text = mpmath.nstr(est.value, shown)
+    record = {
+        "a": str(pcf.sympy()[0]),
+        "b": str(pcf.sympy()[1]),
+        "depth": args.depth,
+        "limit": text,
+        "digits": None if math.isinf(est.digits) else round(est.digits, 1),
+        "exact_rational": math.isinf(est.digits),
+        "status": status.name.lower(),
+    }
+    print_record(record, args.format)
+    return 0
+
+
+def pcf_metrics(args) -> int:
+    from discovery.pcf.dynamics import metrics
+
+    pcf = PCF(polynomial_arg(args.a), polynomial_arg(args.b))
+    record = {"a": str(pcf.sympy()[0]), "b": str(pcf.sympy()[1])}
+    for key, value in metrics(pcf, depth=args.depth, sample=args.sample).items():
+        record[key] = None if isinstance(value, float) and math.isnan(value) else value
+    print_record(record, args.format)
+    return 0
+
+
+def pcf_survey(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from discovery.cluster import anchor_table, concat_tables, save_table
+    from discovery.pcf.dynamics import metrics
+    from discovery.pcf.space import enumerate_box, sample_box
+
+    if args.count:
+        A, B = sample_box(args.count, args.degree_a, args.degree_b, args.bound, args.seed)
+    else:
+        A, B = enumerate_box(args.degree_a, args.degree_b, args.bound)
+    parts = []
+    chunk = 20_000
+    with tqdm(total=len(A), desc="metrics", unit="PCF", disable=args.quiet) as bar:
+        for start in range(0, len(A), chunk):
+            part = metrics((A[start:start + chunk], B[start:start + chunk]), args.depth, args.sample)
+            part.update(A=A[start:start + chunk], B=B[start:start + chunk])
+            parts.append(part)
+            bar.update(len(part["A"]))
+    if args.anchors >= 0:
+        parts.append(anchor_table(args.depth, args.sample, shifts=args.anchors))
+    table = concat_tables(*parts)
+    save_table(args.out, table)
+    converged = int(np.isfinite(table["delta"]).sum())
+    print(f"{len(table['A'])} PCFs ({converged} with finite metrics) written to {args.out}")
+    return 0
+
+
+def pcf_cluster(args) -> int:
+    from pathlib import Path
+
+    from discovery.cluster import DynamicsClusterer, load_table
+
+    table = load_table(args.table)
+    clusterer = DynamicsClusterer(
+        min_cluster_size=args.min_cluster_size, random_state=args.seed
+    ).fit(table)
+    reports = clusterer.reports_[: args.top]
+    if args.format == "json":
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        noise = int((clusterer.labels_ == -1).sum())
+        print(f"{len(clusterer.reports_)} clusters over {len(clusterer.labels_)} PCFs "
+              f"({noise} noise or no finite metrics)")
+        print(f"{'id':>4} {'size':>6} {'plane':<18} {'delta':>15} {'gamma_prime':>15} {'eta_prime':>8}  "
+              "constants / representative")
+        for r in reports:
+            c, sp = r.centroid, r.spread
+            plane = "(" + ", ".join(r.plane) + ")"
+            print(
+                f"{r.label:>4} {r.size:>6} {plane:<18} {c['delta']:>8.4f}±{sp['delta']:<6.4f}"
+                f"{c['gamma_prime']:>8.3f}±{sp['gamma_prime']:<6.3f} {c['eta_prime']:>8.3f}  "
+                f"{','.join(r.constants) or '-'}  {r.representatives[0]!r}"
+            )
+    if args.plots:
+        from discovery.plots import cluster_scatter
+
+        out = Path(args.plots)
+        out.mkdir(parents=True, exist_ok=True)
+        for plane in (("delta", "gamma_prime"), ("delta", "eta_prime")):
+            path = cluster_scatter(table, clusterer.labels_, out / f"clusters_{plane[0]}_{plane[1]}.png", plane)
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def identify(args) -> int:
+    from discovery.constants import load_catalog
+    from discovery.constants import parse
+    from discovery.identify import evaluate_isolated, identify, identify_pcf
+
+    if args.catalog:
+        load_catalog(args.catalog)
+    options = {"escalate": not args.no_escalate, "budget_seconds": args.budget}
+    if args.b is not None:
+        pcf = PCF(polynomial_arg(args.value), polynomial_arg(args.b))
+        found = identify_pcf(pcf, args.constants, args.digits or 50, args.degree, args.pairs,
+                             progress=not args.quiet, **options)
+        subject = repr(pcf)
+    else:
+        text = args.value.strip()
+        if DECIMAL.match(text):
+            found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs, **options)
+        else:
+            parse(text)  # a syntax error is refused here, without starting a child process
+            digits = args.digits or 50
+            precision = 2 * digits + 20
+            value = evaluate_isolated(text, precision, _EVALUATION_SECONDS + args.budget, args.catalog)
+            found = identify(value, args.constants, digits, precision=precision,
+                             degree=args.degree, pairs=args.pairs, **options)
+        subject = text
+    if found is None:
+        record = {"input": subject, "identified": False}
+    else:
+        record = {
+            "input": subject,
+            "identified": True,
+            "closed_form": found.closed_form,
+            "constant": found.constant,
+            "kind": found.kind,
+            "relation": list(found.relation),
+            "basis": list(found.basis),
+            "digits_verified": None if math.isinf(found.digits_verified) else round(found.digits_verified, 1),
+            "depth": found.depth,
+        }
+    print_record(record, args.format)
+    return 0 if found is not None else 1
