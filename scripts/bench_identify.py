@@ -32,8 +32,10 @@ import sympy
 
 from discovery import PCF
 from discovery import constants as catalog
-from discovery.identify import _agreement, _Basis, _lll, _scaled, _screen_roi, _spent, identify, identify_pcf
-from discovery.identify import _HashedMobius, _mobius, _screen, mitm_sweep
+from discovery.identify import identify, identify_pcf, mitm_sweep
+from discovery.identify.bases import Basis, HashedMobius, mobius_bases
+from discovery.identify.escalation import screen_stage
+from discovery.identify.lattice import agreement, lll, scaled, screen_roi, spent
 from discovery.pcf.exact import accelerated_limit
 from discovery.pcf.known import literature_pcfs
 from discovery.pcf.mitm import mobius_table
@@ -85,12 +87,12 @@ def pslq_identify(text: str, digits: int = 50):
             rel = mpmath.pslq(vals, maxcoeff=10**8, maxsteps=20_000)
         if rel is None or not (rel[2] or rel[3]):
             continue
-        if min(_agreement(vals, rel), digits) / max(_spent(rel), 1e-9) < 2:
+        if min(agreement(vals, rel), digits) / max(spent(rel), 1e-9) < 2:
             continue
         with mpmath.workdps(2 * digits + 10):
             x, L = c.value(2 * digits + 10), mpmath.mpf(text)
             deep = [mpmath.mpf(1), x, L, x * L]
-            if _agreement(deep, rel) >= 2 * digits - 1:
+            if agreement(deep, rel) >= 2 * digits - 1:
                 return c.name, rel
     return None
 
@@ -196,15 +198,15 @@ def screening_cost(sizes=(32, 100, 1000, 10_000)) -> list[tuple[int, float, floa
     out = []
     for n in sizes:
         pool = [Synthetic(f"synthetic{i}", float(v)) for i, v in enumerate(rng.uniform(0.1, 10, n))]
-        bases = _mobius(pool)
+        bases = mobius_bases(pool)
         t0 = time.perf_counter()
-        _screen(bases, 30, _scaled(L, 30), float("inf"))
-        lll = (time.perf_counter() - t0) * 1e3
-        hashed = _HashedMobius(pool)
+        screen_stage(bases, 30, scaled(L, 30), float("inf"))
+        each_ms = (time.perf_counter() - t0) * 1e3
+        hashed = HashedMobius(pool)
         t0 = time.perf_counter()
         for _ in range(5):
-            _screen(hashed.bases(float(L)), 30, _scaled(L, 30), float("inf"))
-        out.append((n, lll, (time.perf_counter() - t0) / 5 * 1e3))
+            screen_stage(hashed.bases(float(L)), 30, scaled(L, 30), float("inf"))
+        out.append((n, each_ms, (time.perf_counter() - t0) / 5 * 1e3))
     return out
 
 
@@ -234,13 +236,13 @@ def main() -> None:
     with mpmath.workdps(60):
         x = catalog.get("zeta3").value(60)
         L = (3 + x) / (2 - 5 * x)
-    basis = _Basis((catalog.get("zeta3"),), ((0,), (1,)), "mobius")
+    basis = Basis((catalog.get("zeta3"),), ((0,), (1,)), "mobius")
     n_screens = 5000
     t0 = time.perf_counter()
     for _ in range(n_screens):
-        ints = basis.scaled(50, _scaled(L, 50))
-        rel, residual = _lll(ints)
-        _screen_roi(ints, rel, residual, 50)
+        ints = basis.scaled(50, scaled(L, 50))
+        rel, residual = lll(ints)
+        screen_roi(ints, rel, residual, 50)
     screen_rate = n_screens / (time.perf_counter() - t0)
 
     literature, literature_wrong = literature_table()
@@ -289,8 +291,8 @@ def main() -> None:
           f"{slow_wrong}")
     print("screening one value against n constants (ms): one LLL each | hashed (the wider catalog, products, user "
           "catalogs from 300 constants on)")
-    for n, lll, hashed in costs:
-        print(f"  {n:>7,} constants: {lll:9.1f} | {hashed:7.1f}")
+    for n, each_ms, hashed_ms in costs:
+        print(f"  {n:>7,} constants: {each_ms:9.1f} | {hashed_ms:7.1f}")
     right = sum(v == "right" for _, v, _, _ in literature)
     slow = [r for r in literature if r[0]["convergence"] == "slow"]
     print(f"published formulas (data/literature_pcfs.json), default options: {right} of {len(literature)} identified "

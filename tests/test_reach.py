@@ -290,7 +290,8 @@ def catalog_value(text):
 def test_hashed_screen_finds_small_mobius_relations_in_products(index, c):
     # The products stage (1,190 constants) is hashed: a Möbius transform with |c_i| <= 10 of any of
     # them must be found and confirmed, as one LLL per constant would.
-    from discovery.identify import _hashed, _identify
+    from discovery.identify.bases import hashed_mobius
+    from discovery.identify.escalation import run_escalation
 
     c0, c1, c2, c3 = c
     if c0 * c3 - c1 * c2 == 0:
@@ -299,7 +300,7 @@ def test_hashed_screen_finds_small_mobius_relations_in_products(index, c):
     x = prods[index].value(130)
     with mpmath.workdps(130):
         value = (c0 + c1 * x) / (c2 + c3 * x)
-    found = _identify(lambda dps: value, 120, 60, [_hashed(tuple(prods))], 60.0, None)
+    found = run_escalation(lambda dps: value, 120, 60, [hashed_mobius(tuple(prods))], 60.0, None)
     assert found is not None
     with mpmath.workdps(130):
         assert _true_digits(parse_value(found.closed_form), value) >= 100

@@ -237,6 +237,26 @@ def metrics(
         Metrics that do not exist for a PCF (diverging, terminating) are NaN.
     """
     A, B, single = _as_arrays(pcfs)
+    fit_points = _checked_fit_points(depth, sample, fit_points)
+    m = A.shape[0]
+    points = sorted(set(fit_points) | {sample})
+    status, exact_rows = _convergence(A, B, depth, points)
+    alive = np.nonzero(status == Status.CONVERGED)[0]
+    out = {name: np.full(m, np.nan) for name in FIELDS}
+    cls = np.where(status == Status.TERMINATED, "terminating", "divergent").astype("<U11")
+    out["eigen_log_ratio"], out["complex_eigen"] = eigenvalues(A, B)
+    if alive.size:
+        cls[alive] = _measure_converged(out, A, B, alive, exact_rows, depth, sample, fit_points, workers)
+    out["convergence_class"] = cls
+    if single:
+        return {
+            k: (v[0].item() if isinstance(v[0], np.generic) else v[0]) for k, v in out.items()
+        }
+    return out
+
+
+def _checked_fit_points(depth: int, sample: int, fit_points: Sequence[int]) -> list[int]:
+    """The sorted, distinct fit points, after checking them and ``sample`` against ``depth``."""
     if not 1 <= sample < depth:
         raise ValueError(f"sample must satisfy 1 <= sample < depth={depth}, got {sample}")
     fit_points = sorted({int(f) for f in fit_points})
@@ -244,11 +264,20 @@ def metrics(
         raise ValueError(
             f"fit_points need at least 3 depths in [2, {depth - 1}], got {list(fit_points)}"
         )
-    m = A.shape[0]
-    points = sorted(set(fit_points) | {sample})
-    col = {d: j for j, d in enumerate(points)}
-    fcols = [col[d] for d in fit_points]
+    return fit_points
 
+
+def _convergence(A: np.ndarray, B: np.ndarray, depth: int, points: list[int]) -> tuple[np.ndarray, dict]:
+    """The float convergence status of each PCF, and the exact traces of those the floats cannot follow.
+
+    Returns
+    -------
+    status : ndarray
+        :class:`discovery.pcf.kernels.Status` per PCF, CONVERGED too for a fraction the float
+        recurrence could not follow but exact convergents show converging.
+    exact_rows : dict
+        Row index -> (limit, log|q_n|, log|L - p_n/q_n|) at ``points``, for those fractions.
+    """
     status = evaluate(A, B, depth, rtol=_CONVERGENCE_RTOL).status.copy()
     exact_rows = {}
     for i in np.nonzero((status == Status.NONFINITE) | (status == Status.INEXACT))[0]:
@@ -257,66 +286,73 @@ def metrics(
         if found is not None:
             exact_rows[int(i)] = found
             status[i] = Status.CONVERGED
-    alive = np.nonzero(status == Status.CONVERGED)[0]
-    out = {name: np.full(m, np.nan) for name in FIELDS}
-    out["complex_eigen"] = np.zeros(m, dtype=bool)
-    cls = np.where(status == Status.TERMINATED, "terminating", "divergent").astype("<U11")
+    return status, exact_rows
 
-    eig, cplx = eigenvalues(A, B)
-    out["eigen_log_ratio"], out["complex_eigen"] = eig, cplx
 
-    if alive.size:
-        rows = _rows(A, B, alive)
-        for a, b in rows:  # the gcds below walk exact convergents to the deepest point
-            try:
-                exact.check_walk(a, b, points[-1])
-            except InputError as err:
-                raise InputError(f"metrics of {shown(PCF(a, b))}: the reduced denominators need exact convergents; "
-                                 f"{err}") from None
-        tr = error_traces(A[alive], B[alive], depth, points)
-        for k, i in enumerate(alive):
-            if int(i) in exact_rows:
-                tr.limit[k], tr.log_q[k], tr.log_error[k] = exact_rows[int(i)]
-        log_g = log_gcds(rows, points, workers)
-        log_qr = tr.log_q - log_g
-        s = col[sample]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["naive_delta"][alive] = -tr.log_error[:, s] / tr.log_q[:, s] - 1.0
-            out["delta"][alive] = -tr.log_error[:, s] / log_qr[:, s] - 1.0
-        out["limit"][alive] = tr.limit
+def _measure_converged(out: dict, A, B, alive: np.ndarray, exact_rows: dict, depth: int, sample: int,
+                       fit_points: list[int], workers: int | None) -> np.ndarray:
+    """Fill the metrics of the converging rows ``alive`` into ``out``; their convergence classes."""
+    points = sorted(set(fit_points) | {sample})
+    col = {d: j for j, d in enumerate(points)}
+    fcols = [col[d] for d in fit_points]
+    rows = _rows(A, B, alive)
+    for a, b in rows:  # the gcds below walk exact convergents to the deepest point
+        try:
+            exact.check_walk(a, b, points[-1])
+        except InputError as err:
+            raise InputError(f"metrics of {shown(PCF(a, b))}: the reduced denominators need exact convergents; "
+                             f"{err}") from None
+    tr = error_traces(A[alive], B[alive], depth, points)
+    for k, i in enumerate(alive):
+        if int(i) in exact_rows:
+            tr.limit[k], tr.log_q[k], tr.log_error[k] = exact_rows[int(i)]
+    log_qr = tr.log_q - log_gcds(rows, points, workers)
+    s = col[sample]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["naive_delta"][alive] = -tr.log_error[:, s] / tr.log_q[:, s] - 1.0
+        out["delta"][alive] = -tr.log_error[:, s] / log_qr[:, s] - 1.0
+    out["limit"][alive] = tr.limit
 
-        nf = np.asarray(fit_points, dtype=np.float64)
-        one, log_n, n_log_n = np.ones_like(nf), np.log(nf), nf * np.log(nf)
-        growth = _fit([nf, n_log_n, one], log_qr[:, fcols])[:, :2]
-        small = np.abs(growth[:, 1]) < ETA_REFIT
-        if small.any():
-            growth[small, 0] = _fit([nf, one], log_qr[small][:, fcols])[:, 0]
-            growth[small, 1] = 0.0
-        out["gamma_prime"][alive], out["eta_prime"][alive] = growth[:, 0], growth[:, 1]
+    nf = np.asarray(fit_points, dtype=np.float64)
+    growth = _growth_fit(nf, log_qr[:, fcols])
+    out["gamma_prime"][alive], out["eta_prime"][alive] = growth[:, 0], growth[:, 1]
+    err = _error_fit(nf, tr.log_error[:, fcols])
+    out["beta"][alive], out["gamma"][alive], out["eta"][alive] = err.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = growth[:, 0] + growth[:, 1] * math.log(EIGEN_N)
+        out["predicted_delta"][alive] = np.abs(out["eigen_log_ratio"][alive]) / denom - 1.0
+    return _classes(err[:, 1], err[:, 2])
 
-        err = _fit([log_n, nf, n_log_n], tr.log_error[:, fcols])
-        small = np.abs(err[:, 2]) < ETA_REFIT
-        if small.any():
-            err[small, :2] = _fit([log_n, nf], tr.log_error[small][:, fcols])
-            err[small, 2] = 0.0
-        out["beta"][alive], out["gamma"][alive], out["eta"][alive] = err.T
 
-        with np.errstate(divide="ignore", invalid="ignore"):
-            denom = growth[:, 0] + growth[:, 1] * math.log(EIGEN_N)
-            out["predicted_delta"][alive] = np.abs(eig[alive]) / denom - 1.0
+def _growth_fit(nf: np.ndarray, log_qr: np.ndarray) -> np.ndarray:
+    """(γ′, η′) per row: log q̃_n ≈ γ′ n + η′ n log n at the fit depths ``nf``, η′ = 0 refitted when small."""
+    one, n_log_n = np.ones_like(nf), nf * np.log(nf)
+    growth = _fit([nf, n_log_n, one], log_qr)[:, :2]
+    small = np.abs(growth[:, 1]) < ETA_REFIT
+    if small.any():
+        growth[small, 0] = _fit([nf, one], log_qr[small])[:, 0]
+        growth[small, 1] = 0.0
+    return growth
 
-        gamma, eta = err[:, 1], err[:, 2]
-        cls[alive] = np.where(
-            eta <= -ETA_REFIT,
-            "factorial",
-            np.where((gamma < -0.01) & (np.abs(eta) < ETA_REFIT), "exponential", "slow"),
-        )
-    out["convergence_class"] = cls
-    if single:
-        return {
-            k: (v[0].item() if isinstance(v[0], np.generic) else v[0]) for k, v in out.items()
-        }
-    return out
+
+def _error_fit(nf: np.ndarray, log_error: np.ndarray) -> np.ndarray:
+    """(β, γ, η) per row: log|L - p_n/q_n| ≈ β log n + γ n + η n log n, η = 0 refitted when small."""
+    log_n, n_log_n = np.log(nf), nf * np.log(nf)
+    err = _fit([log_n, nf, n_log_n], log_error)
+    small = np.abs(err[:, 2]) < ETA_REFIT
+    if small.any():
+        err[small, :2] = _fit([log_n, nf], log_error[small])
+        err[small, 2] = 0.0
+    return err
+
+
+def _classes(gamma: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """The convergence class of converging fractions from the error fit's γ and η."""
+    return np.where(
+        eta <= -ETA_REFIT,
+        "factorial",
+        np.where((gamma < -0.01) & (np.abs(eta) < ETA_REFIT), "exponential", "slow"),
+    )
 
 
 def delta_sequence(pcf: PCF, ns: Sequence[int], depth: int = 2000) -> tuple[np.ndarray, np.ndarray]:
