@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "discovery"
 # Bottom to top; a module may import from its own layer and those below.
 LAYERS = [
     ("errors", "messages", "functions", "expression_cost", "expressions", "sequences"),
-    ("constants", "checkpoints", "evolution"),
+    ("catalogs", "constants", "checkpoints", "evolution"),
     ("pcf", "programs"),
     ("identify", "cluster", "triage", "store"),
     ("records",),
