@@ -8,6 +8,9 @@ sympy's own constant where sympy has one (``pi``, ``E``, ``log(2)``, ``zeta(3)``
 with :func:`to_sympy` here, the package's own parser (:mod:`discovery.expressions`) given the
 catalog's names: :func:`parse` is how the rest of the package reads text that may name constants.
 
+Users' catalog files add constants after the built-in ones (:func:`load_catalog`): the files are
+read and their tables checked by :mod:`discovery.catalogs`, and evaluated and registered here.
+
 The alias ``exp2`` of e² is deprecated: ``exp2`` is also the program target 2^x.
 """
 
@@ -16,10 +19,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
-import keyword
-import os
-import stat
-import tomllib
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +29,7 @@ import mpmath
 import sympy
 
 from discovery import expressions
+from discovery.catalogs import CatalogEntry, catalog_entry, catalog_tables, read_toml
 from discovery.errors import InputError
 
 
@@ -387,85 +387,8 @@ def products(constants: Iterable[Constant]) -> list[Product]:
     return out
 
 
-# A user's TOML file (a campaign or a catalog) is a few kilobytes; past these it is a mistake (a
-# device, a data file given by accident), refused before it fills memory or the parser's stack.
-MAX_USER_FILE_BYTES = 1 << 20
-MAX_TOML_DEPTH = 8
-
-
-def read_toml(path, what: str) -> dict:
-    """Read a TOML file a user gave (a campaign or a catalog): the one reader of such files.
-
-    Only a regular file of at most :data:`MAX_USER_FILE_BYTES` bytes is read (a FIFO, a device
-    such as ``/dev/zero`` or a folder is refused without reading it: the file is opened without
-    blocking and checked on the open descriptor), as UTF-8, and tables and arrays may nest at
-    most :data:`MAX_TOML_DEPTH` deep.
-
-    Parameters
-    ----------
-    path : str or Path
-    what : str
-        What the file is, for messages: ``"campaign file"``, ``"catalog file"``.
-
-    Raises
-    ------
-    discovery.errors.InputError
-        One line naming the file and what is wrong with it.
-    """
-
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read the {what} ({err.strerror or err})") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe" if stat.S_ISFIFO(mode) else "not a regular file"
-        raise InputError(f"{path}: {kind}; a {what} must be a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            data = fh.read(MAX_USER_FILE_BYTES + 1)
-        except OSError as err:
-            raise InputError(f"{path}: cannot read the {what} ({err.strerror or err})") from None
-    if len(data) > MAX_USER_FILE_BYTES:
-        raise InputError(f"{path}: larger than {MAX_USER_FILE_BYTES // 1024} KiB; a {what} is a small text file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(f"{path}: not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start}); "
-                         f"save the {what} as UTF-8") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"{path}: not valid TOML ({err})") from None
-    except RecursionError:
-        raise InputError(f"{path}: tables or arrays nested deeper than {MAX_TOML_DEPTH} levels") from None
-    if _depth(doc) > MAX_TOML_DEPTH:
-        raise InputError(f"{path}: tables or arrays nested deeper than {MAX_TOML_DEPTH} levels")
-    return doc
-
-
-def _depth(doc) -> int:
-    """Nesting depth of parsed TOML (iterative: the data may be as deep as the parser allows)."""
-    deepest, stack = 0, [(doc, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, level + 1) for c in children if isinstance(c, (dict, list)))
-    return deepest
-
-
-# Names a user's constant may not take: sympy reads them as something else in a closed form (I is
-# the imaginary unit, E is e, S, N, O and Q are sympy objects, beta and gamma are functions), the
-# expression parser's functions, and Python keywords.
-_RESERVED = frozenset(dir(sympy)) | frozenset(keyword.kwlist) | {"x", "n", "k"}
 # A user's sympy form must agree with its value to this many digits.
 _FORM_CHECK_DIGITS = 30
-MAX_CATALOG_CONSTANTS = 1000
 
 
 def _value_digest(expression) -> str:
@@ -493,7 +416,7 @@ def load_catalog(path) -> list[Constant]:
     so closed forms read back as written.  Each constant gets a :attr:`Constant.key` from its
     name and its value, which is what the database stores.  Loading the same file twice is
     harmless; a name already taken by a different definition is refused.  The file is read by
-    :func:`read_toml` and holds at most :data:`MAX_CATALOG_CONSTANTS` constants (each is
+    :func:`read_toml` and holds at most :data:`~discovery.catalogs.MAX_CATALOG_CONSTANTS` constants (each is
     evaluated on load).
 
     Returns
@@ -510,64 +433,35 @@ def load_catalog(path) -> list[Constant]:
     """
 
     path = Path(path)
-    doc = read_toml(path, "catalog file")
-    extra = set(doc) - {"constant"}
-    if extra:
-        raise InputError(f"{path}: unknown table or key {sorted(extra)[0]!r} (a catalog has [[constant]] tables)")
-    entries = doc.get("constant", [])
-    if not isinstance(entries, list) or not entries:
-        raise InputError(f"{path}: no [[constant]] tables")
-    if len(entries) > MAX_CATALOG_CONSTANTS:
-        raise InputError(f"{path}: {len(entries)} constants; a catalog holds at most {MAX_CATALOG_CONSTANTS} "
-                         "(each is evaluated on load and screened in every identification)")
-    loaded = []
-    for i, entry in enumerate(entries, 1):
-        where = f"{path}: constant {i}"
-        if not isinstance(entry, dict):
-            raise InputError(f"{where}: not a table")
-        unknown = set(entry) - {"name", "value", "description", "aliases", "sympy"}
-        if unknown:
-            raise InputError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-        name, text = entry.get("name"), entry.get("value")
-        if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or len(name) > 64:
-            raise InputError(f"{where}: name must be an ASCII identifier of at most 64 characters, got {name!r}")
-        if name in _RESERVED or name in expressions.FUNCTIONS:
-            raise InputError(f"{where}: name {name!r} is reserved (sympy or the expression parser reads it as "
-                             "something else); choose another")
-        where = f"{path}: constant {name!r}"
-        if not isinstance(text, str):
-            raise InputError(f"{where}: value must be an expression in quotes, got {text!r}")
-        aliases = entry.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-            raise InputError(f"{where}: aliases must be a list of names, got {aliases!r}")
-        for alias in aliases:
-            if alias in _RESERVED or alias in expressions.FUNCTIONS:
-                raise InputError(f"{where}: alias {alias!r} is reserved (sympy or the expression parser reads it "
-                                 "as something else); choose another")
-        description = entry.get("description", text)
-        if not isinstance(description, str):
-            raise InputError(f"{where}: description must be text, got {description!r}")
-        try:
-            expression = parse(text)
-            value = expression.value(_FORM_CHECK_DIGITS + 10)
-            digest = _value_digest(expression)
-        except InputError as err:
-            raise InputError(f"{where}: {err}") from None
-        form = entry.get("sympy")
-        if form is None:
-            try:
-                expression.sympy()
-                form = text
-            except InputError:
-                form = name
-        elif not isinstance(form, str):
-            raise InputError(f"{where}: sympy must be an expression in quotes, got {form!r}")
-        elif form.strip() != name:
-            _check_form(form, value, where)
-        loaded.append(Constant(name, description, _defined(text), form.strip(), tuple(aliases), digest, text))
+    tables = catalog_tables(read_toml(path, "catalog file"), path)
+    loaded = [_user_constant(catalog_entry(table, i, path)) for i, table in enumerate(tables, 1)]
     for c in loaded:
         _register(c, path)
     return loaded
+
+
+def _user_constant(entry: CatalogEntry) -> Constant:
+    """A catalog file's checked entry evaluated: its value, the value's digest, and its sympy form
+    (refused unless it agrees with the value)."""
+    name, text, where = entry.name, entry.value, entry.where
+    try:
+        expression = parse(text)
+        value = expression.value(_FORM_CHECK_DIGITS + 10)
+        digest = _value_digest(expression)
+    except InputError as err:
+        raise InputError(f"{where}: {err}") from None
+    form = entry.sympy
+    if form is None:
+        try:
+            expression.sympy()
+            form = text
+        except InputError:
+            form = name
+    elif not isinstance(form, str):
+        raise InputError(f"{where}: sympy must be an expression in quotes, got {form!r}")
+    elif form.strip() != name:
+        _check_form(form, value, where)
+    return Constant(name, entry.description, _defined(text), form.strip(), entry.aliases, digest, text)
 
 
 def _check_form(form: str, value: mpmath.mpf, where: str) -> None:

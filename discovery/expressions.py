@@ -19,100 +19,35 @@ and powers whose cost would explode (an exact number of more than :data:`MAX_DIG
 polynomial of degree above :data:`MAX_DEGREE`, an integer exponent above :data:`MAX_DEGREE` on
 anything that is not an exact number) — ``n**(10**10**10)`` is refused at once instead of being
 expanded for minutes.
+
+The parser's pieces live beside it, each importing nothing of the package above
+:mod:`discovery.errors`: the function table in :mod:`discovery.functions`, the cost checks and
+their limits in :mod:`discovery.expression_cost`, the shortening of values in messages in
+:mod:`discovery.messages`.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import re
-import sys
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Callable, NamedTuple, Sequence
 
-import gmpy2
 import mpmath
 import sympy
 
 from discovery.errors import InputError
+from discovery.expression_cost import MAX_DEGREE, MAX_DIGITS, MAX_INT_ARGUMENT, check_cost, check_digits
+from discovery.functions import FUNCTIONS, constant_key
+from discovery.messages import short, shown
+
+# The parser's face; FUNCTIONS, the size limits and shown live beside it and are named here too.
+__all__ = ["FUNCTIONS", "MAX_DEGREE", "MAX_DIGITS", "MAX_INT_ARGUMENT", "MAX_LENGTH", "MAX_NESTING", "Expression",
+           "parse", "shown", "to_sympy"]
 
 MAX_LENGTH = 2000
 MAX_NESTING = 100
-MAX_DIGITS = 20_000
-MAX_DEGREE = 1000
-# Integer arguments above this make sympy evaluate eagerly (zeta(10**6) computes a Bernoulli number).
-MAX_INT_ARGUMENT = 1000
-
-
-class Function(NamedTuple):
-    """A function the parser accepts: its sympy and mpmath forms and how many arguments it takes."""
-
-    sympy: Callable | None
-    mpmath: Callable
-    arity: tuple[int, ...]
-    eager: bool = False  # sympy evaluates it eagerly on integers (bounded by MAX_INT_ARGUMENT)
-
-
-FUNCTIONS: dict[str, Function] = {
-    "exp": Function(sympy.exp, mpmath.exp, (1,)),
-    "exp2": Function(lambda v: sympy.Integer(2) ** v, lambda v: mpmath.mpf(2) ** v, (1,)),
-    "log": Function(sympy.log, mpmath.log, (1, 2)),
-    "ln": Function(sympy.log, mpmath.log, (1,)),
-    "log2": Function(lambda v: sympy.log(v, 2), lambda v: mpmath.log(v, 2), (1,)),
-    "log10": Function(lambda v: sympy.log(v, 10), mpmath.log10, (1,)),
-    "log1p": Function(lambda v: sympy.log(1 + v), mpmath.log1p, (1,)),
-    "expm1": Function(lambda v: sympy.exp(v) - 1, mpmath.expm1, (1,)),
-    "sqrt": Function(sympy.sqrt, mpmath.sqrt, (1,)),
-    "cbrt": Function(sympy.cbrt, mpmath.cbrt, (1,)),
-    "root": Function(sympy.root, mpmath.root, (2,)),
-    "abs": Function(sympy.Abs, mpmath.fabs, (1,)),
-    "sin": Function(sympy.sin, mpmath.sin, (1,)),
-    "cos": Function(sympy.cos, mpmath.cos, (1,)),
-    "tan": Function(sympy.tan, mpmath.tan, (1,)),
-    "cot": Function(sympy.cot, mpmath.cot, (1,)),
-    "sec": Function(sympy.sec, mpmath.sec, (1,)),
-    "csc": Function(sympy.csc, mpmath.csc, (1,)),
-    "asin": Function(sympy.asin, mpmath.asin, (1,)),
-    "acos": Function(sympy.acos, mpmath.acos, (1,)),
-    "atan": Function(sympy.atan, mpmath.atan, (1,)),
-    "sinh": Function(sympy.sinh, mpmath.sinh, (1,)),
-    "cosh": Function(sympy.cosh, mpmath.cosh, (1,)),
-    "tanh": Function(sympy.tanh, mpmath.tanh, (1,)),
-    "asinh": Function(sympy.asinh, mpmath.asinh, (1,)),
-    "acosh": Function(sympy.acosh, mpmath.acosh, (1,)),
-    "atanh": Function(sympy.atanh, mpmath.atanh, (1,)),
-    "erf": Function(sympy.erf, mpmath.erf, (1,)),
-    "erfc": Function(sympy.erfc, mpmath.erfc, (1,)),
-    "gamma": Function(sympy.gamma, mpmath.gamma, (1,), eager=True),
-    "loggamma": Function(sympy.loggamma, mpmath.loggamma, (1,), eager=True),
-    "factorial": Function(sympy.factorial, mpmath.factorial, (1,), eager=True),
-    "beta": Function(sympy.beta, mpmath.beta, (2,), eager=True),
-    "zeta": Function(sympy.zeta, mpmath.zeta, (1, 2), eager=True),
-    "polygamma": Function(sympy.polygamma, mpmath.polygamma, (2,), eager=True),
-    "psi": Function(sympy.polygamma, mpmath.psi, (2,), eager=True),
-    "polylog": Function(sympy.polylog, mpmath.polylog, (2,), eager=True),
-    "besselj": Function(sympy.besselj, mpmath.besselj, (2,)),
-    "besseli": Function(sympy.besseli, mpmath.besseli, (2,)),
-    "besselk": Function(sympy.besselk, mpmath.besselk, (2,)),
-    "lambertw": Function(sympy.LambertW, mpmath.lambertw, (1,)),
-    "e1": Function(sympy.E1, mpmath.e1, (1,)),
-    "agm": Function(None, mpmath.agm, (2,)),
-    "clsin": Function(None, mpmath.clsin, (2,)),
-    "clcos": Function(None, mpmath.clcos, (2,)),
-}
-
-# Constants sympy has under its own name; a caller's ``names`` resolve the others.
-_SYMPY_CONSTANTS = {
-    "pi": (sympy.pi, lambda: +mpmath.pi),
-    "π": (sympy.pi, lambda: +mpmath.pi),
-    "E": (sympy.E, lambda: +mpmath.e),
-    "e": (sympy.E, lambda: +mpmath.e),
-    "EulerGamma": (sympy.EulerGamma, lambda: +mpmath.euler),
-    "Catalan": (sympy.Catalan, lambda: +mpmath.catalan),
-    "GoldenRatio": (sympy.GoldenRatio, lambda: +mpmath.phi),
-}
 
 _TOKEN = re.compile(
     r"""
@@ -195,7 +130,7 @@ class Expression:
             If it has variables or cannot be evaluated (division by zero, a complex value, ...).
         """
         if self.variables and _uses_variables(self.tree):
-            raise InputError(f"{_short(self.text)} is not a constant expression")
+            raise InputError(f"{short(self.text)} is not a constant expression")
         with mpmath.workdps(dps + 10):
             try:
                 v = _to_mpmath(self.tree)({})
@@ -203,9 +138,9 @@ class Expression:
                 raise
             except Exception as err:  # noqa: BLE001 - mpmath's failures (NoConvergence, domain errors) vary
                 message = " ".join(str(err).split()) or type(err).__name__
-                raise InputError(f"cannot evaluate {_short(self.text)}: {message}") from None
+                raise InputError(f"cannot evaluate {short(self.text)}: {message}") from None
             if not isinstance(v, mpmath.mpf) or not mpmath.isfinite(v):
-                raise InputError(f"{_short(self.text)} is not a finite real number (it is {mpmath.nstr(v, 8)})")
+                raise InputError(f"{short(self.text)} is not a finite real number (it is {mpmath.nstr(v, 8)})")
         return v
 
 
@@ -253,51 +188,8 @@ def _parse_cached(text: str, variables: tuple[str, ...], names) -> Expression:
             raise InputError(f"bad variable name {v!r}")
     parser = _Parser(text, variables, names)
     tree = parser.parse()
-    _cost(tree, text)
+    check_cost(tree, text)
     return Expression(text, variables, tree)
-
-
-def shown(value, width: int = 60) -> str:
-    """A value as an error message shows it: never fails, never long.
-
-    Python refuses to turn integers of more than 4,300 digits into text (``ValueError``), and
-    coefficients of any size are allowed, so a message built with ``f"{c}"`` could fail instead of
-    reporting.  Integers beyond 30 digits are shown by their ends and their length; text and
-    other values are cut at ``width`` characters.
-
-    Parameters
-    ----------
-    value : object
-        An integer, a sequence of them, text, or anything with a ``repr``.
-    width : int
-        Characters kept of text and of other values.
-
-    Returns
-    -------
-    str
-    """
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        v = int(value)
-        if v.bit_length() <= 100:
-            return str(v)
-        text = gmpy2.mpz(abs(v)).digits()  # gmpy2 has no length limit, and is quasi-linear
-        return f"{'-' if v < 0 else ''}{text[:6]}...{text[-6:]} ({len(text):,} digits)"
-    if isinstance(value, str):
-        return _short(value, width)
-    if isinstance(value, (list, tuple)):
-        items = [shown(v, width) for v in value[:8]]
-        more = ", ..." if len(value) > 8 else ""
-        return ("[" if isinstance(value, list) else "(") + ", ".join(items) + more + ("]" if isinstance(value, list)
-                                                                                    else ")")
-    try:
-        text = repr(value)
-    except ValueError:  # a sympy expression holding a huge integer
-        return f"a {type(value).__name__} with an integer of more than {sys.get_int_max_str_digits():,} digits"
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _short(text: str, width: int = 60) -> str:
-    return repr(text if len(text) <= width else text[: width - 3] + "...")
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -306,7 +198,7 @@ def _tokenize(text: str) -> list[_Token]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise InputError(f"character {text[pos]!r} at position {pos} of {_short(text)} is not allowed")
+            raise InputError(f"character {text[pos]!r} at position {pos} of {short(text)} is not allowed")
         kind = m.lastgroup
         if kind != "space":
             value = m.group()
@@ -332,7 +224,7 @@ class _Parser:
     def error(self, message: str, token: _Token | None = None) -> InputError:
         token = token or self.peek()
         where = "at the end" if token.kind == "end" else f"at position {token.pos}"
-        return InputError(f"{message} {where} of {_short(self.text)}")
+        return InputError(f"{message} {where} of {short(self.text)}")
 
     def peek(self) -> _Token:
         return self.tokens[self.i]
@@ -433,7 +325,7 @@ class _Parser:
             return ("var", name)
         if name in FUNCTIONS and follows_paren:
             return self.call(name)
-        if _constant_key(name, self.names) is not None:
+        if constant_key(name, self.names) is not None:
             if follows_paren:
                 raise self.error(f"{name!r} is a constant, not a function", self.peek())
             return ("const", name, self.names)
@@ -454,151 +346,8 @@ class _Parser:
         arity = FUNCTIONS[name].arity
         if len(args) not in arity:
             want = " or ".join(map(str, arity))
-            raise InputError(f"{name}() takes {want} argument(s), got {len(args)} in {_short(self.text)}")
+            raise InputError(f"{name}() takes {want} argument(s), got {len(args)} in {short(self.text)}")
         return ("call", name, tuple(args))
-
-
-def _constant_key(name: str, names):
-    """The sympy/mpmath pair of sympy's constant ``name``, what ``names`` resolves it to, or None."""
-    if name in _SYMPY_CONSTANTS:
-        return _SYMPY_CONSTANTS[name]
-    return None if names is None else names(name)
-
-
-# --- cost checks ---------------------------------------------------------------------------------
-
-
-class _Cost(NamedTuple):
-    degree: int | None  # polynomial degree bound in the variables, None when not a polynomial
-    digits: float  # bound on the decimal size of coefficients / exact values
-    exact: Fraction | None  # the value when the subtree is an exact rational number
-
-
-def _cost(node: tuple, text: str) -> _Cost:
-    kind = node[0]
-    if kind == "num":
-        mantissa, _, power = node[1].lower().partition("e")
-        if power and abs(int(power)) > MAX_DIGITS:
-            raise InputError(f"number {node[1]} refused (exponent above {MAX_DIGITS:,}) in {_short(text)}")
-        value = Fraction(node[1])
-        return _Cost(0, _digits(value), value)
-    if kind == "var":
-        return _Cost(1, 1.0, None)
-    if kind == "const":
-        return _Cost(0, 1.0, None)
-    if kind == "neg":
-        c = _cost(node[1], text)
-        return c._replace(exact=None if c.exact is None else -c.exact)
-    if kind == "add":
-        costs = [(s, _cost(t, text)) for s, t in node[1]]
-        degrees = [c.degree for _, c in costs]
-        exact = None
-        if all(c.exact is not None for _, c in costs):
-            exact = sum((s * c.exact for s, c in costs), Fraction(0))
-        return _Cost(
-            None if None in degrees else max(degrees),
-            max(c.digits for _, c in costs) + math.log10(len(costs)),
-            exact,
-        )
-    if kind == "mul":
-        costs = [(e, _cost(f, text)) for e, f in node[1]]
-        degree = 0
-        for e, c in costs:
-            degree = None if degree is None or c.degree is None or (e < 0 and c.degree > 0) else degree + c.degree
-        if degree is not None and degree > MAX_DEGREE:
-            raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
-        digits = sum(c.digits - 1 for _, c in costs) + 1  # digits add up as logarithms, less one each
-        _check_digits(digits, text)
-        exact = None
-        if all(c.exact is not None for _, c in costs):
-            exact = Fraction(1)
-            for e, c in costs:
-                if e < 0 and c.exact == 0:
-                    raise InputError(f"division by zero in {_short(text)}")
-                exact = exact * c.exact if e > 0 else exact / c.exact
-        return _Cost(degree, digits, exact)
-    if kind == "pow":
-        base, exponent = _cost(node[1], text), _cost(node[2], text)
-        k = exponent.exact
-        if k is None:
-            degree = 0 if base.degree == 0 and exponent.degree == 0 else None
-            return _Cost(degree, base.digits, None)
-        size = abs(k)
-        if base.exact is not None:
-            digits = _power_digits(base.digits, size)
-            _check_digits(digits, text)
-            if base.exact == 0 and k < 0:
-                raise InputError(f"division by zero (0 to a negative power) in {_short(text)}")
-            if k.denominator == 1:
-                return _Cost(0, digits, base.exact ** int(k))
-            return _Cost(None, digits, None)
-        if size > MAX_DEGREE:
-            raise InputError(
-                f"exponent {_show(k)} refused in {_short(text)} "
-                f"(at most {MAX_DEGREE} on anything but an exact number)"
-            )
-        degree = None
-        if base.degree is not None and k.denominator == 1 and k >= 0:
-            degree = base.degree * int(k)
-            if degree > MAX_DEGREE:
-                raise InputError(f"polynomial of degree {degree} refused (at most {MAX_DEGREE}) in {_short(text)}")
-        digits = _power_digits(base.digits, size)
-        _check_digits(digits, text)
-        return _Cost(degree, digits, None)
-    if kind == "call":
-        name, args = node[1], node[2]
-        costs = [_cost(a, text) for a in args]
-        if name in ("psi", "polygamma", "root"):
-            order = costs[0 if name != "root" else 1].exact
-            if order is None or order.denominator != 1 or (order < 0 if name != "root" else order == 0):
-                which = "the order of" if name != "root" else "the degree of"
-                raise InputError(f"{which} {name}() must be an exact {'non-negative ' if name != 'root' else ''}"
-                                 f"integer{'' if name != 'root' else ' other than 0'} in {_short(text)}")
-        if FUNCTIONS[name].eager:
-            for c in costs:
-                if c.exact is not None and abs(c.exact) > MAX_INT_ARGUMENT:
-                    raise InputError(
-                        f"{name}() of {_show(c.exact)} refused in {_short(text)} "
-                        f"(exact arguments at most {MAX_INT_ARGUMENT} in size)"
-                    )
-        degree = 0 if all(c.degree == 0 for c in costs) else None
-        return _Cost(degree, max(c.digits for c in costs), None)
-    raise AssertionError(f"unknown node {kind}")
-
-
-def _digits(value: Fraction) -> float:
-    """Decimal digits of the larger of numerator and denominator (1 + log10), without str():
-    Python refuses to print integers of more than 4,300 digits."""
-    return math.log10(max(abs(value.numerator), value.denominator)) + 1
-
-
-def _power_digits(digits: float, size: Fraction) -> float:
-    """Digits of x**size for x of ``digits`` digits: the logarithm scales, not the digit count
-    (10**10000 has 10,001 digits, not 2 * 10,000)."""
-    if digits <= 1:
-        return digits  # 0, 1, -1 and the variables: any power has the same size (and 0 * inf is nan)
-    return (digits - 1) * max(_float(size), 1.0) + 1
-
-
-def _check_digits(digits: float, text: str) -> None:
-    if digits > MAX_DIGITS:
-        raise InputError(f"a number of about {_count(digits)} digits refused (at most {MAX_DIGITS:,}) in "
-                         f"{_short(text)}")
-
-
-def _count(digits: float) -> str:
-    return f"{digits:,.0f}" if digits < 1e15 else f"{digits:.3g}"
-
-
-def _float(value: Fraction) -> float:
-    """A size as a float, saturating instead of overflowing (the digit checks refuse it then)."""
-    return float(value) if abs(value) < 10**300 else math.inf
-
-
-def _show(value: Fraction) -> str:
-    if _digits(value) > 30:
-        return f"a number of about {_digits(value):.0f} digits"
-    return str(value)
 
 
 def _uses_variables(node: tuple) -> bool:
@@ -620,7 +369,7 @@ def _uses_variables(node: tuple) -> bool:
 
 
 def _sympy_constant(name: str, names):
-    found = _constant_key(name, names)
+    found = constant_key(name, names)
     if isinstance(found, tuple):
         return found[0]
     return found.sympy()
@@ -645,7 +394,7 @@ def _to_sympy(node: tuple, text: str):
     name, args = node[1], node[2]
     fn = FUNCTIONS[name].sympy
     if fn is None:
-        raise InputError(f"{name}() has no sympy form; it is allowed only where a number is computed ({_short(text)})")
+        raise InputError(f"{name}() has no sympy form; it is allowed only where a number is computed ({short(text)})")
     built = [_to_sympy(a, text) for a in args]
     if name == "exp2":
         return _sympy_power(sympy.Integer(2), built[0], text)
@@ -654,7 +403,7 @@ def _to_sympy(node: tuple, text: str):
     if FUNCTIONS[name].eager:
         for value in built:
             if value.is_Number and abs(value) > MAX_INT_ARGUMENT:
-                raise InputError(f"{name}() of {_show_number(value)} refused in {_short(text)} "
+                raise InputError(f"{name}() of {_show_number(value)} refused in {short(text)} "
                                  f"(exact arguments at most {MAX_INT_ARGUMENT} in size)")
     return fn(*built)
 
@@ -665,11 +414,10 @@ def _sympy_power(base, exponent, text: str):
     if exponent.is_Number and abs(exponent) > MAX_DEGREE:
         if base.is_Rational:
             digits = math.log10(max(abs(base.p), base.q)) * float(min(abs(exponent), 10**30)) + 1
-            if digits > MAX_DIGITS and abs(base) != 1:
-                raise InputError(f"a number of about {_count(digits)} digits refused (at most {MAX_DIGITS:,}) in "
-                                 f"{_short(text)}")
+            if abs(base) != 1:
+                check_digits(digits, text)
         elif not base.is_zero:
-            raise InputError(f"exponent {_show_number(exponent)} refused in {_short(text)} "
+            raise InputError(f"exponent {_show_number(exponent)} refused in {short(text)} "
                              f"(at most {MAX_DEGREE} on anything but an exact number)")
     return sympy.Pow(base, exponent)
 
@@ -693,7 +441,7 @@ def _to_mpmath(node: tuple) -> Callable[[dict], mpmath.mpf]:
         name = node[1]
         return lambda env: env[name]
     if kind == "const":
-        found = _constant_key(node[1], node[2])
+        found = constant_key(node[1], node[2])
         if isinstance(found, tuple):
             get = found[1]
             return lambda env: get()

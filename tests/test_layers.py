@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "discovery"
 
 # Bottom to top; a module may import from its own layer and those below.
 LAYERS = [
-    ("errors", "expressions", "sequences"),
-    ("constants", "checkpoints", "evolution"),
+    ("errors", "messages", "functions", "expression_cost", "expressions", "sequences"),
+    ("catalogs", "constants", "checkpoints", "evolution"),
     ("pcf", "programs"),
     ("identify", "cluster", "triage", "store"),
     ("records",),
