@@ -4,6 +4,7 @@ Speed: ``python scripts/bench_equivalence.py`` prints keys per second on random 
 """
 
 import math
+from fractions import Fraction
 
 import mpmath
 import pytest
@@ -11,7 +12,8 @@ import sympy
 from hypothesis import assume, given, strategies as st
 
 from discovery.pcf import exact
-from discovery.pcf.equivalence import equivalence_key, equivalent, relation
+from discovery.errors import InputError
+from discovery.pcf.equivalence import connection, contraction, equivalence_key, equivalent, relation
 from discovery.pcf.formula import PCF
 from discovery.pcf.known import known_pcfs, literature_pcfs
 from strategies import polynomials
@@ -261,3 +263,75 @@ def test_known_formulas_grouped_by_key():
                 confirm(rel, first, other, depth=400, digits=30)
             related += first != other
     assert related >= 2  # e-2 ~ e-3 (PCF(n, n), PCF(n + 1, n)), bessel-1 ~ lehmer-n1
+
+
+# --- contractions ---------------------------------------------------------------------------------
+def nonterminating_tail(pcf: PCF) -> PCF:
+    roots = [int(r) for r in sympy.Poly(list(pcf.b), n).ground_roots() if r.is_integer]
+    return pcf.shift(max([0] + roots))
+
+
+def fitted_mobius(xs, ys):
+    """The Möbius map with y = (alpha + beta x)/(gamma + delta x) through three points, by linear algebra."""
+    rows = [[1, x, -y, -x * y] for x, y in zip(xs[:3], ys[:3])]
+    (kernel,) = sympy.Matrix(rows).nullspace()
+    return [sympy.Rational(v) for v in kernel]
+
+
+@given(fast_pcfs, st.booleans())
+def test_contraction_is_the_even_or_odd_part(pcf, odd):
+    """Naive check: the contraction's convergents map onto every other convergent of the fraction
+    by one Möbius map (fitted on three, checked on five more)."""
+    assume(not terminates(pcf))
+    try:
+        part = nonterminating_tail(contraction(pcf, odd))
+    except InputError:
+        return
+    start = 12
+    xs = [Fraction(int(x), int(y)) for x, y in part.convergents(range(start, start + 8)) if y != 0]
+    for j in range(0, 8):
+        depths = [2 * (k + j) + odd for k in range(start, start + 8)]
+        ys = [Fraction(int(x), int(y)) if y else None for x, y in pcf.convergents(depths)]
+        if len(xs) < 8 or None in ys:
+            return
+        alpha, beta, gamma, delta = fitted_mobius(xs, ys)
+        if all((alpha + beta * x) == y * (gamma + delta * x) for x, y in zip(xs, ys)):
+            return
+    pytest.fail("no Möbius map takes the contraction's convergents to the even or odd ones")
+
+
+@given(fast_pcfs, st.booleans(), transforms)
+def test_connection_finds_parts(pcf, odd, steps):
+    assume(not terminates(pcf))
+    try:
+        part = transformed(nonterminating_tail(contraction(pcf, odd)), steps)
+    except InputError:
+        return
+    found = connection(pcf, part)
+    if terminates(part):
+        assert found is None
+        return
+    assert found.kind in ("even part", "odd part", "equivalent")
+    if found.kind != "equivalent":
+        assert found.contracted == "p"
+    confirm(found, pcf, part, depth=150)
+    back = connection(part, pcf)
+    assert back.kind == found.kind
+    confirm(back, part, pcf, depth=150)
+
+
+def test_golden_ratio_even_part():
+    found = connection(PCF(1, 1), PCF(3, -1))
+    assert (found.kind, found.contracted) == ("even part", "p")
+    assert sympy.simplify(found.apply(phi) - (phi + 1)) == 0
+    assert connection(PCF(3, -1), PCF(1, 1)).contracted == "q"
+
+
+def test_contraction_without_denominators():
+    with pytest.raises(InputError, match="partial denominator"):
+        contraction(PCF(2, -2))
+
+
+def test_unrelated_formulas_have_no_connection():
+    assert connection(PCF("2n+1", "n^2"), PCF(2, "(2n-1)^2")) is None  # Euler's and Brouncker's 4/pi
+    assert connection(PCF("n+3", "-n"), PCF("4n+2", 1)) is None

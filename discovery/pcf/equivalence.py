@@ -42,10 +42,12 @@ a = 0 are no PCFs (the constructor refuses them), so e is never 0 or undefined.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from flint import fmpq, fmpz_poly
 
+from discovery.errors import InputError
 from discovery.pcf import exact
 from discovery.pcf.formula import PCF
 
@@ -150,11 +152,39 @@ class Relation:
         return (self.alpha + self.beta * x) / (self.gamma + self.delta * x)
 
 
+Matrix = tuple[int, int, int, int]
+"""[[m00, m01], [m10, m11]] row by row: the Möbius map x -> (m00 x + m01)/(m10 x + m11)."""
+
+
+def _diagonal(u: int, v: int) -> Matrix:
+    return u, 0, 0, v
+
+
+def _compose(x: Matrix, y: Matrix) -> Matrix:
+    """The product x y: the map x after the map y."""
+    return (x[0] * y[0] + x[1] * y[2], x[0] * y[1] + x[1] * y[3],
+            x[2] * y[0] + x[3] * y[2], x[2] * y[1] + x[3] * y[3])
+
+
+def _adjugate(x: Matrix) -> Matrix:
+    """det(x) x^-1: the inverse map, in integers."""
+    return x[3], -x[1], -x[2], x[0]
+
+
+def _normalized(x: Matrix) -> tuple[int, int, int, int]:
+    """(alpha, beta, gamma, delta) of the map, coprime, the first non-zero of gamma, delta positive."""
+    alpha, beta, gamma, delta = (int(v) for v in (x[1], x[0], x[3], x[2]))
+    g = math.gcd(alpha, beta, gamma, delta)
+    if (gamma or delta) < 0:
+        g = -g
+    return alpha // g, beta // g, gamma // g, delta // g
+
+
 def _integer_roots(coeffs) -> list[int]:
     return [int(r) for r, _ in _poly(coeffs).roots()]
 
 
-def _head(pcf: PCF, level: int) -> tuple[int, int, int, int]:
+def _head(pcf: PCF, level: int) -> Matrix:
     """H with value = H(tail from ``level``): [[p_(N-1), b(N) p_(N-2)], [q_(N-1), b(N) q_(N-2)]]."""
     p1, q1, p2, q2 = exact.walk(pcf.a, pcf.b, [level - 1])[level - 1]
     bn = pcf.b_at(level)
@@ -207,31 +237,189 @@ def relation(p: PCF, q: PCF, check: int = 4) -> Relation | None:
     roots += [r - shift for r in _integer_roots(p.a) + _integer_roots(p.b)]
     m = max([1, 1 - shift] + [r + 1 for r in roots])
     level = m + shift
-    h00, h01, h10, h11 = _head(q, m)
-    u, v = q.a_at(m), p.a_at(level)
-    # H_q diag(u, v) adj(H_p), adj(H_p) = [[k11, -k01], [-k10, k00]].
-    k00, k01, k10, k11 = _head(p, level)
-    r00, r01, r10, r11 = h00 * u, h01 * v, h10 * u, h11 * v
-    m00, m01 = r00 * k11 - r01 * k10, -r00 * k01 + r01 * k00
-    m10, m11 = r10 * k11 - r11 * k10, -r10 * k01 + r11 * k00
-    alpha, beta, gamma, delta = _normalized(m01, m00, m11, m10)
-    rel = Relation(alpha, beta, gamma, delta, shift)
-    _check(rel, p, q, level, m, check)
+    c = _diagonal(q.a_at(m), p.a_at(level))
+    mobius = _compose(_compose(_head(q, m), c), _adjugate(_head(p, level)))
+    rel = Relation(*_normalized(mobius), shift)
+    _check(rel, (p, range(level, level + check)), (q, range(m, m + check)))
     return rel
 
 
-def _normalized(alpha: int, beta: int, gamma: int, delta: int) -> tuple[int, int, int, int]:
-    g = abs(fmpz_poly([alpha, beta, gamma, delta]).content())
-    sign = -1 if (gamma or delta) < 0 else 1
-    return tuple(sign * int(x) // int(g) for x in (alpha, beta, gamma, delta))
-
-
-def _check(rel: Relation, p: PCF, q: PCF, level: int, m: int, count: int) -> None:
-    if count <= 0:
-        return
-    xs = exact.convergents(p.a, p.b, range(level, level + count))
-    ys = exact.convergents(q.a, q.b, range(m, m + count))
+def _check(rel, source: tuple[PCF, range], target: tuple[PCF, range]) -> None:
+    """The map sends the source's convergents at the given depths to the target's, exactly."""
+    xs = exact.convergents(source[0].a, source[0].b, source[1])
+    ys = exact.convergents(target[0].a, target[0].b, target[1])
     for (x, xd), (y, yd) in zip(xs, ys):
         # Projectively: (alpha xd + beta x) yd == (gamma xd + delta x) y, also for infinite ones.
         if (rel.alpha * xd + rel.beta * x) * yd != (rel.gamma * xd + rel.delta * x) * y:
-            raise ArithmeticError(f"relation {rel} fails on the convergents of {p} and {q}")
+            raise ArithmeticError(f"{rel} fails on the convergents of {source[0]} and {target[0]}")
+
+
+# --- contractions ---------------------------------------------------------------------------------
+def _at(p: fmpz_poly, k: int) -> fmpz_poly:
+    """p(2n - k)."""
+    return p(fmpz_poly([-k, 2]))
+
+
+def _coeffs(p: fmpz_poly) -> list[int]:
+    return [int(c) for c in reversed(p.coeffs())]
+
+
+def contraction(pcf: PCF, odd: bool = False) -> PCF:
+    """The even (or odd) part of a PCF as a PCF: same formula as the fraction of its even convergents.
+
+    Eliminating p_(2n-1) and p_(2n-3) from three steps of the recurrence gives, for n >= 2,
+
+        a(2n-2) p_(2n) = A'(n) p_(2n-2) - a(2n) b(2n-1) b(2n-2) p_(2n-4),
+        A'(n) = a(2n-2) (a(2n-1) a(2n) + b(2n)) + a(2n) b(2n-1),
+
+    and the equivalence transform that clears the factor a(2n-2) turns it into the PCF
+    A(n) = A'(n), B(n) = -a(2n) a(2n-4) b(2n-1) b(2n-2) (Lorentzen and Waadeland's even part).  Its
+    first terms differ from those of the even part (which are no polynomials in n), so the two are
+    the same formula in the sense of :func:`equivalence_key` and their limits are related by a
+    Möbius map (see :func:`connection`).  The odd part is the even part of the tail from level 1.
+
+    Parameters
+    ----------
+    pcf : PCF
+        The fraction.
+    odd : bool
+        The odd part (convergents p_(2n+1)/q_(2n+1)) instead of the even one.
+
+    Returns
+    -------
+    PCF
+        PCF(A, B) as above, of degrees up to (3 deg a, 2 deg a + 2 deg b) with a, b the fraction's.
+
+    Raises
+    ------
+    InputError
+        When A vanishes identically: every partial denominator of the even part is 0 (as for
+        PCF(2, -2), whose convergents cycle with period 4), so it is no PCF.
+
+    Examples
+    --------
+    >>> contraction(PCF(1, 1))  # phi + 1 = 3 - 1/(3 - 1/(3 - ...))
+    PCF(a=3, b=-1)
+    """
+    src = pcf.shift(1) if odd else pcf
+    a, b = _poly(src.a), _poly(src.b)
+    big_a = _at(a, 2) * (_at(a, 1) * _at(a, 0) + _at(b, 0)) + _at(a, 0) * _at(b, 1)
+    if big_a.is_zero():
+        raise InputError(f"the {'odd' if odd else 'even'} part of {pcf} has every partial denominator 0")
+    big_b = -(_at(a, 0) * _at(a, 4) * _at(b, 1) * _at(b, 2))
+    return PCF(_coeffs(big_a), _coeffs(big_b))
+
+
+def _contracted(pcf: PCF, odd: bool, check: int) -> tuple[PCF, Matrix] | None:
+    """(C, G): a tail C of :func:`contraction` that does not terminate, and G with L_p = G(L_C).
+
+    Level n of C stands for level 2(n + j) (+1 for the odd part) of p.  With the even convergents
+    scaled, y_n = p_(2n) W_n, W_n = a(2m-2) ... a(2n-2), they obey C's recurrence from level m on,
+    so [[y_n, y_(n-1)], ...] = Phi_m Psi_m^-1 Psi_n with Psi the matrix of C's convergents, and
+    G = [[p_(2m), p_(2m-2)], [q_(2m), q_(2m-2)]] diag(a(2m-2), 1) adj(Psi_m).
+    """
+    if any(r >= 1 for r in _integer_roots(pcf.b)):
+        return None
+    src = pcf.shift(1) if odd else pcf
+    whole = contraction(pcf, odd)
+    j = max([0] + _integer_roots(whole.b))
+    tail = whole.shift(j) if j else whole
+    # Dividing by a(2n-2) needs a(2i) != 0 for every i >= m - 1.
+    m = max([j, 1] + [r // 2 + 2 for r in _integer_roots(src.a) if r % 2 == 0])
+    found = exact.walk(src.a, src.b, [2 * m])[2 * m]
+    p2, q2 = found[:2]
+    p1, q1 = exact.walk(src.a, src.b, [2 * m - 2])[2 * m - 2][:2]
+    w = src.a_at(2 * m - 2)
+    phi = (int(p2) * w, int(p1), int(q2) * w, int(q1))
+    x, y, x_prev, y_prev = exact.walk(tail.a, tail.b, [m - j])[m - j]
+    g = _compose(phi, _adjugate((int(x), int(x_prev), int(y), int(y_prev))))
+    if odd:
+        g = _compose(_head(pcf, 1), g)
+    start = 2 * m + odd
+    _check(Relation(*_normalized(g), 0), (tail, range(m - j, m - j + check)),
+           (pcf, range(start, start + 2 * check, 2)))
+    return tail, g
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How two PCFs are the same formula, with the Möbius map L_q = (alpha + beta L_p)/(gamma + delta L_p).
+
+    Attributes
+    ----------
+    kind : str
+        ``"equivalent"`` (see :func:`relation`), ``"even part"`` or ``"odd part"``.
+    contracted : str
+        For a part, whose: ``"p"`` when q is (equivalent to) the even or odd part of p, ``"q"`` when p
+        is that of q; empty for ``"equivalent"``.
+    alpha, beta, gamma, delta : int
+        The map, normalised as in :class:`Relation`.  For a part, the contracted fraction's limit
+        stands for the limit of its even (odd) convergents, which is its limit when it converges.
+    """
+
+    kind: str
+    contracted: str
+    alpha: int
+    beta: int
+    gamma: int
+    delta: int
+
+    def apply(self, x):
+        """(alpha + beta x)/(gamma + delta x)."""
+        return (self.alpha + self.beta * x) / (self.gamma + self.delta * x)
+
+    def __str__(self):
+        if self.kind == "equivalent":
+            return "q is an equivalence transform of a tail or head of p"
+        other = "q" if self.contracted == "p" else "p"
+        return f"{other} is the same formula as the {self.kind} of {self.contracted}"
+
+
+def _matrix(rel: Relation) -> Matrix:
+    return rel.beta, rel.alpha, rel.delta, rel.gamma
+
+
+def connection(p: PCF, q: PCF, check: int = 4) -> Connection | None:
+    """Whether q is the same formula as p, as its even or odd part, or p as the part of q.
+
+    Parameters
+    ----------
+    p, q : PCF
+        The fractions.
+    check : int
+        Exact convergents checked against each map (see :func:`relation`).
+
+    Returns
+    -------
+    Connection or None
+        The first that holds, in the order: equivalent, q a part of p, p a part of q; None when
+        none does or when a fraction involved terminates.
+
+    Examples
+    --------
+    >>> str(connection(PCF(1, 1), PCF(3, -1)))  # phi and phi + 1
+    'q is the same formula as the even part of p'
+    >>> c = connection(PCF(1, 1), PCF(3, -1))
+    >>> (c.alpha, c.beta, c.gamma, c.delta)  # (1 + 2 phi)/phi = phi + 1
+    (1, 2, 0, 1)
+    """
+    rel = relation(p, q, check)
+    if rel is not None:
+        return Connection("equivalent", "", rel.alpha, rel.beta, rel.gamma, rel.delta)
+    for whole, part, name in ((p, q, "p"), (q, p, "q")):
+        for odd in (False, True):
+            try:
+                shape = contraction(whole, odd)
+            except InputError:
+                continue
+            if equivalence_key(shape) != equivalence_key(part):
+                continue
+            contracted = _contracted(whole, odd, check)
+            link = None if contracted is None else relation(contracted[0], part, check)
+            if link is None:
+                return None
+            # L_whole = G(L_C) and L_part = R(L_C).
+            g, r = contracted[1], _matrix(link)
+            mobius = _compose(r, _adjugate(g)) if name == "p" else _compose(g, _adjugate(r))
+            return Connection("odd part" if odd else "even part", name, *_normalized(mobius))
+    return None
