@@ -138,7 +138,14 @@ class Relation:
         Coprime integers, beta gamma - alpha delta != 0, the first non-zero of gamma, delta
         positive.
     shift : int
-        Level n of q corresponds to level n + shift of p: e_q(n) = e_p(n + shift).
+        Level n of q corresponds to level n + shift of p: e_q(n) = e_p(n + shift); 0 when e is
+        constant (every shift relates the fractions then).
+
+    Notes
+    -----
+    Infinitely many Möbius maps send one number to another; this is the one the fractions carry:
+    it sends every convergent of p beyond a cut to the convergent of q at the corresponding level,
+    exactly, so it holds whatever the limits are (and whether or not they are finite).
     """
 
     alpha: int
@@ -152,26 +159,26 @@ class Relation:
         return (self.alpha + self.beta * x) / (self.gamma + self.delta * x)
 
 
-Matrix = tuple[int, int, int, int]
+_Matrix = tuple[int, int, int, int]
 """[[m00, m01], [m10, m11]] row by row: the Möbius map x -> (m00 x + m01)/(m10 x + m11)."""
 
 
-def _diagonal(u: int, v: int) -> Matrix:
+def _diagonal(u: int, v: int) -> _Matrix:
     return u, 0, 0, v
 
 
-def _compose(x: Matrix, y: Matrix) -> Matrix:
+def _compose(x: _Matrix, y: _Matrix) -> _Matrix:
     """The product x y: the map x after the map y."""
     return (x[0] * y[0] + x[1] * y[2], x[0] * y[1] + x[1] * y[3],
             x[2] * y[0] + x[3] * y[2], x[2] * y[1] + x[3] * y[3])
 
 
-def _adjugate(x: Matrix) -> Matrix:
+def _adjugate(x: _Matrix) -> _Matrix:
     """det(x) x^-1: the inverse map, in integers."""
     return x[3], -x[1], -x[2], x[0]
 
 
-def _normalized(x: Matrix) -> tuple[int, int, int, int]:
+def _normalized(x: _Matrix) -> tuple[int, int, int, int]:
     """(alpha, beta, gamma, delta) of the map, coprime, the first non-zero of gamma, delta positive."""
     alpha, beta, gamma, delta = (int(v) for v in (x[1], x[0], x[3], x[2]))
     g = math.gcd(alpha, beta, gamma, delta)
@@ -184,7 +191,7 @@ def _integer_roots(coeffs) -> list[int]:
     return [int(r) for r, _ in _poly(coeffs).roots()]
 
 
-def _head(pcf: PCF, level: int) -> Matrix:
+def _head(pcf: PCF, level: int) -> _Matrix:
     """H with value = H(tail from ``level``): [[p_(N-1), b(N) p_(N-2)], [q_(N-1), b(N) q_(N-2)]]."""
     p1, q1, p2, q2 = exact.walk(pcf.a, pcf.b, [level - 1])[level - 1]
     bn = pcf.b_at(level)
@@ -310,7 +317,7 @@ def contraction(pcf: PCF, odd: bool = False) -> PCF:
     return PCF(_coeffs(big_a), _coeffs(big_b))
 
 
-def _contracted(pcf: PCF, odd: bool, check: int) -> tuple[PCF, Matrix] | None:
+def _contracted(pcf: PCF, odd: bool, check: int) -> tuple[PCF, _Matrix] | None:
     """(C, G): a tail C of :func:`contraction` that does not terminate, and G with L_p = G(L_C).
 
     Level n of C stands for level 2(n + j) (+1 for the odd part) of p.  With the even convergents
@@ -375,7 +382,7 @@ class Connection:
         return f"{other} is the same formula as the {self.kind} of {self.contracted}"
 
 
-def _matrix(rel: Relation) -> Matrix:
+def _matrix(rel: Relation) -> _Matrix:
     return rel.beta, rel.alpha, rel.delta, rel.gamma
 
 
