@@ -445,10 +445,10 @@ def _confirm(pcf: PCF, der: _Derivation, digits: int, min_digits: int) -> float 
     for est in _references(pcf, digits, min_digits):
         if not mpmath.isfinite(est.value) or est.digits < 1:
             continue
-        value = der.evaluator(int(min(est.digits, digits)) + 20)
-        if value is None:
-            return None
         with mpmath.workdps(int(min(est.digits, digits)) + 20):
+            value = der.evaluator(int(min(est.digits, digits)) + 20)
+            if value is None:
+                return None
             agree = _agreement(value, est.value)
         supported = min(est.digits, float(digits))
         if agree < supported - _MARGIN:
