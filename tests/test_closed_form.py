@@ -53,6 +53,8 @@ CLASSICS = [
     ("2", "1", "algebraic", 1 + sqrt(2)),
     ("10n+5", "1-9n^2", "2F1", (1 + 2 ** sympy.Rational(2, 3)) / (2 ** sympy.Rational(2, 3) - 1)),
     ("1", "n", "U", sqrt(2) * sympy.exp(-sympy.Rational(1, 2)) / (sqrt(pi) * sympy.erfc(1 / sqrt(2)))),
+    ("2n+3", "-n^2", "U", sympy.exp(-2) / sympy.expint(1, 2)),  # parabolic: α² + 4γ = 0
+    ("-n-2", "3n", "1F1", 81 / (131 - 8 * sympy.exp(3))),  # integer 1F1 by the Euler integral
     ("n+1", "n-3", "rational", sympy.Rational(-1, 5)),
 ]
 
@@ -83,6 +85,7 @@ def test_neurips_family_is_gauss_at_minus_one(k):
     assert (got.parameters["a"], got.parameters["b"], got.parameters["z"]) == (1, 1 + sympy.Rational(k, 2), -1)
     assert got.digits_confirmed >= 50
     assert got.expression.has(pi if k % 2 else log(2)) and not got.expression.has(sympy.hyper)
+    assert got.text == ["1/log(2)", "2/(4 - pi)", "1/(1 - log(2))", "6/(-8 + 3*pi)", "2/(-1 + 2*log(2))"][k]
     with mpmath.workdps(60):
         assert _agreement(got.evaluate(60), pcf.limit(400, dps=70).value) >= 50
 

@@ -570,30 +570,53 @@ _INVERSE_HYPERBOLIC = (sympy.asinh, sympy.acosh, sympy.atanh, sympy.acoth)
 def _tidy(expr: sympy.Expr) -> sympy.Expr:
     """A rational function of the transcendental atoms whose coefficients are canonical radicals.
 
-    Own rules, cheaper and stronger here than ``sympy.simplify``: inverse hyperbolic functions of
+    Own rules, cheaper and stronger here than ``sympy.simplify``: exponential integrals E_k become
+    E_1 (the form hyperexpand gives for U(a, b, z) with integer a, b), inverse hyperbolic functions of
     algebraic numbers become logarithms (asinh(√2/4) = log(2)/2), hyperbolic functions of
     logarithms become powers, and every algebraic coefficient of degree <= 2 is rewritten from
     its minimal polynomial, which removes nested radicals such as √(2-√2)·√(2+√2) = √2.
     """
-    e = expr
+    e = expr.replace(_is_high_expint, _lower_expint)
     if e.has(*_INVERSE_HYPERBOLIC):
         e = sympy.expand_log(e.rewrite(sympy.log), force=True)
     if any(f.args[0].has(sympy.log) for f in e.atoms(*_HYPERBOLIC)):
         e = sympy.powsimp(e.rewrite(sympy.exp))
     e = sympy.cancel(sympy.together(e))
+    if e.is_Rational:  # a terminating series: hyperexpand already gave the number
+        return e
     num, den = sympy.fraction(e)
-    found = sympy.parallel_poly_from_expr([num, den])[1]["gens"]
+    try:
+        found = sympy.parallel_poly_from_expr([num, den])[1]["gens"]
+    except sympy.polys.polyerrors.PolificationFailed:  # no generator at all: a plain algebraic number
+        return _algebraic(sympy.radsimp(e))
     gens = [g for g in found if g.is_algebraic is not True]
     if not gens:
         return _algebraic(sympy.radsimp(num / den))
     pn, pd = sympy.Poly(num, *gens), sympy.Poly(den, *gens)
     lead = pd.coeffs()[0]
 
-    def rebuild(poly):
-        return sum((_algebraic(c / lead) * sympy.Mul(*(g**k for g, k in zip(gens, m))) for m, c in poly.terms()), 0)
+    terms = [[(_algebraic(c / lead), sympy.Mul(*(g**k for g, k in zip(gens, m)))) for m, c in poly.terms()]
+             for poly in (pn, pd)]
+    # Integer coefficients where they are rational: 81/(131 - 8 exp(3)), not 81/(8 (131/8 - exp(3))).
+    scale = sympy.ilcm(1, *(c.q for part in terms for c, _ in part if c.is_Rational))
+    # The overall sign that leaves fewer minus signs: 2/(4 - pi), not -2/(-4 + pi).
+    negative = sum(1 if c.could_extract_minus_sign() else -1 for part in terms for c, _ in part)
+    sign = -1 if negative > 0 else 1
+    top, bottom = (sum((sign * scale * c * g for c, g in part), sympy.Integer(0)) for part in terms)
+    return top / bottom
 
-    top, bottom = rebuild(pn), rebuild(pd)
-    return sympy.cancel(top / bottom)
+
+def _is_high_expint(e) -> bool:
+    return isinstance(e, sympy.expint) and e.args[0].is_Integer and e.args[0] >= 2
+
+
+def _lower_expint(e):
+    """E_k(z) = (e^-z - z E_(k-1)(z)) / (k - 1) down to E_1, so that terms in E_1 can cancel."""
+    k, z = int(e.args[0]), e.args[1]
+    out = sympy.expint(1, z)
+    for j in range(2, k + 1):
+        out = (sympy.exp(-z) - z * out) / (j - 1)
+    return out
 
 
 _x = sympy.Symbol("x")
