@@ -5,7 +5,7 @@ recurrence of a hypergeometric family in one of its parameters.  By Pincherle's 
 K_{n>N}(b(n)/a(n)) equals -f_N/f_{N-1}, where f is the minimal solution of
 y_n = a(n) y_{n-1} + b(n) y_{n-2}; the value is then the Möbius image
 (p_N + r p_{N-1}) / (q_N + r q_{N-1}) of that tail r under the exact convergents.  The families
-(each checked against its contiguous relation, DLMF 15.5.18, 13.3.2, 13.3.7, 12.8.1):
+(each checked against its contiguous relation, DLMF 15.5.18, 13.3.2, 13.3.7 and §12.8):
 
 =============================  =======================================  ======================
 shape (a = αn+β, b = γn²+δn+ε)  minimal solution G_k (k = 0, 1, ...)      kind
@@ -520,8 +520,10 @@ def _is_2f0(e) -> bool:
 
 
 def _meijer_of_2f0(e):
-    """2F0(a, a-b+1;; -1/z) = z^a U(a, b, z) with U(a,b,z) = G^{2,1}_{1,2}(z | 1-a; 0, 1-b) / (Γ(a)Γ(a-b+1))
-    (DLMF 13.6.21 together with 13.2.6 read as an asymptotic identity that U satisfies exactly)."""
+    """2F0(a, a-b+1;; -1/z) = z^a U(a, b, z), U(a,b,z) = G^{2,1}_{1,2}(z | 1-a; 0, 1-b) / (Γ(a)Γ(a-b+1)).
+
+    The 2F0 series diverges; sympy and mpmath both read it as this U (DLMF §13.2, §13.6).
+    """
     a, a2 = e.ap
     z = -1 / e.argument
     b = a - a2 + 1
