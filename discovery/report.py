@@ -7,8 +7,8 @@ centroid per cluster, never the metric rows.
 
 Sections (each an element with that id): ``stages`` (counts and timings), ``constants``
 (identified formulas per constant, with digits verified and δ), ``delta-positive`` (identified
-formulas with δ > 0), ``new`` (formulas not in ``data/known_pcfs.json`` nor a tail or trivial
-transform of one), ``families`` (with members and closed forms in k), ``clusters`` (interactive
+formulas with δ > 0), ``new`` (the formulas :mod:`discovery.novelty` labels new, with what was
+checked, and the counts per label), ``families`` (with members and closed forms in k), ``clusters`` (interactive
 map of cluster centroids: hover for size, centroid, constants and a representative formula; wheel
 to zoom, drag to pan, double-click to reset; beside it the static scatter plots of the run folder)
 and, for a program campaign, ``pareto`` (error against operations on a log scale, with the
@@ -31,12 +31,11 @@ import sympy
 from discovery.errors import InputError
 from discovery.constants import to_sympy
 from discovery.families import class_expr, class_where, closed_form_expr, family_polynomials
-from discovery.pcf.known import known_pcfs
+from discovery.novelty import NOVELTY_LABELS
 from discovery.programs.baselines import baselines
 from discovery.programs.targets import make_target
-from discovery.store import FormulaStore, pcf_key
+from discovery.store import FormulaStore
 
-KNOWN_SHIFTS = 10  # a formula whose tail (or whose head) within this many steps is known is not new
 _N = sympy.Symbol("n")
 
 
@@ -89,36 +88,6 @@ def _digits(d) -> str:
 
 def _num(x, fmt=".4f") -> str:
     return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
-
-
-# --- which formulas are new -----------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _known_keys() -> frozenset:
-    keys = set()
-    for known in known_pcfs():
-        for s in range(KNOWN_SHIFTS + 1):
-            tail = known.pcf.shift(s)
-            keys.add(pcf_key(tail.a, tail.b))
-    return frozenset(keys)
-
-
-def is_known(a, b) -> bool:
-    """Whether a PCF is a known formula of ``data/known_pcfs.json`` up to trivial transforms
-    (sign, scaling, common factors) and tails: it or one of its first :data:`KNOWN_SHIFTS`
-    tails is, or has as a tail, the canonical form of a known formula."""
-    known = _known_keys()
-    return any(pcf_key(_shifted(a, s), _shifted(b, s)) in known for s in range(KNOWN_SHIFTS + 1))
-
-
-def _shifted(coeffs, s: int) -> list[int]:
-    """Coefficients of p(n + s) (highest degree first), by Horner's rule in integers: the same as
-    :meth:`PCF.shift`, without sympy, for thousands of formulas."""
-    out: list[int] = []
-    for c in coeffs:
-        # out * (n + s) + c
-        out = [x + s * y for x, y in zip(out + [0], [0] + out)]
-        out[-1] += int(c)
-    return out
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -189,19 +158,28 @@ def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
 def _formula_rows(records: list[dict]) -> list[list[str]]:
     rows = []
     for r in records:
-        new = not is_known(r["a"], r["b"])
         rows.append([
             f'<span class="formula" data-id="{r["id"]}">#{r["id"]}</span>',
             _poly_mathml(r["a"]), _poly_mathml(r["b"]), _mathml_text(r["closed_form"]),
             _digits(r["digits_verified"]), _num(r["delta"]),
             "–" if r["cluster"] is None else _esc(r["cluster"]),
             "–" if r.get("family") is None else f'<a href="#family-{r["family"]}">{r["family"]}</a>',
-            "–" if not r["constant"] else ('<span class="new">new</span>' if new else "known"),
+            _novelty_cell(r),
         ])
     return rows
 
 
-_FORMULA_HEAD = ["id", "a(n)", "b(n)", "limit", "digits", "δ", "cluster", "family", "status"]
+_FORMULA_HEAD = ["id", "a(n)", "b(n)", "limit", "digits", "δ", "cluster", "family", "novelty"]
+
+
+def _novelty_cell(r: dict) -> str:
+    """The novelty label, its reason on hover (see :mod:`discovery.novelty`)."""
+    label = r.get("novelty")
+    if label is None:
+        return "–" if not r["constant"] else "not labelled"
+    shown = '<span class="new">new</span>' if label == "new" else _esc(label)
+    return f'<span title="{_esc(r.get("novelty_reason") or "")}">{shown}</span>'
+
 
 
 def _stages_section(store, row, status: dict) -> str:
@@ -248,11 +226,16 @@ def _delta_section(store, campaign_id: int, records: list[dict]) -> str:
 
 
 def _new_section(records: list[dict]) -> str:
-    new = [r for r in records if r["constant"] and not is_known(r["a"], r["b"])]
-    body = _table(_FORMULA_HEAD, _formula_rows(new)) if new else "<p>Every identified formula is known.</p>"
-    return (f'<section id="new"><h2>New formulas ({len(new)})</h2><p>Identified with a constant, not in '
-            f"<code>data/known_pcfs.json</code>, and not a tail (within {KNOWN_SHIFTS} steps) or trivial "
-            f"transform of one.</p>{body}</section>")
+    new = [r for r in records if r.get("novelty") == "new"]
+    body = (_table(_FORMULA_HEAD + ["what was checked"],
+                   [row + [_esc(r["novelty_reason"])] for row, r in zip(_formula_rows(new), new)])
+            if new else "<p>No identified formula is new.</p>")
+    counts = ", ".join(f"{label} {sum(r.get('novelty') == label for r in records)}" for label in NOVELTY_LABELS)
+    return (f'<section id="new"><h2>New formulas ({len(new)})</h2><p>Identified formulas by novelty: {counts}. '
+            "New means: not the same formula, up to equivalence transforms, inflation and tails, as any of the "
+            "literature database's published formulas or members of its published families; in no detected "
+            "family with a known member; and, for deg a ≤ 1 and deg b ≤ 2, with no hypergeometric closed form "
+            f"(Gauss's, Kummer's and related continued fractions) confirmed.</p>{body}</section>")
 
 
 def _class_formula(fit: dict) -> str:

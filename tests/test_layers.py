@@ -12,7 +12,7 @@ LAYERS = [
     ("errors", "messages", "functions", "expression_cost", "expressions", "sequences"),
     ("catalogs", "constants", "checkpoints", "evolution"),
     ("pcf", "programs"),
-    ("identify", "cluster", "triage", "store"),
+    ("identify", "cluster", "triage", "novelty", "store"),
     ("records",),
     ("families",),
     ("plots", "report"),

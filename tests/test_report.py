@@ -6,13 +6,9 @@ import shutil
 import subprocess
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from discovery.campaign import run_campaign
 from discovery.cli import main
-from discovery.pcf import PCF
-from discovery.report import _shifted, is_known
 from discovery.store import FormulaStore
 from test_families import BOX
 
@@ -50,21 +46,6 @@ def test_report_command_writes_index_html(campaign, tmp_path, capsys):
     assert main(["report", "--db", str(db), "--campaign", "nope", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("discovery: error:") and "'nope'" in err
-
-
-def test_known_formulas_and_their_tails_are_not_new():
-    assert is_known([2, 1], [1, 0, 0])  # 4/pi
-    assert is_known([-4, -2], [4, 0, 0])  # a trivial transform of it
-    assert is_known([2, 7], [1, 6, 9])  # its tail from n = 3: a(n + 3), b(n + 3)
-    assert not is_known([3, 5], [-2, -3, 0])
-
-
-@given(st.lists(st.integers(-9, 9), min_size=1, max_size=4).filter(any), st.integers(0, 12))
-def test_integer_tail_shift_matches_pcf_shift(coeffs, s):
-    shifted = _shifted(coeffs, s)
-    while shifted[0] == 0:
-        shifted.pop(0)
-    assert tuple(shifted) == PCF(coeffs, [1]).shift(s).a
 
 
 def _chromium():

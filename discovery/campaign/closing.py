@@ -7,7 +7,8 @@
    all of it on rerun and ends as an uninterrupted run would.  A finished campaign is not closed
    again (it would take the representatives' identifications for known ones).
 2. Families (strategies with ``families``): detected once; a campaign stopped during detection
-   redoes it on rerun.
+   redoes it on rerun.  Then the novelty of every identified PCF of the campaign and its families
+   (:mod:`discovery.novelty`), relabelled whenever families are detected.
 3. Files (``plots``): the scatter plots written in step 1 and the HTML report
    (:mod:`discovery.report` renders it), rewritten after a family detection and whenever missing.
 """
@@ -29,6 +30,7 @@ from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.cluster import DynamicsClusterer, anchor_table, concat_tables
 from discovery.families import run_families
 from discovery.identify import RepresentativeIdentifier
+from discovery.novelty import NOVELTY_LABELS, label_records
 from discovery.pcf.dynamics import FIELDS
 from discovery.pcf.formula import PCF, to_arrays
 from discovery.records import IdentificationRecord
@@ -59,12 +61,35 @@ def close_campaign(run: CampaignRun, strategy: Strategy, plots: bool = True) -> 
     detected = strategy.families and store.family_run(cid) is None
     if detected:
         run_families(store, config.name, progress=run.progress)
+    if detected or _unlabelled(store, config.name):
+        label_novelty(store, config.name)
     path = run_folder(run.db, config.name) / "index.html"
     if plots and (detected or not path.exists()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render_report(store, run.db, config.name, campaign_figures(run.db)), encoding="utf-8")
         closed.report = path
     return closed
+
+
+def label_novelty(store, campaign: str | None = None) -> dict[str, int]:
+    """Label the novelty of every identified PCF of a campaign (None: of the database), the
+    members of its families included, and store the labels; returns the count per label."""
+    store.fill_equivalence_keys()
+    families = store.families(campaign=campaign)
+    records = {r["id"]: r for r in store.query(kind="pcf", campaign=campaign, identified=True)}
+    for family in families:
+        for r in store.query(kind="pcf", family=family["id"], identified=True):
+            records.setdefault(r["id"], r)
+    labels = label_records(list(records.values()), families)
+    store.write_novelty({fid: tuple(n) for fid, n in labels.items()})
+    counts = dict.fromkeys(NOVELTY_LABELS, 0)
+    for n in labels.values():
+        counts[n.label] += 1
+    return counts
+
+
+def _unlabelled(store, campaign: str) -> bool:
+    return any(r["novelty"] is None for r in store.query(kind="pcf", campaign=campaign, identified=True))
 
 
 def cluster_campaign(store, cid: int, config: PcfConfig, db: Path, progress: bool,

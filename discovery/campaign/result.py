@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from discovery.novelty import NOVELTY_LABELS
+
 
 @dataclass
 class CampaignResult:
@@ -25,6 +27,7 @@ class CampaignResult:
     measured: int = 0
     dropped: int = 0
     report: Path | None = None
+    novelty: dict = field(default_factory=dict)
 
     @classmethod
     def from_status(cls, status: dict, campaign_id: int, wall_time: float, complete: bool, plots: list,
@@ -36,7 +39,13 @@ class CampaignResult:
                        {}, wall_time, complete, plots, kind="program", report=report)
         return cls(status["name"], campaign_id, status["candidates"], status["converged"], status["formulas"],
                    status["clusters"], status["identified"], wall_time, complete, plots,
-                   measured=status["measured"], dropped=status["dropped"], report=report)
+                   measured=status["measured"], dropped=status["dropped"], report=report,
+                   novelty=status.get("novelty", {}))
+
+
+def novelty_line(counts: dict) -> str:
+    """Identified formulas per novelty label (:mod:`discovery.novelty`), in the labels' order."""
+    return ", ".join(f"{label} {counts[label]}" for label in NOVELTY_LABELS if counts.get(label))
 
 
 def triage_line(measured: int, converged: int, dropped: int) -> str | None:
@@ -65,6 +74,8 @@ def summary_lines(result: CampaignResult) -> list[str]:
     if result.identified:
         counts = ", ".join(f"{k} {v}" for k, v in Counter(result.identified).most_common())
         lines.append(f"  identified formulas per constant: {counts}")
+    if result.novelty:
+        lines.append(f"  novelty: {novelty_line(result.novelty)} (discovery query --novelty new lists the new ones)")
     for p in result.plots:
         lines.append(f"  plot: {p}")
     if result.report:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 
+from discovery.campaign.result import novelty_line
 from discovery.cli.database import require_db
 from discovery.pcf import PCF
 
@@ -48,6 +49,8 @@ def campaign_status(args) -> int:
                       f"({st['dropped']:,} dropped)")
             if st["identified"]:
                 print("  identified: " + ", ".join(f"{k} {v}" for k, v in st["identified"].items()))
+            if st["novelty"]:
+                print("  novelty: " + novelty_line(st["novelty"]))
     return 0
 
 
@@ -78,6 +81,7 @@ def run_default(args) -> int:
             a, b = PCF(r["a"], r["b"]).sympy()
             digits = r["digits_verified"]
             shown = "exact" if digits is not None and math.isinf(digits) else f"{digits:.0f} digits"
-            print(f"  a(n) = {str(a):<14} b(n) = {str(b):<22} limit = {r['closed_form']:<30} ({shown})")
+            print(f"  a(n) = {str(a):<14} b(n) = {str(b):<22} limit = {r['closed_form']:<30} ({shown}, "
+                  f"{r['novelty'] or 'not labelled'})")
     print(f"\nquery them again with: discovery query --db {args.db} --format table|json|csv")
     return 0

@@ -59,15 +59,29 @@ def shown_bound(bound, spec: str = ".3g") -> str:
 
 
 def query(args) -> int:
+    from discovery.cli.arguments import polynomial_arg
+    from discovery.novelty import shipped_literature
+    from discovery.pcf.equivalence import equivalence_key
     from discovery.store import FormulaStore
 
     require_db(args.db)
+    key = None
+    if args.equivalent_to:
+        key = equivalence_key(PCF(*(polynomial_arg(t) for t in args.equivalent_to)))
     with FormulaStore(args.db) as store:
+        if key is not None and not store.readonly:
+            store.fill_equivalence_keys()  # rows written before schema 6 have none
         records = store.query(
             kind=args.kind, constant=args.constant, cluster=args.cluster, min_digits=args.min_digits,
             delta=tuple(args.delta) if args.delta else None, target=args.target, campaign=args.campaign,
             identified=True if args.identified else None, limit=args.limit, family=args.family,
+            novelty=args.novelty, equivalence_key=key,
         )
+    if key is not None and args.format == "table":
+        literature = shipped_literature()
+        published = literature.formulas.get(key) or literature.families.get(key)
+        print(f"equivalence class {key}: published as {published}" if published
+              else f"equivalence class {key}: in no published formula of the literature database")
     print_records(records, args.format)
     return 0
 

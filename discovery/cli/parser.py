@@ -8,6 +8,7 @@ from discovery.cli import campaigns, database
 from discovery.cli import pcf as pcf_cli
 from discovery.cli import programs as program_cli
 from discovery.cli.arguments import depth_arg, finite, float_in, int_in, positive_int, scheduler_arg, seed_arg
+from discovery.novelty import NOVELTY_LABELS
 from discovery.pcf.exact import MAX_CONVERGENT_DIGITS
 
 
@@ -108,6 +109,20 @@ def _pcf_parsers(commands) -> None:
     cl.add_argument("--format", choices=("table", "json"), default="table")
     cl.set_defaults(handler=pcf_cli.pcf_cluster)
 
+    cf = pcf_commands.add_parser(
+        "closed-form",
+        help="the hypergeometric closed form of a PCF with deg a <= 1, deg b <= 2",
+        description="The limit as a ratio of 2F1, 1F1, 0F1 or Tricomi U functions with parameters read off the "
+        "coefficients (simplified to elementary and named functions where sympy can), confirmed against the "
+        "fraction's exact convergents. Exit status 1 when there is none (a higher degree, no limit).",
+    )
+    cf.add_argument("a", help='a(n), as for "pcf eval" (degree at most 1)')
+    cf.add_argument("b", help="b(n) (degree at most 2)")
+    cf.add_argument("--digits", type=int_in(15, 2000), default=50,
+                    help="digits to confirm (default 50; 15 to 2000: exact convergents are taken deep enough)")
+    cf.add_argument("--format", choices=("table", "json"), default="table")
+    cf.set_defaults(handler=pcf_cli.pcf_closed_form)
+
 
 def _identify_parser(commands) -> None:
     """The ``identify`` command."""
@@ -175,6 +190,11 @@ def _database_parsers(commands) -> None:
     q.add_argument("--identified", action="store_true", help="only identified formulas")
     q.add_argument("--limit", type=positive_int, help="at most this many formulas (at most 10^9)")
     q.add_argument("--family", type=positive_int, help="only the members of this family (id, at most 10^9)")
+    q.add_argument("--novelty", choices=NOVELTY_LABELS,
+                   help="only identified PCFs with this novelty label (known, family, classical, new)")
+    q.add_argument("--equivalent-to", nargs=2, metavar=("A", "B"),
+                   help="only the stored PCFs that are the same formula as PCF(A, B) up to equivalence transforms, "
+                   "inflation and tails (and the published ones, in the table)")
     q.add_argument("--format", choices=("table", "json", "csv"), default="table")
     q.set_defaults(handler=database.query)
 

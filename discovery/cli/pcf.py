@@ -124,6 +124,26 @@ def pcf_cluster(args) -> int:
     return 0
 
 
+def pcf_closed_form(args) -> int:
+    from discovery.pcf.closed_form import closed_form
+
+    pcf = PCF(polynomial_arg(args.a), polynomial_arg(args.b))
+    found = closed_form(pcf, digits=args.digits)
+    a, b = pcf.sympy()
+    if found is None:
+        record = {"a": str(a), "b": str(b), "closed_form": None,
+                  "why": "no limit, a degree above (1, 2), or not confirmed by the exact convergents"}
+    else:
+        digits = found.digits_confirmed
+        record = {"a": str(a), "b": str(b), "closed_form": found.text, "kind": found.kind,
+                  "hypergeometric": str(found.hypergeometric),
+                  "parameters": {k: str(v) for k, v in found.parameters.items()},
+                  "digits_confirmed": None if math.isinf(digits) else round(digits, 1),
+                  "exact_rational": math.isinf(digits), "reason": found.reason}
+    print_record(record, args.format)
+    return 0 if found is not None else 1
+
+
 def identify(args) -> int:
     from discovery.constants import load_catalog
     from discovery.constants import parse

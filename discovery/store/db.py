@@ -32,7 +32,7 @@ from typing import Iterator
 
 from discovery.errors import StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each entry brings the schema from version i to i + 1; a new database runs them all.
 MIGRATIONS: list[str] = [
@@ -164,6 +164,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE formulas ADD COLUMN bound REAL;
     ALTER TABLE formulas ADD COLUMN infinities INTEGER;
     ALTER TABLE formulas ADD COLUMN max_ulp INTEGER;
+    """,
+    # 5 -> 6: a PCF's equivalence class (discovery.pcf.equivalence: equal for the same formula up to
+    # equivalence transforms and tails; filled in for older rows when a campaign's novelty is
+    # labelled) and an identified PCF's novelty label with its reason (discovery.novelty).
+    """
+    ALTER TABLE formulas ADD COLUMN equivalence_key TEXT;
+    CREATE INDEX formulas_equivalence ON formulas(equivalence_key);
+    ALTER TABLE identifications ADD COLUMN novelty TEXT;
+    ALTER TABLE identifications ADD COLUMN novelty_reason TEXT;
     """,
 ]
 

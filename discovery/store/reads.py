@@ -12,7 +12,10 @@ PCF record (``kind == "pcf"``)
     ``closed_form`` (sympy-parsable), ``relation`` (integer list), ``digits_verified`` (inf for an
     exact rational), ``verified_depth``; ``cluster`` (its label within the campaign, or None);
     ``campaign`` (the campaign filtered on, else the one that found it first); ``family`` (the
-    first family it belongs to, one of the campaign's with a campaign filter, or None).
+    first family it belongs to, one of the campaign's with a campaign filter, or None);
+    ``equivalence_key`` (:func:`discovery.pcf.equivalence.equivalence_key`); ``novelty`` (``known``,
+    ``family``, ``classical`` or ``new``; None until labelled) and ``novelty_reason``
+    (:mod:`discovery.novelty`).
 program record (``kind == "program"``)
     ``id``; ``kind``; ``target``; ``interval`` (``[lo, hi]``); ``ops``; ``max_error`` (scanned);
     ``bound`` (proven; None when not computed, inf when none was proved); ``infinities`` (bool,
@@ -30,6 +33,7 @@ import math
 import sqlite3
 
 from discovery.errors import InputError
+from discovery.novelty import NOVELTY_LABELS
 from discovery.store.db import METRIC_COLUMNS, Database
 
 
@@ -254,6 +258,8 @@ class Reader(Database):
         identified: bool | None = None,
         limit: int | None = None,
         family: int | None = None,
+        novelty: str | None = None,
+        equivalence_key: str | None = None,
     ) -> list[dict]:
         """Stored formulas as plain records, filtered.
 
@@ -277,6 +283,11 @@ class Reader(Database):
         limit : int, optional
         family : int, optional
             Only the members of this family (see :meth:`families`).
+        novelty : {'known', 'family', 'classical', 'new'}, optional
+            Only identified PCFs with this novelty label (see :mod:`discovery.novelty`).
+        equivalence_key : str, optional
+            Only PCFs of this equivalence class (:func:`discovery.pcf.equivalence.equivalence_key`):
+            the same formula up to equivalence transforms, inflation and tails.
 
         Returns
         -------
@@ -291,7 +302,7 @@ class Reader(Database):
         """
         where, args = self._filters(kind=kind, constant=constant, cluster=cluster, min_digits=min_digits,
                                     delta=delta, target=target, campaign=campaign, identified=identified,
-                                    family=family)
+                                    family=family, novelty=novelty, equivalence_key=equivalence_key)
         sql = _select(by_campaign=campaign is not None)
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -303,7 +314,7 @@ class Reader(Database):
             return [_record(r) for r in self.conn.execute(sql, args)]
 
     def _filters(self, *, kind, constant, cluster, min_digits, delta, target, campaign, identified,
-                 family) -> tuple[list[str], list]:
+                 family, novelty=None, equivalence_key=None) -> tuple[list[str], list]:
         """The WHERE clauses of :meth:`query` and their bound values, in order."""
         where, args = [], []
         if kind is not None:
@@ -337,6 +348,14 @@ class Reader(Database):
         if family is not None:
             where.append("f.id IN (SELECT formula_id FROM family_members WHERE family_id=?)")
             args.append(int(family))
+        if novelty is not None:
+            if novelty not in NOVELTY_LABELS:
+                raise InputError(f"novelty must be one of {', '.join(NOVELTY_LABELS)}, got {novelty!r}")
+            where.append("i.novelty=?")
+            args.append(novelty)
+        if equivalence_key is not None:
+            where.append("f.equivalence_key=?")
+            args.append(equivalence_key)
         return where, args
 
 
@@ -348,6 +367,7 @@ def _select(by_campaign: bool) -> str:
         "f.infinities, f.max_ulp, f.expression, "
         f"k.name AS campaign, {', '.join('m.' + c for c in METRIC_COLUMNS)}, "
         "i.constant, i.kind AS identification_kind, i.relation, i.closed_form, i.digits_verified, "
+        "i.novelty, i.novelty_reason, f.equivalence_key, "
         "i.depth AS verified_depth, c.label AS cluster, "
         # With a campaign filter, the family is one detected for that campaign.
         "(SELECT MIN(fm.family_id) FROM family_members fm JOIN families fa ON fa.id=fm.family_id "
@@ -396,6 +416,9 @@ def _pcf_record(r: sqlite3.Row, genome) -> dict:
         "cluster": r["cluster"],
         "campaign": r["campaign"],
         "family": r["family"],
+        "equivalence_key": r["equivalence_key"],
+        "novelty": r["novelty"],
+        "novelty_reason": r["novelty_reason"],
         "naive_delta": r["naive_delta"],
         "gamma_prime": r["gamma_prime"],
         "eta_prime": r["eta_prime"],

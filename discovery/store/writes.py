@@ -19,6 +19,8 @@ import time
 from typing import Iterable, Sequence
 
 from discovery.errors import InputError
+from discovery.pcf.equivalence import equivalence_key
+from discovery.pcf.formula import PCF
 from discovery.store.db import METRIC_COLUMNS, Database
 
 
@@ -232,6 +234,9 @@ class Writer(Database):
             (campaign_id,),
         ).fetchall()
         clusters = self.conn.execute("SELECT COUNT(*) FROM clusters WHERE campaign_id=?", (campaign_id,)).fetchone()[0]
+        novelty = self.conn.execute(
+            "SELECT i.novelty, COUNT(*) FROM identifications i JOIN campaign_formulas cf ON cf.formula_id=i.formula_id "
+            "WHERE cf.campaign_id=? AND i.novelty IS NOT NULL GROUP BY i.novelty", (campaign_id,)).fetchall()
         return {
             "name": c["name"],
             "kind": c["kind"],
@@ -245,6 +250,7 @@ class Writer(Database):
             "formulas": formulas,
             "clusters": clusters,
             "identified": {(r[0] or "rational/quadratic"): r[1] for r in per_constant},
+            "novelty": {label: count for label, count in novelty},
             "finished": c["finished"] is not None,
         }
 
@@ -327,14 +333,15 @@ class Writer(Database):
     def _insert_formula(self, kind, key, genome, campaign_id, unit, now, **program) -> int:
         self.conn.execute(
             "INSERT OR IGNORE INTO formulas(kind, canonical_key, genome, campaign_id, unit, created, "
-            "target, interval, ops, max_error, expression, bound, infinities, max_ulp) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "target, interval, ops, max_error, expression, bound, infinities, max_ulp, equivalence_key) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (kind, key, json.dumps(genome), campaign_id, unit, now,
              program.get("target"), json.dumps(program["interval"]) if "interval" in program else None,
              program.get("ops"), _num(program.get("max_error")), program.get("expression"),
              _bound(program.get("bound")),
              None if program.get("infinities") is None else int(bool(program["infinities"])),
-             None if program.get("max_ulp") is None else int(program["max_ulp"])),
+             None if program.get("max_ulp") is None else int(program["max_ulp"]),
+             equivalence_key(PCF(genome["a"], genome["b"])) if kind == "pcf" else None),
         )
         fid = int(self.conn.execute("SELECT id FROM formulas WHERE canonical_key=?", (key,)).fetchone()[0])
         if campaign_id is not None:
@@ -442,6 +449,26 @@ class Writer(Database):
                 "INSERT INTO cluster_members(cluster_id, formula_id) VALUES (?,?)",
                 [(cur.lastrowid, int(f)) for f in c["members"]],
             )
+
+    def fill_equivalence_keys(self) -> int:
+        """Compute the equivalence key of every stored PCF that has none (rows written before
+        schema 6), in one transaction; returns how many were filled."""
+        with self._guard("reading it"):
+            rows = self.conn.execute(
+                "SELECT id, genome FROM formulas WHERE kind='pcf' AND equivalence_key IS NULL").fetchall()
+        if not rows:
+            return 0
+        keys = [(equivalence_key(PCF(**json.loads(r["genome"]))), r["id"]) for r in rows]
+        with self._transaction("storing equivalence keys"):
+            self.conn.executemany("UPDATE formulas SET equivalence_key=? WHERE id=?", keys)
+        return len(keys)
+
+    def write_novelty(self, labels: dict[int, tuple[str, str]]) -> None:
+        """Store the novelty label and reason of identified PCFs (formula id -> (label, reason)),
+        replacing earlier ones, in one transaction."""
+        with self._transaction("storing novelty labels"):
+            self.conn.executemany("UPDATE identifications SET novelty=?, novelty_reason=? WHERE formula_id=?",
+                                  [(label, reason, int(fid)) for fid, (label, reason) in labels.items()])
 
     def write_families(self, campaign_id: int | None, families: list[dict], seconds: float = 0.0) -> list[int]:
         """Replace the families of a campaign in one transaction, and record the run.
