@@ -2,14 +2,21 @@
 transforms, tails, families and the hypergeometric closed forms."""
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
 from discovery.cli import main
+from discovery.identify import identify_pcf
 from discovery.novelty import Literature, judge, label_records, shipped_literature
 from discovery.pcf import PCF
 from discovery.pcf.equivalence import equivalence_key
+from discovery.pcf.known import special_function_pcfs
 from discovery.store import FormulaStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from bench_special_functions import agrees  # noqa: E402 - the benchmark's own check of a closed form
 
 # 4/pi (Brouncker-Gauss), one of its tails, and its inflation by n + 1.
 FOUR_OVER_PI = PCF("2n+1", "n^2")
@@ -78,3 +85,11 @@ def test_query_filters_by_novelty_and_equivalence(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "published as gauss-4pi" in out and out.count("#") == 1
     assert main(["query", "--db", str(db), "--novelty", "old"]) == 2
+
+
+@pytest.mark.parametrize("entry", special_function_pcfs(), ids=lambda e: e["id"])
+def test_published_special_function_fractions_are_identified_rightly(entry):
+    # Kept apart from the literature database; identify_pcf falls back on the hypergeometric
+    # closed form where no relation with catalog constants is confirmed.
+    found = identify_pcf(PCF(entry["a"], entry["b"]))
+    assert found is not None and agrees(found, entry["closed_form"])

@@ -22,7 +22,8 @@ def _identify_pcf(*args, **kwargs):
     # representative is identified) reaches the campaigns' identifications too.
     import discovery.identify as package
 
-    return package.identify_pcf(*args, **kwargs)
+    # A campaign's identifications name a constant of its catalog: no bare hypergeometric forms.
+    return package.identify_pcf(*args, closed_forms=False, **kwargs)
 
 
 class RepresentativeIdentifier:

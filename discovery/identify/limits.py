@@ -17,6 +17,7 @@ import sympy
 from discovery.identify.escalation import (DEFAULT_BUDGET, MIN_KNOWN, Identification, escalation_stages,
                                            run_escalation, screen_digits)
 from discovery.identify.lattice import normalised
+from discovery.pcf.closed_form import closed_form
 from discovery.pcf.exact import LimitEstimate
 from discovery.pcf.formula import PCF
 from discovery.pcf.kernels import traces
@@ -106,6 +107,7 @@ def identify_pcf(
     escalate: bool = True,
     budget_seconds: float = DEFAULT_BUDGET,
     progress: bool = False,
+    closed_forms: bool = True,
 ) -> Identification | None:
     """Identify the limit of a PCF, confirmed with exact convergents.
 
@@ -131,6 +133,13 @@ def identify_pcf(
         Time for evaluating and identifying together.
     progress : bool
         A tqdm bar for long exact walks.
+    closed_forms : bool
+        For deg a <= 1 and deg b <= 2, when no relation with the catalog's constants is confirmed,
+        the hypergeometric closed form (:func:`discovery.pcf.closed_form.closed_form`: a ratio of
+        2F1, 1F1, 0F1 or Tricomi U functions, simplified to elementary and named functions where
+        sympy can), confirmed on the exact convergents: an identification of ``kind`` "2F1",
+        "1F1", ... with no catalog constant and an empty relation.  Campaigns leave it out (their
+        identifications name a constant of the catalog).
 
     Returns
     -------
@@ -143,7 +152,7 @@ def identify_pcf(
     if scale != 1:
         # a -> c·a, b -> c²·b multiplies the limit by c: identify the smaller fraction, scale back.
         found = identify_pcf(pcf.canonical(), constants, digits, degree, pairs, max_depth, escalate, budget_seconds,
-                             progress)
+                             progress, closed_forms)
         return None if found is None else _rescaled(found, scale)
     from discovery.pcf.exact import exact_limit, first_zero
 
@@ -169,7 +178,18 @@ def identify_pcf(
 
     remaining = max(0.0, budget_seconds - (time.perf_counter() - started))
     stages = escalation_stages(constants, degree, pairs or escalate, escalate)
-    return run_escalation(source, known, screen, stages, remaining, est.depth)
+    found = run_escalation(source, known, screen, stages, remaining, est.depth)
+    if found is None and closed_forms and len(pcf.a) <= 2 and len(pcf.b) <= 3:
+        return _hypergeometric(pcf, min(known, 2 * digits))
+    return found
+
+
+def _hypergeometric(pcf: PCF, digits: int) -> Identification | None:
+    """The closed form of a degree-(1, 2) PCF as an identification, or None."""
+    cf = closed_form(pcf, digits=max(digits, MIN_KNOWN), min_digits=MIN_KNOWN)
+    if cf is None:
+        return None
+    return Identification(None, cf.kind, ("L",), (), cf.expression, cf.digits_confirmed, math.inf)
 
 
 def _rescaled(found: Identification, scale: int) -> Identification:
