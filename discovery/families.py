@@ -203,7 +203,7 @@ def _climb(pcf, constants, confirm_digits, rungs) -> tuple[Identification | None
         # The family's own constants, no escalation, no extrapolation of slow members: a line
         # is walked member by member, and a member out of plain convergents' reach ends it.
         hit = identify_pcf(pcf, constants=list(constants), digits=digits, max_depth=_MAX_DEPTH, escalate=False,
-                           budget_seconds=0.0)
+                           budget_seconds=0.0, closed_forms=False)
         if hit is not None and hit.constant is None:
             break
         if hit is not None and hit.constant in constants and hit.digits_verified >= confirm_digits:

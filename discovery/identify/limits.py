@@ -180,16 +180,17 @@ def identify_pcf(
     stages = escalation_stages(constants, degree, pairs or escalate, escalate)
     found = run_escalation(source, known, screen, stages, remaining, est.depth)
     if found is None and closed_forms and len(pcf.a) <= 2 and len(pcf.b) <= 3:
-        return _hypergeometric(pcf, min(known, 2 * digits))
+        return _hypergeometric(pcf, min(known, 2 * digits), est.depth)
     return found
 
 
-def _hypergeometric(pcf: PCF, digits: int) -> Identification | None:
-    """The closed form of a degree-(1, 2) PCF as an identification, or None."""
+def _hypergeometric(pcf: PCF, digits: int, depth: int) -> Identification | None:
+    """The closed form of a degree-(1, 2) PCF as an identification (``depth``: of the convergent
+    the value was known at), or None."""
     cf = closed_form(pcf, digits=max(digits, MIN_KNOWN), min_digits=MIN_KNOWN)
     if cf is None:
         return None
-    return Identification(None, cf.kind, ("L",), (), cf.expression, cf.digits_confirmed, math.inf)
+    return Identification(None, cf.kind, ("L",), (), cf.expression, cf.digits_confirmed, math.inf, depth)
 
 
 def _rescaled(found: Identification, scale: int) -> Identification:
