@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from discovery.errors import InputError
+from discovery.pcf.dynamics import eigenvalues
+from discovery.pcf.exact import walk
+from discovery.pcf.kernels import error_traces
 
 MODES = ("off", "rank", "drop")
 # A reduced denominator at least 30 % shorter (in digits) than qₙ: random PCFs of every space
@@ -65,9 +68,6 @@ def features(A: np.ndarray, B: np.ndarray, depth: int) -> np.ndarray:
     dozen digits: the early sign of factorial reduction, for a small part of the cost of the
     exact stage at depth 1000).
     """
-    from discovery.pcf.dynamics import eigenvalues
-    from discovery.pcf.kernels import error_traces
-
     A = np.asarray(A, dtype=np.int64)
     B = np.asarray(B, dtype=np.int64)
     depths = sorted({max(2, depth * (k + 1) // (2 * _FEATURE_DEPTHS)) for k in range(_FEATURE_DEPTHS)})
@@ -87,8 +87,6 @@ def features(A: np.ndarray, B: np.ndarray, depth: int) -> np.ndarray:
 
 def _early_reduction(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     from math import gcd, log
-
-    from discovery.pcf.exact import walk
 
     out = np.full((len(A), len(_EARLY_DEPTHS)), np.nan)
     for i, (a, b) in enumerate(zip(A.tolist(), B.tolist())):

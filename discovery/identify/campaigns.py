@@ -10,6 +10,8 @@ import numpy as np
 from discovery import constants as catalog
 from discovery.identify.escalation import Identification
 from discovery.pcf.formula import PCF
+from discovery.pcf.kernels import Status, evaluate
+from discovery.pcf.mitm import match
 
 REPRESENTATIVE_BUDGET = 0.25  # seconds per campaign cluster representative
 ESCALATION_SECONDS = 0.5  # seconds of escalation per campaign (then the plain screen)
@@ -137,9 +139,6 @@ def mitm_sweep(A: np.ndarray, B: np.ndarray, table, depth: int = 1000, rtol: flo
     stats : dict
         ``evaluated``, ``converged``, ``matched`` (rows with a table hit) and ``confirmed``.
     """
-    from discovery.pcf.kernels import Status, evaluate
-    from discovery.pcf.mitm import match
-
     ev = evaluate(A, B, depth, rtol=1e-12)
     limits = np.where(ev.status == Status.CONVERGED, ev.limit, np.nan)
     rows, entries = match(limits, table, rtol)

@@ -21,6 +21,8 @@ from discovery.pcf.closed_form import closed_form
 from discovery.pcf.exact import LimitEstimate
 from discovery.pcf.formula import PCF
 from discovery.pcf.kernels import traces
+from discovery.pcf.exact import accelerated_limit
+from discovery.pcf.exact import exact_limit, first_zero
 
 
 def _fits_float_kernels(pcf: PCF) -> bool:
@@ -74,8 +76,6 @@ def pcf_value(pcf: PCF, digits: float, max_depth: int = 50_000, deadline: float 
     LimitEstimate
         Its ``digits`` are the ones it can stand behind (possibly fewer than asked).
     """
-    from discovery.pcf.exact import accelerated_limit
-
     depth = depth_for_digits(pcf, digits, max_depth)
     if depth is not None:
         return pcf.limit(depth, dps=int(digits) + 10)
@@ -154,7 +154,6 @@ def identify_pcf(
         found = identify_pcf(pcf.canonical(), constants, digits, degree, pairs, max_depth, escalate, budget_seconds,
                              progress, closed_forms)
         return None if found is None else _rescaled(found, scale)
-    from discovery.pcf.exact import exact_limit, first_zero
 
     started = time.perf_counter()
     stop = first_zero(pcf.b, max_depth)

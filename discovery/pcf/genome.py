@@ -17,6 +17,8 @@ import numpy as np
 
 from discovery.errors import InputError
 from discovery.pcf.formula import PCF
+from discovery.pcf.space import Space
+from discovery.pcf.space import read_ranges
 
 
 # Linear factors (u, v) = u n + v of the factor moves.
@@ -44,10 +46,8 @@ class GenomeSpace:
     b_ranges: tuple[tuple[int, int, int], ...]
 
     def __post_init__(self):
-        from discovery.pcf.space import _read_ranges
-
         for name in ("a_ranges", "b_ranges"):
-            ranges = _read_ranges(name[0], getattr(self, name))
+            ranges = read_ranges(name[0], getattr(self, name))
             object.__setattr__(self, name, tuple((r[0], r[1], r[2] if len(r) == 3 else 1) for r in ranges))
         if not any(self._has_nonzero(r) for r in self.a_ranges) or not any(self._has_nonzero(r) for r in self.b_ranges):
             raise InputError("the ranges hold no PCF: a(n) or b(n) is zero for every choice of coefficients")
@@ -55,8 +55,6 @@ class GenomeSpace:
     @classmethod
     def from_config(cls, space: dict) -> "GenomeSpace":
         """The genome space of a campaign's ``[space]`` table (a box or per-coefficient ranges)."""
-        from discovery.pcf.space import Space
-
         s = Space.from_config(space)
         return cls(s.a_ranges, s.b_ranges)
 

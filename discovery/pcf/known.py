@@ -18,6 +18,7 @@ import sympy
 from discovery.constants import to_sympy
 from discovery.errors import InputError
 from discovery.pcf.formula import PCF
+from discovery.constants import parse
 
 DATA_DIR = files("discovery.data")
 """The package's data, the repository's ``data/`` folder (known formulas, ``campaigns/``).
@@ -149,8 +150,6 @@ def _require(record, keys: tuple[str, ...], where: str) -> None:
 
 
 def _parses(text, where: str) -> None:
-    from discovery.constants import parse
-
     if not isinstance(text, str):
         raise InputError(f"{where}: the closed form must be a string")
     try:

@@ -183,7 +183,15 @@ def _int_at_least(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
-def _read_ranges(name: str, ranges) -> tuple[tuple[int, ...], ...]:
+def read_ranges(name: str, ranges) -> tuple[tuple[int, ...], ...]:
+    """The coefficient ranges of a(n) or b(n) (``name``), checked: one ``(lo, hi)`` or
+    ``(lo, hi, step)`` of integers per coefficient, highest degree first.
+
+    Raises
+    ------
+    InputError
+        Naming the bad range.
+    """
     if isinstance(ranges, (str, bytes)) or not isinstance(ranges, (Sequence, np.ndarray)) or not len(ranges):
         raise InputError(f"{name}: no coefficient ranges given, got {ranges!r}")
     out = []
@@ -263,8 +271,8 @@ class Space:
     limit: int | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "a_ranges", _read_ranges("a", self.a_ranges))
-        object.__setattr__(self, "b_ranges", _read_ranges("b", self.b_ranges))
+        object.__setattr__(self, "a_ranges", read_ranges("a", self.a_ranges))
+        object.__setattr__(self, "b_ranges", read_ranges("b", self.b_ranges))
         if self.limit is not None:
             object.__setattr__(self, "limit", _int_at_least("limit", self.limit))
 

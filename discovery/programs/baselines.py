@@ -23,6 +23,9 @@ import numpy as np
 from discovery.programs.graph import BASIC_OPS, Program, horner, rational
 from discovery.programs.ops import uses_only
 from discovery.programs.targets import Target
+from discovery.programs.bound import enclosable, error_bound
+from discovery.programs.verify import float32_ulp_errors
+from discovery.programs.verify import max_error
 
 _DPS = 40
 
@@ -331,9 +334,6 @@ def pade(target: Target, m: int, n: int) -> Program:
 def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
     """Every classical approximation of at most ``max_ops`` operations, each with its scanned
     maximum error and its proven bound (a few hundredths of a second each)."""
-    from discovery.programs.bound import enclosable, error_bound
-    from discovery.programs.verify import max_error
-
     bounded = enclosable(target)
 
     def baseline(method, degrees, prog):
@@ -388,8 +388,6 @@ def float32_polynomial_baselines(target: Target, max_degree: int = 8) -> list[tu
         ``check`` is the :func:`discovery.programs.verify.float32_ulp_errors` report
         (``max_ulp``, ``max_ulp_exact``, ...).
     """
-    from discovery.programs.verify import float32_ulp_errors
-
     if max_degree < 1:
         raise ValueError(f"max_degree must be at least 1, got {max_degree}")
     programs = [fma_horner(minimax_polynomial(target, d)) for d in range(1, max_degree + 1)]

@@ -13,6 +13,7 @@ import math
 
 from discovery.programs.kernels import population_errors
 from discovery.programs.targets import Target
+from discovery.programs.verify import float32_ulp_errors
 
 
 def _best_per_cost(candidates) -> dict:
@@ -69,8 +70,6 @@ def ulp32_front(candidates, target: Target, exhaustive: bool = True) -> tuple[di
     checks : dict
         cost -> the exhaustive check's report.
     """
-    from discovery.programs.verify import float32_ulp_errors
-
     best = _best_per_cost(candidates)
     costs = sorted(best)
     reports = dict(zip(costs, float32_ulp_errors([best[c][0] for c in costs], target))) if exhaustive and costs else {}

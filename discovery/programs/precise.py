@@ -24,6 +24,8 @@ from discovery.programs.graph import Program
 from discovery.programs.kernels import Packed, scalar_op, pack
 from discovery.programs.ops import ADD, DIV, FMA, MUL, MUL2, OPERATIONS, SQRT, SUB
 from discovery.programs.targets import Target
+from discovery.programs.projection import chebyshev_step
+from discovery.programs.tuning import value_and_jacobian
 
 _ARITY = np.array([op.arity for op in OPERATIONS], dtype=np.int8)
 _SPLITTER = 134217729.0  # 2^27 + 1
@@ -209,9 +211,6 @@ def polish_precise(program: Program, target: Target, iterations: int = 12) -> tu
     (Program, float)
         The best constants found and their precise maximum error on the training grid.
     """
-    from discovery.programs.projection import chebyshev_step
-    from discovery.programs.tuning import value_and_jacobian
-
     X, T_hi, T_lo = precise_values(target)
     W = 1.0 / np.abs(T_hi) if target.relative else np.ones_like(T_hi)
     best, best_err = program, float(precise_errors([program], target)[0])

@@ -36,6 +36,7 @@ from discovery.programs.ops import ARITY, apply
 from discovery.programs.rational import rational_form
 from discovery.programs.targets import Target
 from discovery.programs.tuning import output_squarings, tune_minimax, value_and_jacobian
+from discovery.programs.baselines import remez, root_target
 
 _NONLINEAR = 2
 _MAX_FRACTION_DEGREE = 64
@@ -318,8 +319,6 @@ def _gauss_newton(residual, c, r, J, iterations: int):
 @lru_cache(maxsize=256)
 def _minimax_rational(target: Target, m: int, n: int, squarings: int) -> tuple | None:
     """Coefficients (lowest first) of the minimax rational (m, n) of f^(1/2^k), or None."""
-    from discovery.programs.baselines import remez, root_target
-
     g = root_target(target, squarings) if squarings else target
     try:
         p, q = remez(g, m, n)

@@ -11,6 +11,8 @@ import numpy as np
 
 from discovery.errors import InputError
 from discovery.constants import parse
+from discovery.programs.float32 import float32_span
+from discovery.programs.float32 import round_to_float32, strided_float32
 
 # name: (expression in x, numpy function for float64 scans)
 BUILTIN = {
@@ -105,8 +107,6 @@ class Target:
         training grid rounded to float32 (kept inside the interval) and 4096 float32 values
         strided evenly in float order (so the many floats near zero weigh as they do in an
         exhaustive check)."""
-        from discovery.programs.float32 import round_to_float32, strided_float32
-
         lo, hi = self.interval
         X = self.training[0].astype(np.float32)
         X = np.unique(np.concatenate([X[(X >= lo) & (X <= hi)], strided_float32(self.interval, 4096)]))
@@ -243,7 +243,6 @@ def make_target(name: str, interval: tuple[float, float], relative: bool | None 
         kind = "ulp32" if error == "ulp32" else "relative"
         raise InputError(f"target {name!r} has a zero on [{lo}, {hi}]: {kind} error needs none, use absolute")
     if error == "ulp32":
-        from discovery.programs.float32 import float32_span
 
         try:
             float32_span((lo, hi))

@@ -24,6 +24,8 @@ from discovery.programs.graph import Program
 from discovery.programs.kernels import Packed, scalar_op, pack
 from discovery.programs.ops import OPERATIONS, apply
 from discovery.programs.targets import Target
+from discovery.programs.bound import enclosable, error_bound
+from discovery.programs.rational import divisor_zeros, rational_form
 
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
@@ -255,8 +257,6 @@ def reaches_infinity(program: Program, target: Target) -> bool:
     zeros of its divisors that are doubles (an offset x - c divides by exactly zero at x = c,
     which a grid hits only by chance).
     """
-    from discovery.programs.rational import divisor_zeros, rational_form
-
     prog = program.simplified()
     X = infinity_probe(target)
     form = rational_form(prog)
@@ -272,8 +272,6 @@ def program_record(program: Program, target: Target, ops: int, float32: dict | N
     function that cannot be enclosed), ``infinities``, the expression and, under the ``ulp32``
     error mode, ``max_ulp`` from the exhaustive float32 check (``float32``, one of
     :func:`float32_ulp_errors`' reports; run here when not given)."""
-    from discovery.programs.bound import enclosable, error_bound
-
     bound = error_bound(program, target).bound if enclosable(target) else None
     record = {"genome": program.to_json(), "ops": ops, "max_error": max_error(program, target), "bound": bound,
               "infinities": reaches_infinity(program, target), "expression": program.expression()}

@@ -35,6 +35,7 @@ import sqlite3
 from discovery.errors import InputError
 from discovery.novelty import NOVELTY_LABELS
 from discovery.store.db import METRIC_COLUMNS, Database
+from discovery.constants import get
 
 
 class Reader(Database):
@@ -60,8 +61,6 @@ class Reader(Database):
         InputError
             For a name neither in the catalog nor stored, or stored with several values.
         """
-        from discovery.constants import get
-
         try:
             return get(name).key
         except ValueError as unknown:

@@ -56,8 +56,6 @@ def pcf_key(a: Sequence[int], b: Sequence[int]) -> str:
         ``"pcf:"`` and the canonical form's ``[a, b]`` as compact JSON; equal for PCFs that are
         the same up to the canonical transforms, which the store keeps once.
     """
-    from discovery.pcf.formula import PCF
-
     canon = PCF(list(a), list(b)).canonical()
     return "pcf:" + json.dumps([list(canon.a), list(canon.b)], separators=(",", ":"))
 
