@@ -11,42 +11,22 @@ import sympy
 from discovery.campaign import ConfigError, load_config, run_campaign, unit_count
 from discovery.errors import StoreError
 from discovery.store import FormulaStore
+from campaigns import campaign_toml, write_campaign
 
-SMALL = """
-[campaign]
-name = "small"
-kind = "pcf"
-seed = 1
-
-[space]
-degree_a = 1
-degree_b = {degree_b}
-bound = {bound}
-
-[search]
-strategy = "enumerate"
-depth = 600
-metrics_depth = {metrics_depth}
-sample = {sample}
-unit_size = {unit_size}
-
-[identify]
-constants = ["pi", "e", "ln2", "phi", "sqrt2", "gompertz", "tan1", "e2"]
-digits = 20
-confirm_digits = 40
-representatives = 1
-
-[execution]
-workers = {workers}
-"""
+CONSTANTS = ["pi", "e", "ln2", "phi", "sqrt2", "gompertz", "tan1", "e2"]
 
 
 def _config(tmp_path, name="c.toml", degree_b=2, bound=2, metrics_depth=1500, sample=700,
             unit_size=200, workers=1):
-    path = tmp_path / name
-    path.write_text(SMALL.format(degree_b=degree_b, bound=bound, metrics_depth=metrics_depth,
-                                 sample=sample, unit_size=unit_size, workers=workers))
-    return path
+    return write_campaign(
+        tmp_path / name,
+        campaign={"name": "small", "kind": "pcf", "seed": 1},
+        space={"degree_a": 1, "degree_b": degree_b, "bound": bound},
+        search={"strategy": "enumerate", "depth": 600, "metrics_depth": metrics_depth, "sample": sample,
+                "unit_size": unit_size},
+        identify={"constants": CONSTANTS, "digits": 20, "confirm_digits": 40, "representatives": 1},
+        execution={"workers": workers},
+    )
 
 
 def _results(db):
@@ -192,24 +172,12 @@ def test_shipped_campaign_files_load():
     assert (paper.space["degree_a"], paper.space["degree_b"], paper.space["bound"]) == (2, 2, 5)
 
 
-PROGRAM = """
-[campaign]
-name = "exp-short"
-kind = "program"
-seed = 1
-
-[target]
-name = "exp"
-interval = [0, 0.5]
-max_ops = 4
-
-[search]
-generations = 3
-population = 20
-
-[execution]
-workers = 1
-"""
+PROGRAM = campaign_toml(
+    campaign={"name": "exp-short", "kind": "program", "seed": 1},
+    target={"name": "exp", "interval": [0, 0.5], "max_ops": 4},
+    search={"generations": 3, "population": 20},
+    execution={"workers": 1},
+)
 
 
 def test_program_campaign_stores_its_pareto_front(tmp_path):

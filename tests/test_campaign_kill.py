@@ -17,43 +17,21 @@ import pytest
 from discovery.campaign import load_config, run_campaign, unit_count
 from discovery.store import pcf_key
 
-CONFIG = """
-[campaign]
-name = "{name}"
-kind = "pcf"
-seed = 1
-
-[space]
-degree_a = 1
-degree_b = {degree_b}
-bound = {bound}
-
-[search]
-strategy = "enumerate"
-depth = 600
-metrics_depth = 1500
-sample = 700
-unit_size = {unit_size}
-
-[identify]
-constants = ["pi", "e", "ln2", "phi", "sqrt2", "gompertz", "tan1", "e2"]
-digits = 20
-confirm_digits = 40
-representatives = 2
-# Too small for 4/pi, which a cluster representative's identification then finds: the closing
-# stage stores an identification with a constant.
-mobius_bound = 1
-
-[execution]
-workers = 1
-"""
-
+from campaigns import write_campaign
 
 def small_config(folder, name="small", degree_b=2, bound=2, unit_size=80):
     """A campaign file of a small PCF space (a few seconds on one core)."""
-    path = folder / f"{name}.toml"
-    path.write_text(CONFIG.format(name=name, degree_b=degree_b, bound=bound, unit_size=unit_size))
-    return path
+    return write_campaign(
+        folder / f"{name}.toml",
+        campaign={"name": name, "kind": "pcf", "seed": 1},
+        space={"degree_a": 1, "degree_b": degree_b, "bound": bound},
+        search={"strategy": "enumerate", "depth": 600, "metrics_depth": 1500, "sample": 700, "unit_size": unit_size},
+        # mobius_bound 1 is too small for 4/pi, which a cluster representative's identification then
+        # finds: the closing stage stores an identification with a constant.
+        identify={"constants": ["pi", "e", "ln2", "phi", "sqrt2", "gompertz", "tan1", "e2"], "digits": 20,
+                  "confirm_digits": 40, "representatives": 2, "mobius_bound": 1},
+        execution={"workers": 1},
+    )
 
 
 def snapshot(db) -> dict:

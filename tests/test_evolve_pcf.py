@@ -18,43 +18,23 @@ from discovery.errors import InputError
 from discovery.pcf.formula import PCF
 from discovery.pcf.genome import GenomeSpace
 from discovery.triage import labels, train
+from campaigns import write_campaign
 from tests.test_campaign_kill import snapshot
 
-EVOLVE = """
-[campaign]
-name = "{name}"
-kind = "pcf"
-seed = 5
-
-[space]
-a = [[-4, 4], [-4, 4]]
-b = [[-4, 4], [-4, 4], [-4, 4]]
-
-[search]
-strategy = "evolve"
-depth = 300
-metrics_depth = 400
-sample = 200
-population = 16
-generations = {generations}
-objectives = ["delta", "factorial_reduction", "target", "size"]
-triage = "{triage}"
-
-[identify]
-constants = ["pi", "e", "ln2"]
-digits = 20
-confirm_digits = 40
-representatives = 1
-
-[execution]
-workers = 1
-"""
+def _evolve_tables(name="ev", generations=4, triage="off", strategy="evolve",
+                   objectives=("delta", "factorial_reduction", "target", "size")) -> dict:
+    return {
+        "campaign": {"name": name, "kind": "pcf", "seed": 5},
+        "space": {"a": [[-4, 4], [-4, 4]], "b": [[-4, 4], [-4, 4], [-4, 4]]},
+        "search": {"strategy": strategy, "depth": 300, "metrics_depth": 400, "sample": 200, "population": 16,
+                   "generations": generations, "objectives": list(objectives), "triage": triage},
+        "identify": {"constants": ["pi", "e", "ln2"], "digits": 20, "confirm_digits": 40, "representatives": 1},
+        "execution": {"workers": 1},
+    }
 
 
 def _evolve_config(folder, name="ev", generations=4, triage="off"):
-    path = folder / f"{name}.toml"
-    path.write_text(EVOLVE.format(name=name, generations=generations, triage=triage))
-    return path
+    return write_campaign(folder / f"{name}.toml", **_evolve_tables(name, generations, triage))
 
 
 # --- genomes --------------------------------------------------------------------------------------
@@ -131,12 +111,10 @@ def test_a_space_without_a_pcf_is_refused():
 
 # --- campaigns ------------------------------------------------------------------------------------
 def test_evolve_keys_belong_to_evolve(tmp_path):
-    path = tmp_path / "bad.toml"
-    path.write_text(EVOLVE.format(name="x", generations=2, triage="off").replace('strategy = "evolve"',
-                                                                                  'strategy = "enumerate"'))
+    path = write_campaign(tmp_path / "bad.toml", **_evolve_tables("x", 2, strategy="enumerate"))
     with pytest.raises(ConfigError, match="objectives belongs to strategy = 'evolve', not 'enumerate'"):
         load_config(path)
-    path.write_text(EVOLVE.format(name="x", generations=2, triage="off").replace('"size"]', '"sizes"]'))
+    write_campaign(path, **_evolve_tables("x", 2, objectives=("delta", "factorial_reduction", "target", "sizes")))
     with pytest.raises(ConfigError, match="unknown objective 'sizes' \\(did you mean 'size'\\?\\)"):
         load_config(path)
 
@@ -272,34 +250,15 @@ def test_labels():
     assert got.tolist() == [True, False, True, False, True]
 
 
-TRIAGE = """
-[campaign]
-name = "{name}"
-kind = "pcf"
-seed = 1
-
-[space]
-degree_a = 1
-degree_b = 2
-bound = 4
-
-[search]
-depth = 400
-metrics_depth = 500
-sample = 250
-unit_size = 1500
-triage = "{triage}"
-triage_warmup = 0.34
-
-[identify]
-constants = ["pi", "e", "ln2"]
-digits = 20
-confirm_digits = 40
-representatives = 0
-
-[execution]
-workers = 1
-"""
+def _triage_tables(mode: str) -> dict:
+    return {
+        "campaign": {"name": "t", "kind": "pcf", "seed": 1},
+        "space": {"degree_a": 1, "degree_b": 2, "bound": 4},
+        "search": {"depth": 400, "metrics_depth": 500, "sample": 250, "unit_size": 1500, "triage": mode,
+                   "triage_warmup": 0.34},
+        "identify": {"constants": ["pi", "e", "ln2"], "digits": 20, "confirm_digits": 40, "representatives": 0},
+        "execution": {"workers": 1},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -307,8 +266,7 @@ def triaged(tmp_path_factory):
     folder = tmp_path_factory.mktemp("triage")
     out = {}
     for mode in ("off", "rank", "drop"):
-        cfg = folder / f"{mode}.toml"
-        cfg.write_text(TRIAGE.format(name="t", triage=mode))
+        cfg = write_campaign(folder / f"{mode}.toml", **_triage_tables(mode))
         db = folder / f"{mode}.db"
         out[mode] = (run_campaign(cfg, db, progress=False, plots=False), snapshot(db))
     return out

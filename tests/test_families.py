@@ -22,35 +22,18 @@ from discovery.pcf import PCF
 from discovery.sequences import fit_sequence
 from discovery.store import FormulaStore
 
+from campaigns import campaign_toml
+
 # Every a(n) = 3n + c, b(n) = -2n^2 + d n with c in [-1, 3], d in [-3, 3]: 35 PCFs, among them the
 # paper's b(n) = -n(2n + k), a(n) = 3n + k + 2 for k = -3..1 (pi at k = -3, -1, 1; ln 2 at k = 0).
-BOX = """
-[campaign]
-name = "family-box"
-kind = "pcf"
-seed = 0
-
-[space]
-a = [[3, 3], [-1, 3]]
-b = [[-2, -2], [-3, 3], [0, 0]]
-
-[search]
-strategy = "enumerate"
-depth = 1000
-metrics_depth = 2000
-sample = 1000
-unit_size = 1000
-
-[identify]
-constants = ["pi", "ln2"]
-digits = 30
-confirm_digits = 60
-mobius_bound = 5
-representatives = 0
-
-[execution]
-workers = 1
-"""
+BOX = campaign_toml(
+    campaign={"name": "family-box", "kind": "pcf", "seed": 0},
+    space={"a": [[3, 3], [-1, 3]], "b": [[-2, -2], [-3, 3], [0, 0]]},
+    search={"strategy": "enumerate", "depth": 1000, "metrics_depth": 2000, "sample": 1000, "unit_size": 1000},
+    identify={"constants": ["pi", "ln2"], "digits": 30, "confirm_digits": 60, "mobius_bound": 5,
+              "representatives": 0},
+    execution={"workers": 1},
+)
 
 PAPER_BASE = {"a": [3, 2], "b": [-2, 0, 0]}
 PAPER_DIRECTION = {"a": [0, 1], "b": [0, -1, 0]}

@@ -9,33 +9,16 @@ from discovery.campaign import run_campaign
 from discovery.campaign.programs import IslandStep
 from discovery.programs.graph import Program
 
-CONFIG = """
-[campaign]
-name = "islands"
-kind = "program"
-seed = 3
-
-[target]
-name = "exp"
-interval = [0, 0.5]
-max_ops = 4
-
-[search]
-minutes = 60
-generations = {generations}
-population = 8
-
-[execution]
-workers = {workers}
-islands = {islands}
-migrate_every = 2
-"""
-
+from campaigns import write_campaign
 
 def _config(folder, generations=4, workers=2, islands=2):
-    path = folder / "islands.toml"
-    path.write_text(CONFIG.format(generations=generations, workers=workers, islands=islands))
-    return path
+    return write_campaign(
+        folder / "islands.toml",
+        campaign={"name": "islands", "kind": "program", "seed": 3},
+        target={"name": "exp", "interval": [0, 0.5], "max_ops": 4},
+        search={"minutes": 60, "generations": generations, "population": 8},
+        execution={"workers": workers, "islands": islands, "migrate_every": 2},
+    )
 
 
 def _front(db):

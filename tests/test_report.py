@@ -12,6 +12,8 @@ from discovery.cli import main
 from discovery.store import FormulaStore
 from test_families import BOX
 
+from campaigns import campaign_toml
+
 SECTIONS = ("stages", "constants", "delta-positive", "new", "families", "clusters")
 
 
@@ -76,24 +78,12 @@ def test_report_renders_in_headless_chromium(campaign):
     assert int(re.search(r'data-map-circles="(\d+)"', dom).group(1)) == clusters > 0
 
 
-PROGRAM = """
-[campaign]
-name = "exp-front"
-kind = "program"
-seed = 1
-
-[target]
-name = "exp"
-interval = [0, 0.5]
-max_ops = 4
-
-[search]
-generations = 2
-population = 16
-
-[execution]
-workers = 1
-"""
+PROGRAM = campaign_toml(
+    campaign={"name": "exp-front", "kind": "program", "seed": 1},
+    target={"name": "exp", "interval": [0, 0.5], "max_ops": 4},
+    search={"generations": 2, "population": 16},
+    execution={"workers": 1},
+)
 
 
 def test_a_program_campaign_reports_its_pareto_front_against_the_baselines(tmp_path):

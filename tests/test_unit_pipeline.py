@@ -8,27 +8,14 @@ from discovery.campaign.pcf import process_batch
 from discovery.pcf import PCF, to_arrays
 from discovery.pcf.kernels import Status, evaluate
 
-CONFIG = """
-[campaign]
-name = "slow"
-kind = "pcf"
+from campaigns import campaign_toml
 
-[space]
-degree_a = 1
-degree_b = 2
-bound = 2
-
-[search]
-strategy = "enumerate"
-depth = 1000
-metrics_depth = 1500
-sample = 700
-
-[identify]
-constants = ["pi", "e"]
-digits = 20
-confirm_digits = 40
-"""
+CONFIG = campaign_toml(
+    campaign={"name": "slow", "kind": "pcf"},
+    space={"degree_a": 1, "degree_b": 2, "bound": 2},
+    search={"strategy": "enumerate", "depth": 1000, "metrics_depth": 1500, "sample": 700},
+    identify={"constants": ["pi", "e"], "digits": 20, "confirm_digits": 40},
+)
 
 
 def test_slow_alternating_convergence_is_kept(tmp_path):
