@@ -218,3 +218,21 @@ def test_ramanujantools_agrees_when_installed():
     with mpmath.workdps(50):
         assert abs(mpmath.mpf(limit.as_rational().p) / limit.as_rational().q
                    - ours.limit((1, 1), (1, 1), 200, 50)) < mpmath.mpf(10) ** -40
+
+
+@pytest.mark.parametrize("name, direction, start", [("zeta3", (1, 1), (1, 1)), ("ln2", (2, 1), (1, 2)),
+                                                    ("hyp1f1", (1, 0), (1, 1))])
+def test_blocked_walk_matches_step_by_step(name, direction, start):
+    steps = known_cmf(name).compiled(direction, start)
+    mat, den = steps.at(3)
+    for k in range(4, 3 + 53):
+        m, d = steps.at(k)
+        mat, den = mat * m, den * d
+    walk = steps.walk(53, 3)
+    assert (walk.matrix, walk.denominator) == (mat, den)
+    assert [w.matrix for w in steps.walks([20, 53])][1] == steps.walk(53).matrix
+
+
+def test_undefined_step_inside_a_block_is_named():
+    with pytest.raises(InputError, match="step 4 "):
+        known_cmf("pi").walk((-1, 1), (5, 2), 40)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 from numbers import Integral, Rational
 from typing import Mapping, Sequence
@@ -242,6 +243,11 @@ def _qq_poly(expr: sympy.Expr) -> sympy.Poly:
     return sympy.Poly(expr, n, domain="QQ")
 
 
+# Steps per compiled block of a walk (see StepPolynomials._blocked): measured by
+# scripts/bench_cmf.py, 16 is near the best for the shipped fields at depth 1,000.
+_BLOCK = 16
+
+
 @dataclass(frozen=True)
 class StepPolynomials:
     """A step matrix M(n) = numerators(n) / denominator(n) with integer polynomial entries
@@ -290,8 +296,37 @@ class StepPolynomials:
         if depth == 0:
             return Walk(fmpz_mat(self.rank, self.rank, [1 if i == j else 0 for i in range(self.rank)
                                                         for j in range(self.rank)]), fmpz(1))
-        steps = [self.at(k) for k in range(int(first), int(first) + int(depth))]
+        first, depth = int(first), int(depth)
+        block = self._blocked
+        whole = depth // _BLOCK
+        steps = [self._block_at(block, first + i * _BLOCK) for i in range(whole)]
+        steps += [self.at(k) for k in range(first + whole * _BLOCK, first + depth)]
         return Walk(*_product(steps, 0, len(steps)))
+
+    def _block_at(self, block: "StepPolynomials", k: int) -> tuple[fmpz_mat, fmpz]:
+        """One block's product; where it is undefined, the single step at fault is named."""
+        try:
+            return block.at(k)
+        except InputError:
+            for j in range(k, k + _BLOCK):
+                self.at(j)
+            raise
+
+    @cached_property
+    def _blocked(self) -> "StepPolynomials":
+        """M(k) M(k + 1) ... M(k + _BLOCK - 1) as one polynomial matrix in k: one evaluation (in
+        compiled code, of a higher degree) in place of _BLOCK, which is what the walk's time goes
+        to at depths of thousands; a zero denominator inside a block shows as a zero at k."""
+        r = self.rank
+        nums = [list(row) for row in self.numerators]
+        den = self.denominator
+        for j in range(1, _BLOCK):
+            shift = fmpz_poly([j, 1])
+            nxt = [[p(shift) for p in row] for row in self.numerators]
+            nums = [[sum((nums[i][m] * nxt[m][c] for m in range(r)), fmpz_poly([])) for c in range(r)]
+                    for i in range(r)]
+            den = den * self.denominator(shift)
+        return StepPolynomials(tuple(tuple(row) for row in nums), den)
 
     def walks(self, depths: Sequence[int]) -> list[Walk]:
         """Walks at several increasing depths, in one pass (one product per segment)."""
