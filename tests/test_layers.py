@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "discovery"
 LAYERS = [
     ("errors", "messages", "functions", "expression_cost", "expressions", "sequences"),
     ("catalogs", "constants", "checkpoints", "evolution"),
-    ("pcf", "programs"),
+    ("pcf", "programs", "cmf"),
     ("identify", "cluster", "triage", "novelty", "store"),
     ("records",),
     ("families",),

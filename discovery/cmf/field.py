@@ -1,0 +1,350 @@
+"""The conservative matrix field (CMF) type: matrices, the conservation check, trajectories and
+exact walks.
+
+A CMF of dimension d and rank r is a set of r x r matrices M_1(x), ..., M_d(x) whose entries are
+rational functions of x = (x_1, ..., x_d) and which satisfy, for every pair of axes i, j,
+
+    M_i(x) M_j(x + e_i) = M_j(x) M_i(x + e_j),
+
+so the product of the matrices along a lattice path depends only on its end points (the
+Ramanujan Machine group, PNAS 2024, arXiv 2308.11829).  A step along axis i from x multiplies by
+M_i(x) on the right; a step back multiplies by M_i(x - e_i)^-1.
+
+A *trajectory* is a direction t in Z^d and a start s: its step matrix M(n) is the product of the
+single steps from s + n t to s + (n + 1) t, a rational matrix in n, and its *walk* of depth N is
+M(0) M(1) ... M(N - 1).  The value of a walk W is W[0, r-1] / W[1, r-1], the ratio of the first
+two entries of its last column (the convention of ramanujantools, so that the companion matrix of
+a PCF gives its convergent p_N / q_N).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from fractions import Fraction
+from numbers import Integral, Rational
+from typing import Mapping, Sequence
+
+import mpmath
+import sympy
+from flint import fmpz, fmpz_mat, fmpz_poly
+
+from discovery.errors import InputError
+
+n = sympy.Symbol("n")
+
+# Bounds of every numeric input.  A shipped or user CMF has a few variables and small matrices;
+# the symbolic step matrix grows with the length of the direction; a walk's integers grow
+# linearly with its depth.
+MAX_DIMENSION = 6
+MAX_RANK = 3
+MAX_STEP = 8
+MAX_STEPS = 16
+MAX_START = 10**6
+MAX_DEPTH = 10**6
+MAX_DPS = 100_000
+
+
+def _symbols(names: Sequence[str]) -> tuple[sympy.Symbol, ...]:
+    return tuple(sympy.Symbol(v) for v in names)
+
+
+class CMF:
+    """A conservative matrix field: one square matrix of rational functions per axis.
+
+    Parameters
+    ----------
+    matrices : mapping of str to a square sequence of sympy expressions (or numbers)
+        The matrix M_i of each axis, keyed by the axis' variable name; entries may use only the
+        axes' variables.  Text is not accepted here: :mod:`discovery.cmf.known` parses it with the
+        package's whitelisting parser first.
+    name, constant, source : str
+        Labels: the field's name, the constant it is known for, where it was published.
+
+    Raises
+    ------
+    discovery.errors.InputError
+        For matrices of different or unsupported sizes, too many axes, or an entry that is not a
+        rational function of the axes.  Conservation is checked separately
+        (:meth:`check_conservation`): it costs a symbolic simplification.
+
+    Examples
+    --------
+    >>> x, y = sympy.symbols("x y")
+    >>> field = CMF({"x": [[1, -y - 1], [-1, x + y + 2]], "y": [[0, -y - 1], [-1, x + y + 1]]})
+    >>> field.is_conservative()
+    True
+    """
+
+    def __init__(self, matrices: Mapping[str, Sequence[Sequence]], name: str = "", constant: str = "",
+                 source: str = ""):
+        if not 1 <= len(matrices) <= MAX_DIMENSION:
+            raise InputError(f"a CMF has 1 to {MAX_DIMENSION} axes, got {len(matrices)}")
+        self.axes = tuple(str(k) for k in matrices)
+        self.symbols = _symbols(self.axes)
+        self.name, self.constant, self.source = name, constant, source
+        self.matrices: dict[str, sympy.Matrix] = {}
+        for axis, rows in matrices.items():
+            m = sympy.Matrix(rows)
+            if m.rows != m.cols or not 2 <= m.rows <= MAX_RANK:
+                raise InputError(f"CMF {name or '?'}: M_{axis} is {m.rows}x{m.cols}; "
+                                 f"matrices must be square of size 2 to {MAX_RANK}")
+            stray = m.free_symbols - set(self.symbols)
+            if stray:
+                raise InputError(f"CMF {name or '?'}: M_{axis} uses {sorted(map(str, stray))}, "
+                                 f"which are not axes {list(self.axes)}")
+            if not all(e.is_rational_function(*self.symbols) for e in m):
+                raise InputError(f"CMF {name or '?'}: M_{axis} has an entry that is not a rational function")
+            self.matrices[str(axis)] = m
+        ranks = {m.rows for m in self.matrices.values()}
+        if len(ranks) != 1:
+            raise InputError(f"CMF {name or '?'}: matrices of different sizes {sorted(ranks)}")
+        self.rank = ranks.pop()
+
+    def __repr__(self):
+        return f"CMF({self.name or dict(self.matrices)!r})"
+
+    @property
+    def dim(self) -> int:
+        """The number of axes d."""
+        return len(self.axes)
+
+    # --- conservation ----------------------------------------------------------------------
+    def conservation_defects(self) -> list[tuple[str, str]]:
+        """The pairs of axes (i, j) where M_i(x) M_j(x + e_i) - M_j(x) M_i(x + e_j) is not zero
+        (each entry brought to lowest terms by ``sympy.cancel``, so the test is exact)."""
+        bad = []
+        for i, a in enumerate(self.axes):
+            for b in self.axes[i + 1:]:
+                xa, xb = self.symbols[self.axes.index(a)], self.symbols[self.axes.index(b)]
+                left = self.matrices[a] * self.matrices[b].subs(xa, xa + 1)
+                right = self.matrices[b] * self.matrices[a].subs(xb, xb + 1)
+                if any(sympy.cancel(e) != 0 for e in left - right):
+                    bad.append((a, b))
+        return bad
+
+    def is_conservative(self) -> bool:
+        """Whether every pair of matrices satisfies the conservation identity exactly."""
+        return not self.conservation_defects()
+
+    def check_conservation(self) -> None:
+        """Raise :class:`~discovery.errors.InputError` naming the first pair of axes that fails."""
+        bad = self.conservation_defects()
+        if bad:
+            raise InputError(f"CMF {self.name or '?'}: M_{bad[0][0]} and M_{bad[0][1]} do not conserve")
+
+    # --- trajectories ----------------------------------------------------------------------
+    def _trajectory(self, direction, start) -> tuple[tuple[int, ...], tuple[Fraction, ...]]:
+        if len(direction) != self.dim or len(start) != self.dim:
+            raise InputError(f"direction and start need {self.dim} coordinates ({', '.join(self.axes)}), "
+                             f"got {len(direction)} and {len(start)}")
+        t = []
+        for c in direction:
+            if isinstance(c, bool) or not isinstance(c, Integral) or abs(c) > MAX_STEP:
+                raise InputError(f"direction coordinates are integers of size at most {MAX_STEP}, got {c!r}")
+            t.append(int(c))
+        if not any(t) or sum(map(abs, t)) > MAX_STEPS:
+            raise InputError(f"a direction is non-zero with at most {MAX_STEPS} unit steps, got {tuple(t)}")
+        s = []
+        for c in start:
+            if isinstance(c, bool) or not isinstance(c, Rational) or abs(c) > MAX_START:
+                raise InputError(f"start coordinates are rationals of size at most {MAX_START}, got {c!r}")
+            s.append(Fraction(int(c.numerator), int(c.denominator)))
+        return tuple(t), tuple(s)
+
+    def step_matrix(self, direction: Sequence[int], start: Sequence) -> sympy.Matrix:
+        """The symbolic step matrix M(n) of a trajectory: the product of the unit steps from
+        start + n direction to start + (n + 1) direction, entries in lowest terms in ``n``.
+
+        Parameters
+        ----------
+        direction : sequence of int
+            t in Z^d, each coordinate of size at most :data:`MAX_STEP`.
+        start : sequence of int or Fraction
+            s in Q^d.
+
+        Returns
+        -------
+        sympy.Matrix
+            Rational functions of the symbol ``n``.
+        """
+        t, s = self._trajectory(direction, start)
+        return self._step_matrix(t, s)
+
+    def _step_matrix(self, t, s) -> sympy.Matrix:
+        point = {x: sympy.Rational(c.numerator, c.denominator) + n * d for x, c, d in zip(self.symbols, s, t)}
+        result = sympy.eye(self.rank)
+        # Axis by axis; conservation makes every lattice path between the two points give the same
+        # product, and this one needs one symbolic inverse per backward step at most.
+        for axis, x, d in zip(self.axes, self.symbols, t):
+            m = self.matrices[axis]
+            for _ in range(abs(d)):
+                if d > 0:
+                    result = result * m.subs(point, simultaneous=True)
+                    point[x] = point[x] + 1
+                else:
+                    point[x] = point[x] - 1
+                    result = result * m.subs(point, simultaneous=True).inv()
+        return result.applyfunc(sympy.cancel)
+
+    def compiled(self, direction: Sequence[int], start: Sequence) -> "StepPolynomials":
+        """The step matrix M(n) = N(n) / D(n) as integer polynomials, for fast exact walks."""
+        t, s = self._trajectory(direction, start)
+        return StepPolynomials.from_matrix(self._step_matrix(t, s))
+
+    def walk(self, direction: Sequence[int], start: Sequence, depth: int) -> "Walk":
+        """The exact product M(0) M(1) ... M(depth - 1) along a trajectory.
+
+        Parameters
+        ----------
+        direction, start
+            As for :meth:`step_matrix`.
+        depth : int
+            Number of steps, 0 to :data:`MAX_DEPTH`.
+
+        Returns
+        -------
+        Walk
+            Integer matrix and integer denominator.
+
+        Raises
+        ------
+        discovery.errors.InputError
+            For a bad trajectory or depth, or a step where the matrix is undefined.
+        """
+        return self.compiled(direction, start).walk(depth)
+
+    def limit(self, direction: Sequence[int], start: Sequence, depth: int = 1000, dps: int = 50) -> mpmath.mpf:
+        """The value W[0, r-1] / W[1, r-1] of the walk of the given depth, at ``dps`` digits."""
+        return self.walk(direction, start, depth).value(dps)
+
+
+@dataclass(frozen=True)
+class Walk:
+    """An exact walk: the product is ``matrix / denominator``."""
+
+    matrix: fmpz_mat
+    denominator: fmpz
+
+    def value(self, dps: int = 50) -> mpmath.mpf:
+        """W[0, r-1] / W[1, r-1] as an mpmath number of ``dps`` digits (the denominator cancels)."""
+        if isinstance(dps, bool) or not isinstance(dps, Integral) or not 1 <= dps <= MAX_DPS:
+            raise InputError(f"dps must be an integer from 1 to {MAX_DPS}, got {dps!r}")
+        last = self.matrix.ncols() - 1
+        p, q = int(self.matrix[0, last]), int(self.matrix[1, last])
+        if q == 0:
+            raise ZeroDivisionError("the walk's value has a zero denominator")
+        with mpmath.workdps(dps):
+            return mpmath.mpf(p) / q
+
+
+def _qq_poly(expr: sympy.Expr) -> sympy.Poly:
+    return sympy.Poly(expr, n, domain="QQ")
+
+
+# Steps per compiled block of a walk (see StepPolynomials._blocked): measured by
+# scripts/bench_cmf.py, 16 is near the best for the shipped fields at depth 1,000.
+_BLOCK = 16
+
+
+@dataclass(frozen=True)
+class StepPolynomials:
+    """A step matrix M(n) = numerators(n) / denominator(n) with integer polynomial entries
+    (python-flint ``fmpz_poly``): evaluated at an integer in compiled code, not by sympy."""
+
+    numerators: tuple[tuple[fmpz_poly, ...], ...]
+    denominator: fmpz_poly
+
+    @classmethod
+    def from_matrix(cls, m: sympy.Matrix) -> "StepPolynomials":
+        """Bring a matrix of rational functions of ``n`` over one integer denominator."""
+        fractions = [sympy.fraction(sympy.cancel(e)) for e in m]
+        den = _qq_poly(1)
+        for _, d in fractions:
+            den = den.lcm(_qq_poly(d))
+        nums = [_qq_poly(num) * den.exquo(_qq_poly(d)) for num, d in fractions]
+        scale = 1
+        for p in [den, *nums]:
+            for c in p.all_coeffs():
+                scale = math.lcm(scale, int(sympy.Rational(c).q))
+
+        def flint(p: sympy.Poly) -> fmpz_poly:
+            return fmpz_poly([int(c * scale) for c in reversed(p.all_coeffs())])
+
+        r = m.rows
+        flat = [flint(p) for p in nums]
+        return cls(tuple(tuple(flat[i * r:(i + 1) * r]) for i in range(r)), flint(den))
+
+    @property
+    def rank(self) -> int:
+        return len(self.numerators)
+
+    def at(self, k: int) -> tuple[fmpz_mat, fmpz]:
+        """N(k) and D(k) as exact integers; refuses a k where D(k) = 0."""
+        d = self.denominator(k)
+        if d == 0:
+            raise InputError(f"the step matrix is undefined at step {k} (its denominator vanishes)")
+        return fmpz_mat([[p(k) for p in row] for row in self.numerators]), d
+
+    def walk(self, depth: int, first: int = 0) -> Walk:
+        """M(first) ... M(first + depth - 1), by binary splitting: the product tree multiplies
+        integers of balanced sizes, which fast (FFT) multiplication rewards."""
+        for name, v in (("depth", depth), ("first", first)):
+            if isinstance(v, bool) or not isinstance(v, Integral) or not 0 <= v <= MAX_DEPTH:
+                raise InputError(f"{name} must be an integer from 0 to {MAX_DEPTH}, got {v!r}")
+        if depth == 0:
+            return Walk(fmpz_mat(self.rank, self.rank, [1 if i == j else 0 for i in range(self.rank)
+                                                        for j in range(self.rank)]), fmpz(1))
+        first, depth = int(first), int(depth)
+        block = self._blocked
+        whole = depth // _BLOCK
+        steps = [self._block_at(block, first + i * _BLOCK) for i in range(whole)]
+        steps += [self.at(k) for k in range(first + whole * _BLOCK, first + depth)]
+        return Walk(*_product(steps, 0, len(steps)))
+
+    def _block_at(self, block: "StepPolynomials", k: int) -> tuple[fmpz_mat, fmpz]:
+        """One block's product; where it is undefined, the single step at fault is named."""
+        try:
+            return block.at(k)
+        except InputError:
+            for j in range(k, k + _BLOCK):
+                self.at(j)
+            raise
+
+    @cached_property
+    def _blocked(self) -> "StepPolynomials":
+        """M(k) M(k + 1) ... M(k + _BLOCK - 1) as one polynomial matrix in k: one evaluation (in
+        compiled code, of a higher degree) in place of _BLOCK, which is what the walk's time goes
+        to at depths of thousands; a zero denominator inside a block shows as a zero at k."""
+        r = self.rank
+        nums = [list(row) for row in self.numerators]
+        den = self.denominator
+        for j in range(1, _BLOCK):
+            shift = fmpz_poly([j, 1])
+            nxt = [[p(shift) for p in row] for row in self.numerators]
+            nums = [[sum((nums[i][m] * nxt[m][c] for m in range(r)), fmpz_poly([])) for c in range(r)]
+                    for i in range(r)]
+            den = den * self.denominator(shift)
+        return StepPolynomials(tuple(tuple(row) for row in nums), den)
+
+    def walks(self, depths: Sequence[int]) -> list[Walk]:
+        """Walks at several increasing depths, in one pass (one product per segment)."""
+        out, mat, den, done = [], None, fmpz(1), 0
+        for depth in depths:
+            if depth < done:
+                raise InputError(f"depths must increase, got {list(depths)}")
+            segment = self.walk(depth - done, done)
+            mat = segment.matrix if mat is None else mat * segment.matrix
+            den *= segment.denominator
+            done = depth
+            out.append(Walk(mat, den))
+        return out
+
+
+def _product(steps: list[tuple[fmpz_mat, fmpz]], lo: int, hi: int) -> tuple[fmpz_mat, fmpz]:
+    if hi - lo == 1:
+        return steps[lo]
+    mid = (lo + hi) // 2
+    left, right = _product(steps, lo, mid), _product(steps, mid, hi)
+    return left[0] * right[0], left[1] * right[1]
