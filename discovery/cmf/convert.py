@@ -38,24 +38,11 @@ from flint import fmpz_poly
 
 from discovery.cmf.field import CMF, StepPolynomials, n
 from discovery.errors import InputError
+from discovery.pcf.equivalence import Mobius
 from discovery.pcf.formula import PCF
 
 _FIT_LEVELS = 3
 _CHECK_LEVELS = 4
-
-
-@dataclass(frozen=True)
-class Mobius:
-    """L_cmf = (alpha + beta L_pcf) / (gamma + delta L_pcf), exact integers."""
-
-    alpha: int
-    beta: int
-    gamma: int
-    delta: int
-
-    def apply(self, x):
-        """The map at an mpmath, Fraction or sympy number x."""
-        return (self.alpha + self.beta * x) / (self.gamma + self.delta * x)
 
 
 @dataclass(frozen=True)

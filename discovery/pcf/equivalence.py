@@ -129,7 +129,26 @@ def equivalent(p: PCF, q: PCF) -> bool:
 
 
 @dataclass(frozen=True)
-class Relation:
+class Mobius:
+    """An exact Möbius map x -> (alpha + beta x)/(gamma + delta x) between two limits.
+
+    Attributes
+    ----------
+    alpha, beta, gamma, delta : int
+    """
+
+    alpha: int
+    beta: int
+    gamma: int
+    delta: int
+
+    def apply(self, x):
+        """(alpha + beta x)/(gamma + delta x) for an mpmath, gmpy2, Fraction or sympy number x."""
+        return (self.alpha + self.beta * x) / (self.gamma + self.delta * x)
+
+
+@dataclass(frozen=True)
+class Relation(Mobius):
     """The exact Möbius map L_q = (alpha + beta L_p)/(gamma + delta L_p) between two limits.
 
     Attributes
@@ -148,15 +167,7 @@ class Relation:
     exactly, so it holds whatever the limits are (and whether or not they are finite).
     """
 
-    alpha: int
-    beta: int
-    gamma: int
-    delta: int
     shift: int
-
-    def apply(self, x):
-        """(alpha + beta x)/(gamma + delta x) for an mpmath, gmpy2, Fraction or sympy number x."""
-        return (self.alpha + self.beta * x) / (self.gamma + self.delta * x)
 
 
 _Matrix = tuple[int, int, int, int]
