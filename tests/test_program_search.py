@@ -104,7 +104,7 @@ def test_finite_only_in_a_campaign_file(tmp_path):
             'finite_only = {}\n')
     path = tmp_path / "c.toml"
     path.write_text(text.format("true"))
-    assert load_config(path).space["finite_only"] is True
+    assert load_config(path).target["finite_only"] is True
     path.write_text(text.format('"yes"'))
     with pytest.raises(ConfigError, match="finite_only"):
         load_config(path)

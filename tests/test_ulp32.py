@@ -219,7 +219,7 @@ def test_ulp32_campaign(tmp_path):
     cfg.write_text("[campaign]\nname='u'\nkind='program'\nseed=1\n[target]\nname='exp2'\ninterval=[1, 1.001]\n"
                    "error='ulp32'\nmax_ops=3\nops=['add','mul','fma']\n[search]\ngenerations=2\npopulation=8\n"
                    "[execution]\nworkers=1\n")
-    assert load_config(cfg).space["error"] == "ulp32"
+    assert load_config(cfg).target["error"] == "ulp32"
     result = run_campaign(cfg, tmp_path / "u.db", progress=False)
     assert result.complete and result.formulas >= 1
     # The stored front carries its exhaustive float32 error, as the check finds it again.

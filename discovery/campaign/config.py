@@ -283,11 +283,6 @@ class ProgramConfig(CampaignConfig):
     def _searched(self) -> dict:
         return self.target
 
-    @property
-    def space(self) -> dict:
-        """The ``[target]`` table under the name all campaigns once used for it (kept for callers
-        of that name; the stored configuration still calls it ``space``)."""
-        return self.target
 
 def load_config(path: str | Path) -> PcfConfig | ProgramConfig:
     """Read and validate a campaign file.
