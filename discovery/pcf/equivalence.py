@@ -360,7 +360,7 @@ def _contracted(pcf: PCF, odd: bool, check: int) -> tuple[PCF, _Matrix] | None:
 
 
 @dataclass(frozen=True)
-class Connection:
+class Connection(Mobius):
     """How two PCFs are the same formula, with the Möbius map L_q = (alpha + beta L_p)/(gamma + delta L_p).
 
     Attributes
@@ -377,14 +377,6 @@ class Connection:
 
     kind: str
     contracted: str
-    alpha: int
-    beta: int
-    gamma: int
-    delta: int
-
-    def apply(self, x):
-        """(alpha + beta x)/(gamma + delta x)."""
-        return (self.alpha + self.beta * x) / (self.gamma + self.delta * x)
 
     def __str__(self):
         if self.kind == "equivalent":
@@ -423,7 +415,7 @@ def connection(p: PCF, q: PCF, check: int = 4) -> Connection | None:
     """
     rel = relation(p, q, check)
     if rel is not None:
-        return Connection("equivalent", "", rel.alpha, rel.beta, rel.gamma, rel.delta)
+        return Connection(rel.alpha, rel.beta, rel.gamma, rel.delta, "equivalent", "")
     for whole, part, name in ((p, q, "p"), (q, p, "q")):
         for odd in (False, True):
             try:
@@ -439,5 +431,5 @@ def connection(p: PCF, q: PCF, check: int = 4) -> Connection | None:
             # L_whole = G(L_C) and L_part = R(L_C).
             g, r = contracted[1], _matrix(link)
             mobius = _compose(r, _adjugate(g)) if name == "p" else _compose(g, _adjugate(r))
-            return Connection("odd part" if odd else "even part", name, *_normalized(mobius))
+            return Connection(*_normalized(mobius), "odd part" if odd else "even part", name)
     return None
