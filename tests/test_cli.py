@@ -181,3 +181,24 @@ def test_query_shows_scanned_error_bound_and_the_infinities_marker(tmp_path, cap
     assert main(["query", "--db", str(db), "--kind", "program", "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert [(r["bound"], r["infinities"]) for r in records] == [(None, True), (0.51, False)]
+
+
+def test_version_constants_and_a_missing_command(capsys):
+    from discovery import __version__
+
+    assert main(["--version"]) == 0 and capsys.readouterr().out.strip() == f"discovery {__version__}"
+    assert main(["constants", "--digits", "10"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("103 constants") and "gauss" in out and "3.141592654" in out
+    assert main([]) == 2
+    assert capsys.readouterr().err.strip() == "discovery: error: a COMMAND is required (see 'discovery --help')"
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    # More output than a pipe holds, read by something that stops after 10 bytes (like head).
+    proc = subprocess.Popen([sys.executable, "-m", "discovery", "constants", "--format", "json", "--digits", "1000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    assert b"error" not in proc.stderr.read()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from discovery.cli.arguments import NEGATIVE_POLYNOMIAL
 from discovery.cli.parser import UsageError, build_parser
+from discovery import __version__
 from discovery.errors import DiscoveryError
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
@@ -45,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = [" " + t if NEGATIVE_POLYNOMIAL.match(t) else t for t in argv]
     try:
         args = build_parser().parse_args(argv)
+        if args.version:
+            print(f"discovery {__version__}")
+            return 0
+        if args.command is None:
+            raise UsageError("a COMMAND is required (see 'discovery --help')")
     except UsageError as err:
         print(f"discovery: error: {_one_line(err)}", file=sys.stderr)
         return 2
@@ -64,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("discovery: interrupted; everything committed is kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (discovery query ... | head): not an error of ours.
+        sys.stderr.close()
+        return 0
     except Exception as err:  # noqa: BLE001 - the command line's last resort: one line, never a traceback
         if debug:
             traceback.print_exc()

@@ -134,3 +134,25 @@ def report(args) -> int:
     path = write_report(args.db, args.out, campaign=args.campaign)
     print(f"report: {path}")
     return 0
+
+
+def constants(args) -> int:
+    import mpmath
+
+    from discovery.constants import CATALOG, load_catalog
+
+    if args.catalog:
+        load_catalog(args.catalog)
+    rows = []
+    for c in CATALOG.values():
+        rows.append({"name": c.name, "aliases": list(c.aliases), "sympy": str(c.sympy_form),
+                     "value": mpmath.nstr(c.value(args.digits), args.digits), "description": c.description})
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{len(rows)} constants (names and aliases are accepted wherever a constant is asked for)")
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        aliases = f" ({', '.join(r['aliases'])})" if r["aliases"] else ""
+        print(f"{r['name']:<{width}}  {r['value']:<{args.digits + 4}}  {r['description']}{aliases}")
+    return 0

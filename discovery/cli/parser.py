@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Discover formulas: polynomial continued fractions and short programs. "
         "Add --debug anywhere to see the traceback of an error.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     _pcf_parsers(commands)
     _identify_parser(commands)
@@ -39,7 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     _database_parsers(commands)
     _program_parsers(commands)
     _run_parser(commands)
+    _constants_parser(commands)
     return parser
+
+
+def _constants_parser(commands) -> None:
+    """The ``constants`` command: the catalog."""
+    co = commands.add_parser("constants", help="list the catalog of constants (names, aliases, values)",
+                             description="The constants identification tries, with their aliases, sympy forms "
+                             "and values; --catalog adds a user's TOML file.")
+    co.add_argument("--catalog", help="a TOML file of more constants ([[constant]] name, value, ...)")
+    co.add_argument("--digits", type=int_in(5, 1000), default=20, help="digits of each value (5 to 1000, default 20)")
+    co.add_argument("--format", choices=("table", "json"), default="table")
+    co.set_defaults(handler=database.constants)
 
 
 def _pcf_parsers(commands) -> None:
