@@ -92,7 +92,7 @@ def _workers(v, where):
 
 
 # [search] strategy of a PCF campaign (each is a strategy of discovery.campaign.runner.STRATEGIES).
-PCF_STRATEGIES = ("enumerate", "mitm", "evolve")
+PCF_STRATEGIES = ("enumerate", "mitm", "evolve", "cmf")
 TRIAGE_MODES = ("off", "rank", "drop")
 OBJECTIVES = ("delta", "factorial_reduction", "convergence", "target", "novelty", "size")
 # Keys of [search] that only an evolve campaign reads, with their defaults there.
@@ -124,6 +124,10 @@ def _check_pcf_search(search: dict, path: Path) -> None:
         if search["population"] < 4:
             raise ConfigError(f"{path}: [search] population must be at least 4, got {search['population']}")
         return
+    if search["strategy"] == "cmf":
+        for key, off in (("triage", "off"), ("max_candidates", None)):
+            if search[key] != off:
+                raise ConfigError(f"{path}: [search] {key} cuts a coefficient grid; strategy = 'cmf' walks a CMF")
     given = [k for k in _EVOLVE_KEYS if search[k] is not None]
     if given:
         raise ConfigError(f"{path}: [search] {given[0]} belongs to strategy = 'evolve', not {search['strategy']!r}")
@@ -341,15 +345,63 @@ def _read_document(path: Path) -> dict:
     return doc
 
 
+# [space] of strategy = "cmf": trajectories of a shipped CMF (discovery.campaign.cmf).
+_CMF_KEYS = {"cmf": None, "max_step": 2, "max_start": 2}
+MAX_CMF_STEP, MAX_CMF_START, MAX_CMF_TRAJECTORIES = 10, 100, 10**6
+
+
+def _cmf_name(v, where):
+    from discovery.cmf import known_cmf, known_names  # sympy and flint: only campaigns over a CMF load them
+
+    check(v, isinstance(v, str), where, "the name of a shipped CMF")
+    if v not in known_names():
+        raise ConfigError(f"{where}: no known CMF {v!r}; known: {', '.join(known_names())}")
+    if known_cmf(v).rank != 2:
+        raise ConfigError(f"{where}: CMF {v!r} has rank {known_cmf(v).rank}; a PCF comes from a rank-2 field")
+    return v
+
+
+def _read_cmf_space(space: dict, strategy: str, path: Path) -> dict:
+    """``[space]`` of a campaign over CMF trajectories (only its keys: a box campaign's digest is unchanged)."""
+    if strategy != "cmf":
+        given = [k for k in _CMF_KEYS if space[k] is not None]
+        raise ConfigError(f"{path}: [space] {given[0]} belongs to strategy = 'cmf', not {strategy!r}")
+    other = [k for k, v in space.items() if k not in _CMF_KEYS and v is not None]
+    if other:
+        raise ConfigError(f"{path}: [space] {other[0]} belongs to a coefficient space; strategy = 'cmf' takes "
+                          f"{', '.join(_CMF_KEYS)}")
+    if space["cmf"] is None:
+        raise ConfigError(f"{path}: [space] cmf is missing (strategy = 'cmf' walks a shipped CMF)")
+    out = {k: default if space[k] is None else space[k] for k, default in _CMF_KEYS.items()}
+    from discovery.cmf import known_cmf
+
+    dim = known_cmf(out["cmf"]).dim
+    count = (2 * out["max_step"] + 1) ** dim * out["max_start"] ** dim
+    if count > MAX_CMF_TRAJECTORIES:
+        raise ConfigError(f"{path}: [space] max_step = {out['max_step']} and max_start = {out['max_start']} give up to "
+                          f"{count:,} trajectories; at most {MAX_CMF_TRAJECTORIES:,} (each is converted to a PCF "
+                          "with sympy, about 0.1 s)")
+    return out
+
+
 def _read_space(doc: dict, path: Path) -> dict:
-    """``[space]``: a box (degrees and bound) or coefficient ranges."""
+    """``[space]``: a box (degrees and bound), coefficient ranges, or a CMF's trajectories."""
     space = read_table(doc, "space", {
         "degree_a": (None, int_in(0, MAX_DEGREE_A, WHY_DEGREE)),
         "degree_b": (None, int_in(0, MAX_DEGREE_B, WHY_DEGREE)),
         "bound": (None, int_in(1, MAX_COEFFICIENT, WHY_COEFFICIENT)),
         "a": (None, _ranges),
         "b": (None, _ranges),
+        "cmf": (None, _cmf_name),
+        "max_step": (None, int_in(1, MAX_CMF_STEP, "directions grow as (2 max_step + 1)^dimension")),
+        "max_start": (None, int_in(1, MAX_CMF_START, "starts grow as max_start^dimension")),
     }, path)
+    # [search] is validated later; here its strategy only picks which [space] keys belong.
+    search = doc.get("search")
+    strategy = search.get("strategy", "enumerate") if isinstance(search, dict) else "enumerate"
+    if strategy == "cmf" or any(space[k] is not None for k in _CMF_KEYS):
+        return _read_cmf_space(space, strategy, path)
+    space = {k: v for k, v in space.items() if k not in _CMF_KEYS}
     box = [k for k in ("degree_a", "degree_b", "bound") if space[k] is not None]
     ranges = [k for k in ("a", "b") if space[k] is not None]
     if box and ranges:

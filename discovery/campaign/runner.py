@@ -14,6 +14,7 @@ from pathlib import Path
 import discovery.store
 
 from discovery.campaign.closing import close_campaign
+from discovery.campaign.cmf import Cmf
 from discovery.campaign.config import CampaignConfig, load_config
 from discovery.campaign.enumerate import Enumerate, Mitm
 from discovery.campaign.evolve import Evolve
@@ -28,6 +29,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("pcf", "enumerate"): Enumerate(),
     ("pcf", "mitm"): Mitm(),
     ("pcf", "evolve"): Evolve(),
+    ("pcf", "cmf"): Cmf(),
     ("program", "evolve"): Programs(),
 }
 
