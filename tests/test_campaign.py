@@ -167,7 +167,9 @@ def test_shipped_campaign_files_load():
     assert {"quickstart", "paper-2024", "zeta3-apery"} <= names
     for path in root.glob("*.toml"):
         config = load_config(path)
-        assert unit_count(config) >= 1
+        # As its strategy registers them: an evolve campaign on a time budget has no set number (0).
+        timed = config.search.get("strategy") == "evolve" and config.kind == "pcf" and not config.search["generations"]
+        assert unit_count(config) >= (0 if timed else 1)
     paper = load_config(root / "paper-2024.toml")
     assert (paper.space["degree_a"], paper.space["degree_b"], paper.space["bound"]) == (2, 2, 5)
 

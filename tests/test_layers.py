@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "discovery"
 
 # Bottom to top; a module may import from its own layer and those below.
 LAYERS = [
-    ("errors", "messages", "functions", "expression_cost", "expressions", "sequences"),
+    ("errors", "version", "messages", "functions", "expression_cost", "expressions", "sequences"),
     ("catalogs", "constants", "checkpoints", "evolution"),
     ("pcf", "programs", "cmf"),
     ("identify", "cluster", "triage", "novelty", "store"),

@@ -30,7 +30,7 @@ _EXPORTS = {
     "CampaignConfig": "config", "ConfigError": "config", "PcfConfig": "config", "ProgramConfig": "config",
     "load_config": "config",
     "Executor": "executors", "LocalExecutor": "executors", "make_executor": "executors",
-    "campaign_space": "pcf", "run_pcf_unit": "pcf", "unit_count": "pcf",
+    "campaign_space": "pcf", "run_pcf_unit": "pcf", "unit_count": "runner",
     "CampaignResult": "result", "summary_lines": "result",
     "STRATEGIES": "runner", "run_campaign": "runner",
     "CampaignRun": "strategy", "Strategy": "strategy",

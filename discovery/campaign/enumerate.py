@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from discovery.campaign.config import PcfConfig
-from discovery.campaign.pcf import UnitRunner, unit_count
+from discovery.campaign.pcf import UnitRunner, campaign_space
 from discovery.campaign.progress import progress_bar
 from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.campaign.training import train_from_store
@@ -29,7 +29,7 @@ class Enumerate(Strategy):
     families = True
 
     def units(self, config: PcfConfig) -> int:
-        return unit_count(config)
+        return campaign_space(config).units(config.search["unit_size"])
 
     def run(self, run: CampaignRun) -> bool:
         config, store, cid = run.config, run.store, run.campaign_id

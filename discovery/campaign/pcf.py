@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from discovery.campaign.config import CampaignConfig, PcfConfig, load_campaign_catalog
+from discovery.campaign.config import PcfConfig, load_campaign_catalog
 from discovery.identify import confirm_matches
 from discovery.pcf.dynamics import FIELDS, metrics
 from discovery.pcf.kernels import Status, evaluate
@@ -22,7 +22,7 @@ from discovery.records import IdentificationRecord, PcfRecord, UnitResult, ident
 from discovery.triage import features
 
 __all__ = ["UnitRunner", "batch_result", "campaign_space", "fit_points", "identification_record", "process_batch",
-           "run_pcf_unit", "unit_count", "unit_result"]
+           "run_pcf_unit", "unit_result"]
 
 
 def campaign_space(config: PcfConfig):
@@ -33,13 +33,6 @@ def campaign_space(config: PcfConfig):
 @lru_cache(maxsize=8)
 def _space(space_json: str, limit: int | None):
     return Space.from_config(json.loads(space_json), limit)
-
-
-def unit_count(config: CampaignConfig) -> int:
-    """Number of work units of the campaign (one for a program search)."""
-    if config.kind == "program":
-        return 1
-    return campaign_space(config).units(config.search["unit_size"])
 
 
 @lru_cache(maxsize=4)

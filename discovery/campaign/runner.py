@@ -34,6 +34,12 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
 }
 
 
+def unit_count(config: CampaignConfig) -> int:
+    """Number of work units of a campaign, as its strategy cuts its search (one for a program
+    search)."""
+    return STRATEGIES[(config.kind, config.search.get("strategy", "evolve"))].units(config)
+
+
 def run_campaign(
     config: CampaignConfig | str | Path,
     db: str | Path,

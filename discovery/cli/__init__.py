@@ -15,7 +15,7 @@ from pathlib import Path
 
 from discovery.cli.arguments import NEGATIVE_POLYNOMIAL
 from discovery.cli.parser import UsageError, build_parser
-from discovery import __version__
+from discovery.version import __version__
 from discovery.errors import DiscoveryError
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
