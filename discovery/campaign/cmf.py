@@ -23,7 +23,6 @@ from flint import fmpz_poly
 
 from discovery.campaign.config import PcfConfig
 from discovery.campaign.pcf import batch_result
-from discovery.campaign.progress import progress_bar
 from discovery.campaign.schema import MAX_DEGREE_A, MAX_DEGREE_B
 from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.cmf import known_cmf, trajectory_pcf
@@ -140,12 +139,5 @@ class Cmf(Strategy):
         if run.max_units is not None:
             todo = todo[:run.max_units]
         if todo:
-            found = 0
-            with progress_bar(config.name, "units", total, "unit", run.progress, initial=len(done_before)) as bar:
-                for row in run.executor().map_unordered(_CmfUnit(config), todo):
-                    result = UnitResult.from_row(row)
-                    result.write(store, cid, result.unit)
-                    found += result.identified
-                    bar.update(1)
-                    bar.set_postfix(identified=found)
+            run.store_units([(_CmfUnit(config), todo)], total, len(done_before))
         return len(store.done_units(cid)) == total

@@ -16,10 +16,8 @@ from typing import Iterable, Iterator
 
 from discovery.campaign.config import PcfConfig
 from discovery.campaign.pcf import UnitRunner, campaign_space
-from discovery.campaign.progress import progress_bar
 from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.campaign.training import train_from_store
-from discovery.records import UnitResult
 
 
 class Enumerate(Strategy):
@@ -41,15 +39,8 @@ class Enumerate(Strategy):
         warmup = _warmup(config, total)
         todo = itertools.islice(_order(total, done_before, warmup), remaining)
         if remaining > 0:
-            found = 0
-            with progress_bar(config.name, "units", total, "unit", run.progress, initial=len(done_before)) as bar:
-                for stage in _stages(config, store, cid, todo, warmup):
-                    for row in run.executor().map_unordered(stage.call, stage.units):
-                        result = UnitResult.from_row(row)
-                        result.write(store, cid, result.unit)
-                        found += result.identified
-                        bar.update(1)
-                        bar.set_postfix(identified=found)
+            run.store_units(((stage.call, stage.units) for stage in _stages(config, store, cid, todo, warmup)),
+                            total, len(done_before))
         return len(store.done_units(cid)) == total
 
 

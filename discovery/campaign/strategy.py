@@ -15,6 +15,8 @@ from pathlib import Path
 
 from discovery.campaign.config import CampaignConfig, run_folder
 from discovery.campaign.executors import DaskExecutor, Executor, make_executor
+from discovery.campaign.progress import progress_bar
+from discovery.records import UnitResult
 
 
 @dataclass
@@ -67,6 +69,24 @@ class CampaignRun:
                 print(f"Dask: {self._executor.worker_count()} workers; dashboard {self._executor.dashboard}",
                       file=sys.stderr)
         return self._executor
+
+    def store_units(self, stages, total: int, done: int) -> None:
+        """Run work units on the executor and store each one's results with its done mark as it
+        finishes, under one progress bar of ``total`` units of which ``done`` were done before.
+
+        ``stages`` yields ``(call, units)`` pairs: ``call(unit)`` returns a
+        :class:`~discovery.records.UnitResult` as JSON (run in a worker); a later stage may depend
+        on what earlier ones stored (triage's warm-up).
+        """
+        found = 0
+        with progress_bar(self.config.name, "units", total, "unit", self.progress, initial=done) as bar:
+            for call, units in stages:
+                for row in self.executor().map_unordered(call, units):
+                    result = UnitResult.from_row(row)
+                    result.write(self.store, self.campaign_id, result.unit)
+                    found += result.identified
+                    bar.update(1)
+                    bar.set_postfix(identified=found)
 
     def close_executor(self, cancel: bool = False) -> None:
         """Release the executor: the run's own when the search is over; any, with its queued work
