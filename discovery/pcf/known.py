@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -104,14 +105,23 @@ class Literature(NamedTuple):
 
 def _polynomial(text: str, where: str, symbols: tuple[str, ...]) -> sympy.Poly:
     """A polynomial with integer values given as text in ``symbols`` (``n``, or ``n`` and ``k``)."""
+    try:
+        return _parsed_polynomial(text, symbols)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from exc
+
+
+@lru_cache(maxsize=1024)
+def _parsed_polynomial(text: str, symbols: tuple[str, ...]) -> sympy.Poly:
+    # Cached: the literature's families are instantiated at hundreds of k from a few dozen texts.
     gens = sympy.symbols(symbols)
     try:
         # The package's whitelisting parser: a user's file is read, never evaluated.
         poly = sympy.Poly(sympy.expand(to_sympy(text, symbols)), *gens)
     except (InputError, sympy.PolynomialError, TypeError) as exc:
-        raise InputError(f"{where}: {text!r} is not a polynomial in {', '.join(symbols)}") from exc
+        raise InputError(f"{text!r} is not a polynomial in {', '.join(symbols)}") from exc
     if not all(c.is_rational for c in poly.coeffs()):
-        raise InputError(f"{where}: {text!r} has a coefficient that is not rational")
+        raise InputError(f"{text!r} has a coefficient that is not rational")
     return poly
 
 
@@ -122,15 +132,32 @@ def _coefficients(poly: sympy.Poly, where: str) -> list[int]:
     return [int(c) for c in coeffs]
 
 
+@lru_cache(maxsize=1024)
+def _terms_in_n_k(text: str) -> tuple[int, tuple[tuple[int, int, Fraction], ...]]:
+    """The degree in n and the terms ``(i, j, c)`` of ``c n^i k^j`` of a family's polynomial text."""
+    poly = _parsed_polynomial(text, ("n", "k"))
+    terms = tuple((i, j, Fraction(int(c.p), int(c.q))) for (i, j), c in poly.terms())
+    return max((i for i, _, _ in terms), default=0), terms
+
+
+def _instance(text: str, k: int, where: str) -> list[int]:
+    _polynomial(text, where, ("n", "k"))  # raises naming ``where`` if the text is bad
+    degree, terms = _terms_in_n_k(text)
+    coeffs = [Fraction(0)] * (degree + 1)
+    for i, j, c in terms:
+        coeffs[i] += c * Fraction(k) ** j
+    while len(coeffs) > 1 and coeffs[-1] == 0:
+        coeffs.pop()
+    if any(c.denominator != 1 for c in coeffs):
+        raise InputError(f"{where}: {text!r} has a coefficient that is not an integer at k = {k}")
+    return [int(c) for c in reversed(coeffs)]
+
+
 def family_instance(family: dict, k: int) -> tuple[list[int], list[int], str]:
     """The fraction ``(a, b)`` (integer coefficients, highest degree first) and the closed form of a
     family at the parameter value ``k``."""
     where = f"family {family.get('id')!r} at k = {k}"
-    n_, k_ = sympy.symbols("n k")
-    a, b = (
-        _coefficients(sympy.Poly(_polynomial(family[side], where, ("n", "k")).as_expr().subs(k_, k), n_), where)
-        for side in ("a", "b")
-    )
+    a, b = (_instance(family[side], k, where) for side in ("a", "b"))
     closed = re.sub(r"\bk\b", str(int(k)) if k >= 0 else f"({int(k)})", family["closed_form"])
     return a, b, closed
 
