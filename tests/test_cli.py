@@ -108,7 +108,7 @@ def test_campaign_status_and_query_formats(tmp_path, capsys):
     for r in records:
         sympy.sympify(r["closed_form"])
     assert main(["query", "--db", str(db), "--identified", "--format", "csv"]) == 0
-    assert capsys.readouterr().out.startswith("id,kind,a,b")
+    assert capsys.readouterr().out.startswith("id,kind,a,a_text,b,b_text,limit")
     assert main(["query", "--db", str(db), "--format", "json"]) == 0
     every = json.loads(capsys.readouterr().out)
 
@@ -120,7 +120,7 @@ def test_campaign_status_and_query_formats(tmp_path, capsys):
     assert wanted and len(wanted) < sum(digits(r) is not None for r in every)  # the filter keeps some, drops some
     assert main(["query", "--db", str(db), "--min-digits", "30", "--delta", "-1", "1"]) == 0
     table = capsys.readouterr().out
-    assert {int(m) for m in re.findall(r"^#(\d+) ", table, flags=re.M)} == wanted
+    assert {int(m) for m in re.findall(r"^ *#(\d+) ", table, flags=re.M)} == wanted
     assert main(["query", "--db", str(tmp_path / "missing.db")]) == 2
     assert "no database" in capsys.readouterr().err
 
@@ -203,3 +203,110 @@ def test_a_reader_that_goes_away_is_not_an_error():
     proc.stdout.close()
     assert proc.wait(timeout=120) == 0
     assert b"error" not in proc.stderr.read()
+
+
+def _stored(db, items):
+    """A database holding one campaign 'q' with these PCFs (a, b, float limit, delta, identification)."""
+    from discovery.store import FormulaStore
+
+    rows = [{"a": a, "b": b, "metrics": {"limit_value": limit, "delta": delta, "convergence_class": "exponential",
+                                         "complex_eigen": 0, "depth": 2000}, "identification": ident}
+            for a, b, limit, delta, ident in items]
+    with FormulaStore(db) as store:
+        cid = store.start_campaign("q", "pcf", {}, "h", total_units=1)
+        store.write_unit(cid, 0, len(rows), len(rows), rows)
+
+
+TWO = {"constant": None, "kind": "rational", "basis": ["1", "L"], "relation": [2, -1], "closed_form": "2",
+       "digits_verified": math.inf, "depth": 3}
+APERY = {"constant": "zeta3", "kind": "mobius", "basis": ["1", "zeta3", "L", "zeta3*L"], "relation": [6, 0, 0, -1],
+         "closed_form": "6/zeta(3)", "digits_verified": 120.0, "depth": 40}
+
+
+def test_query_table_has_a_header_readable_polynomials_and_every_limit(tmp_path, capsys):
+    db = tmp_path / "q.db"
+    _stored(db, [([34, 51, 27, 5], [-1, 0, 0, 0, 0, 0, 0], 4.991341, 0.08, APERY),
+                 ([1, 3], [-1, 0], 1.9999999999999998, -0.5, TWO),
+                 ([2, 1], [3, 0, 1], 0.1234567890123, 0.5, None)])
+    assert main(["query", "--db", str(db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["id", "a(n)", "b(n)", "limit"] and "closed form" in lines[0]
+    apery = next(line for line in lines if "6/zeta(3)" in line)
+    assert "34n^3 + 51n^2 + 27n + 5" in apery and "-n^6" in apery
+    # Columns align whatever the degree: each column starts where its header does.
+    start = lines[0].index("digits") + len("digits")
+    assert {line[start - 1] for line in lines[1:]} == {"0", "t", "-"}  # 120, exact, -
+    assert "0.123456789012" in next(line for line in lines if "2n + 1" in line)  # unidentified: its number
+    two = next(line for line in lines if "n + 3" in line)
+    assert " 2 " in two and "1.99999" not in two and "exact" in two
+
+
+def test_query_sort_orders_rows_and_is_validated(tmp_path, capsys):
+    db = tmp_path / "q.db"
+    _stored(db, [([34, 51, 27, 5], [-1, 0, 0, 0, 0, 0, 0], 4.991341, 0.08, APERY),
+                 ([1, 3], [-1, 0], 1.9999999999999998, -0.5, TWO),
+                 ([2, 1], [3, 0, 1], 0.1234567890123, 0.5, None)])
+
+    def ids(*extra):
+        assert main(["query", "--db", str(db), "--format", "json", *extra]) == 0
+        return [(r["a"], r["delta"]) for r in json.loads(capsys.readouterr().out)]
+
+    deltas = [d for _, d in ids("--sort", "delta")]
+    assert deltas == sorted(deltas, reverse=True)
+    assert ids("--sort", "delta", "--limit", "1") == [([2, 1], 0.5)]  # the limit applies after sorting
+    assert ids("--sort", "digits")[0][0] == [1, 3]  # exact first
+    assert main(["query", "--db", str(db), "--sort", "size"]) == 2
+    assert "invalid choice: 'size'" in capsys.readouterr().err
+
+
+def test_query_json_and_csv_carry_readable_polynomials_and_exact_limits(tmp_path, capsys):
+    import csv
+    import io
+
+    db = tmp_path / "q.db"
+    _stored(db, [([1, 3], [-1, 0], 1.9999999999999998, -0.5, TWO),
+                 ([34, 51, 27, 5], [-1, 0, 0, 0, 0, 0, 0], 4.991341, 0.08, APERY)])
+    assert main(["query", "--db", str(db), "--format", "json", "--sort", "id"]) == 0
+    two, apery = json.loads(capsys.readouterr().out)
+    assert (two["a_text"], two["b_text"], two["limit"], two["closed_form"]) == ("n + 3", "-n", 2.0, "2")
+    assert apery["a_text"] == "34n^3 + 51n^2 + 27n + 5" and apery["a"] == [34, 51, 27, 5]
+    assert main(["query", "--db", str(db), "--format", "csv", "--sort", "id"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["limit"] == "2.0" and rows[0]["closed_form"] == "2" and rows[1]["b_text"] == "-n^6"
+
+
+def test_polynomial_text():
+    from discovery.cli.tables import polynomial_text
+
+    assert polynomial_text([34, 51, 27, 5]) == "34n^3 + 51n^2 + 27n + 5"
+    assert polynomial_text([-1, 0, 0]) == "-n^2"
+    assert polynomial_text([2, -1]) == "2n - 1"
+    assert polynomial_text([0, 0, 7]) == "7"
+    assert polynomial_text([0]) == "0"
+    assert polynomial_text([1, 0]) == "n"
+
+
+def test_query_into_a_closed_pipe_ends_quietly(tmp_path):
+    db = tmp_path / "q.db"
+    # More output than a pipe holds (64 KiB), in every format, read by something that stops after 10 bytes.
+    _stored(db, [([2, k], [1, 0, 0], 1.5, 0.1, None) for k in range(-600, 600)])
+    for fmt in ("table", "json", "csv"):
+        proc = subprocess.Popen([sys.executable, "-m", "discovery", "query", "--db", str(db), "--format", fmt],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        proc.stdout.read(10)
+        proc.stdout.close()
+        assert proc.wait(timeout=120) == 0
+        assert proc.stderr.read() == b""
+
+
+def test_constants_search_lists_name_value_definition_and_source(capsys):
+    assert main(["constants", "--search", "apery"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 constants matching 'apery'")
+    assert "zeta3" in out and "1.20205690315959428539973816151" in out and "zeta(3)" in out and "built in" in out
+    assert main(["constants", "--search", "ZETA", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"zeta2", "zeta3", "zeta5"} <= {r["name"] for r in rows}
+    assert {"name", "aliases", "value", "definition", "source", "description"} <= set(rows[0])
+    assert main(["constants", "--search", "no such thing"]) == 0
+    assert "no constant matches" in capsys.readouterr().out
