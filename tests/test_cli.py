@@ -100,6 +100,10 @@ def test_campaign_status_and_query_formats(tmp_path, capsys):
     assert "campaign tiny: complete" in capsys.readouterr().out
     assert main(["campaign", "status", "--db", str(db)]) == 0
     assert "tiny (pcf, finished)" in capsys.readouterr().out
+    assert main(["campaign", "run", str(cfg), "--db", str(db), "--quiet"]) == 0
+    rerun = capsys.readouterr().out
+    assert rerun.startswith("campaign tiny: already complete") and " in 0.0 s" not in rerun
+    assert "  families " in rerun and "new formulas " in rerun
     assert main(["query", "--db", str(db), "--constant", "e", "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert records and {"id", "kind", "a", "b", "limit", "constant", "closed_form", "relation",
@@ -155,7 +159,7 @@ def test_identify_cli(capsys):
     assert main(["identify", "(exp(pi) - 3)/(exp(pi) + 1)"]) == 0
     assert "e_pi" in capsys.readouterr().out
     assert main(["identify", "1.2345678901234567890123456789012345678901234567890"]) == 1
-    assert "identified  False" in capsys.readouterr().out
+    assert "identified  nothing" in capsys.readouterr().out
     assert main(["identify", "x + 1"]) == 2
     assert "unknown name 'x'" in capsys.readouterr().err
     assert main(["identify", "3.14159265358979323846264338327950288", "--constants", "pie"]) == 2
@@ -310,3 +314,80 @@ def test_constants_search_lists_name_value_definition_and_source(capsys):
     assert {"name", "aliases", "value", "definition", "source", "description"} <= set(rows[0])
     assert main(["constants", "--search", "no such thing"]) == 0
     assert "no constant matches" in capsys.readouterr().out
+
+
+NOTHING = "1.2345678901234567890123456789012345678901234567890"
+
+
+def test_identify_says_what_it_tried_and_what_to_try_next(capsys):
+    assert main(["identify", NOTHING]) == 1
+    out = capsys.readouterr().out
+    for stage in ("rational", "Möbius in 32 constants", "quadratic irrational", "two constants at once",
+                  "products of constants"):
+        assert stage in out
+    assert "escalation budget 5 s" in out
+    assert "try next    --degree 2" in out and "--catalog FILE" in out
+    assert main(["identify", NOTHING, "--budget", "0", "--constants", "pi", "e", "--format", "json"]) == 1
+    record = json.loads(capsys.readouterr().out)
+    assert record["identified"] is False and record["tried"][0]["stage"] == "rational"
+    assert any(t.get("skipped") == "budget" for t in record["tried"])
+    steps = " ".join(record["try_next"])
+    assert "--budget 60" in steps and "drop --constants" in steps and "--degree 2" in steps
+
+
+def test_identify_a_pasted_float_is_refused_with_the_fix_or_screened_with_its_risk(capsys):
+    from discovery.identify.low_precision import FALSE_POSITIVES
+
+    assert main(["identify", "1.6449340668482264"]) == 2
+    err = capsys.readouterr().err
+    assert "has 17 significant digits" in err and "Paste 20 or more digits" in err and "pi^2/6" in err
+    assert "--digits 8" in err and "random 17-digit reals" in err
+    assert main(["identify", "1.6449340668482264", "--digits", "8"]) == 0
+    out = capsys.readouterr().out
+    claims, trials = FALSE_POSITIVES[17, 8]
+    assert "pi**2/6" in out and "candidate        True" in out and "identified       False" in out
+    assert f"on {trials:,} random 17-digit reals this screen claimed a relation for {claims:,}" in out
+    assert main(["identify", "1.6449340668482264", "--digits", "12"]) == 2
+    assert "screened on 6 to 8 digits, got 12" in capsys.readouterr().err
+    assert main(["identify", "1.23456789012", "--digits", "6"]) == 2
+    assert "even a screen needs 13" in capsys.readouterr().err
+    assert main(["identify", "1.2345678901234567", "--digits", "8"]) == 1
+    out = capsys.readouterr().out
+    assert "identified  nothing (screened on 8 of 17 digits" in out and "paste 20 or more digits" in out
+
+
+def test_the_screen_false_positive_table_covers_every_screen_and_random_reals_rarely_pass():
+    import random
+
+    from discovery.identify.escalation import MIN_KNOWN
+    from discovery.identify.low_precision import FALSE_POSITIVES, MIN_SCREEN_KNOWN, screen, screen_range
+
+    wanted = {(k, d) for k in range(MIN_SCREEN_KNOWN, MIN_KNOWN) for d in range(screen_range(k)[0],
+                                                                                   screen_range(k)[1] + 1)}
+    assert set(FALSE_POSITIVES) == wanted
+    # A fresh sample agrees with the table: no more than a few claims in 300 random 17-digit reals.
+    rng = random.Random(7)
+    texts = [str(rng.randrange(10**16, 10**17)) for _ in range(300)]
+    claims = sum(screen(t[0] + "." + t[1:], 8) is not None for t in texts)
+    table_claims, trials = FALSE_POSITIVES[17, 8]
+    assert claims <= 3 + 300 * table_claims / trials * 3
+
+
+def test_an_evolve_summary_says_none_identified_and_shows_the_best_by_each_objective():
+    from discovery.campaign.result import CampaignResult, summary_lines
+    from discovery.cli.campaigns import best_candidate_lines
+
+    result = CampaignResult("evo", 1, 48, 36, 36, 1, {}, 24.0, True)
+    assert "  identified 0: no formula of this campaign was confirmed" in summary_lines(result)
+    records = [{"a": [1, 2, 3, 4], "b": [k, 0, 0, 0, 0, 0, 0], "delta": d, "naive_delta": nd, "limit": lim,
+                "closed_form": None} for k, d, nd, lim in ((1, -0.5, -0.8, 1.1), (2, -0.1, -0.2, 0.9),
+                                                            (3, -0.9, -0.95, 1.2020569031595942 * 1))]
+    lines = best_candidate_lines(["factorial_reduction", "target", "delta", "novelty"], records,
+                                 {"constants": ["zeta3"], "mobius_bound": 3})
+    text = "\n".join(lines)
+    assert "factorial reduction:" in text and "delta:" in text and "novelty" not in text
+    delta_rows = lines[lines.index("    delta:") + 1:]
+    assert delta_rows[0].split()[0] == "-0.1000" and "b(n) = 2n^6" in delta_rows[0]
+    # zeta(3) itself is at the floor distance from the Möbius table of zeta(3): first by target.
+    target = lines[lines.index("    log10 distance to a Möbius transform of the constants:") + 1]
+    assert "b(n) = 3n^6" in target

@@ -97,8 +97,9 @@ def _identify_parser(commands) -> None:
         "one catalog constant, quadratic, two constants at once, products of constants. Each candidate is "
         "confirmed on digits it was not screened on (twice the screening digits; for a slowly converging PCF, "
         "extrapolated, all the digits it reaches). A number needs at least 20 digits (or give an expression "
-        "such as 4/pi, or a PCF); a float of 15-19 digits is only screened, with --digits below 20, and the "
-        "answer then states its false-positive rate. Exit status 1 when nothing is confirmed.",
+        "such as 4/pi, or a PCF); a float of 13 to 19 digits (as pasted) is only screened, with --digits 6 to 9, and "
+        "the answer states the screen's measured false-positive rate. Exit status 1 when nothing is confirmed "
+        "(or, by a screen, found).",
     )
     idf.add_argument("value", help="digits (1.2732395447...), a constant expression (4/pi), or a(n) of a PCF")
     idf.add_argument("b", nargs="?", help="b(n): given, the two arguments are a PCF")
@@ -106,8 +107,8 @@ def _identify_parser(commands) -> None:
                      help="catalog names to try (default: all; see 'discovery constants')")
     idf.add_argument("--digits", type=int_in(5, 5000),
                      help="screening digits (default: half the given digits, 50 for a PCF), 5 to 5000: LLL and the "
-                     "confirmation run at twice as many. Below 20 with a float of fewer than 20 digits: a "
-                     "low-precision screen, nothing confirmed")
+                     "confirmation run at twice as many. With a float of fewer than 20 digits: the digits of a "
+                     "low-precision screen, 6 to (digits given - 1)/2, nothing confirmed")
     idf.add_argument("--degree", type=int, choices=(1, 2), default=1,
                      help="1: Möbius relations (a + bx)/(c + dx); 2: also ratios of quadratics in one constant")
     idf.add_argument("--pairs", action="store_true", help="try two constants at once even with --no-escalate")
