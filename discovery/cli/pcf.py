@@ -214,8 +214,8 @@ def _screen_digits(text: str, digits: int | None) -> int:
     known = known_digits(text)
     lo, hi = screen_range(known)
     if digits is None or digits >= MIN_KNOWN:
-        screen_hint = (f", or screen it with --digits {hi} (a screen, not a confirmation; "
-                       f"{_screen_note(known, hi)})" if known >= MIN_SCREEN_KNOWN else "")
+        screen_hint = (f", or screen it with --digits {hi} (a screen, not a confirmation: "
+                       f"{_screen_risk(known, hi)})" if known >= MIN_SCREEN_KNOWN else "")
         raise InputError(f"{text} has {known} significant digits; identify confirms every relation on digits it did "
                          f"not screen and needs at least {MIN_KNOWN}. Paste {MIN_KNOWN} or more digits, or give the "
                          f"number as an expression (e.g. 'pi^2/6', '1/agm(1, sqrt(2))'){screen_hint}")
@@ -223,16 +223,21 @@ def _screen_digits(text: str, digits: int | None) -> int:
 
 
 def _screen_note(known: int, digits: int) -> str:
+    """What a low-precision screen is, in words."""
+    return f"screened on {digits} of {known} digits, not confirmed: {_screen_risk(known, digits)}"
+
+
+def _screen_risk(known: int, digits: int) -> str:
     """The measured false-positive rate of a low-precision screen, in words."""
     from discovery.identify.low_precision import false_positive_rate
 
     rate = false_positive_rate(known, digits)
     if rate is None:
-        return f"screened on {digits} of {known} digits; its false-positive rate was not measured there"
+        return "its false-positive rate was not measured there"
     claims, trials = rate
     bound = f"below {3 / trials:.2%} at 95% confidence" if claims == 0 else f"{claims / trials:.2%}"
-    return (f"screened on {digits} of {known} digits, not confirmed: on {trials:,} random {known}-digit reals this "
-            f"screen claimed a relation for {claims:,} ({bound}; scripts/bench_low_precision.py)")
+    return (f"on {trials:,} random {known}-digit reals this screen claimed a relation for {claims:,} ({bound}; "
+            "scripts/bench_low_precision.py)")
 
 
 def _next_steps(args, trace: list, screened) -> list[str]:
