@@ -45,7 +45,7 @@ def test_every_command_has_a_description_and_every_option_help_and_its_default(p
             continue
         where = f"{' '.join(path)} {'/'.join(action.option_strings) or action.dest}"
         assert action.help and action.help.strip(), f"{where} has no help"
-        if action.default not in (None, False, argparse.SUPPRESS):
+        if not (action.default is None or action.default is False or action.default is argparse.SUPPRESS):
             assert "default" in formatter._expand_help(action), f"{where} does not show its default {action.default!r}"
 
 
@@ -58,6 +58,9 @@ def test_defaults_are_shown_in_the_rendered_help(capsys):
         main(["identify", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "(default: 1)" in out and "default 5" in out and "20 digits" in out
+    with pytest.raises(SystemExit):
+        main(["pcf", "survey", "--help"])
+    assert "2^63-1 (default: 0)" in " ".join(capsys.readouterr().out.split())  # a default of 0 is shown too
 
 
 def test_run_is_the_first_command_listed(capsys):

@@ -24,7 +24,9 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+        # Identity, not equality: a default of 0 is a default to show (0 == False).
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS \
+                or "default" in text:
             return text
         if action.option_strings or action.nargs in ("?", "*"):
             return f"{text} (default: %(default)s)"

@@ -144,7 +144,8 @@ def identify_pcf(
     trace : list, optional
         Receives what was tried: a dict ``{"stage": "evaluation", "digits": ..., "depth": ...}``
         for the limit's value, then one per stage of the escalation
-        (:func:`~discovery.identify.escalation.run_escalation`).
+        (:func:`~discovery.identify.escalation.run_escalation`), and one for the hypergeometric
+        closed form when it was tried.
 
     Returns
     -------
@@ -186,7 +187,11 @@ def identify_pcf(
     stages = escalation_stages(constants, degree, pairs or escalate, escalate)
     found = run_escalation(source, known, screen, stages, remaining, est.depth, trace)
     if found is None and closed_forms and len(pcf.a) <= 2 and len(pcf.b) <= 3:
-        return _hypergeometric(pcf, min(known, 2 * digits), est.depth)
+        began = time.perf_counter()
+        found = _hypergeometric(pcf, min(known, 2 * digits), est.depth)
+        if trace is not None:
+            trace.append({"stage": "hypergeometric closed form", "seconds": time.perf_counter() - began,
+                          "cut": False})
     return found
 
 
