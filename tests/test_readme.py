@@ -1,7 +1,9 @@
 """The README is a short user guide whose sample outputs are those of a real run, and whose links
 lead somewhere."""
 
+import contextlib
 import importlib.util
+import io
 import re
 from pathlib import Path
 
@@ -24,6 +26,16 @@ def test_the_readme_samples_are_those_of_a_real_run(tmp_path):
     assert set(samples.blocks(README)) == set(texts), "a sample block has no command, or a command no block"
     stale = samples.stale(README, texts)
     assert not stale, f"stale README samples {stale}: run python scripts/readme_samples.py"
+
+    # The run left a database with a family of tails (a(n) = n + k, b(n) = 1: I1(2)/I0(2)); the
+    # families command says so, as the report does.
+    from discovery.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["families", "--db", str(tmp_path / "discoveries.db"), "--stored"]) == 0
+    assert "its members are tails of one another: the member at k + 1 is the one at k started from n = 1" \
+        in out.getvalue()
 
 
 def test_the_comparison_ignores_timings_and_float_noise_but_not_results():
