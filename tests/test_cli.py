@@ -385,9 +385,21 @@ def test_an_evolve_summary_says_none_identified_and_shows_the_best_by_each_objec
     lines = best_candidate_lines(["factorial_reduction", "target", "delta", "novelty"], records,
                                  {"constants": ["zeta3"], "mobius_bound": 3})
     text = "\n".join(lines)
-    assert "factorial reduction:" in text and "delta:" in text and "novelty" not in text
+    assert "factorial reduction:" in text and "delta:" in text
+    assert lines[0] == "  best candidates by the campaign's objectives (not shown: novelty):"
     delta_rows = lines[lines.index("    delta:") + 1:]
     assert delta_rows[0].split()[0] == "-0.1000" and "b(n) = 2n^6" in delta_rows[0]
     # zeta(3) itself is at the floor distance from the Möbius table of zeta(3): first by target.
     target = lines[lines.index("    log10 distance to a Möbius transform of the constants:") + 1]
     assert "b(n) = 3n^6" in target
+
+
+def test_a_stored_pcf_without_metrics_gets_the_float_limit_of_its_fraction():
+    from discovery.cli.tables import fill_limits, readable_record
+
+    records = [{"kind": "pcf", "a": [2, 1], "b": [1, 0, 0], "limit": None, "closed_form": "4/pi",
+                "digits_verified": 90.0},
+               {"kind": "pcf", "a": [1, 0], "b": [1], "limit": 0.5, "closed_form": None, "digits_verified": None}]
+    fill_limits(records)
+    assert abs(records[0]["limit"] - 4 / math.pi) < 1e-12 and records[1]["limit"] == 0.5
+    assert readable_record(records[0])["a_text"] == "2n + 1"

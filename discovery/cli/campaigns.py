@@ -104,7 +104,9 @@ def best_candidate_lines(objectives, records: list[dict], identify: dict, top: i
     F = objective_matrix(names, A, B, rows, table)
     shown = {"delta": ("delta", -1.0), "factorial_reduction": ("factorial reduction", -1.0),
              "target": ("log10 distance to a Möbius transform of the constants", 1.0), "size": ("size", 1.0)}
-    lines = ["  best candidates by the campaign's objectives:"]
+    left = [n for n in objectives if n not in _SHOWN_OBJECTIVES]
+    lines = ["  best candidates by the campaign's objectives"
+             + (f" (not shown: {', '.join(left)})" if left else "") + ":"]
     for j, name in enumerate(names):
         label, sign = shown[name]
         lines.append(f"    {label}:")
