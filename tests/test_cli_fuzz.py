@@ -233,7 +233,7 @@ def test_fuzzed_campaign_files_are_refused_in_one_line(tmp_path_factory, monkeyp
     ran = []
     monkeypatch.setattr(discovery.campaign, "run_campaign",
                         lambda config, db, **kw: ran.append(discovery.campaign.load_config(config)))
-    monkeypatch.setattr(discovery.campaign, "summary_lines", lambda result: [])
+    monkeypatch.setattr(cli.campaigns, "print_summary", lambda result, db, finished: None)
     argv = ["campaign", "run", str(folder / "c.toml"), "--db", str(folder / "c.db")]
     err = io.StringIO()
     with _memory_cap(), _catalog_restored(), contextlib.redirect_stderr(err), \

@@ -55,12 +55,15 @@ def triage_line(measured: int, converged: int, dropped: int) -> str | None:
     return f"  triage: exact metrics for {measured:,} of {converged:,} converging PCFs ({dropped:,} dropped)"
 
 
-def summary_lines(result: CampaignResult) -> list[str]:
-    """Human-readable summary of a run."""
-    lines = [
-        f"campaign {result.name}: {'complete' if result.complete else 'stopped (rerun to resume)'} "
-        f"in {result.wall_time:.1f} s",
-    ]
+def summary_lines(result: CampaignResult, already_complete: bool = False) -> list[str]:
+    """Human-readable summary of a run (``already_complete``: the campaign was finished before
+    this run, which had nothing to do)."""
+    if already_complete:
+        lines = [f"campaign {result.name}: already complete (its results follow; a new campaign name or --db "
+                 "searches again)"]
+    else:
+        lines = [f"campaign {result.name}: {'complete' if result.complete else 'stopped (rerun to resume)'} "
+                 f"in {result.wall_time:.1f} s"]
     if result.kind == "program":
         lines.append(f"  programs evaluated {result.candidates:,}, Pareto front stored: {result.formulas} programs")
         return lines + ([f"  report: {result.report}"] if result.report else [])
@@ -74,6 +77,8 @@ def summary_lines(result: CampaignResult) -> list[str]:
     if result.identified:
         counts = ", ".join(f"{k} {v}" for k, v in Counter(result.identified).most_common())
         lines.append(f"  identified formulas per constant: {counts}")
+    elif result.complete:
+        lines.append("  identified 0: no formula of this campaign was confirmed")
     if result.novelty:
         lines.append(f"  novelty: {novelty_line(result.novelty)} (discovery query --novelty new lists the new ones)")
     for p in result.plots:

@@ -2,7 +2,8 @@
 
 ``main`` runs a command; the parser is built in :mod:`discovery.cli.parser` from the commands of
 :mod:`~discovery.cli.pcf`, :mod:`~discovery.cli.programs`, :mod:`~discovery.cli.campaigns` and
-:mod:`~discovery.cli.database`.
+:mod:`~discovery.cli.database`; :mod:`~discovery.cli.tables` writes stored formulas as people read
+them.
 """
 
 from __future__ import annotations

@@ -65,6 +65,13 @@ depth_arg = int_in(1, 10**7)
 finite = float_in(-math.inf, math.inf)
 
 
+def format_arg(parser, choices: tuple[str, ...]) -> None:
+    """Add the ``--format`` option every printing command has (``table`` first, the default)."""
+    shown = {"table": "aligned text for people", "json": "JSON for programs", "csv": "CSV for spreadsheets"}
+    parser.add_argument("--format", choices=choices, default=choices[0],
+                        help="output: " + "; ".join(f"{c}, {shown[c]}" for c in choices))
+
+
 def print_record(record: dict, fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(record, indent=2))

@@ -7,10 +7,8 @@ import json
 import math
 import sys
 
+from discovery.cli.tables import aligned, fill_limits, pcf_rows, program_line, readable_record
 from discovery.pcf import PCF
-
-# Marks a program whose result is finite only through IEEE infinities.
-INFINITIES = "  [IEEE inf]"
 
 
 def require_db(path) -> None:
@@ -21,41 +19,28 @@ def require_db(path) -> None:
 
 
 def print_records(records: list[dict], fmt: str) -> None:
+    """Print stored formulas as a table (PCFs with a header row, then programs), JSON or CSV."""
+    fill_limits(records)
     if fmt == "json":
         from discovery.store import json_record
 
-        print(json.dumps([json_record(r) for r in records], indent=2, allow_nan=False))
-    elif fmt == "csv":
+        print(json.dumps([json_record(readable_record(r)) for r in records], indent=2, allow_nan=False))
+        return
+    if fmt == "csv":
         from discovery.store import write_csv
 
-        write_csv(records, sys.stdout)
-    else:
-        if not records:
-            print("no formulas match")
-            return
-        for r in records:
-            if r["kind"] == "program":
-                error = "-" if r["max_error"] is None else f"{r['max_error']:.3g}"
-                ulp = "" if r.get("max_ulp") is None else f", float32 {r['max_ulp']} ulp (every float32)"
-                print(f"#{r['id']:<6} {r['target']} on {r['interval']}: {r['ops']} ops, max error (scanned) {error}, "
-                      f"proven bound {shown_bound(r['bound'])}{ulp}{INFINITIES if r['infinities'] else ''}  "
-                      f"{r['expression']}")
-                continue
-            pcf = PCF(r["a"], r["b"])
-            a, b = pcf.sympy()
-            digits = r["digits_verified"]
-            shown = "-" if digits is None else ("exact" if math.isinf(digits) else f"{digits:.0f}")
-            delta = "-" if r["delta"] is None else f"{r['delta']:.4f}"
-            cluster = "-" if r["cluster"] is None else r["cluster"]
-            print(f"#{r['id']:<6} a={str(a):<16} b={str(b):<22} = {r['closed_form'] or '?':<28} "
-                  f"[{r['constant'] or '-'}; {shown} digits; delta {delta}; cluster {cluster}]")
-
-
-def shown_bound(bound, spec: str = ".3g") -> str:
-    """A proven bound as a table shows it: '-' when not computed, 'none' when none was proved."""
-    if bound is None:
-        return "-"
-    return format(bound, spec) if math.isfinite(bound) else "none"
+        write_csv([readable_record(r) for r in records], sys.stdout)
+        return
+    if not records:
+        print("no formulas match")
+        return
+    pcfs = [r for r in records if r["kind"] == "pcf"]
+    if pcfs:
+        for line in aligned(pcf_rows(pcfs), right=(0, 3, 4, 5, 6)):
+            print(line.rstrip())
+    for r in records:
+        if r["kind"] == "program":
+            print(program_line(r))
 
 
 def query(args) -> int:
@@ -75,7 +60,7 @@ def query(args) -> int:
             kind=args.kind, constant=args.constant, cluster=args.cluster, min_digits=args.min_digits,
             delta=tuple(args.delta) if args.delta else None, target=args.target, campaign=args.campaign,
             identified=True if args.identified else None, limit=args.limit, family=args.family,
-            novelty=args.novelty, equivalence_key=key,
+            novelty=args.novelty, equivalence_key=key, sort=args.sort,
         )
     if key is not None and args.format == "table":
         literature = shipped_literature()
@@ -113,6 +98,10 @@ def families(args) -> int:
         new = sum(not m["in_box"] for m in f["members"])
         print(f"family #{f['id']} ({', '.join(f['constants'])}): a(n) = {a}, b(n) = {b}; {len(ks)} members, "
               f"k from {min(ks)} to {max(ks)}, {len(ks) - new} in the box, {new} new")
+        step = (f["fit"] or {}).get("tail_step")
+        if step:
+            print(f"  its members are tails of one another: the member at k + {step} is the one at k started "
+                  "from n = 1")
         state = "verified" if f["closed_form_verified"] else "NOT verified"
         if f["closed_form_k"]:
             for c in f["fit"]["classes"]:
@@ -145,14 +134,29 @@ def constants(args) -> int:
         load_catalog(args.catalog)
     rows = []
     for c in CATALOG.values():
-        rows.append({"name": c.name, "aliases": list(c.aliases), "sympy": str(c.sympy_form),
-                     "value": mpmath.nstr(c.value(args.digits), args.digits), "description": c.description})
+        definition = c.definition or str(c.sympy_form)
+        value = mpmath.nstr(c.value(args.digits), args.digits)
+        rows.append({"name": c.name, "aliases": list(c.aliases), "value": value,
+                     "definition": definition, "sympy": str(c.sympy_form), "description": c.description,
+                     "source": f"catalog {args.catalog}" if c.value_digest else "built in"})
+    if args.search:
+        needle = args.search.casefold()
+        rows = [r for r in rows if any(needle in text.casefold() for text in
+                                       (r["name"], r["definition"], r["description"], *r["aliases"]))]
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{len(rows)} constants (names and aliases are accepted wherever a constant is asked for)")
-    width = max(len(r["name"]) for r in rows)
+    if not rows:
+        print(f"no constant matches {args.search!r} (names, aliases, definitions and descriptions are searched)")
+        return 0
+    matching = f" matching {args.search!r}" if args.search else ""
+    print(f"{len(rows)} constants{matching} (a name or any alias is accepted wherever a constant is asked for)")
+    name_w = max(len(r["name"]) for r in rows)
+    value_w = max(len(r["value"]) for r in rows)
+    def_w = min(28, max(len(r["definition"]) for r in rows))
+    print(f"{'name':<{name_w}}  {'value':<{value_w}}  {'definition':<{def_w}}  description; aliases; source")
     for r in rows:
-        aliases = f" ({', '.join(r['aliases'])})" if r["aliases"] else ""
-        print(f"{r['name']:<{width}}  {r['value']:<{args.digits + 4}}  {r['description']}{aliases}")
+        aliases = f"; aliases {', '.join(r['aliases'])}" if r["aliases"] else ""
+        print(f"{r['name']:<{name_w}}  {r['value']:<{value_w}}  {r['definition']:<{def_w}}  "
+              f"{r['description']}{aliases}; {r['source']}")
     return 0

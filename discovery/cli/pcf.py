@@ -10,6 +10,8 @@ import sys
 import mpmath
 
 from discovery.cli.arguments import DECIMAL, INT64_MAX, polynomial_arg, print_record
+from discovery.identify.escalation import MIN_KNOWN, known_digits
+from discovery.identify.low_precision import screen
 from discovery.pcf import PCF, Status, evaluate
 from discovery.pcf.exact import check_walk, exact_limit
 
@@ -145,43 +147,137 @@ def pcf_closed_form(args) -> int:
 
 
 def identify(args) -> int:
-    from discovery.constants import load_catalog
-    from discovery.constants import parse
+    import time
+
+    from discovery.constants import load_catalog, parse
     from discovery.identify import evaluate_isolated, identify, identify_pcf
 
     if args.catalog:
         load_catalog(args.catalog)
     options = {"escalate": not args.no_escalate, "budget_seconds": args.budget}
+    trace: list = []
+    started = time.perf_counter()
+    screened = None  # (digits given, screening digits) of a low-precision screen
     if args.b is not None:
         pcf = PCF(polynomial_arg(args.value), polynomial_arg(args.b))
         found = identify_pcf(pcf, args.constants, args.digits or 50, args.degree, args.pairs,
-                             progress=not args.quiet, **options)
+                             progress=not args.quiet, trace=trace, **options)
         subject = repr(pcf)
     else:
         text = args.value.strip()
-        if DECIMAL.match(text):
-            found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs, **options)
+        if DECIMAL.match(text) and known_digits(text) < MIN_KNOWN:
+            screened = (known_digits(text), _screen_digits(text, args.digits))
+            found = screen(text, screened[1], args.constants, trace=trace)
+        elif DECIMAL.match(text):
+            found = identify(text, args.constants, args.digits, degree=args.degree, pairs=args.pairs, trace=trace,
+                             **options)
         else:
             parse(text)  # a syntax error is refused here, without starting a child process
             digits = args.digits or 50
             precision = 2 * digits + 20
             value = evaluate_isolated(text, precision, _EVALUATION_SECONDS + args.budget, args.catalog)
             found = identify(value, args.constants, digits, precision=precision,
-                             degree=args.degree, pairs=args.pairs, **options)
+                             degree=args.degree, pairs=args.pairs, trace=trace, **options)
         subject = text
-    if found is None:
-        record = {"input": subject, "identified": False}
-    else:
-        record = {
-            "input": subject,
-            "identified": True,
+    record = {"input": subject, "identified": found is not None and screened is None}
+    if screened is not None:
+        record["candidate"] = found is not None
+        record["screen"] = _screen_note(*screened)
+    if found is not None:
+        record.update({
             "closed_form": found.closed_form,
             "constant": found.constant,
             "kind": found.kind,
             "relation": list(found.relation),
             "basis": list(found.basis),
-            "digits_verified": None if math.isinf(found.digits_verified) else round(found.digits_verified, 1),
+            "digits_verified" if screened is None else "holds_on_digits":
+                None if math.isinf(found.digits_verified) else round(found.digits_verified, 1),
             "depth": found.depth,
-        }
-    print_record(record, args.format)
+        })
+    else:
+        record["tried"] = trace
+        record["seconds"] = round(time.perf_counter() - started, 2)
+        record["try_next"] = _next_steps(args, trace, screened)
+    if args.format == "json" or found is not None:
+        print_record(record, args.format)
+    else:
+        _print_account(record, None if screened else args.budget)
     return 0 if found is not None else 1
+
+
+def _screen_digits(text: str, digits: int | None) -> int:
+    """The screening digits of a decimal given to fewer than MIN_KNOWN digits, or the refusal that says
+    what to do instead."""
+    from discovery.errors import InputError
+    from discovery.identify.low_precision import MIN_SCREEN_KNOWN, screen_range
+
+    known = known_digits(text)
+    lo, hi = screen_range(known)
+    if digits is None or digits >= MIN_KNOWN:
+        screen_hint = (f", or screen it with --digits {hi} (a screen, not a confirmation: "
+                       f"{_screen_risk(known, hi)})" if known >= MIN_SCREEN_KNOWN else "")
+        raise InputError(f"{text} has {known} significant digits; identify confirms every relation on digits it did "
+                         f"not screen and needs at least {MIN_KNOWN}. Paste {MIN_KNOWN} or more digits, or give the "
+                         f"number as an expression (e.g. 'pi^2/6', '1/agm(1, sqrt(2))'){screen_hint}")
+    return digits
+
+
+def _screen_note(known: int, digits: int) -> str:
+    """What a low-precision screen is, in words."""
+    return f"screened on {digits} of {known} digits, not confirmed: {_screen_risk(known, digits)}"
+
+
+def _screen_risk(known: int, digits: int) -> str:
+    """The measured false-positive rate of a low-precision screen, in words."""
+    from discovery.identify.low_precision import false_positive_rate
+
+    rate = false_positive_rate(known, digits)
+    if rate is None:
+        return "its false-positive rate was not measured there"
+    claims, trials = rate
+    bound = f"below {3 / trials:.2%} at 95% confidence" if claims == 0 else f"{claims / trials:.2%}"
+    return (f"on {trials:,} random {known}-digit reals this screen claimed a relation for {claims:,} ({bound}; "
+            "scripts/bench_low_precision.py)")
+
+
+def _next_steps(args, trace: list, screened) -> list[str]:
+    """What to try when nothing was found, given what was tried."""
+    steps = []
+    evaluation = next((t for t in trace if t["stage"] == "evaluation"), None)
+    if evaluation is not None and evaluation["digits"] < MIN_KNOWN:
+        return [f"the fraction reached only {evaluation['digits']} correct digits at depth {evaluation['depth']}: "
+                "it converges too slowly or not at all (see 'discovery pcf eval')"]
+    if screened is not None:
+        steps.append(f"paste {MIN_KNOWN} or more digits: a full identification tries many more relations")
+    skipped = [t["stage"] for t in trace if t.get("skipped") or t.get("cut")]
+    if skipped:
+        steps.append(f"--budget {max(60, int(args.budget * 10))}: the budget of {args.budget:g} s cut "
+                     f"{len(skipped)} stage(s) ({'; '.join(skipped)})")
+    if args.degree == 1 and screened is None:
+        steps.append("--degree 2: ratios of quadratics in one constant")
+    if args.no_escalate and screened is None:
+        steps.append("drop --no-escalate: two constants at once and products of constants")
+    if args.constants:
+        steps.append("drop --constants: the whole catalog ('discovery constants' lists it)")
+    if not args.catalog:
+        steps.append("--catalog FILE: constants of your own ([[constant]] name, value)")
+    return steps
+
+
+def _print_account(record: dict, budget: float | None) -> None:
+    """What identify tried and what to try next, for people (``budget``: of the escalation, None for a
+    low-precision screen, which has none)."""
+    print(f"input       {record['input']}")
+    print(f"identified  nothing{' (' + record['screen'] + ')' if 'screen' in record else ''}")
+    print(f"tried       in {record['seconds']:.2f} s{'' if budget is None else f' (escalation budget {budget:g} s)'}:")
+    width = max((len(t["stage"]) for t in record["tried"]), default=0)
+    for t in record["tried"]:
+        if t["stage"] == "evaluation":
+            print(f"              limit of the fraction: {t['digits']} correct digits at depth {t['depth']}")
+        elif t.get("skipped"):
+            print(f"              {t['stage']:<{width}}  not tried: the {t['skipped']} ran out")
+        else:
+            cut = ", cut short by the budget" if t.get("cut") else ""
+            print(f"              {t['stage']:<{width}}  {t['seconds']:.3f} s{cut}")
+    for i, step in enumerate(record["try_next"]):
+        print(f"{'try next' if i == 0 else '':<10}  {step}")

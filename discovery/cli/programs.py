@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from discovery.cli.database import INFINITIES, shown_bound
+from discovery.cli.tables import INFINITIES, shown_bound
 from discovery.programs.graph import Program
 
 

@@ -92,8 +92,7 @@ def _source(value, precision: int | None) -> tuple[ValueSource, int]:
                 exact = mpmath.mpf(text)
         except (ValueError, TypeError):
             raise ValueError(f"cannot read a number from {value!r}") from None
-        digits = sum(ch.isdigit() for ch in text.split("e")[0].split("E")[0].lstrip("+-0."))
-        known = int(precision) if precision is not None else max(digits, 1)
+        known = int(precision) if precision is not None else known_digits(text)
     elif isinstance(value, (mpmath.mpf, int, float)):
         # mpf() would round a given mpf to the current precision, which may be far below the value's.
         exact = value if isinstance(value, mpmath.mpf) else mpmath.mpf(value)
@@ -119,6 +118,7 @@ def identify(
     pairs: bool = False,
     escalate: bool = True,
     budget_seconds: float = DEFAULT_BUDGET,
+    trace: list | None = None,
 ) -> Identification | None:
     """Find and confirm a closed form of ``value``.
 
@@ -146,6 +146,8 @@ def identify(
     budget_seconds : float
         Time after which the escalation gives up (rational, Möbius in the core catalog and
         quadratic relations are always tried).
+    trace : list, optional
+        Receives what was tried, one dict per stage (see :func:`run_escalation`).
 
     Returns
     -------
@@ -166,7 +168,24 @@ def identify(
     if degree not in (1, 2):
         raise ValueError(f"degree must be 1 or 2, got {degree!r}")
     stages = escalation_stages(constants, degree, pairs or escalate, escalate)
-    return run_escalation(source, known, digits, stages, budget_seconds, depth=None)
+    return run_escalation(source, known, digits, stages, budget_seconds, depth=None, trace=trace)
+
+
+def known_digits(text: str) -> int:
+    """Significant digits of a decimal as written (``"1.6449340668482264"`` has 17)."""
+    return max(1, sum(ch.isdigit() for ch in text.split("e")[0].split("E")[0].lstrip("+-0.")))
+
+
+def stage_label(stage) -> str:
+    """What a stage of :func:`escalation_stages` tries, in words (``"Möbius in 32 constants"``)."""
+    if isinstance(stage, str):
+        return "rational" if stage == "rational" else "quadratic irrational"
+    bases = stage.consts if isinstance(stage, HashedMobius) else stage
+    count = len(bases)
+    kind = ("product" if bases and isinstance(bases[0], catalog.Product) else "mobius") \
+        if isinstance(stage, HashedMobius) else (bases[0].kind if bases else "mobius")
+    return {"mobius": f"Möbius in {count} constants", "product": f"Möbius in {count} products of constants",
+            "polynomial": f"degree 2 in {count} constants", "pair": f"two constants at once ({count} pairs)"}[kind]
 
 
 def screen_digits(known: int) -> int:
@@ -292,7 +311,7 @@ def screen_stage(bases, digits: int, Li: int, deadline: float) -> list:
     return candidates
 
 
-def run_escalation(source, known, digits, stages, budget_seconds, depth):
+def run_escalation(source, known, digits, stages, budget_seconds, depth, trace: list | None = None):
     """Run the escalation ``stages`` on a value known to ``known`` digits, screening on ``digits``.
 
     Parameters
@@ -309,12 +328,17 @@ def run_escalation(source, known, digits, stages, budget_seconds, depth):
         Time after which the stages past the first three are given up.
     depth : int or None
         Depth of the convergent the value comes from, recorded in the result.
+    trace : list, optional
+        Receives one dict per stage: ``stage`` (:func:`stage_label`), ``seconds`` and ``cut`` (the
+        budget ended it before every basis was screened) for a stage that ran, ``skipped`` (the
+        reason) for one the budget left out.
 
     Returns
     -------
     Identification or None
         The first confirmed relation, or None.
     """
+    trace = [] if trace is None else trace
     deadline = time.perf_counter() + budget_seconds
     with mpmath.workdps(digits + _SCREEN_MARGIN + 10):
         L = source(digits + _SCREEN_MARGIN)
@@ -336,29 +360,39 @@ def run_escalation(source, known, digits, stages, budget_seconds, depth):
     for number, stage in enumerate(stages):
         # Rational, Möbius in the core catalog and quadratic always run; later stages within the budget.
         if number > _ALWAYS and time.perf_counter() > deadline:
+            trace.extend({"stage": stage_label(s), "skipped": "budget"} for s in stages[number:])
             return None
-        if isinstance(stage, str):
-            found = _algebraic(source, L, digits, confirm, depth, powers=1 if stage == "rational" else 2)
-            if found is not None:
-                return found
-            continue
-        if isinstance(stage, HashedMobius):
-            with mpmath.workdps(30):
-                stage = stage.bases(float(L))
-        for roi, basis, rel in screen_stage(stage, digits, Li, math.inf if number <= _ALWAYS else deadline):
-            verified = confirm(lambda dps, b=basis: b.values(dps, source(dps)), rel)
-            if verified is None:
-                continue
-            rel = normalised(rel)
-            return Identification(
-                ",".join(c.name for c in basis.constants),
-                basis.kind,
-                basis.names(),
-                rel,
-                basis.closed_form(rel),
-                verified,
-                roi,
-                depth,
-            )
+        began = time.perf_counter()
+        found = _run_stage(stage, number, source, L, Li, digits, confirm, depth, deadline)
+        done = time.perf_counter()
+        # A stage past the first three stops screening at the deadline: say so.
+        trace.append({"stage": stage_label(stage), "seconds": done - began,
+                      "cut": number > _ALWAYS and done > deadline})
+        if found is not None:
+            return found
     return None
 
+
+def _run_stage(stage, number, source, L, Li, digits, confirm, depth, deadline):
+    """One stage of :func:`run_escalation`: its first confirmed relation, or None."""
+    if isinstance(stage, str):
+        return _algebraic(source, L, digits, confirm, depth, powers=1 if stage == "rational" else 2)
+    if isinstance(stage, HashedMobius):
+        with mpmath.workdps(30):
+            stage = stage.bases(float(L))
+    for roi, basis, rel in screen_stage(stage, digits, Li, math.inf if number <= _ALWAYS else deadline):
+        verified = confirm(lambda dps, b=basis: b.values(dps, source(dps)), rel)
+        if verified is None:
+            continue
+        rel = normalised(rel)
+        return Identification(
+            ",".join(c.name for c in basis.constants),
+            basis.kind,
+            basis.names(),
+            rel,
+            basis.closed_form(rel),
+            verified,
+            roi,
+            depth,
+        )
+    return None

@@ -108,6 +108,7 @@ def identify_pcf(
     budget_seconds: float = DEFAULT_BUDGET,
     progress: bool = False,
     closed_forms: bool = True,
+    trace: list | None = None,
 ) -> Identification | None:
     """Identify the limit of a PCF, confirmed with exact convergents.
 
@@ -140,6 +141,11 @@ def identify_pcf(
         sympy can), confirmed on the exact convergents: an identification of ``kind`` "2F1",
         "1F1", ... with no catalog constant and an empty relation.  Campaigns leave it out (their
         identifications name a constant of the catalog).
+    trace : list, optional
+        Receives what was tried: a dict ``{"stage": "evaluation", "digits": ..., "depth": ...}``
+        for the limit's value, then one per stage of the escalation
+        (:func:`~discovery.identify.escalation.run_escalation`), and one for the hypergeometric
+        closed form when it was tried.
 
     Returns
     -------
@@ -152,7 +158,7 @@ def identify_pcf(
     if scale != 1:
         # a -> c·a, b -> c²·b multiplies the limit by c: identify the smaller fraction, scale back.
         found = identify_pcf(pcf.canonical(), constants, digits, degree, pairs, max_depth, escalate, budget_seconds,
-                             progress, closed_forms)
+                             progress, closed_forms, trace)
         return None if found is None else _rescaled(found, scale)
 
     started = time.perf_counter()
@@ -167,6 +173,8 @@ def identify_pcf(
     target = 2 * digits + 20
     est = pcf_value(pcf, target, max_depth, started + budget_seconds / 2, progress)
     known = int(min(est.digits, target + 10))
+    if trace is not None:
+        trace.append({"stage": "evaluation", "digits": known, "depth": est.depth})
     if known < MIN_KNOWN:
         return None
     screen = digits if known >= 2 * digits else screen_digits(known)
@@ -177,9 +185,13 @@ def identify_pcf(
 
     remaining = max(0.0, budget_seconds - (time.perf_counter() - started))
     stages = escalation_stages(constants, degree, pairs or escalate, escalate)
-    found = run_escalation(source, known, screen, stages, remaining, est.depth)
+    found = run_escalation(source, known, screen, stages, remaining, est.depth, trace)
     if found is None and closed_forms and len(pcf.a) <= 2 and len(pcf.b) <= 3:
-        return _hypergeometric(pcf, min(known, 2 * digits), est.depth)
+        began = time.perf_counter()
+        found = _hypergeometric(pcf, min(known, 2 * digits), est.depth)
+        if trace is not None:
+            trace.append({"stage": "hypergeometric closed form", "seconds": time.perf_counter() - began,
+                          "cut": False})
     return found
 
 

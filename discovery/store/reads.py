@@ -37,6 +37,15 @@ from discovery.novelty import NOVELTY_LABELS
 from discovery.store.db import METRIC_COLUMNS, Database
 from discovery.constants import get
 
+# The orders :meth:`Reader.query` offers (``sort=``), each a fixed ORDER BY: best first, unknown last.
+QUERY_SORTS = {
+    "constant": "i.digits_verified IS NULL, i.constant, f.target, f.ops, f.id",
+    "delta": "m.delta IS NULL, m.delta DESC, f.id",
+    "digits": "i.digits_verified IS NULL, i.digits_verified DESC, f.id",
+    "id": "f.id",
+    "error": "f.max_error IS NULL, f.max_error, f.ops, f.id",
+}
+
 
 class Reader(Database):
     """The reads of :class:`~discovery.store.FormulaStore`."""
@@ -259,6 +268,7 @@ class Reader(Database):
         family: int | None = None,
         novelty: str | None = None,
         equivalence_key: str | None = None,
+        sort: str = "constant",
     ) -> list[dict]:
         """Stored formulas as plain records, filtered.
 
@@ -287,17 +297,22 @@ class Reader(Database):
         equivalence_key : str, optional
             Only PCFs of this equivalence class (:func:`discovery.pcf.equivalence.equivalence_key`):
             the same formula up to equivalence transforms, inflation and tails.
+        sort : str
+            A key of :data:`QUERY_SORTS`: ``constant`` (identified formulas first, by constant, then
+            by target, operation count and id), ``delta`` (highest first), ``digits`` (most verified
+            first), ``id`` or ``error`` (programs, smallest maximum error first); ``limit`` applies
+            after sorting.
 
         Returns
         -------
         list of dict
-            PCF and program records, their keys listed in :mod:`discovery.store.reads`;
-            identified formulas first, by constant, then by target, operation count and id.
+            PCF and program records, their keys listed in :mod:`discovery.store.reads`, in the
+            ``sort`` order.
 
         Raises
         ------
         InputError
-            For an unknown kind or constant, or an empty delta range.
+            For an unknown kind, constant or sort key, or an empty delta range.
         """
         where, args = self._filters(kind=kind, constant=constant, cluster=cluster, min_digits=min_digits,
                                     delta=delta, target=target, campaign=campaign, identified=identified,
@@ -305,7 +320,9 @@ class Reader(Database):
         sql = _select(by_campaign=campaign is not None)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY i.digits_verified IS NULL, i.constant, f.target, f.ops, f.id"
+        if sort not in QUERY_SORTS:
+            raise InputError(f"sort must be one of {', '.join(QUERY_SORTS)}, got {sort!r}")
+        sql += " ORDER BY " + QUERY_SORTS[sort]
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
