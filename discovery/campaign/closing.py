@@ -126,7 +126,8 @@ def cluster_campaign(store, cid: int, config: PcfConfig, db: Path, progress: boo
         for x, y in _PLANES:
             # Through the module, where a test stops a run inside this step.
             path = folder / f"clusters_{x}_{y}.png"
-            written.append(discovery.plots.cluster_scatter(full, clusterer.labels_, path, (x, y)))
+            written.append(discovery.plots.cluster_scatter(full, clusterer.labels_, path, (x, y),
+                                                           {c["label"]: c["constants"] for c in clusters}))
     return clusters, identifications, written
 
 
