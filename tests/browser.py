@@ -45,13 +45,24 @@ def dump_dom(page: Path) -> str:
     return done.stdout
 
 
-def screenshot(page: Path | str, out: Path, width: int = 1280, height: int = 1600) -> Path:
-    """A PNG of a page (a path or a URI with a #fragment) at a window size."""
-    uri = page.as_uri() if isinstance(page, Path) else page
-    _run([f"--window-size={width},{height}", f"--screenshot={out}", uri])
+def screenshot(page: Path, out: Path, width: int = 1280, height: int = 1600, at: str | None = None) -> Path:
+    """A PNG of a page at a window size, starting at the element with id ``at``: a copy of the
+    page hides what comes before it (neither a #fragment nor scrolling moves a headless
+    screenshot); headings of the enclosing sections stay."""
+    if at is not None:
+        copy = out.with_suffix(".html")
+        copy.write_text(page.read_text(encoding="utf-8").replace("</body>", _START_AT % at), encoding="utf-8")
+        page = copy
+    _run([f"--window-size={width},{height}", f"--screenshot={out}", page.as_uri()])
     assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return out
 
+
+_START_AT = """<script>
+for (var e = document.getElementById('%s'); e && e !== document.body; e = e.parentElement)
+  for (var s = e.previousElementSibling; s; s = s.previousElementSibling)
+    if (!/^H[12]$/.test(s.tagName)) s.style.display = 'none';
+</script></body>"""
 
 # Appended to a copy of a report: the body's font size and, for every MathML token outside a script
 # position (exponents, subscripts, limits of sums are meant to be smaller), its computed size; the

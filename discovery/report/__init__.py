@@ -35,7 +35,8 @@ from discovery.novelty import NOVELTY_LABELS
 from discovery.programs.baselines import baselines
 from discovery.programs.targets import make_target
 from discovery.report.evolution import evolution_section
-from discovery.report.formulas import MINUS, closed_form_mathml, closed_form_text, mathml, pretty_names
+from discovery.report.formulas import (MINUS, closed_form_mathml, closed_form_text, mathml, pretty_names,
+                                       vanishing_pochhammer)
 from discovery.store import FormulaStore
 
 _N = sympy.Symbol("n")
@@ -79,6 +80,10 @@ def _poly_text(coeffs) -> str:
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _int(v: int) -> str:
+    return str(v).replace("-", MINUS)
 
 
 def _digits(d) -> str:
@@ -283,18 +288,25 @@ def _families_section(families: list[dict], detection: dict | None) -> str:
             state = ("verified exactly on every member not used to find it" if f["closed_form_verified"]
                      else "NOT verified")
             classes = [c for c in f["fit"]["classes"] if c]
-            used = "; ".join(f"{_esc(c['constant'])}: fitted on k = {', '.join(map(str, c['fit_k']))}, checked on "
+            used = "; ".join(f"{_esc(c['constant'])}: fitted on k = {', '.join(map(_int, c['fit_k']))}, checked on "
                              f"{len(c['held_out_k'])} others" for c in classes)
             closed = "".join(_class_formula(c) for c in classes) + (
                 f'<p class="note">Closed form in k {state} ({used}).</p>')
-        rows = [[str(m["k"]), "box" if m["in_box"] else '<span class="new">new</span>', _poly_mathml(m["a"]),
+            if vanishing_pochhammer(expr):
+                closed += ('<p class="note">A Pochhammer symbol (a)ᵢ with a = 0, −1, … vanishes once i &gt; −a: '
+                           f"the form holds for the members' k (here {_int(min(ks))} to {_int(max(ks))}), where a "
+                           "sum whose upper limit m − 1 is below its lower limit 0 runs backwards (Karr's convention, "
+                           "Σ<sub>i=0</sub><sup>m−1</sup> = −Σ<sub>i=m</sub><sup>−1</sup>) and meets no zero "
+                           "factor.</p>")
+        rows = [[_int(m["k"]), "box" if m["in_box"] else '<span class="new">new</span>', _poly_mathml(m["a"]),
                  _poly_mathml(m["b"]), _mathml_text(m["closed_form"]), _esc(m["constant"]),
                  _digits(m["digits_verified"])] for m in f["members"]]
         tails = tail_note(f)
         parts.append(
             f'<article class="family" id="family-{f["id"]}"><h3>Family {f["id"]}: '
             f"{_esc(', '.join(f['constants']))}</h3><p>a(n) = {_mathml(a)}, b(n) = {_mathml(b)}; "
-            f"{len(ks)} members for k from {min(ks)} to {max(ks)}: {len(ks) - new} in the box, {new} new.</p>"
+            f"{len(ks)} members for k from {_int(min(ks))} to {_int(max(ks))}: {len(ks) - new} in the box, "
+            f"{new} new.</p>"
             + (f'<p class="note">{_esc(tails)}</p>' if tails else "")
             + f"{closed}<details><summary>members</summary>"
             + _table(["k", "", "a(n)", "b(n)", "limit", "constant", "digits"], rows) + "</details></article>")
@@ -322,6 +334,8 @@ def _clusters_section(points: list[dict], pngs: list[Path]) -> str:
     colours = cluster_colours(points)
     for p in points:
         p["colour"] = colours.get(p["constants"][0], GREY) if p["constants"] else GREY
+    # Grey first, so a coloured circle is never hidden under a grey one.
+    points = sorted(points, key=lambda p: p["colour"] != GREY)
     others = len({p["constants"][0] for p in points if p["constants"]} - set(colours))
     grey = "grey: no constant identified" + (f", or one of {others} further constants (hover to see which)"
                                              if others else "")

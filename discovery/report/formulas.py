@@ -64,11 +64,16 @@ def display_terms(expr) -> list:
     """The terms of a sum in the order they are written: constants and variables first, the
     plain number last, and a positive term first when there is one (e − 1, I₀(2) − I₁(2))."""
     terms = expr.as_ordered_terms()
-    symbolic = [t for t in terms if not t.is_Number]
-    ordered = symbolic + [t for t in terms if t.is_Number]
+    n = sympy.Symbol("n")
+    if n in expr.free_symbols:
+        # A family's a(n) = 3n + k + 2: the powers of n first, whatever the other letters.
+        terms = sorted(terms, key=lambda t: -sympy.degree(t, n) if t.is_polynomial(n) else 0)
+    symbolic = [t for t in terms if not t.is_Number and not t.has(sympy.Sum)]
+    # Sums after the other terms, the plain number last: e² − 2 Σ … − 3.
+    ordered = symbolic + [t for t in terms if t.has(sympy.Sum)] + [t for t in terms if t.is_Number]
     positive = [t for t in ordered if not t.could_extract_minus_sign()]
-    # A polynomial keeps its descending degrees (−2n² − n + 1); a sum of constants leads positive.
-    if ordered and ordered[0].could_extract_minus_sign() and positive and not expr.free_symbols:
+    # A polynomial in n keeps its descending degrees (−2n² − n + 1); anything else leads positive.
+    if ordered and ordered[0].could_extract_minus_sign() and positive and n not in expr.free_symbols:
         ordered.remove(positive[0])
         ordered.insert(0, positive[0])
     return ordered
@@ -109,6 +114,12 @@ def simplify(expr) -> sympy.Expr:
     return _normal_signs(best)
 
 
+def vanishing_pochhammer(expr) -> bool:
+    """Does the expression hold a Pochhammer symbol (a)ᵢ with a = 0, −1, −2, …, which vanishes
+    for i > −a (and reads as a division by zero when it sits in a denominator)?"""
+    return any(r.args[0].is_integer and r.args[0] <= 0 for r in expr.atoms(sympy.RisingFactorial))
+
+
 # --- MathML --------------------------------------------------------------------------------------
 class _MathML(MathMLPresentationPrinter):
     """sympy's presentation printer with the names and orders of the module docstring.
@@ -136,13 +147,6 @@ class _MathML(MathMLPresentationPrinter):
             return self._print(e)
         return self._el("mrow", wrap(num, False), self._el("mo", text="/"), wrap(den, True))
 
-    def _print_Mul(self, expr):
-        if expr.could_extract_minus_sign():
-            return self._el("mrow", self._el("mo", text=MINUS), self._print(-expr))
-        num, den = sympy.fraction(expr)
-        if den != 1:
-            return self._quotient(num, den)
-        return super()._print_Mul(expr)
 
     def _print_Rational(self, e):
         if e.q == 1:
@@ -207,8 +211,29 @@ class _MathML(MathMLPresentationPrinter):
     def _print_exp(self, e):
         return self._el("msup", self._el("mi", text="e"), self._print(e.args[0]))
 
+    def _print_Mul(self, expr):
+        if expr.could_extract_minus_sign():
+            return self._el("mrow", self._el("mo", text=MINUS), self._print(-expr))
+        num, den = sympy.fraction(expr)
+        if den != 1:
+            return self._quotient(num, den)
+        factors = expr.as_ordered_factors()
+        row = self._el("mrow")
+        for i, f in enumerate(factors):
+            if i:
+                # 4·2ᵏ, not 42ᵏ: a visible dot before a factor that starts with a digit.
+                digit = f.is_Number or (isinstance(f, sympy.Pow) and f.base.is_Number)
+                row.appendChild(self._el("mo", text="·" if digit else "\u2062"))
+            # A sum, or Σ … not last (its body would swallow what follows), goes in parentheses.
+            wrap = isinstance(f, sympy.Add) or (isinstance(f, sympy.Sum) and i < len(factors) - 1)
+            row.appendChild(self._el("mrow", self._el("mo", text="("), self._print(f), self._el("mo", text=")"))
+                            if wrap else self._print(f))
+        return row
+
     def _print_log(self, e):
-        return self._el("mrow", self._el("mi", text="ln"), self._el("mo", text="\u2061"),
+        space = self._el("mspace")
+        space.setAttribute("width", "0.17em")
+        return self._el("mrow", self._el("mi", text="ln"), space, self._el("mo", text="\u2061"),
                         self.parenthesize(e.args[0], PRECEDENCE["Func"]) if not e.args[0].is_Atom
                         else self._print(e.args[0]))
 
