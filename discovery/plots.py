@@ -39,6 +39,21 @@ def scatter_title(pcfs: int, clusters: int) -> str:
     return f"{pcfs:,} PCFs of the campaign with finite metrics, {clusters:,} clusters"
 
 
+def _clusters_per_constant(labels: np.ndarray, first: Mapping[int, str]) -> dict[str, int]:
+    count: dict[str, int] = {}
+    for label in np.unique(labels[labels != NOISE]):
+        if int(label) in first:
+            count[first[int(label)]] = count.get(first[int(label)], 0) + 1
+    return count
+
+
+def scatter_colours(clusters_per_constant: Mapping[str, int]) -> dict[str, str]:
+    """Constant -> colour of :data:`PALETTE` for the constants identified in the most clusters
+    (ties by name), as many as the palette has, each colour once; the others are grey."""
+    top = sorted(clusters_per_constant, key=lambda c: (-clusters_per_constant[c], c))[:len(PALETTE)]
+    return dict(zip(top, PALETTE))
+
+
 def cluster_scatter(
     table: dict, labels: np.ndarray, path: str | Path, plane: tuple[str, str] = ("delta", "gamma_prime"),
     constants: Mapping[int, Sequence[str]] | None = None,
@@ -59,14 +74,10 @@ def cluster_scatter(
     anchors = np.asarray(table.get("anchor", np.full(len(x), "")))
     names = np.asarray(table.get("name", np.full(len(x), "")))
     own = anchors == ""
-    constants = constants or {}
-    first = {label: cs[0] for label, cs in constants.items() if cs}
-    count: dict[str, int] = {}
-    for label in np.unique(labels[own & (labels != NOISE)]):
-        if int(label) in first:
-            count[first[int(label)]] = count.get(first[int(label)], 0) + 1
-    top = sorted(count, key=lambda c: (-count[c], c))[:len(PALETTE)]
-    colour_of = dict(zip(top, PALETTE))
+    first = {label: cs[0] for label, cs in (constants or {}).items() if cs}
+    count = _clusters_per_constant(labels[own], first)
+    colour_of = scatter_colours(count)
+    top = list(colour_of)
 
     fig = Figure(figsize=(12, 7.5), dpi=110)
     FigureCanvasAgg(fig)  # a canvas of its own, to measure the labels (no pyplot, no global backend)

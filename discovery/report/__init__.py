@@ -32,6 +32,7 @@ from discovery.constants import lookup
 from discovery.errors import InputError
 from discovery.families import class_expr, class_where, closed_form_expr, family_polynomials, tail_note
 from discovery.novelty import NOVELTY_LABELS
+from discovery.plots import scatter_colours
 from discovery.programs.baselines import baselines
 from discovery.programs.targets import make_target
 from discovery.report.evolution import evolution_section
@@ -313,21 +314,17 @@ def _families_section(families: list[dict], detection: dict | None) -> str:
     return "".join(parts) + "</section>"
 
 
-# Okabe & Ito's qualitative palette (distinct under the common colour-vision deficiencies), black
-# left out for the circles' outlines; constants beyond it share the grey of the unidentified.
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 GREY = "#bdbdbd"
 
 
 def cluster_colours(points: list[dict]) -> dict[str, str]:
-    """Constant -> colour for the constants identified in the most clusters (ties by name), as
-    many as the palette has; every other cluster is grey."""
+    """Constant -> colour for the constants identified in the most clusters (the scatter plots'
+    colours, :func:`discovery.plots.scatter_colours`); every other cluster is grey."""
     count: dict[str, int] = {}
     for p in points:
         if p["constants"]:
             count[p["constants"][0]] = count.get(p["constants"][0], 0) + 1
-    top = sorted(count, key=lambda c: (-count[c], c))[:len(PALETTE)]
-    return dict(zip(top, PALETTE))
+    return scatter_colours(count)
 
 
 def _clusters_section(points: list[dict], pngs: list[Path]) -> str:

@@ -36,7 +36,7 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 # Raw sympy spellings a reader must never meet (the report's tests look for them).
 RAW_NAMES = ("GoldenRatio", "besseli", "besselj", "RisingFactorial", "risingfactorial", "EulerGamma",
-             "Catalan", "exp(", "**", "&ExponentialE;", "zoo", "Piecewise")
+             "Catalan", "exp(", "**", "&ExponentialE;", "Piecewise", "sqrt(", "log(")
 
 
 # --- simplification ------------------------------------------------------------------------------
