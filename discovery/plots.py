@@ -97,18 +97,19 @@ def cluster_scatter(
     marked = ok & ~own
     ax.scatter(x[marked], y[marked], s=70, marker="*", facecolors="none", edgecolors="k", linewidths=0.8,
                label="known formulas (anchors)")
-    _label_anchors(fig, ax, x, y, anchors, names, marked)
-    ax.set_xlabel(_LABELS.get(plane[0], plane[0]), fontsize=12)
-    ax.set_ylabel(_LABELS.get(plane[1], plane[1]), fontsize=12)
+    ax.set_xlabel(_LABELS.get(plane[0], plane[0]), fontsize=14)
+    ax.set_ylabel(_LABELS.get(plane[1], plane[1]), fontsize=14)
     n_clusters = len(np.unique(labels[own & (labels != NOISE)]))
     title = scatter_title(int((ok & own).sum()), n_clusters)
-    ax.set_title(title, fontsize=13)
-    ax.tick_params(labelsize=11)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, frameon=False, markerscale=1.6,
-              title=f"coloured: the {len(top)} constants\nidentified in the most clusters", title_fontsize=10,
+    ax.set_title(title, fontsize=15)
+    ax.tick_params(labelsize=13)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=12.5, frameon=False, markerscale=1.6,
+              title=f"coloured: the {len(top)} constants\nidentified in the most clusters", title_fontsize=12.5,
               alignment="left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    # Labelled once the layout is final, so the overlap test sees where the labels will be drawn.
+    _label_anchors(fig, ax, x, y, anchors, names, marked)
     path = Path(path)
     fig.savefig(path, metadata={"Title": title})
     return path
@@ -122,7 +123,7 @@ def _label_anchors(fig, ax, x, y, anchors, names, marked) -> None:
     for i in order:
         if anchors[i] in done:
             continue
-        note = ax.annotate(str(anchors[i]), (x[i], y[i]), fontsize=10, xytext=(9, 3), textcoords="offset points",
+        note = ax.annotate(str(anchors[i]), (x[i], y[i]), fontsize=12, xytext=(11, -4), textcoords="offset points",
                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 1.0}, zorder=5)
         box = note.get_window_extent(renderer)
         if any(box.overlaps(other) for other in placed):

@@ -1,18 +1,23 @@
 """The offline HTML report of a campaign: one self-contained ``index.html``.
 
 It opens with no network: styles and the little script are inline, formulas are MathML (which
-current browsers render with no script), figures are inline SVG or embedded PNG.  Its size does
-not grow with the number of stored PCFs: it holds the identified formulas, the families and one
-centroid per cluster, never the metric rows.
+current browsers render with no script) in display style at the size of the text around them
+(:mod:`discovery.report.formulas` simplifies and names them as a mathematician writes them),
+figures are inline SVG or embedded PNG.  Its size does not grow with the number of stored PCFs:
+it holds the identified formulas, the families and one centroid per cluster, never the metric rows.
 
-Sections (each an element with that id): ``stages`` (counts and timings), ``constants``
-(identified formulas per constant, with digits verified and δ), ``delta-positive`` (identified
-formulas with δ > 0), ``new`` (the formulas :mod:`discovery.novelty` labels new, with what was
-checked, and the counts per label), ``families`` (with members and closed forms in k), ``clusters`` (interactive
-map of cluster centroids: hover for size, centroid, constants and a representative formula; wheel
-to zoom, drag to pan, double-click to reset; beside it the static scatter plots of the run folder)
-and, for a program campaign, ``pareto`` (error against operations on a log scale, with the
-classical baselines).
+Sections (each an element with that id): ``stages`` (counts and timings), for an evolve campaign
+``evolution`` (its objectives, the best value of each per generation, the best fractions per
+objective: :mod:`discovery.report.evolution`), ``constants`` (identified formulas per constant,
+with digits verified and δ), ``delta-positive`` (identified formulas with δ > 0), ``new`` (the
+formulas :mod:`discovery.novelty` labels new, with what was checked, and the counts per label),
+``families`` (with members, closed forms in k, and whether members are tails of one another),
+``clusters`` (interactive map of cluster centroids: hover for size, centroid, constants and a
+representative formula; wheel to zoom, drag to pan, double-click to reset; the constants of the
+most clusters coloured as in the static scatter plots below it) and, for a program campaign,
+``pareto`` (error against operations on a log scale, with the classical baselines).  A count
+shown in several places (clusters, identified formulas, families) carries ``data-count`` and is
+read from one query.
 """
 
 from __future__ import annotations
@@ -327,6 +332,11 @@ def cluster_colours(points: list[dict]) -> dict[str, str]:
     return scatter_colours(count)
 
 
+# The vertical axes of the cluster map: metric -> how it is written (the plots' labels).
+_AXES = {"gamma_prime": "γ′ (growth of reduced q)", "eta_prime": "η′", "gamma": "γ (convergence rate)", "eta": "η",
+         "eigen_log_ratio": "log|λ₊/λ₋|"}
+
+
 def _clusters_section(points: list[dict], pngs: list[Path]) -> str:
     colours = cluster_colours(points)
     for p in points:
@@ -340,8 +350,8 @@ def _clusters_section(points: list[dict], pngs: list[Path]) -> str:
     images = "".join(
         f'<figure><img alt="{_esc(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
         f"<figcaption>{_esc(p.name)}</figcaption></figure>" for p in pngs)
-    options = "".join(f'<option value="{k}"{" selected" if k == "gamma_prime" else ""}>{k}</option>'
-                      for k in ("gamma_prime", "eta_prime", "gamma", "eta", "eigen_log_ratio"))
+    options = "".join(f'<option value="{k}"{" selected" if k == "gamma_prime" else ""}>{_esc(label)}</option>'
+                      for k, label in _AXES.items())
     legend = "".join(f'<span><i style="background:{c}"></i>{_esc(k)}</span>' for k, c in colours.items())
     legend += f'<span><i style="background:{GREY}"></i>{_esc(grey)}</span>'
     return (
@@ -446,7 +456,7 @@ nav a{margin-right:1em} .mapbox{position:relative;max-width:1000px}
 #map{width:100%;border:1px solid #ccc;background:#fff;cursor:grab;touch-action:none}
 #map circle{stroke:#222;stroke-width:.6;fill-opacity:.8} #map .axis{stroke:#888} #map text{font-size:13px;fill:#333}
 #tip{position:absolute;background:#fffff0;border:1px solid #999;padding:6px 8px;font-size:.85em;pointer-events:none;
-max-width:26em;box-shadow:2px 2px 6px #0003} .static img{width:100%;max-width:1000px;border:1px solid #eee}
+max-width:26em;box-shadow:2px 2px 6px #0003} .static img{width:100%;border:1px solid #eee}
 svg.pareto{max-width:700px;width:100%} svg.pareto .grid{stroke:#eee} svg.pareto text{font-size:13px}
 .histories{display:flex;flex-wrap:wrap;gap:1em} svg.history{width:460px;max-width:100%;border:1px solid #eee}
 svg.history text{font-size:13px;fill:#333} svg.history .title{font-weight:bold} svg.history .grid{stroke:#eee}
@@ -482,7 +492,8 @@ function ticks(a,b){ var span=b-a, step=Math.pow(10,Math.floor(Math.log10(span/5
   if(span/step>10) step*=2; if(span/step>10) step*=2.5;
   for(var t=Math.ceil(a/step)*step;t<=b;t+=step) out.push(+t.toPrecision(12)); return out; }
 function fmt(v){ if(v===null) return '–';
-  return (Math.abs(v)>=1e4||(Math.abs(v)<1e-3&&v!==0))?v.toExponential(3):(+v.toFixed(4)).toString(); }
+  var t=(Math.abs(v)>=1e4||(Math.abs(v)<1e-3&&v!==0))?v.toExponential(3):(+v.toFixed(4)).toString();
+  return t.replace(/-/g,'\u2212'); }
 function draw(){
   while(svg.firstChild) svg.removeChild(svg.firstChild);
   var v=view, sx=function(x){return M+(x-v[0])/(v[1]-v[0])*(W-2*M);},
@@ -491,7 +502,8 @@ function draw(){
   ticks(v[0],v[1]).forEach(function(t){ el('text',{x:sx(t),y:H-M+14,'text-anchor':'middle'},fmt(t)); });
   ticks(v[2],v[3]).forEach(function(t){ el('text',{x:M-4,y:sy(t)+4,'text-anchor':'end'},fmt(t)); });
   el('text',{x:W/2,y:H-8,'text-anchor':'middle'},'FR δ');
-  el('text',{x:12,y:H/2,'text-anchor':'middle',transform:'rotate(-90 12 '+H/2+')'},yk);
+  el('text',{x:12,y:H/2,'text-anchor':'middle',transform:'rotate(-90 12 '+H/2+')'},
+     document.querySelector('#yaxis option[value="'+yk+'"]').textContent);
   pts.forEach(function(p,i){ var x=p.centroid.delta,y=p.centroid[yk]; if(x===null||y===null) return;
     var cx=sx(x),cy=sy(y); if(cx<M||cx>W-M||cy<M||cy>H-M) return;
     var c=el('circle',{cx:cx.toFixed(1),cy:cy.toFixed(1),r:(2+2.2*Math.log10(1+p.size)).toFixed(1),

@@ -156,13 +156,19 @@ def evolution_section(store, row, config: dict, folder: Path | None, poly_mathml
         parts.append('<h3 id="evolution-best">Best fractions per objective</h3>')
         cid = row["id"]
         for j, name in enumerate(names):
-            rows = []
+            rows, shown = [], set()
             for v, a, b in (best[j] if j < len(best) else []):
                 value = _value(name, v)
                 if value is None:
                     continue
+                # Shown as stored: the canonical form, whose limit the identification is of
+                # (a genome with a negative leading a(n) has the opposite limit).
                 canon = PCF(a, b).canonical()
-                fid = store.formula_id(pcf_key(canon.a, canon.b), cid)
+                a, b = list(canon.a), list(canon.b)
+                if (tuple(a), tuple(b)) in shown:
+                    continue  # a trivial equivalent of a fraction above it
+                shown.add((tuple(a), tuple(b)))
+                fid = store.formula_id(pcf_key(a, b), cid)
                 ident = store.conn.execute("SELECT closed_form, constant FROM identifications WHERE formula_id=?",
                                            (fid,)).fetchone() if fid is not None else None
                 rows.append(f"<tr><td>{_fmt(value)}</td><td>{poly_mathml(a)}</td><td>{poly_mathml(b)}</td>"
