@@ -58,7 +58,7 @@ _mathml = mathml
 
 @lru_cache(maxsize=8192)
 def _poly_mathml_cached(coeffs: tuple) -> str:
-    return mathml(sympy.factor(sympy.Poly(list(coeffs), _N).as_expr()))
+    return mathml(sympy.factor(sympy.Poly(list(coeffs), _N).as_expr()), simplified=False)
 
 
 def _poly_mathml(coeffs) -> str:
@@ -310,7 +310,8 @@ def _families_section(families: list[dict], detection: dict | None) -> str:
         tails = tail_note(f)
         parts.append(
             f'<article class="family" id="family-{f["id"]}"><h3>Family {f["id"]}: '
-            f"{_esc(', '.join(f['constants']))}</h3><p>a(n) = {_mathml(a)}, b(n) = {_mathml(b)}; "
+            f"{_esc(', '.join(f['constants']))}</h3><p>a(n) = {mathml(a, simplified=False)}, "
+            f"b(n) = {mathml(b, simplified=False)}; "
             f"{len(ks)} members for k from {_int(min(ks))} to {_int(max(ks))}: {len(ks) - new} in the box, "
             f"{new} new.</p>"
             + (f'<p class="note">{_esc(tails)}</p>' if tails else "")

@@ -271,14 +271,16 @@ def _mathml_body(expr) -> str:
     return re.sub(r"<mn>-([^<]*)</mn>", rf"<mrow><mo>{MINUS}</mo><mn>\1</mn></mrow>", text)
 
 
-def mathml(expr, display: bool = False) -> str:
-    """A sympy expression, simplified, as a ``<math>`` element.
+def mathml(expr, display: bool = False, simplified: bool = True) -> str:
+    """A sympy expression, simplified (unless ``simplified=False``: a factored polynomial stays
+    factored), as a ``<math>`` element.
 
     Always in display style (fractions at full size: the report's formulas sit in table cells
     and must stay readable); ``display=True`` makes it a centred block of its own.
     """
     kind = "block" if display else "inline"
-    return f'<math display="{kind}" displaystyle="true">{_mathml_body(simplify(expr))}</math>'
+    body = _mathml_body(simplify(expr) if simplified else expr)
+    return f'<math display="{kind}" displaystyle="true">{body}</math>'
 
 
 # --- text ----------------------------------------------------------------------------------------
