@@ -30,7 +30,7 @@ _LABELS = {
 
 # Okabe & Ito's qualitative palette (distinct under the common colour-vision deficiencies), black
 # kept for the anchors; the report's cluster map uses the same colours in the same order.
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442")  # yellow, faintest, last
 OTHER, NOISE_GREY = "#9e9e9e", "#dddddd"
 
 
@@ -119,6 +119,7 @@ def _label_anchors(fig, ax, x, y, anchors, names, marked) -> None:
     """One label per anchor constant (its unshifted formula first), none overlapping another."""
     order = sorted(np.nonzero(marked)[0], key=lambda i: ("+" in names[i], names[i]))
     renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
     placed, done = [], set()
     for i in order:
         if anchors[i] in done:
@@ -126,7 +127,11 @@ def _label_anchors(fig, ax, x, y, anchors, names, marked) -> None:
         note = ax.annotate(str(anchors[i]), (x[i], y[i]), fontsize=12, xytext=(11, -4), textcoords="offset points",
                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 1.0}, zorder=5)
         box = note.get_window_extent(renderer)
-        if any(box.overlaps(other) for other in placed):
+        if box.x1 > frame.x1:  # past the right edge, into the legend: put it on the left of the star
+            note.set_position((-11, -4))
+            note.set_horizontalalignment("right")
+            box = note.get_window_extent(renderer)
+        if any(box.overlaps(other) for other in placed) or not frame.contains(box.x0, box.y0):
             note.remove()
             continue
         placed.append(box)
