@@ -69,9 +69,9 @@ def display_terms(expr) -> list:
         # A family's a(n) = 3n + k + 2: the powers of n first, whatever the other letters.
         terms = sorted(terms, key=lambda t: -sympy.degree(t, n) if t.is_polynomial(n) else 0)
     symbolic = [t for t in terms if not t.is_Number and not t.has(sympy.Sum)]
-    # Sums after the other terms, the plain number last: e² − 2 Σ … − 3.
-    ordered = symbolic + [t for t in terms if t.has(sympy.Sum)] + [t for t in terms if t.is_Number]
-    positive = [t for t in ordered if not t.could_extract_minus_sign()]
+    # Sums last, so nothing after a Σ reads as part of its summand: e² − 3 − 2 Σ …
+    ordered = symbolic + [t for t in terms if t.is_Number] + [t for t in terms if t.has(sympy.Sum)]
+    positive = [t for t in ordered if not t.could_extract_minus_sign() and not t.has(sympy.Sum)]
     # A polynomial in n keeps its descending degrees (−2n² − n + 1); anything else leads positive.
     if ordered and ordered[0].could_extract_minus_sign() and positive and n not in expr.free_symbols:
         ordered.remove(positive[0])
