@@ -530,6 +530,16 @@ def family_polynomials(base: Mapping, direction: Mapping) -> tuple[sympy.Expr, s
     return poly("a"), poly("b")
 
 
+def tail_note(family: Mapping) -> str | None:
+    """One sentence saying that a stored family's members are tails of one another (see
+    :func:`tail_step`), or None when they are not: what the report and ``discovery families`` print."""
+    step = (family.get("fit") or {}).get("tail_step")
+    if not step:
+        return None
+    return (f"Its members are tails of one another: the member at k + {step} is the one at k started from n = 1, "
+            "so their limits are Möbius transforms of one another by construction.")
+
+
 def family_record(family: Family) -> dict:
     """What :meth:`discovery.store.FormulaStore.write_families` stores of a family
     (:class:`~discovery.records.FamilyRecord` as JSON)."""

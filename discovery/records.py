@@ -234,3 +234,69 @@ class FamilyRecord:
         return cls(list(row["constants"]), row["base"], row["direction"], row["closed_form_k"],
                    row["closed_form_verified"], row["fit"],
                    tuple(FamilyMemberRecord.from_row(m) for m in row["members"]))
+
+
+# --- the history of an evolution -----------------------------------------------------------------
+_BEST_KEPT = 5
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    """One generation of a PCF evolution: how far the search got and the best (smallest,
+    objectives being minimised) value of each objective in its population."""
+
+    generation: int
+    evaluations: int
+    seconds: float
+    best: tuple[float, ...]
+
+    def to_json(self) -> tuple:
+        return (self.generation, self.evaluations, self.seconds, *self.best)
+
+    @classmethod
+    def from_row(cls, row) -> GenerationRecord:
+        return cls(int(row[0]), int(row[1]), float(row[2]), tuple(float(v) for v in row[3:]))
+
+
+def record_generation(state, coefficients, keep: int = _BEST_KEPT) -> None:
+    """Add the generation just finished to the search's history, in its state's ``extra``.
+
+    The history lives in the checkpoint the engine saves after this call (``extra["history"]``,
+    one :class:`GenerationRecord` a generation, and ``extra["best"]``, the ``keep`` best distinct
+    PCFs met per objective as (value, a, b)), so a resumed run neither loses nor repeats a row:
+    a generation computed again after a crash replaces its row.
+
+    Parameters
+    ----------
+    state : discovery.checkpoints.EvolutionState
+        After a generation (``population``, ``objectives``, ``generation``, ``evaluations``,
+        ``extra["seconds"]``).
+    coefficients : callable
+        Genome -> (a, b) coefficient lists.
+    keep : int
+        Best PCFs kept per objective.
+    """
+    F = [[float(v) for v in row] for row in state.objectives]
+    history = [r for r in state.extra.get("history", ()) if r[0] < state.generation]
+    best_now = tuple(min(col) for col in zip(*F)) if F else ()
+    row = GenerationRecord(int(state.generation), int(state.evaluations),
+                           float(state.extra.get("seconds", 0.0)), best_now)
+    state.extra["history"] = tuple(history) + (row.to_json(),)
+    pcfs = [tuple(tuple(int(c) for c in side) for side in coefficients(g)) for g in state.population]
+    previous = state.extra.get("best", ())
+    best = []
+    for j in range(len(best_now)):
+        seen = {(tuple(a), tuple(b)): v for v, a, b in (previous[j] if j < len(previous) else ())}
+        for (a, b), f in zip(pcfs, F):
+            seen[(a, b)] = min(f[j], seen.get((a, b), f[j]))
+        ranked = sorted(seen.items(), key=lambda kv: (kv[1], kv[0]))[:keep]
+        best.append(tuple((v, a, b) for (a, b), v in ranked))
+    state.extra["best"] = tuple(best)
+
+
+def evolution_history(extra: Mapping) -> tuple[list[GenerationRecord], list[list[tuple[float, list, list]]]]:
+    """(history rows, best PCFs per objective as (value, a, b)) recorded by
+    :func:`record_generation` in an evolution state's ``extra``; empty for a search that kept none."""
+    rows = [GenerationRecord.from_row(r) for r in extra.get("history", ())]
+    best = [[(float(v), list(a), list(b)) for v, a, b in per] for per in extra.get("best", ())]
+    return rows, best

@@ -34,7 +34,7 @@ def test_the_readme_samples_are_those_of_a_real_run(tmp_path):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(["families", "--db", str(tmp_path / "discoveries.db"), "--stored"]) == 0
-    assert "its members are tails of one another: the member at k + 1 is the one at k started from n = 1" \
+    assert "Its members are tails of one another: the member at k + 1 is the one at k started from n = 1" \
         in out.getvalue()
 
 

@@ -66,7 +66,7 @@ def close_campaign(run: CampaignRun, strategy: Strategy, plots: bool = True) -> 
     path = run_folder(run.db, config.name) / "index.html"
     if plots and (detected or not path.exists()):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_report(store, run.db, config.name, campaign_figures(run.db)), encoding="utf-8")
+        path.write_text(render_report(store, run.db, config.name, campaign_folder(run.db)), encoding="utf-8")
         closed.report = path
     return closed
 
@@ -126,7 +126,8 @@ def cluster_campaign(store, cid: int, config: PcfConfig, db: Path, progress: boo
         for x, y in _PLANES:
             # Through the module, where a test stops a run inside this step.
             path = folder / f"clusters_{x}_{y}.png"
-            written.append(discovery.plots.cluster_scatter(full, clusterer.labels_, path, (x, y)))
+            written.append(discovery.plots.cluster_scatter(full, clusterer.labels_, path, (x, y),
+                                                           {c["label"]: c["constants"] for c in clusters}))
     return clusters, identifications, written
 
 
@@ -179,20 +180,21 @@ def _representatives(clusters: list[dict], ids: list[int], pcfs: list[PCF], delt
     return todo
 
 
-def campaign_figures(db: str | Path):
-    """Campaign name -> the scatter plots in its run folder (none for a name stored before names
-    were checked, which has no run folder of its own): the ``figures`` of the report."""
+def campaign_folder(db: str | Path):
+    """Campaign name -> its run folder, with the scatter plots and an evolve search's checkpoint
+    (None for a name stored before names were checked, which has no run folder of its own): the
+    ``folder`` of the report."""
 
-    def figures(name: str) -> list[Path]:
+    def folder(name: str) -> Path | None:
         try:
-            return sorted(run_folder(db, name).glob("clusters_*.png"))
+            return run_folder(db, name)
         except ConfigError:
-            return []
+            return None
 
-    return figures
+    return folder
 
 
 def write_report(db: str | Path, out: str | Path, campaign: str | None = None) -> Path:
-    """:func:`discovery.report.write_report` with the campaign's scatter plots from its run folder
-    (what ``discovery report`` writes)."""
-    return _write_report(db, out, campaign, campaign_figures(db))
+    """:func:`discovery.report.write_report` with the campaign's scatter plots and search history
+    from its run folder (what ``discovery report`` writes)."""
+    return _write_report(db, out, campaign, campaign_folder(db))

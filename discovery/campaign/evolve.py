@@ -37,7 +37,7 @@ from discovery.campaign.training import train_from_store
 from discovery.checkpoints import decode_plain, encode_plain
 from discovery.evolution import NSGA2
 from discovery.pcf.genome import GenomeSpace, canonical_key
-from discovery.records import PcfRecord, UnitResult
+from discovery.records import PcfRecord, UnitResult, record_generation
 from discovery.triage import factorial_reduction, features
 
 # A genome whose fraction does not converge, or whose metric is missing, scores this (minimised).
@@ -218,6 +218,7 @@ class Evolve(Strategy):
 
             def tick(st):
                 st.extra["seconds"] = budget.spent()
+                record_generation(st, space.coefficients)  # the report's history, kept in the checkpoint
                 bar.update(1)
                 bar.set_postfix(evaluations=st.evaluations, identified=evaluator.found)
                 return budget.exhausted(st.extra["seconds"])

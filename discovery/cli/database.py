@@ -72,7 +72,7 @@ def query(args) -> int:
 
 
 def families(args) -> int:
-    from discovery.families import class_expr, class_where, family_polynomials, run_families
+    from discovery.families import class_expr, class_where, family_polynomials, run_families, tail_note
     from discovery.store import FormulaStore, json_record
 
     require_db(args.db)
@@ -98,10 +98,8 @@ def families(args) -> int:
         new = sum(not m["in_box"] for m in f["members"])
         print(f"family #{f['id']} ({', '.join(f['constants'])}): a(n) = {a}, b(n) = {b}; {len(ks)} members, "
               f"k from {min(ks)} to {max(ks)}, {len(ks) - new} in the box, {new} new")
-        step = (f["fit"] or {}).get("tail_step")
-        if step:
-            print(f"  its members are tails of one another: the member at k + {step} is the one at k started "
-                  "from n = 1")
+        if tail_note(f):
+            print(f"  {tail_note(f)}")
         state = "verified" if f["closed_form_verified"] else "NOT verified"
         if f["closed_form_k"]:
             for c in f["fit"]["classes"]:

@@ -1,18 +1,23 @@
 """The offline HTML report of a campaign: one self-contained ``index.html``.
 
 It opens with no network: styles and the little script are inline, formulas are MathML (which
-current browsers render with no script), figures are inline SVG or embedded PNG.  Its size does
-not grow with the number of stored PCFs: it holds the identified formulas, the families and one
-centroid per cluster, never the metric rows.
+current browsers render with no script) in display style at the size of the text around them
+(:mod:`discovery.report.formulas` simplifies and names them as a mathematician writes them),
+figures are inline SVG or embedded PNG.  Its size does not grow with the number of stored PCFs:
+it holds the identified formulas, the families and one centroid per cluster, never the metric rows.
 
-Sections (each an element with that id): ``stages`` (counts and timings), ``constants``
-(identified formulas per constant, with digits verified and δ), ``delta-positive`` (identified
-formulas with δ > 0), ``new`` (the formulas :mod:`discovery.novelty` labels new, with what was
-checked, and the counts per label), ``families`` (with members and closed forms in k), ``clusters`` (interactive
-map of cluster centroids: hover for size, centroid, constants and a representative formula; wheel
-to zoom, drag to pan, double-click to reset; beside it the static scatter plots of the run folder)
-and, for a program campaign, ``pareto`` (error against operations on a log scale, with the
-classical baselines).
+Sections (each an element with that id): ``stages`` (counts and timings), for an evolve campaign
+``evolution`` (its objectives, the best value of each per generation, the best fractions per
+objective: :mod:`discovery.report.evolution`), ``constants`` (identified formulas per constant,
+with digits verified and δ), ``delta-positive`` (identified formulas with δ > 0), ``new`` (the
+formulas :mod:`discovery.novelty` labels new, with what was checked, and the counts per label),
+``families`` (with members, closed forms in k, and whether members are tails of one another),
+``clusters`` (interactive map of cluster centroids: hover for size, centroid, constants and a
+representative formula; wheel to zoom, drag to pan, double-click to reset; the constants of the
+most clusters coloured as in the static scatter plots below it) and, for a program campaign,
+``pareto`` (error against operations on a log scale, with the classical baselines).  A count
+shown in several places (clusters, identified formulas, families) carries ``data-count`` and is
+read from one query.
 """
 
 from __future__ import annotations
@@ -28,12 +33,16 @@ from typing import Callable
 
 import sympy
 
+from discovery.constants import lookup
 from discovery.errors import InputError
-from discovery.constants import to_sympy
-from discovery.families import class_expr, class_where, closed_form_expr, family_polynomials
+from discovery.families import class_expr, class_where, closed_form_expr, family_polynomials, tail_note
 from discovery.novelty import NOVELTY_LABELS
+from discovery.plots import scatter_colours
 from discovery.programs.baselines import baselines
 from discovery.programs.targets import make_target
+from discovery.report.evolution import evolution_section
+from discovery.report.formulas import (MINUS, closed_form_mathml, closed_form_text, mathml, pretty_names,
+                                       vanishing_pochhammer)
 from discovery.store import FormulaStore
 
 _N = sympy.Symbol("n")
@@ -43,21 +52,17 @@ def _esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+_mathml_text = closed_form_mathml
+_mathml = mathml
+
+
 @lru_cache(maxsize=8192)
-def _mathml_text(text: str) -> str:
-    """MathML of a stored closed form (parsed by the package's whitelisting parser), or the text."""
-    try:
-        return _mathml(to_sympy(text))
-    except (InputError, ValueError, TypeError):
-        return f"<code>{_esc(text)}</code>"
-
-
-def _mathml(expr) -> str:
-    return f'<math display="inline">{sympy.mathml(expr, printer="presentation")}</math>'
+def _poly_mathml_cached(coeffs: tuple) -> str:
+    return mathml(sympy.factor(sympy.Poly(list(coeffs), _N).as_expr()), simplified=False)
 
 
 def _poly_mathml(coeffs) -> str:
-    return _mathml(sympy.factor(sympy.Poly(list(coeffs), _N).as_expr()))
+    return _poly_mathml_cached(tuple(int(c) for c in coeffs))
 
 
 def _poly_text(coeffs) -> str:
@@ -70,14 +75,21 @@ def _poly_text(coeffs) -> str:
         e = len(coeffs) - 1 - i
         if c == 0:
             continue
-        mono = "" if e == 0 else ("n" if e == 1 else f"n^{e}")
+        mono = "" if e == 0 else ("n" if e == 1 else "n" + str(e).translate(_SUPERSCRIPTS))
         mag = abs(c)
         body = f"{mag}{mono}" if (mag != 1 or not mono) else mono
-        terms.append(("-" if c < 0 else "+", body))
+        terms.append((MINUS if c < 0 else "+", body))
     if not terms:
         return "0"
-    text = ("-" if terms[0][0] == "-" else "") + terms[0][1]
+    text = (MINUS if terms[0][0] == MINUS else "") + terms[0][1]
     return text + "".join(f" {s} {b}" for s, b in terms[1:])
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _int(v: int) -> str:
+    return str(v).replace("-", MINUS)
 
 
 def _digits(d) -> str:
@@ -87,7 +99,9 @@ def _digits(d) -> str:
 
 
 def _num(x, fmt=".4f") -> str:
-    return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    return format(x, fmt).replace("-", MINUS)
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -138,7 +152,8 @@ def _cluster_points(store, campaign_id: int) -> list[dict]:
                 f"SELECT f.id, f.genome, i.closed_form FROM formulas f LEFT JOIN identifications i "  # noqa: S608
                 f"ON i.formula_id=f.id WHERE f.id IN ({','.join('?' * len(chunk))})", chunk):
             g = json.loads(f["genome"])
-            info[f["id"]] = {"a": _poly_text(g["a"]), "b": _poly_text(g["b"]), "limit": f["closed_form"]}
+            info[f["id"]] = {"a": _poly_text(g["a"]), "b": _poly_text(g["b"]),
+                             "limit": closed_form_text(f["closed_form"]) if f["closed_form"] else None}
     out = []
     for r in rows:
         centroid = {k: (v if v is not None and math.isfinite(v) else None)
@@ -178,22 +193,37 @@ def _novelty_cell(r: dict) -> str:
     if label is None:
         return "–" if not r["constant"] else "not labelled"
     shown = '<span class="new">new</span>' if label == "new" else _esc(label)
-    return f'<span title="{_esc(r.get("novelty_reason") or "")}">{shown}</span>'
+    return f'<span title="{_esc(pretty_names(r.get("novelty_reason") or ""))}">{shown}</span>'
 
 
 
-def _stages_section(store, row, status: dict) -> str:
-    rows = [["work units", f"{status['units_done']:,} / {status['units_total']:,}"],
-            ["candidates evaluated", f"{status['candidates']:,}"]]
+def _stages_section(store, row, status: dict, config: dict) -> str:
+    evolve = (config.get("search") or {}).get("strategy") == "evolve"
+    done, total = status["units_done"], status["units_total"]
+    unit = "generations evaluated" if evolve else "work units"
+    if total:
+        units = f"{done:,} of {total:,}"
+    else:
+        units = f"{done:,} (no fixed total: the search ran until its time budget was spent)"
+    rows = [[unit, units], ["candidates evaluated", f"{status['candidates']:,}"]]
     if row["kind"] == "program":
         rows.append(["programs on the Pareto front", f"{status['formulas']:,}"])
     else:
         fams = store.conn.execute("SELECT COUNT(*) FROM families WHERE campaign_id=?", (row["id"],)).fetchone()[0]
         rows += [["converging", f"{status['converged']:,}"], ["stored formulas", f"{status['formulas']:,}"],
-                 ["clusters", f"{status['clusters']:,}"], ["identified", f"{sum(status['identified'].values()):,}"],
-                 ["families", f"{fams:,}"]]
+                 ["clusters", f'<span data-count="clusters">{status["clusters"]:,}</span>'],
+                 ["identified", f'<span data-count="identified">{sum(status["identified"].values()):,}</span>'],
+                 ["families", f'<span data-count="families">{fams:,}</span>']]
     rows += [[_esc(k), v] for k, v in _timings(store, row)]
     return '<section id="stages"><h2>Stages</h2>' + _table(["stage", "value"], rows, "narrow") + "</section>"
+
+
+def _constant_heading(name: str) -> str:
+    """A constant's name with how it is written and what it is (from the catalog)."""
+    entry = lookup(name.split("@")[0]) if "*" not in name and "," not in name else None
+    if entry is None:
+        return _esc(name)
+    return f"{_esc(name)} <small>— {_esc(entry.description)}</small>"
 
 
 def _constants_section(records: list[dict]) -> str:
@@ -201,14 +231,14 @@ def _constants_section(records: list[dict]) -> str:
     for r in records:
         by_constant.setdefault(r["constant"] or "rational or quadratic", []).append(r)
     parts = [f'<section id="constants" data-formula-count="{len(records)}"><h2>Identified formulas '
-             f'({len(records)})</h2>']
+             f'(<span data-count="identified">{len(records)}</span>)</h2>']
     if not records:
         parts.append("<p>No formula was identified.</p>")
-    summary = ", ".join(f'<a href="#constant-{_esc(c)}">{_esc(c)}</a> {len(rs)}'
-                        for c, rs in sorted(by_constant.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+    ordered = sorted(by_constant.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    summary = ", ".join(f'<a href="#constant-{_esc(c)}">{_esc(c)}</a> {len(rs)}' for c, rs in ordered)
     parts.append(f"<p>{summary}</p>")
-    for constant, rs in sorted(by_constant.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        parts.append(f'<h3 id="constant-{_esc(constant)}">{_esc(constant)} ({len(rs)})</h3>')
+    for constant, rs in ordered:
+        parts.append(f'<h3 id="constant-{_esc(constant)}">{_constant_heading(constant)} ({len(rs)})</h3>')
         parts.append(_table(_FORMULA_HEAD, _formula_rows(rs)))
     return "".join(parts) + "</section>"
 
@@ -227,8 +257,11 @@ def _delta_section(store, campaign_id: int, records: list[dict]) -> str:
 
 def _new_section(records: list[dict]) -> str:
     new = [r for r in records if r.get("novelty") == "new"]
+    if not records:
+        return ('<section id="new"><h2>New formulas (0)</h2><p>No formula was identified, so none could be '
+                "compared with the literature.</p></section>")
     body = (_table(_FORMULA_HEAD + ["what was checked"],
-                   [row + [_esc(r["novelty_reason"])] for row, r in zip(_formula_rows(new), new)])
+                   [row + [_esc(pretty_names(r["novelty_reason"] or ""))] for row, r in zip(_formula_rows(new), new)])
             if new else "<p>No identified formula is new.</p>")
     counts = ", ".join(f"{label} {sum(r.get('novelty') == label for r in records)}" for label in NOVELTY_LABELS)
     return (f'<section id="new"><h2>New formulas ({len(new)})</h2><p>Identified formulas by novelty: {counts}. '
@@ -240,13 +273,16 @@ def _new_section(records: list[dict]) -> str:
 
 def _class_formula(fit: dict) -> str:
     """L(k) of one constant's members, with the k it holds for (Piecewise renders poorly)."""
-    return f"<p>L(k) = {_mathml(class_expr(fit))}{class_where(fit)}</p>"
+    return f'<p class="lk">L(k) = {_mathml(class_expr(fit))}{class_where(fit)}</p>'
 
 
-def _families_section(families: list[dict]) -> str:
-    parts = [f'<section id="families"><h2>Infinite families ({len(families)})</h2>']
+def _families_section(families: list[dict], detection: dict | None) -> str:
+    parts = [f'<section id="families"><h2>Infinite families (<span data-count="families">{len(families)}</span>)'
+             "</h2>"]
     if not families:
-        parts.append("<p>No family found (run <code>discovery families</code> to detect them).</p>")
+        parts.append("<p>No family found: family detection ran and found no line of at least 3 identified "
+                     "formulas of one constant that extends beyond the box.</p>" if detection is not None else
+                     "<p>No family detected yet (run <code>discovery families</code> to detect them).</p>")
     for f in families:
         a, b = family_polynomials(f["base"], f["direction"])
         new = sum(not m["in_box"] for m in f["members"])
@@ -258,39 +294,77 @@ def _families_section(families: list[dict]) -> str:
             state = ("verified exactly on every member not used to find it" if f["closed_form_verified"]
                      else "NOT verified")
             classes = [c for c in f["fit"]["classes"] if c]
-            used = "; ".join(f"{_esc(c['constant'])}: fitted on k = {', '.join(map(str, c['fit_k']))}, checked on "
+            used = "; ".join(f"{_esc(c['constant'])}: fitted on k = {', '.join(map(_int, c['fit_k']))}, checked on "
                              f"{len(c['held_out_k'])} others" for c in classes)
             closed = "".join(_class_formula(c) for c in classes) + (
                 f'<p class="note">Closed form in k {state} ({used}).</p>')
-        rows = [[str(m["k"]), "box" if m["in_box"] else '<span class="new">new</span>', _poly_mathml(m["a"]),
+            if vanishing_pochhammer(expr):
+                closed += ('<p class="note">A Pochhammer symbol (a)ᵢ with a = 0, −1, … vanishes once i &gt; −a: '
+                           f"the form holds for the members' k (here {_int(min(ks))} to {_int(max(ks))}), where a "
+                           "sum whose upper limit m − 1 is below its lower limit 0 runs backwards (Karr's convention, "
+                           "Σ<sub>i=0</sub><sup>m−1</sup> = −Σ<sub>i=m</sub><sup>−1</sup>) and meets no zero "
+                           "factor.</p>")
+        rows = [[_int(m["k"]), "box" if m["in_box"] else '<span class="new">new</span>', _poly_mathml(m["a"]),
                  _poly_mathml(m["b"]), _mathml_text(m["closed_form"]), _esc(m["constant"]),
                  _digits(m["digits_verified"])] for m in f["members"]]
+        tails = tail_note(f)
         parts.append(
             f'<article class="family" id="family-{f["id"]}"><h3>Family {f["id"]}: '
-            f"{_esc(', '.join(f['constants']))}</h3><p>a(n) = {_mathml(a)}, b(n) = {_mathml(b)}; "
-            f"{len(ks)} members for k from {min(ks)} to {max(ks)}: {len(ks) - new} in the box, {new} new.</p>"
-            + (f'<p class="note">Its members are tails of one another: the member at k + {f["fit"]["tail_step"]} is '
-               "the one at k started from n = 1.</p>" if f["fit"].get("tail_step") else "")
+            f"{_esc(', '.join(f['constants']))}</h3><p>a(n) = {mathml(a, simplified=False)}, "
+            f"b(n) = {mathml(b, simplified=False)}; "
+            f"{len(ks)} members for k from {_int(min(ks))} to {_int(max(ks))}: {len(ks) - new} in the box, "
+            f"{new} new.</p>"
+            + (f'<p class="note">{_esc(tails)}</p>' if tails else "")
             + f"{closed}<details><summary>members</summary>"
             + _table(["k", "", "a(n)", "b(n)", "limit", "constant", "digits"], rows) + "</details></article>")
     return "".join(parts) + "</section>"
 
 
+GREY = "#bdbdbd"
+
+
+def cluster_colours(points: list[dict]) -> dict[str, str]:
+    """Constant -> colour for the constants identified in the most clusters (the scatter plots'
+    colours, :func:`discovery.plots.scatter_colours`); every other cluster is grey."""
+    count: dict[str, int] = {}
+    for p in points:
+        if p["constants"]:
+            count[p["constants"][0]] = count.get(p["constants"][0], 0) + 1
+    return scatter_colours(count)
+
+
+# The vertical axes of the cluster map: metric -> how it is written (the plots' labels).
+_AXES = {"gamma_prime": "γ′ (growth of reduced q)", "eta_prime": "η′", "gamma": "γ (convergence rate)", "eta": "η",
+         "eigen_log_ratio": "log|λ₊/λ₋|"}
+
+
 def _clusters_section(points: list[dict], pngs: list[Path]) -> str:
+    colours = cluster_colours(points)
+    for p in points:
+        p["colour"] = colours.get(p["constants"][0], GREY) if p["constants"] else GREY
+    # Grey first, so a coloured circle is never hidden under a grey one.
+    points = sorted(points, key=lambda p: p["colour"] != GREY)
+    others = len({p["constants"][0] for p in points if p["constants"]} - set(colours))
+    grey = "grey: no constant identified" + (f", or one of {others} further constants (hover to see which)"
+                                             if others else "")
     data = json.dumps(points, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
     images = "".join(
         f'<figure><img alt="{_esc(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
         f"<figcaption>{_esc(p.name)}</figcaption></figure>" for p in pngs)
-    options = "".join(f'<option value="{k}"{" selected" if k == "gamma_prime" else ""}>{k}</option>'
-                      for k in ("gamma_prime", "eta_prime", "gamma", "eta", "eigen_log_ratio"))
+    options = "".join(f'<option value="{k}"{" selected" if k == "gamma_prime" else ""}>{_esc(label)}</option>'
+                      for k, label in _AXES.items())
+    legend = "".join(f'<span><i style="background:{c}"></i>{_esc(k)}</span>' for k, c in colours.items())
+    legend += f'<span><i style="background:{GREY}"></i>{_esc(grey)}</span>'
     return (
-        f'<section id="clusters"><h2>Cluster map ({len(points):,} clusters)</h2>'
-        '<p>One circle per cluster at its centroid, area growing with its size; coloured by the first '
-        'constant identified in it, grey when none. Hover for details, wheel to zoom, drag to pan, '
+        f'<section id="clusters"><h2>Cluster map (<span data-count="clusters">{len(points):,}</span> clusters)</h2>'
+        f'<p>One circle per cluster at its centroid, area growing with its size; coloured by the first '
+        f'constant identified in it for the {len(colours)} constants identified in the most clusters, {grey}. '
+        'Hover for details, wheel to zoom, drag to pan, '
         f'double-click to reset. Vertical axis: <select id="yaxis">{options}</select></p>'
-        '<div class="maps"><div class="mapbox"><div id="legend"></div><svg id="map" viewBox="0 0 800 520" role="img" '
+        f'<div class="mapbox"><div id="legend">{legend}</div><svg id="map" viewBox="0 0 800 520" role="img" '
         'aria-label="cluster centroids"></svg><div id="tip" hidden></div></div>'
-        f'<div class="static">{images or "<p>No static plots in the run folder.</p>"}</div></div>'
+        '<h3>Every PCF of the campaign, by cluster</h3>'
+        f'<div class="static">{images or "<p>No static plots in the run folder.</p>"}</div>'
         f'<script type="application/json" id="cluster-data">{data}</script></section>'
     )
 
@@ -374,19 +448,25 @@ def _pareto_svg(prog: list[dict], base: list[dict]) -> str:
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.5em 0 1em;font-size:.92em} td,th{border:1px solid #ddd;padding:3px 8px}
+table{border-collapse:collapse;margin:.5em 0 1em} td,th{border:1px solid #ddd;padding:4px 10px;vertical-align:middle}
+math{font-size:1.15em;font-family:'DejaVu Math TeX Gyre','STIX Two Math','Latin Modern Math',math}
+h3 small{font-weight:normal;color:#444} p.lk{font-size:1.1em}
 th{background:#f3f3f3;text-align:left} table.narrow td:first-child{min-width:22em}
 .new{color:#fff;background:#2a7;padding:0 5px;border-radius:3px} .note{color:#555;font-size:.9em}
-nav a{margin-right:1em} .maps{display:flex;flex-wrap:wrap;gap:1em} .mapbox{position:relative;flex:1 1 800px}
-#map{width:100%;max-width:800px;border:1px solid #ccc;background:#fff;cursor:grab;touch-action:none}
-#map circle{stroke:#333;stroke-width:.5;fill-opacity:.7} #map .axis{stroke:#888} #map text{font-size:11px;fill:#444}
+nav a{margin-right:1em} .mapbox{position:relative;max-width:1000px}
+#map{width:100%;border:1px solid #ccc;background:#fff;cursor:grab;touch-action:none}
+#map circle{stroke:#222;stroke-width:.6;fill-opacity:.8} #map .axis{stroke:#888} #map text{font-size:13px;fill:#333}
 #tip{position:absolute;background:#fffff0;border:1px solid #999;padding:6px 8px;font-size:.85em;pointer-events:none;
-max-width:26em;box-shadow:2px 2px 6px #0003} .static{flex:1 1 360px} .static img{max-width:100%}
-svg.pareto{max-width:700px;width:100%} svg.pareto .grid{stroke:#eee} svg.pareto text{font-size:11px}
+max-width:26em;box-shadow:2px 2px 6px #0003} .static img{width:100%;border:1px solid #eee}
+svg.pareto{max-width:700px;width:100%} svg.pareto .grid{stroke:#eee} svg.pareto text{font-size:13px}
+.histories{display:flex;flex-wrap:wrap;gap:1em} svg.history{width:460px;max-width:100%;border:1px solid #eee}
+svg.history text{font-size:13px;fill:#333} svg.history .title{font-weight:bold} svg.history .grid{stroke:#eee}
+polyline.best{fill:none;stroke:#0072B2;stroke-width:2} circle.best{fill:#0072B2}
 polyline.evolved{fill:none;stroke:#c33} polyline.baseline{fill:none;stroke:#36c;stroke-dasharray:4 3}
 circle.evolved,.evolved-key{fill:#c33} circle.baseline{fill:none;stroke:#36c;stroke-width:2} .baseline-key{fill:#36c}
-details{margin-bottom:1em} #legend span{margin-right:1em;font-size:.9em} #legend i{display:inline-block;width:.8em;
-height:.8em;border-radius:50%;margin-right:.3em;border:1px solid #333}
+details{margin-bottom:1em} #legend span{margin-right:1.2em;white-space:nowrap}
+#legend i{display:inline-block;width:.9em;
+height:.9em;border-radius:50%;margin-right:.3em;border:1px solid #333;vertical-align:-.1em}
 """
 
 # Installed first, so an error in the main script is counted too (the report test reads it back).
@@ -401,10 +481,7 @@ _MAP_JS = r"""
 var node=document.getElementById('cluster-data'); if(!node) return;
 var pts=JSON.parse(node.textContent), svg=document.getElementById('map'), tip=document.getElementById('tip');
 var W=800,H=520,M=48, NS='http://www.w3.org/2000/svg', yk='gamma_prime', view=null;
-var palette=['#1f77b4','#ff7f0e','#2ca02c','#d62728','#9467bd','#8c564b','#e377c2','#bcbd22','#17becf','#393b79'];
-var colours={}, next=0;
-function colour(p){ if(!p.constants.length) return '#bbb'; var c=p.constants[0];
-  if(!(c in colours)) colours[c]=palette[next++ % palette.length]; return colours[c]; }
+function colour(p){ return p.colour; }
 function extent(){ var xs=[],ys=[]; pts.forEach(function(p){ var x=p.centroid.delta,y=p.centroid[yk];
   if(x!==null&&y!==null){xs.push(x);ys.push(y);} });
   if(!xs.length) return [0,1,0,1];
@@ -416,7 +493,8 @@ function ticks(a,b){ var span=b-a, step=Math.pow(10,Math.floor(Math.log10(span/5
   if(span/step>10) step*=2; if(span/step>10) step*=2.5;
   for(var t=Math.ceil(a/step)*step;t<=b;t+=step) out.push(+t.toPrecision(12)); return out; }
 function fmt(v){ if(v===null) return '–';
-  return (Math.abs(v)>=1e4||(Math.abs(v)<1e-3&&v!==0))?v.toExponential(3):(+v.toFixed(4)).toString(); }
+  var t=(Math.abs(v)>=1e4||(Math.abs(v)<1e-3&&v!==0))?v.toExponential(3):(+v.toFixed(4)).toString();
+  return t.replace(/-/g,'\u2212'); }
 function draw(){
   while(svg.firstChild) svg.removeChild(svg.firstChild);
   var v=view, sx=function(x){return M+(x-v[0])/(v[1]-v[0])*(W-2*M);},
@@ -424,8 +502,9 @@ function draw(){
   el('line',{x1:M,x2:W-M,y1:H-M,y2:H-M,'class':'axis'}); el('line',{x1:M,x2:M,y1:M,y2:H-M,'class':'axis'});
   ticks(v[0],v[1]).forEach(function(t){ el('text',{x:sx(t),y:H-M+14,'text-anchor':'middle'},fmt(t)); });
   ticks(v[2],v[3]).forEach(function(t){ el('text',{x:M-4,y:sy(t)+4,'text-anchor':'end'},fmt(t)); });
-  el('text',{x:W/2,y:H-8,'text-anchor':'middle'},'FR delta');
-  el('text',{x:12,y:H/2,'text-anchor':'middle',transform:'rotate(-90 12 '+H/2+')'},yk);
+  el('text',{x:W/2,y:H-8,'text-anchor':'middle'},'FR δ');
+  el('text',{x:12,y:H/2,'text-anchor':'middle',transform:'rotate(-90 12 '+H/2+')'},
+     document.querySelector('#yaxis option[value="'+yk+'"]').textContent);
   pts.forEach(function(p,i){ var x=p.centroid.delta,y=p.centroid[yk]; if(x===null||y===null) return;
     var cx=sx(x),cy=sy(y); if(cx<M||cx>W-M||cy<M||cy>H-M) return;
     var c=el('circle',{cx:cx.toFixed(1),cy:cy.toFixed(1),r:(2+2.2*Math.log10(1+p.size)).toFixed(1),
@@ -442,11 +521,7 @@ function show(ev){ var p=pts[+ev.target.getAttribute('data-i')], c=p.centroid, r
   var box=tip.parentNode.getBoundingClientRect();
   tip.style.left=(ev.clientX-box.left+12)+'px'; tip.style.top=(ev.clientY-box.top+12)+'px';
   tip.hidden=false; }
-function reset(){ view=extent(); draw(); legend(); }
-function legend(){ var box=document.getElementById('legend'); box.textContent='';
-  Object.keys(colours).concat(['none identified']).forEach(function(c){ var s=document.createElement('span'),
-    dot=document.createElement('i'); dot.style.background=colours[c]||'#bbb'; s.appendChild(dot);
-    s.appendChild(document.createTextNode(c)); box.appendChild(s); }); }
+function reset(){ view=extent(); draw(); }
 function toData(ev){ var b=svg.getBoundingClientRect();
   var px=(ev.clientX-b.left)/b.width*W, py=(ev.clientY-b.top)/b.height*H;
   return [view[0]+(px-M)/(W-2*M)*(view[1]-view[0]), view[2]+(H-M-py)/(H-2*M)*(view[3]-view[2])]; }
@@ -467,26 +542,33 @@ document.documentElement.setAttribute('data-map-circles',svg.querySelectorAll('c
 
 
 def render_report(store, db: Path, campaign: str | None = None,
-                  figures: Callable[[str], list[Path]] | None = None) -> str:
+                  folder: Callable[[str], Path | None] | None = None) -> str:
     """The report of a campaign (default: the latest) as one HTML document.
 
-    ``figures`` gives the static plots (PNG files) to embed for a campaign name; none by default.
+    ``folder`` gives a campaign's run folder (None when it has none), where the static plots
+    (``clusters_*.png``) and an evolve search's checkpoint are read from; none by default.
     """
     row = _campaign_row(store, campaign)
     name, kind = row["name"], row["kind"]
     config = json.loads(row["config"])
     status = store.status(row["id"])
-    sections = [_stages_section(store, row, status)]
+    run_folder = folder(name) if folder else None
+    sections = [_stages_section(store, row, status, config)]
+    ids = ["stages"]
     if kind == "program":
         sections.append(_pareto_section(store, row))
+        ids.append("pareto")
     else:
+        if (config.get("search") or {}).get("strategy") == "evolve":
+            sections.append(evolution_section(store, row, config, run_folder, _poly_mathml, _mathml_text))
+            ids.append("evolution")
         records = store.query(kind="pcf", campaign=name, identified=True)
+        pngs = sorted(run_folder.glob("clusters_*.png")) if run_folder is not None and run_folder.is_dir() else []
         sections += [_constants_section(records), _delta_section(store, row["id"], records), _new_section(records),
-                     _families_section(store.families(campaign=name)),
-                     _clusters_section(_cluster_points(store, row["id"]), figures(name) if figures else [])]
-    nav = "".join(f'<a href="#{s}">{s}</a>' for s in
-                  (["stages", "pareto"] if kind == "program" else
-                   ["stages", "constants", "delta-positive", "new", "families", "clusters"]))
+                     _families_section(store.families(campaign=name), store.family_run(row["id"])),
+                     _clusters_section(_cluster_points(store, row["id"]), pngs)]
+        ids += ["constants", "delta-positive", "new", "families", "clusters"]
+    nav = "".join(f'<a href="#{s}">{s}</a>' for s in ids)
     description = (config.get("campaign") or {}).get("description") or ""
     state = "finished" if row["finished"] else "not finished"
     return (
@@ -500,7 +582,7 @@ def render_report(store, db: Path, campaign: str | None = None,
 
 
 def write_report(db: str | Path, out: str | Path, campaign: str | None = None,
-                 figures: Callable[[str], list[Path]] | None = None) -> Path:
+                 folder: Callable[[str], Path | None] | None = None) -> Path:
     """Write ``out/index.html``, the report of a campaign of the database at ``db``.
 
     Parameters
@@ -511,9 +593,10 @@ def write_report(db: str | Path, out: str | Path, campaign: str | None = None,
         Folder to write into (created if missing).
     campaign : str, optional
         Campaign name; default the latest campaign.
-    figures : callable, optional
-        Campaign name -> static plots to embed (:func:`discovery.campaign.closing.campaign_figures`
-        finds those of its run folder; :func:`discovery.campaign.closing.write_report` passes it).
+    folder : callable, optional
+        Campaign name -> its run folder, with the static plots and an evolve search's history
+        (:func:`discovery.campaign.closing.campaign_folder` finds it;
+        :func:`discovery.campaign.closing.write_report` passes it).
 
     Returns
     -------
@@ -527,7 +610,7 @@ def write_report(db: str | Path, out: str | Path, campaign: str | None = None,
     """
     db, out = Path(db), Path(out)
     with FormulaStore(db) as store:
-        text = render_report(store, db, campaign, figures)
+        text = render_report(store, db, campaign, folder)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
     path.write_text(text, encoding="utf-8")
