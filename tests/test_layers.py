@@ -1,5 +1,5 @@
 """The import structure of the package: no cycle, and no module importing from a layer above its
-own (the layers are listed in the README's layout section).  Imports inside functions count too:
+own (the layers are listed in docs/layout.md).  Imports inside functions count too:
 they are how cycles go unnoticed."""
 
 import ast
