@@ -73,6 +73,7 @@ def query(args) -> int:
 
 def families(args) -> int:
     from discovery.families import class_expr, class_where, family_polynomials, run_families, tail_note
+    from discovery.report.formulas import closed_form_text, text
     from discovery.store import FormulaStore, json_record
 
     require_db(args.db)
@@ -103,14 +104,14 @@ def families(args) -> int:
         state = "verified" if f["closed_form_verified"] else "NOT verified"
         if f["closed_form_k"]:
             for c in f["fit"]["classes"]:
-                print(f"  L(k) = {class_expr(c)}{class_where(c)}")
+                print(f"  L(k) = {text(class_expr(c))}{class_where(c)}")
             print(f"  closed form in k {state} on the members not used to find it")
         else:
             print("  no closed form in k found")
         for m in f["members"]:
             digits = "exact" if math.isinf(m["digits_verified"]) else f"{m['digits_verified']:.0f} digits"
             where = "box" if m["in_box"] else "new"
-            print(f"  k={m['k']:<5} {where}  {m['closed_form']:<40} ({m['constant']}, {digits})")
+            print(f"  k={m['k']:<5} {where}  {closed_form_text(m['closed_form']):<40} ({m['constant']}, {digits})")
     return 0
 
 
