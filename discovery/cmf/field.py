@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 
 import mpmath
 import sympy
-from flint import fmpz, fmpz_mat, fmpz_poly
+from flint import fmpq, fmpq_poly, fmpz, fmpz_mat, fmpz_poly
 
 from discovery.errors import InputError
 
@@ -169,29 +169,79 @@ class CMF:
         sympy.Matrix
             Rational functions of the symbol ``n``.
         """
-        t, s = self._trajectory(direction, start)
-        return self._step_matrix(t, s)
+        return self.compiled(direction, start).sympy()
 
-    def _step_matrix(self, t, s) -> sympy.Matrix:
-        point = {x: sympy.Rational(c.numerator, c.denominator) + n * d for x, c, d in zip(self.symbols, s, t)}
-        result = sympy.eye(self.rank)
-        # Axis by axis; conservation makes every lattice path between the two points give the same
-        # product, and this one needs one symbolic inverse per backward step at most.
-        for axis, x, d in zip(self.axes, self.symbols, t):
-            m = self.matrices[axis]
+    @cached_property
+    def _terms(self) -> dict[str, list[list[tuple[list, list]]]]:
+        """Each entry of each matrix as (numerator terms, denominator terms), a term being
+        (rational coefficient, exponents of the axes): substituted into by flint, not sympy."""
+        def terms(p: sympy.Expr) -> list:
+            poly = sympy.Poly(p, *self.symbols, domain="QQ")
+            return [(fmpq(int(c.p), int(c.q)), e) for e, c in poly.terms()]
+
+        out = {}
+        for axis, m in self.matrices.items():
+            fractions = [sympy.fraction(sympy.cancel(e)) for e in m]
+            flat = [(terms(num), terms(den)) for num, den in fractions]
+            out[axis] = [flat[i * self.rank:(i + 1) * self.rank] for i in range(self.rank)]
+        return out
+
+    def _unit_step(self, axis: str, point: list[fmpq_poly]) -> tuple[list[list[fmpq_poly]], fmpq_poly]:
+        """M_axis at a point whose coordinates are polynomials in n, over one denominator."""
+        def value(terms) -> fmpq_poly:
+            total = fmpq_poly([])
+            for c, exps in terms:
+                t = fmpq_poly([c])
+                for x, e in zip(point, exps):
+                    if e:
+                        t = t * x ** e
+                total += t
+            return total
+
+        entries = [[(value(num), value(den)) for num, den in row] for row in self._terms[axis]]
+        den = fmpq_poly([1])
+        for row in entries:
+            for _, d in row:
+                den = _lcm(den, d)
+        return [[num * (den // d) for num, d in row] for row in entries], den
+
+    def _step_polynomials(self, t, s) -> "StepPolynomials":
+        """The step matrix as integer polynomials, multiplied out in flint (sympy takes seconds
+        on the longer directions; this takes milliseconds).  Along each axis in turn:
+        conservation makes every lattice path between the two points give the same product, and
+        this one needs one inverse (adjugate over determinant) per backward step at most."""
+        r = self.rank
+        point = [fmpq_poly([fmpq(c.numerator, c.denominator), d]) for c, d in zip(s, t)]
+        mat = [[fmpq_poly([int(i == j)]) for j in range(r)] for i in range(r)]
+        den = fmpq_poly([1])
+        for k, (axis, d) in enumerate(zip(self.axes, t)):
             for _ in range(abs(d)):
                 if d > 0:
-                    result = result * m.subs(point, simultaneous=True)
-                    point[x] = point[x] + 1
+                    step, step_den = self._unit_step(axis, point)
+                    point[k] = point[k] + 1
                 else:
-                    point[x] = point[x] - 1
-                    result = result * m.subs(point, simultaneous=True).inv()
-        return result.applyfunc(sympy.cancel)
+                    point[k] = point[k] - 1
+                    m, m_den = self._unit_step(axis, point)
+                    det = _det(m)
+                    if det == 0:
+                        raise InputError(f"CMF {self.name or '?'}: M_{axis} is singular for every n along "
+                                         f"{tuple(t)} from {tuple(map(str, s))}; no backward step")
+                    step, step_den = [[c * m_den for c in row] for row in _adjugate(m)], det
+                mat = [[sum((mat[i][j] * step[j][c] for j in range(r)), fmpq_poly([])) for c in range(r)]
+                       for i in range(r)]
+                den = den * step_den
+                g = den
+                for row in mat:
+                    for e in row:
+                        g = g.gcd(e)
+                if g.degree() > 0:
+                    mat, den = [[e // g for e in row] for row in mat], den // g
+        return StepPolynomials.from_fractions(mat, den)
 
     def compiled(self, direction: Sequence[int], start: Sequence) -> "StepPolynomials":
         """The step matrix M(n) = N(n) / D(n) as integer polynomials, for fast exact walks."""
         t, s = self._trajectory(direction, start)
-        return StepPolynomials.from_matrix(self._step_matrix(t, s))
+        return self._step_polynomials(t, s)
 
     def walk(self, direction: Sequence[int], start: Sequence, depth: int) -> "Walk":
         """The exact product M(0) M(1) ... M(depth - 1) along a trajectory.
@@ -239,8 +289,25 @@ class Walk:
             return mpmath.mpf(p) / q
 
 
-def _qq_poly(expr: sympy.Expr) -> sympy.Poly:
-    return sympy.Poly(expr, n, domain="QQ")
+def _lcm(a: fmpq_poly, b: fmpq_poly) -> fmpq_poly:
+    return a * b // a.gcd(b)
+
+
+def _det(m: list[list[fmpq_poly]]) -> fmpq_poly:
+    """The determinant by cofactors (the rank is 2 or 3)."""
+    if len(m) == 2:
+        return m[0][0] * m[1][1] - m[0][1] * m[1][0]
+    return sum((m[0][j] * _det([row[:j] + row[j + 1:] for row in m[1:]]) * (-1) ** j for j in range(len(m))),
+               fmpq_poly([]))
+
+
+def _adjugate(m: list[list[fmpq_poly]]) -> list[list[fmpq_poly]]:
+    """adj(m), with m adj(m) = det(m) I."""
+    r = len(m)
+    if r == 2:
+        return [[m[1][1], -m[0][1]], [-m[1][0], m[0][0]]]
+    return [[_det([row[:i] + row[i + 1:] for k, row in enumerate(m) if k != j]) * (-1) ** (i + j)
+             for j in range(r)] for i in range(r)]
 
 
 # Steps per compiled block of a walk (see StepPolynomials._blocked): measured by
@@ -257,28 +324,28 @@ class StepPolynomials:
     denominator: fmpz_poly
 
     @classmethod
-    def from_matrix(cls, m: sympy.Matrix) -> "StepPolynomials":
-        """Bring a matrix of rational functions of ``n`` over one integer denominator."""
-        fractions = [sympy.fraction(sympy.cancel(e)) for e in m]
-        den = _qq_poly(1)
-        for _, d in fractions:
-            den = den.lcm(_qq_poly(d))
-        nums = [_qq_poly(num) * den.exquo(_qq_poly(d)) for num, d in fractions]
+    def from_fractions(cls, numerators: list[list[fmpq_poly]], denominator: fmpq_poly) -> "StepPolynomials":
+        """Numerators over one denominator with rational coefficients, scaled to integers."""
         scale = 1
-        for p in [den, *nums]:
-            for c in p.all_coeffs():
-                scale = math.lcm(scale, int(sympy.Rational(c).q))
+        for p in [denominator, *(e for row in numerators for e in row)]:
+            scale = math.lcm(scale, int(p.denom()))
 
-        def flint(p: sympy.Poly) -> fmpz_poly:
-            return fmpz_poly([int(c * scale) for c in reversed(p.all_coeffs())])
+        def integer(p: fmpq_poly) -> fmpz_poly:
+            return fmpz_poly([int(c * scale) for c in p.coeffs()])
 
-        r = m.rows
-        flat = [flint(p) for p in nums]
-        return cls(tuple(tuple(flat[i * r:(i + 1) * r]) for i in range(r)), flint(den))
+        return cls(tuple(tuple(integer(e) for e in row) for row in numerators), integer(denominator))
 
     @property
     def rank(self) -> int:
         return len(self.numerators)
+
+    def sympy(self) -> sympy.Matrix:
+        """The step matrix as rational functions of the symbol ``n``, in lowest terms."""
+        def expr(p: fmpz_poly) -> sympy.Expr:
+            return sum((sympy.Integer(int(c)) * n ** k for k, c in enumerate(p.coeffs())), sympy.Integer(0))
+
+        den = expr(self.denominator)
+        return sympy.Matrix([[sympy.cancel(expr(e) / den) for e in row] for row in self.numerators])
 
     def at(self, k: int) -> tuple[fmpz_mat, fmpz]:
         """N(k) and D(k) as exact integers; refuses a k where D(k) = 0."""
