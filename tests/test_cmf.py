@@ -26,6 +26,8 @@ FAST = {
     "hyp1f1": [((1, 0), (1, 1))],
     "hyp2f1_minus1": [((1, 1, 1), (1, 1, 1))],
     "hyp2f1_derived": [((1, 1, 1), (1, 1, 1)), ((1, 0, 0), (1, 1, 1)), ((2, 1, 0), (1, 2, 1))],
+    "zeta2": [((1, 1), (1, 1)), ((2, 1), (1, 2))],
+    "catalan": [((1, 1), (1, 1)), ((1, 1), (1, 0)), ((2, 1), (1, 2))],
 }
 
 
@@ -60,6 +62,11 @@ def test_apery_is_the_zeta3_diagonal():
     with mpmath.workdps(60):
         apery = mpmath.mpf(6) / mpmath.zeta(3)
         assert abs(rel.apply(apery) - tail.pcf.limit(2000).value) < mpmath.mpf(10) ** -40
+
+
+def test_apery_zeta2_is_the_zeta2_diagonal():
+    traj = trajectory_pcf(known_cmf("zeta2"), (1, 1), (1, 1))
+    assert equivalence_key(traj.pcf) == equivalence_key(PCF("11n^2 + 11n + 3", "n^4"))
 
 
 @pytest.mark.parametrize("name", sorted(FAST))
