@@ -120,9 +120,15 @@ def test_cli_unify_places_every_zeta3_formula(tmp_path, capsys):
     assert out["summary"]["formulas"] == 3 and out["summary"]["share"] == 1.0
     assert out["summary"]["fields"] == ["zeta3"]
     assert {r["how"] for r in out["formulas"]} == {"equivalent", "even part", "gauge"}
-    assert main(args[:-2] + ["--all", "--gauge-candidates", "0"]) == 0
+    with FormulaStore(db) as store:
+        stored = store.cmf_placements()
+    assert {r["id"]: (r["cmf"], r["how"], r["mobius"]) for r in out["formulas"]} == {
+        fid: (p["cmf"], p["how"], p["mobius"]) for fid, p in stored.items()}
+    assert main(args[:-2] + ["--all", "--gauge-candidates", "0", "--no-store"]) == 0
     text = capsys.readouterr().out
-    assert "not placed" in text and "placed 2 of 4" in text
+    assert "not placed" in text and "placed 2 of 4" in text and "stored" not in text
+    with FormulaStore(db) as store:
+        assert store.cmf_placements() == stored
 
 
 def test_cli_list_and_walk(capsys):

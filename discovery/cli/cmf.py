@@ -111,7 +111,7 @@ def cmf_unify(args) -> int:
     from discovery.store import FormulaStore
 
     require_db(args.db)
-    with FormulaStore(args.db, readonly=True) as store:
+    with FormulaStore(args.db, readonly=True if args.no_store else None) as store:
         records = store.query(kind="pcf", constant=args.constant, identified=None if args.all else True,
                               limit=args.limit)
     fields = _fields(args)
@@ -133,8 +133,11 @@ def cmf_unify(args) -> int:
             t = p.trajectory
             row.update(cmf=t.cmf, direction=list(t.direction), start=[str(s) for s in t.start], how=p.how,
                        trajectory_pcf={"a": list(t.pcf.a), "b": list(t.pcf.b)},
-                       map=list(p.mobius), map_of="walk" if p.of_walk else "trajectory_pcf", detail=p.detail)
+                       mobius=list(p.mobius), of_walk=p.of_walk, detail=p.detail)
         rows.append(row)
+    if not args.no_store:
+        with FormulaStore(args.db) as store:
+            store.write_cmf_placements({r["id"]: r for r in rows if r["placed"]})
     placed = sum(r["placed"] for r in rows)
     summary = {"formulas": len(rows), "placed": placed, "share": placed / len(rows) if rows else 0.0,
                "fields": [f.name for f in fields], "trajectories": index.trajectories_,
@@ -151,12 +154,13 @@ def cmf_unify(args) -> int:
         if not r["placed"]:
             print(f"{head} not placed")
             continue
-        x = "W" if r["map_of"] == "walk" else "L"
+        x = "W" if r["of_walk"] else "L"
         print(f"{head} {r['cmf']} ({','.join(map(str, r['direction']))}) from ({','.join(r['start'])}) "
-              f"[{r['how']}]  value = {_mobius_text(r['map'], x)}")
+              f"[{r['how']}]  value = {_mobius_text(r['mobius'], x)}")
     print(f"placed {placed} of {len(rows)} ({100 * summary['share']:.0f}%) on {index.trajectories_} trajectories "
           f"of {', '.join(summary['fields'])} in {summary['seconds']} s; W is a trajectory's walk value, "
-          f"L its PCF's limit" + (f"; box cut at --max-trajectories for {', '.join(index.truncated_)}"
+          f"L its PCF's limit" + ("" if args.no_store else "; stored in the database")
+          + (f"; box cut at --max-trajectories for {', '.join(index.truncated_)}"
                                   if index.truncated_ else ""))
     return 0
 

@@ -338,5 +338,7 @@ def _cmf_parsers(commands) -> None:
     un.add_argument("--gauge-shift", type=int_in(0, 10), default=2, help="tails tried for a gauge (0 to 10, default 2)")
     un.add_argument("--gauge-candidates", type=int_in(0, 10_000), default=20,
                     help="trajectory classes tried for a gauge per formula (0 to 10,000, default 20; 0: no gauge)")
+    un.add_argument("--no-store", action="store_true",
+                    help="only print the placements (default: also store them, replacing earlier ones)")
     un.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
     un.set_defaults(handler=cmf_cli.cmf_unify)
