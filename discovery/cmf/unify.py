@@ -117,8 +117,8 @@ def _of(m) -> _Matrix:
 
 def box(cmf: CMF, max_step: int = 2, max_start: int = 2, denominators: Sequence[int] = (1, 2)
         ) -> Iterator[tuple[tuple[int, ...], tuple[Fraction, ...]]]:
-    """The trajectories of a field in a box, simplest first (shorter directions, then smaller
-    starts).
+    """The trajectories of a field in a box, simplest first: by the largest coordinate of the
+    start, then shorter directions, then smaller starts.
 
     Parameters
     ----------
@@ -147,10 +147,14 @@ def box(cmf: CMF, max_step: int = 2, max_start: int = 2, denominators: Sequence[
     directions = [t for t in itertools.product(range(-max_step, max_step + 1), repeat=cmf.dim)
                   if any(t) and math.gcd(*t) == 1]
     directions.sort(key=lambda t: (sum(map(abs, t)), [-c for c in t]))
-    starts = sorted(itertools.product(values, repeat=cmf.dim), key=lambda s: (max(s), sum(s), s))
-    for t in directions:
-        for s in starts:
-            yield t, s
+    # Shell by shell (starts whose largest coordinate is v), every direction in each: a budget
+    # that cuts the box keeps the small starts of all directions.
+    for i, v in enumerate(values):
+        shell = sorted((s for s in itertools.product(values[:i + 1], repeat=cmf.dim) if max(s) == v),
+                       key=lambda s: (sum(s), s))
+        for t in directions:
+            for s in shell:
+                yield t, s
 
 
 def _keys(pcf: PCF) -> list[tuple[str, str]]:
