@@ -155,6 +155,17 @@ def test_rank3_recurrence_annihilates_the_walk():
             assert sum(c * v for c, v in zip(coeffs, xs)) == 0
 
 
+def test_rank3_backward_steps_match_slow_reference():
+    # The inverse of a 3 x 3 step (adjugate over determinant, in flint) against sympy's.
+    x, y = sympy.symbols("x y")
+    m = known_cmf("ln2").matrices
+    mix = sympy.Matrix([[1, 1, 0], [0, 1, 1], [1, 0, 1]])
+    field = CMF({a: mix.inv() * sympy.diag(m[a], x + y + 1) * mix for a in ("x", "y")}, name="block")
+    for direction, start in (((-1, 1), (5, 2)), ((1, -2), (1, 9))):
+        walk = field.walk(direction, start, 3)
+        assert sympy.Matrix(walk.matrix.tolist()) / int(walk.denominator) == _reference_walk(field, direction, start, 3)
+
+
 @pytest.mark.parametrize("bad, message", [
     (dict(direction=(1,), start=(1, 1)), "2 coordinates"),
     (dict(direction=(9, 0), start=(1, 1)), "at most 8"),
