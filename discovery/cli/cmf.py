@@ -120,7 +120,10 @@ def cmf_unify(args) -> int:
         constants = {r["constant"] for r in records if r["constant"]}
         matching = [f for f in fields if f.constant in constants or f.name not in _shipped_names()]
         fields = matching or fields
-    denominators = sorted({int(q) for q in args.denominators.split(",") if q.strip()})
+    try:
+        denominators = sorted({int(q) for q in args.denominators.split(",")})
+    except ValueError:
+        raise InputError(f"--denominators is comma-separated integers from 1 to 6, got {args.denominators!r}") from None
     began = time.perf_counter()
     index = TrajectoryIndex(fields, args.max_step, args.max_start, denominators, args.max_trajectories)
     rows = []

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable, Iterator, Sequence
 
-from discovery.cmf import gauge
 from discovery.cmf.convert import trajectory_pcf
 from discovery.cmf.field import CMF, MAX_STEP
+from discovery.cmf.gauge import find as find_gauge
 from discovery.errors import InputError
 from discovery.pcf.equivalence import connection, contraction, equivalence_key, relation
 from discovery.pcf.formula import PCF
@@ -282,7 +282,7 @@ def place(pcf: PCF, index: TrajectoryIndex, gauge_degree: int = 6, gauge_shift: 
             mobius, of_walk = _link(traj, _of(conn))
             return Placement(traj, conn.kind, mobius, of_walk, str(conn))
     for traj in index.gauge_candidates(pcf, gauge_candidates):
-        found = gauge.find(traj.pcf, pcf, gauge_degree, gauge_shift)
+        found = find_gauge(traj.pcf, pcf, gauge_degree, gauge_shift)
         if found is None:
             continue
         g, s1, s2 = found
@@ -304,7 +304,3 @@ def place(pcf: PCF, index: TrajectoryIndex, gauge_degree: int = 6, gauge_shift: 
         return Placement(traj, "gauge", mobius, of_walk, g.text() + tails)
     return None
 
-
-def unify(pcfs: Sequence[PCF], index: TrajectoryIndex, **options) -> list[Placement | None]:
-    """:func:`place` for each formula (the options are :func:`place`'s)."""
-    return [place(p, index, **options) for p in pcfs]
