@@ -280,7 +280,13 @@ def place(pcf: PCF, index: TrajectoryIndex, gauge_degree: int = 6, gauge_shift: 
             if conn is None:
                 continue
             mobius, of_walk = _link(traj, _of(conn))
-            return Placement(traj, conn.kind, mobius, of_walk, str(conn))
+            if conn.kind == "equivalent":
+                detail = "the formula is an equivalence transform of a tail or head of the trajectory's PCF"
+            elif conn.contracted == "p":
+                detail = f"the formula is the same formula as the {conn.kind} of the trajectory's PCF"
+            else:
+                detail = f"the trajectory's PCF is the same formula as the {conn.kind} of the formula"
+            return Placement(traj, conn.kind, mobius, of_walk, detail)
     for traj in index.gauge_candidates(pcf, gauge_candidates):
         found = find_gauge(traj.pcf, pcf, gauge_degree, gauge_shift)
         if found is None:
