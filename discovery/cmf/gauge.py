@@ -34,8 +34,10 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import sympy
 from flint import fmpq, fmpq_poly, fmpz_mat
 
+from discovery.cmf.field import n
 from discovery.errors import InputError
 from discovery.pcf import exact
 from discovery.pcf.formula import PCF
@@ -68,8 +70,8 @@ class Gauge:
     def text(self) -> str:
         """U(n) and lambda(n) as one line of text in n."""
         def poly(cs) -> str:
-            terms = [f"{c}*n^{len(cs) - 1 - k}" for k, c in enumerate(cs) if c]
-            return " + ".join(terms).replace("*n^0", "").replace("n^1 ", "n ") or "0"
+            return str(sum((sympy.Rational(c.numerator, c.denominator) * n ** (len(cs) - 1 - k)
+                            for k, c in enumerate(cs)), sympy.Integer(0)))
 
         rows = "; ".join(", ".join(poly(e) for e in row) for row in self.u)
         lam = f"{self.kappa}" + (f"*n^{self.delta}" if self.delta else "")
