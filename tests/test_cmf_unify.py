@@ -148,3 +148,33 @@ def test_cli_list_and_walk(capsys):
     assert "34*n**3" in out and "walk value" in out
     assert main(["cmf", "walk", "zeta3", "--direction", "1,x", "--start", "1,1"]) == 2
     assert "--direction" in capsys.readouterr().err
+
+
+USER_FIELD = """
+[[cmf]]
+name = "mine"
+constant = "ln2"
+[cmf.matrices]
+x = [["0", "x^2"], ["1", "2y - 1"]]
+y = [["x - y", "x^2"], ["1", "x + y"]]
+"""
+
+
+def test_cli_unify_uses_a_users_field(tmp_path, capsys):
+    from discovery.cmf import trajectory_pcf
+
+    fields = tmp_path / "fields.toml"
+    fields.write_text(USER_FIELD)
+    formula = trajectory_pcf(known_cmf("ln2"), (2, 1), (1, 2)).pcf
+    ident = {"constant": "ln2", "kind": "mobius", "basis": ["1", "ln2", "L", "ln2*L"], "relation": [0, 0, 0, 0],
+             "closed_form": "?", "digits_verified": 60.0, "depth": 300}
+    db = tmp_path / "l.db"
+    with FormulaStore(db) as store:
+        cid = store.start_campaign("c", "pcf", {}, "x", 1)
+        store.write_unit(cid, 0, 1, 1, [{"a": list(formula.a), "b": list(formula.b), "metrics": {},
+                                         "identification": ident}])
+    assert main(["cmf", "unify", "--db", str(db), "--cmf", "zeta3", "--cmf-file", str(fields), "--no-store",
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["summary"]["fields"] == ["zeta3", "mine"] and out["summary"]["placed"] == 1
+    assert out["formulas"][0]["cmf"] == "mine"
