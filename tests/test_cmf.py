@@ -179,6 +179,13 @@ def test_bad_trajectories_are_refused(bad, message):
         known_cmf("e").walk(depth=3, **bad)
 
 
+def test_a_matrix_undefined_along_a_whole_trajectory_is_an_input_error():
+    # hyp1f1's M_y has x - y in its denominators: along (1, 1) from (1, 2) the step in y is taken
+    # from (2 + n, 2 + n), on x = y for every n.
+    with pytest.raises(InputError, match="M_y is undefined all along"):
+        trajectory_pcf(known_cmf("hyp1f1"), (1, 1), (1, 2))
+
+
 def test_bad_depth_is_refused():
     with pytest.raises(InputError, match="depth"):
         known_cmf("e").walk((1, 1), (1, 1), 10**7)

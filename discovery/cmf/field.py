@@ -199,6 +199,9 @@ class CMF:
             return total
 
         entries = [[(value(num), value(den)) for num, den in row] for row in self._terms[axis]]
+        if any(d == 0 for row in entries for _, d in row):
+            raise InputError(f"CMF {self.name or '?'}: M_{axis} is undefined all along this trajectory (a "
+                             f"denominator vanishes identically on it)")
         den = fmpq_poly([1])
         for row in entries:
             for _, d in row:
