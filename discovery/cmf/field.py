@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from fractions import Fraction
 from numbers import Integral, Rational
 from typing import Mapping, Sequence
@@ -44,6 +44,8 @@ MAX_STEPS = 16
 MAX_START = 10**6
 MAX_DEPTH = 10**6
 MAX_DPS = 100_000
+# Compiled trajectories kept per field: a few kB each.
+_COMPILED_CACHE = 1024
 
 
 def _symbols(names: Sequence[str]) -> tuple[sympy.Symbol, ...]:
@@ -101,6 +103,10 @@ class CMF:
         if len(ranks) != 1:
             raise InputError(f"CMF {name or '?'}: matrices of different sizes {sorted(ranks)}")
         self.rank = ranks.pop()
+        # Campaigns, unification and limits walk the same trajectory again and again; its
+        # compiled polynomials (and their blocks) are kept, as ramanujantools keeps its
+        # trajectory matrices.
+        self._compiled = lru_cache(maxsize=_COMPILED_CACHE)(self._step_polynomials)
 
     def __repr__(self):
         return f"CMF({self.name or dict(self.matrices)!r})"
@@ -241,10 +247,13 @@ class CMF:
                     mat, den = [[e // g for e in row] for row in mat], den // g
         return StepPolynomials.from_fractions(mat, den)
 
-    def compiled(self, direction: Sequence[int], start: Sequence) -> "StepPolynomials":
-        """The step matrix M(n) = N(n) / D(n) as integer polynomials, for fast exact walks."""
+    def compiled(self, direction: Sequence[int], start: Sequence, cached: bool = True) -> "StepPolynomials":
+        """The step matrix M(n) = N(n) / D(n) as integer polynomials, for fast exact walks.
+
+        The last :data:`_COMPILED_CACHE` trajectories compiled are kept (with their blocks, built
+        at the first walk) unless ``cached`` is False."""
         t, s = self._trajectory(direction, start)
-        return self._step_polynomials(t, s)
+        return self._compiled(t, s) if cached else self._step_polynomials(t, s)
 
     def walk(self, direction: Sequence[int], start: Sequence, depth: int) -> "Walk":
         """The exact product M(0) M(1) ... M(depth - 1) along a trajectory.
@@ -313,9 +322,10 @@ def _adjugate(m: list[list[fmpq_poly]]) -> list[list[fmpq_poly]]:
              for j in range(r)] for i in range(r)]
 
 
-# Steps per compiled block of a walk (see StepPolynomials._blocked), a power of 2: measured by
-# scripts/bench_cmf.py, 16 is near the best for the shipped fields at depth 1,000.
-_BLOCK = 16
+# Steps per compiled block of a walk (see StepPolynomials._blocked), a power of 2, by the degree
+# of the step's entries once their common factor is out: measured by scripts/bench_cmf.py at depth
+# 1,000, 32 is best for entries of degree <= 2 (the e and pi diagonals), 16 above (zeta3, ln2).
+_BLOCK_LOW_DEGREE, _BLOCK = 32, 16
 
 
 @dataclass(frozen=True)
@@ -355,7 +365,8 @@ class StepPolynomials:
         d = self.denominator(k)
         if d == 0:
             raise InputError(f"the step matrix is undefined at step {k} (its denominator vanishes)")
-        return fmpz_mat([[p(k) for p in row] for row in self.numerators]), d
+        r = len(self.numerators)
+        return fmpz_mat(r, r, [p(k) for row in self.numerators for p in row]), d
 
     def walk(self, depth: int, first: int = 0) -> Walk:
         """M(first) ... M(first + depth - 1), by binary splitting: the product tree multiplies
@@ -367,40 +378,61 @@ class StepPolynomials:
             return Walk(fmpz_mat(self.rank, self.rank, [1 if i == j else 0 for i in range(self.rank)
                                                         for j in range(self.rank)]), fmpz(1))
         first, depth = int(first), int(depth)
-        block = self._blocked
-        whole = depth // _BLOCK
-        steps = [self._block_at(block, first + i * _BLOCK) for i in range(whole)]
-        steps += [self.at(k) for k in range(first + whole * _BLOCK, first + depth)]
-        return Walk(*_product(steps, 0, len(steps)))
+        block, factor, size = self._blocked
+        starts = [first + i * size for i in range(depth // size)]
+        steps = [self._block_at(block, k, size) for k in starts]
+        steps += [self.at(k) for k in range(first + len(starts) * size, first + depth)]
+        mat = _product([m for m, _ in steps], 0, len(steps))
+        if self.denominator.degree() < 1:
+            # A constant denominator (the polynomial fields): its power, not a product tree.
+            den = fmpz(self.denominator(0)) ** depth
+        else:
+            den = _product([d for _, d in steps], 0, len(steps))
+        if factor.degree() > 0 and starts:
+            mat = mat * _product([factor(k) for k in starts], 0, len(starts))
+        return Walk(mat, den)
 
-    def _block_at(self, block: "StepPolynomials", k: int) -> tuple[fmpz_mat, fmpz]:
+    def _block_at(self, block: "StepPolynomials", k: int, size: int) -> tuple[fmpz_mat, fmpz]:
         """One block's product; where it is undefined, the single step at fault is named."""
         try:
             return block.at(k)
         except InputError:
-            for j in range(k, k + _BLOCK):
+            for j in range(k, k + size):
                 self.at(j)
             raise
 
     @cached_property
-    def _blocked(self) -> "StepPolynomials":
-        """M(k) M(k + 1) ... M(k + _BLOCK - 1) as one polynomial matrix in k: one evaluation (in
-        compiled code, of a higher degree) in place of _BLOCK, which is what the walk's time goes
-        to at depths of thousands; a zero denominator inside a block shows as a zero at k.  Built by
-        doubling, P_2s(k) = P_s(k) P_s(k + s): log2(_BLOCK) products of balanced degrees in place of
-        _BLOCK - 1 products by one step (a third of the time at the shipped fields)."""
+    def _blocked(self) -> tuple["StepPolynomials", fmpz_poly, int]:
+        """(P, G, B): M(k) M(k + 1) ... M(k + B - 1) = G(k) P(k), one polynomial matrix in k times a
+        scalar polynomial: one evaluation (in compiled code, of a higher degree) in place of B, which
+        is what the walk's time goes to at depths of thousands; a zero denominator inside a block
+        shows as a zero at k.
+
+        The gcd g(k) of the numerators is taken out first (the zeta3 diagonal's entries share
+        (k + 1)^3), so the matrix polynomials have half the degree and the scalar G(k) =
+        g(k) ... g(k + B - 1) is evaluated once per block.  Built by doubling,
+        P_2s(k) = P_s(k) P_s(k + s): log2(B) products of balanced degrees in place of B - 1
+        products by one step."""
         r = self.rank
-        nums = [list(row) for row in self.numerators]
+        g = fmpz_poly([])
+        for row in self.numerators:
+            for p in row:
+                g = g.gcd(p)
+        if g.degree() < 1:
+            g = fmpz_poly([1])
+        nums = [[p // g for p in row] for row in self.numerators]
         den = self.denominator
+        size = _BLOCK_LOW_DEGREE if max(p.degree() for row in nums for p in row) <= 2 else _BLOCK
         span = 1
-        while span < _BLOCK:
+        while span < size:
             shift = fmpz_poly([span, 1])
             nxt = [[p(shift) for p in row] for row in nums]
             nums = [[sum((nums[i][m] * nxt[m][c] for m in range(r)), fmpz_poly([])) for c in range(r)]
                     for i in range(r)]
             den = den * den(shift)
+            g = g * g(shift)
             span *= 2
-        return StepPolynomials(tuple(tuple(row) for row in nums), den)
+        return StepPolynomials(tuple(tuple(row) for row in nums), den), g, size
 
     def walks(self, depths: Sequence[int]) -> list[Walk]:
         """Walks at several increasing depths, in one pass (one product per segment)."""
@@ -416,9 +448,9 @@ class StepPolynomials:
         return out
 
 
-def _product(steps: list[tuple[fmpz_mat, fmpz]], lo: int, hi: int) -> tuple[fmpz_mat, fmpz]:
+def _product(values: list, lo: int, hi: int):
+    """values[lo] ... values[hi - 1] (matrices or integers) by a balanced product tree."""
     if hi - lo == 1:
-        return steps[lo]
+        return values[lo]
     mid = (lo + hi) // 2
-    left, right = _product(steps, lo, mid), _product(steps, mid, hi)
-    return left[0] * right[0], left[1] * right[1]
+    return _product(values, lo, mid) * _product(values, mid, hi)
