@@ -2,7 +2,13 @@
 splitting; and a plain left-to-right product for comparison) against ramanujantools when it is
 installed, on the same trajectories in the same run, with the limits checked to agree.
 
-    PYTHONPATH=. python scripts/bench_cmf.py [--depth 1000] [--repeat 3]
+Two ratios: ``ratio`` with the trajectory compiled once (its step polynomials and blocks kept, as
+ramanujantools keeps its trajectory matrix in an lru_cache), ``ratio+c`` compiling it again for
+every walk.  The timings of the three are interleaved (one of each per round, best of the rounds),
+so that a busy spell of a shared machine falls on all of them; ramanujantools' own times vary by
+3x from call to call (sympy's caches), which the best of several rounds absorbs.
+
+    PYTHONPATH=. python scripts/bench_cmf.py [--depth 1000] [--repeat 15]
 """
 
 import argparse
@@ -25,49 +31,59 @@ def _sequential(steps, depth: int) -> Walk:
     return Walk(mat, den)
 
 
-def _rate(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
+def _rates(fns, repeat: int) -> list[tuple[float, object]]:
+    """Best rate (1 / seconds) and last result of each function, timed in interleaved rounds."""
+    best, out = [float("inf")] * len(fns), [None] * len(fns)
     for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return 1 / best, out
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            out[i] = fn()
+            best[i] = min(best[i], time.perf_counter() - t)
+    return [(1 / b, o) for b, o in zip(best, out)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depth", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    if not 10 <= args.depth <= 100_000 or not 1 <= args.repeat <= 20:
-        parser.error("--depth is 10 to 100000 and --repeat 1 to 20")
+    if not 10 <= args.depth <= 100_000 or not 1 <= args.repeat <= 100:
+        parser.error("--depth is 10 to 100000 and --repeat 1 to 100")
     try:
         from ramanujantools.cmf import known_cmfs
     except ImportError:
         known_cmfs = None
         print("ramanujantools is not installed: timing this engine only")
-    print(f"{'trajectory':28} {'binary/s':>9} {'sequential/s':>12} {'rt/s':>8} {'ratio':>7}  agree")
+    print(f"{'trajectory':28} {'binary/s':>9} {'+compile/s':>10} {'sequential/s':>12} {'rt/s':>8} {'ratio':>7} "
+          f"{'ratio+c':>7}  agree")
+    x, y = sympy.symbols("x y")
     for name, direction, start in CASES:
         cmf = known_cmf(name)
         steps = cmf.compiled(direction, start)
-        ours, walk = _rate(lambda s=steps: s.walk(args.depth), args.repeat)
-        seq, walk2 = _rate(lambda s=steps: _sequential(s, args.depth), args.repeat)
+        fns = [lambda s=steps: s.walk(args.depth),
+               # A fresh compile each time: the blocked polynomials are built again too.
+               lambda c=cmf, t=direction, s=start: c.compiled(t, s, cached=False).walk(args.depth)]
+        if known_cmfs is not None:
+            theirs = getattr(known_cmfs, name if name != "ln2" else "cmf1")()
+            if name == "ln2":
+                c = sympy.symbols("c:4")
+                theirs = theirs.subs({c[0]: 0, c[1]: 1, c[2]: 0, c[3]: 1})
+            traj, pos = {x: direction[0], y: direction[1]}, {x: start[0], y: start[1]}
+            fns.append(lambda f=theirs, t=traj, p=pos: f.limit(t, args.depth, p))
+        rates = _rates(fns, args.repeat)
+        (ours, walk), (whole, _) = rates[:2]
+        seq, walk2 = _rates([lambda s=steps: _sequential(s, args.depth)], min(args.repeat, 3))[0]
         assert walk2.value(60) == walk.value(60)
         label = f"{name} {direction} from {start}"
         if known_cmfs is None:
-            print(f"{label:28} {ours:9.1f} {seq:12.1f}")
+            print(f"{label:28} {ours:9.1f} {whole:10.1f} {seq:12.1f}")
             continue
-        theirs = getattr(known_cmfs, name if name != "ln2" else "cmf1")()
-        if name == "ln2":
-            c = sympy.symbols("c:4")
-            theirs = theirs.subs({c[0]: 0, c[1]: 1, c[2]: 0, c[3]: 1})
-        x, y = sympy.symbols("x y")
-        traj, pos = {x: direction[0], y: direction[1]}, {x: start[0], y: start[1]}
-        rt, limit = _rate(lambda f=theirs, t=traj, p=pos: f.limit(t, args.depth, p), args.repeat)
+        rt, limit = rates[2]
         rational = limit.as_rational()
         with mpmath.workdps(60):
             agree = abs(mpmath.mpf(rational.p) / rational.q - walk.value(60)) < mpmath.mpf(10) ** -50
-        print(f"{label:28} {ours:9.1f} {seq:12.1f} {rt:8.1f} {ours / rt:6.1f}x  {agree}")
+        print(f"{label:28} {ours:9.1f} {whole:10.1f} {seq:12.1f} {rt:8.1f} {ours / rt:6.1f}x {whole / rt:6.1f}x  "
+              f"{agree}")
 
 
 if __name__ == "__main__":

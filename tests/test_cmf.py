@@ -26,6 +26,8 @@ FAST = {
     "hyp1f1": [((1, 0), (1, 1))],
     "hyp2f1_minus1": [((1, 1, 1), (1, 1, 1))],
     "hyp2f1_derived": [((1, 1, 1), (1, 1, 1)), ((1, 0, 0), (1, 1, 1)), ((2, 1, 0), (1, 2, 1))],
+    "zeta2": [((1, 1), (1, 1)), ((2, 1), (1, 2))],
+    "catalan": [((1, 1), (1, 1)), ((1, 1), (1, 0)), ((2, 1), (1, 2))],
 }
 
 
@@ -60,6 +62,11 @@ def test_apery_is_the_zeta3_diagonal():
     with mpmath.workdps(60):
         apery = mpmath.mpf(6) / mpmath.zeta(3)
         assert abs(rel.apply(apery) - tail.pcf.limit(2000).value) < mpmath.mpf(10) ** -40
+
+
+def test_apery_zeta2_is_the_zeta2_diagonal():
+    traj = trajectory_pcf(known_cmf("zeta2"), (1, 1), (1, 1))
+    assert equivalence_key(traj.pcf) == equivalence_key(PCF("11n^2 + 11n + 3", "n^4"))
 
 
 @pytest.mark.parametrize("name", sorted(FAST))
@@ -148,6 +155,17 @@ def test_rank3_recurrence_annihilates_the_walk():
             assert sum(c * v for c, v in zip(coeffs, xs)) == 0
 
 
+def test_rank3_backward_steps_match_slow_reference():
+    # The inverse of a 3 x 3 step (adjugate over determinant, in flint) against sympy's.
+    x, y = sympy.symbols("x y")
+    m = known_cmf("ln2").matrices
+    mix = sympy.Matrix([[1, 1, 0], [0, 1, 1], [1, 0, 1]])
+    field = CMF({a: mix.inv() * sympy.diag(m[a], x + y + 1) * mix for a in ("x", "y")}, name="block")
+    for direction, start in (((-1, 1), (5, 2)), ((1, -2), (1, 9))):
+        walk = field.walk(direction, start, 3)
+        assert sympy.Matrix(walk.matrix.tolist()) / int(walk.denominator) == _reference_walk(field, direction, start, 3)
+
+
 @pytest.mark.parametrize("bad, message", [
     (dict(direction=(1,), start=(1, 1)), "2 coordinates"),
     (dict(direction=(9, 0), start=(1, 1)), "at most 8"),
@@ -159,6 +177,13 @@ def test_rank3_recurrence_annihilates_the_walk():
 def test_bad_trajectories_are_refused(bad, message):
     with pytest.raises(InputError, match=message):
         known_cmf("e").walk(depth=3, **bad)
+
+
+def test_a_matrix_undefined_along_a_whole_trajectory_is_an_input_error():
+    # hyp1f1's M_y has x - y in its denominators: along (1, 1) from (1, 2) the step in y is taken
+    # from (2 + n, 2 + n), on x = y for every n.
+    with pytest.raises(InputError, match="M_y is undefined all along"):
+        trajectory_pcf(known_cmf("hyp1f1"), (1, 1), (1, 2))
 
 
 def test_bad_depth_is_refused():
@@ -220,8 +245,10 @@ def test_ramanujantools_agrees_when_installed():
                    - ours.limit((1, 1), (1, 1), 200, 50)) < mpmath.mpf(10) ** -40
 
 
+# zeta3's diagonal has a common factor (k + 1)^3 taken out of its blocks; entries of degree <= 2
+# (pi, hyp1f1) make blocks 32 long.
 @pytest.mark.parametrize("name, direction, start", [("zeta3", (1, 1), (1, 1)), ("ln2", (2, 1), (1, 2)),
-                                                    ("hyp1f1", (1, 0), (1, 1))])
+                                                    ("hyp1f1", (1, 0), (1, 1)), ("pi", (1, 1), (1, 1))])
 def test_blocked_walk_matches_step_by_step(name, direction, start):
     steps = known_cmf(name).compiled(direction, start)
     mat, den = steps.at(3)
@@ -230,6 +257,7 @@ def test_blocked_walk_matches_step_by_step(name, direction, start):
         mat, den = mat * m, den * d
     walk = steps.walk(53, 3)
     assert (walk.matrix, walk.denominator) == (mat, den)
+    assert steps._blocked[2] == (32 if name in ("pi", "hyp1f1") else 16)
     assert [w.matrix for w in steps.walks([20, 53])][1] == steps.walk(53).matrix
 
 

@@ -104,12 +104,12 @@ def test_a_newer_schema_is_refused_and_left_as_is(tmp_path):
     path = tmp_path / "new.db"
     _database(path)
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value='7' WHERE key='schema_version'")
+    conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
     conn.commit()
     conn.close()
     before, files = path.read_bytes(), _files(tmp_path)
-    with pytest.raises(StoreError, match=r"created by a newer version of discovery \(schema 7, this version reads "
-                                         rf"up to {SCHEMA_VERSION}\); upgrade discovery"):
+    with pytest.raises(StoreError, match=rf"created by a newer version of discovery \(schema {SCHEMA_VERSION + 1}, "
+                                         rf"this version reads up to {SCHEMA_VERSION}\); upgrade discovery"):
         FormulaStore(path)
     assert path.read_bytes() == before and _files(tmp_path) == files
 

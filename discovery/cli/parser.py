@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from discovery.cli import campaigns, database
+from discovery.cli import cmf as cmf_cli
 from discovery.cli import pcf as pcf_cli
 from discovery.cli import programs as program_cli
 from discovery.cli.arguments import (depth_arg, finite, float_in, format_arg, int_in, positive_int, scheduler_arg,
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _constants_parser(commands)
     _pcf_parsers(commands)
     _program_parsers(commands)
+    _cmf_parsers(commands)
     return parser
 
 
@@ -382,3 +384,68 @@ def _program_parsers(commands) -> None:
                             help="store the Pareto front in this database (default: not stored)")
             sp.add_argument("--quiet", action="store_true", help="no progress bar")
         sp.set_defaults(handler=handler)
+def _cmf_parsers(commands) -> None:
+    """The ``cmf`` commands: list, walk, unify (conservative matrix fields)."""
+    cmf = commands.add_parser(
+        "cmf", help="conservative matrix fields: list them, walk a trajectory, unify stored formulas with trajectories",
+        description="Conservative matrix fields (CMFs): matrices M_1(x), ..., M_d(x) over Z^d whose products along "
+        "any lattice path agree, so that every trajectory gives a formula for the field's constant.")
+    cmf_commands = cmf.add_subparsers(dest="cmf_command", required=True, metavar="COMMAND")
+
+    li = cmf_commands.add_parser(
+        "list", help="the known fields: name, dimension, rank, constant, source",
+        description="List the shipped conservative matrix fields (and those of --cmf-file): name, dimension, "
+        "matrix rank, the constant and the published source.")
+    li.add_argument("--cmf-file", help="also list the [[cmf]] tables of this TOML file (default: none)")
+    li.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    li.set_defaults(handler=cmf_cli.cmf_list)
+
+    wa = cmf_commands.add_parser(
+        "walk", help="one trajectory: step matrix, PCF, exact walk value",
+        description="Walk one trajectory of a field (a direction and a start point): its step matrix, the "
+        "equivalent PCF and the value of the exact product after --depth steps.")
+    wa.add_argument("name", help="a known field (see 'discovery cmf list') or one of --cmf-file")
+    wa.add_argument("--direction", required=True, help="integer direction, comma-separated, e.g. 1,1")
+    wa.add_argument("--start", required=True, help="start point, comma-separated integers or fractions, e.g. 1,1/2")
+    wa.add_argument("--depth", type=int_in(0, 100_000), default=1000,
+                    help="steps of the walk (0 to 100,000, default 1000)")
+    wa.add_argument("--digits", type=int_in(1, 10_000), default=30,
+                    help="digits of the value printed (1 to 10,000, default 30)")
+    wa.add_argument("--cmf-file",
+                    help="a TOML file of [[cmf]] tables to take NAME from (default: the known fields only)")
+    wa.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    wa.set_defaults(handler=cmf_cli.cmf_walk)
+
+    un = cmf_commands.add_parser(
+        "unify",
+        help="place stored PCFs on CMF trajectories (equivalence, even/odd parts, or an exact gauge)",
+        description="For each stored PCF, find a trajectory of a known field in a box whose PCF is the same formula "
+        "(equivalence transforms, tails, even/odd parts) or is related to it by a polynomial gauge "
+        "C1(n) U(n+1) = lambda(n) U(n) C2(n); every map is checked on exact convergents.")
+    un.add_argument("--db", required=True, help="the formula database (read only)")
+    un.add_argument("--constant",
+                    help="only formulas identified as this constant (a catalog name, e.g. zeta3; default: all)")
+    un.add_argument("--all", action="store_true", help="unidentified PCFs too (default: identified ones only)")
+    un.add_argument("--limit", type=positive_int, help="at most this many formulas (default: all)")
+    un.add_argument("--cmf", action="append",
+                    help="a known field to use (repeat for several; default: the fields of the formulas' constants, "
+                    "else all)")
+    un.add_argument("--cmf-file", action="append",
+                    help="a TOML file of [[cmf]] tables to use too (repeatable; default: none)")
+    un.add_argument("--max-step", type=int_in(1, 8), default=2,
+                    help="direction coordinates in [-S, S] (1 to 8, default 2)")
+    un.add_argument("--max-start", type=int_in(0, 20), default=2,
+                    help="start coordinates in [0, S] (0 to 20, default 2)")
+    un.add_argument("--denominators", default="1,2",
+                    help="denominators of the start coordinates, comma-separated (each 1 to 6, default 1,2)")
+    un.add_argument("--max-trajectories", type=int_in(1, 100_000), default=2000,
+                    help="trajectories per field, simplest first (1 to 100,000, default 2000)")
+    un.add_argument("--gauge-degree", type=int_in(0, 12), default=6,
+                    help="largest degree of the gauge U(n) (0 to 12, default 6)")
+    un.add_argument("--gauge-shift", type=int_in(0, 10), default=2, help="tails tried for a gauge (0 to 10, default 2)")
+    un.add_argument("--gauge-candidates", type=int_in(0, 10_000), default=20,
+                    help="trajectory classes tried for a gauge per formula (0 to 10,000, default 20; 0: no gauge)")
+    un.add_argument("--no-store", action="store_true",
+                    help="only print the placements (default: also store them, replacing earlier ones)")
+    un.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    un.set_defaults(handler=cmf_cli.cmf_unify)

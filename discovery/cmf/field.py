@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from fractions import Fraction
 from numbers import Integral, Rational
 from typing import Mapping, Sequence
 
 import mpmath
 import sympy
-from flint import fmpz, fmpz_mat, fmpz_poly
+from flint import fmpq, fmpq_poly, fmpz, fmpz_mat, fmpz_poly
 
 from discovery.errors import InputError
 
@@ -44,6 +44,8 @@ MAX_STEPS = 16
 MAX_START = 10**6
 MAX_DEPTH = 10**6
 MAX_DPS = 100_000
+# Compiled trajectories kept per field: a few kB each.
+_COMPILED_CACHE = 1024
 
 
 def _symbols(names: Sequence[str]) -> tuple[sympy.Symbol, ...]:
@@ -101,6 +103,10 @@ class CMF:
         if len(ranks) != 1:
             raise InputError(f"CMF {name or '?'}: matrices of different sizes {sorted(ranks)}")
         self.rank = ranks.pop()
+        # Campaigns, unification and limits walk the same trajectory again and again; its
+        # compiled polynomials (and their blocks) are kept, as ramanujantools keeps its
+        # trajectory matrices.
+        self._compiled = lru_cache(maxsize=_COMPILED_CACHE)(self._step_polynomials)
 
     def __repr__(self):
         return f"CMF({self.name or dict(self.matrices)!r})"
@@ -169,29 +175,85 @@ class CMF:
         sympy.Matrix
             Rational functions of the symbol ``n``.
         """
-        t, s = self._trajectory(direction, start)
-        return self._step_matrix(t, s)
+        return self.compiled(direction, start).sympy()
 
-    def _step_matrix(self, t, s) -> sympy.Matrix:
-        point = {x: sympy.Rational(c.numerator, c.denominator) + n * d for x, c, d in zip(self.symbols, s, t)}
-        result = sympy.eye(self.rank)
-        # Axis by axis; conservation makes every lattice path between the two points give the same
-        # product, and this one needs one symbolic inverse per backward step at most.
-        for axis, x, d in zip(self.axes, self.symbols, t):
-            m = self.matrices[axis]
+    @cached_property
+    def _terms(self) -> dict[str, list[list[tuple[list, list]]]]:
+        """Each entry of each matrix as (numerator terms, denominator terms), a term being
+        (rational coefficient, exponents of the axes): substituted into by flint, not sympy."""
+        def terms(p: sympy.Expr) -> list:
+            poly = sympy.Poly(p, *self.symbols, domain="QQ")
+            return [(fmpq(int(c.p), int(c.q)), e) for e, c in poly.terms()]
+
+        out = {}
+        for axis, m in self.matrices.items():
+            fractions = [sympy.fraction(sympy.cancel(e)) for e in m]
+            flat = [(terms(num), terms(den)) for num, den in fractions]
+            out[axis] = [flat[i * self.rank:(i + 1) * self.rank] for i in range(self.rank)]
+        return out
+
+    def _unit_step(self, axis: str, point: list[fmpq_poly]) -> tuple[list[list[fmpq_poly]], fmpq_poly]:
+        """M_axis at a point whose coordinates are polynomials in n, over one denominator."""
+        def value(terms) -> fmpq_poly:
+            total = fmpq_poly([])
+            for c, exps in terms:
+                t = fmpq_poly([c])
+                for x, e in zip(point, exps):
+                    if e:
+                        t = t * x ** e
+                total += t
+            return total
+
+        entries = [[(value(num), value(den)) for num, den in row] for row in self._terms[axis]]
+        if any(d == 0 for row in entries for _, d in row):
+            raise InputError(f"CMF {self.name or '?'}: M_{axis} is undefined all along this trajectory (a "
+                             f"denominator vanishes identically on it)")
+        den = fmpq_poly([1])
+        for row in entries:
+            for _, d in row:
+                den = _lcm(den, d)
+        return [[num * (den // d) for num, d in row] for row in entries], den
+
+    def _step_polynomials(self, t, s) -> "StepPolynomials":
+        """The step matrix as integer polynomials, multiplied out in flint (sympy takes seconds
+        on the longer directions; this takes milliseconds).  Along each axis in turn:
+        conservation makes every lattice path between the two points give the same product, and
+        this one needs one inverse (adjugate over determinant) per backward step at most."""
+        r = self.rank
+        point = [fmpq_poly([fmpq(c.numerator, c.denominator), d]) for c, d in zip(s, t)]
+        mat = [[fmpq_poly([int(i == j)]) for j in range(r)] for i in range(r)]
+        den = fmpq_poly([1])
+        for k, (axis, d) in enumerate(zip(self.axes, t)):
             for _ in range(abs(d)):
                 if d > 0:
-                    result = result * m.subs(point, simultaneous=True)
-                    point[x] = point[x] + 1
+                    step, step_den = self._unit_step(axis, point)
+                    point[k] = point[k] + 1
                 else:
-                    point[x] = point[x] - 1
-                    result = result * m.subs(point, simultaneous=True).inv()
-        return result.applyfunc(sympy.cancel)
+                    point[k] = point[k] - 1
+                    m, m_den = self._unit_step(axis, point)
+                    det = _det(m)
+                    if det == 0:
+                        raise InputError(f"CMF {self.name or '?'}: M_{axis} is singular for every n along "
+                                         f"{tuple(t)} from {tuple(map(str, s))}; no backward step")
+                    step, step_den = [[c * m_den for c in row] for row in _adjugate(m)], det
+                mat = [[sum((mat[i][j] * step[j][c] for j in range(r)), fmpq_poly([])) for c in range(r)]
+                       for i in range(r)]
+                den = den * step_den
+                g = den
+                for row in mat:
+                    for e in row:
+                        g = g.gcd(e)
+                if g.degree() > 0:
+                    mat, den = [[e // g for e in row] for row in mat], den // g
+        return StepPolynomials.from_fractions(mat, den)
 
-    def compiled(self, direction: Sequence[int], start: Sequence) -> "StepPolynomials":
-        """The step matrix M(n) = N(n) / D(n) as integer polynomials, for fast exact walks."""
+    def compiled(self, direction: Sequence[int], start: Sequence, cached: bool = True) -> "StepPolynomials":
+        """The step matrix M(n) = N(n) / D(n) as integer polynomials, for fast exact walks.
+
+        The last :data:`_COMPILED_CACHE` trajectories compiled are kept (with their blocks, built
+        at the first walk) unless ``cached`` is False."""
         t, s = self._trajectory(direction, start)
-        return StepPolynomials.from_matrix(self._step_matrix(t, s))
+        return self._compiled(t, s) if cached else self._step_polynomials(t, s)
 
     def walk(self, direction: Sequence[int], start: Sequence, depth: int) -> "Walk":
         """The exact product M(0) M(1) ... M(depth - 1) along a trajectory.
@@ -239,13 +301,31 @@ class Walk:
             return mpmath.mpf(p) / q
 
 
-def _qq_poly(expr: sympy.Expr) -> sympy.Poly:
-    return sympy.Poly(expr, n, domain="QQ")
+def _lcm(a: fmpq_poly, b: fmpq_poly) -> fmpq_poly:
+    return a * b // a.gcd(b)
 
 
-# Steps per compiled block of a walk (see StepPolynomials._blocked): measured by
-# scripts/bench_cmf.py, 16 is near the best for the shipped fields at depth 1,000.
-_BLOCK = 16
+def _det(m: list[list[fmpq_poly]]) -> fmpq_poly:
+    """The determinant by cofactors (the rank is 2 or 3)."""
+    if len(m) == 2:
+        return m[0][0] * m[1][1] - m[0][1] * m[1][0]
+    return sum((m[0][j] * _det([row[:j] + row[j + 1:] for row in m[1:]]) * (-1) ** j for j in range(len(m))),
+               fmpq_poly([]))
+
+
+def _adjugate(m: list[list[fmpq_poly]]) -> list[list[fmpq_poly]]:
+    """adj(m), with m adj(m) = det(m) I."""
+    r = len(m)
+    if r == 2:
+        return [[m[1][1], -m[0][1]], [-m[1][0], m[0][0]]]
+    return [[_det([row[:i] + row[i + 1:] for k, row in enumerate(m) if k != j]) * (-1) ** (i + j)
+             for j in range(r)] for i in range(r)]
+
+
+# Steps per compiled block of a walk (see StepPolynomials._blocked), a power of 2, by the degree
+# of the step's entries once their common factor is out: measured by scripts/bench_cmf.py at depth
+# 1,000, 32 is best for entries of degree <= 2 (the e and pi diagonals), 16 above (zeta3, ln2).
+_BLOCK_LOW_DEGREE, _BLOCK = 32, 16
 
 
 @dataclass(frozen=True)
@@ -257,35 +337,36 @@ class StepPolynomials:
     denominator: fmpz_poly
 
     @classmethod
-    def from_matrix(cls, m: sympy.Matrix) -> "StepPolynomials":
-        """Bring a matrix of rational functions of ``n`` over one integer denominator."""
-        fractions = [sympy.fraction(sympy.cancel(e)) for e in m]
-        den = _qq_poly(1)
-        for _, d in fractions:
-            den = den.lcm(_qq_poly(d))
-        nums = [_qq_poly(num) * den.exquo(_qq_poly(d)) for num, d in fractions]
+    def from_fractions(cls, numerators: list[list[fmpq_poly]], denominator: fmpq_poly) -> "StepPolynomials":
+        """Numerators over one denominator with rational coefficients, scaled to integers."""
         scale = 1
-        for p in [den, *nums]:
-            for c in p.all_coeffs():
-                scale = math.lcm(scale, int(sympy.Rational(c).q))
+        for p in [denominator, *(e for row in numerators for e in row)]:
+            scale = math.lcm(scale, int(p.denom()))
 
-        def flint(p: sympy.Poly) -> fmpz_poly:
-            return fmpz_poly([int(c * scale) for c in reversed(p.all_coeffs())])
+        def integer(p: fmpq_poly) -> fmpz_poly:
+            return fmpz_poly([int(c * scale) for c in p.coeffs()])
 
-        r = m.rows
-        flat = [flint(p) for p in nums]
-        return cls(tuple(tuple(flat[i * r:(i + 1) * r]) for i in range(r)), flint(den))
+        return cls(tuple(tuple(integer(e) for e in row) for row in numerators), integer(denominator))
 
     @property
     def rank(self) -> int:
         return len(self.numerators)
+
+    def sympy(self) -> sympy.Matrix:
+        """The step matrix as rational functions of the symbol ``n``, in lowest terms."""
+        def expr(p: fmpz_poly) -> sympy.Expr:
+            return sum((sympy.Integer(int(c)) * n ** k for k, c in enumerate(p.coeffs())), sympy.Integer(0))
+
+        den = expr(self.denominator)
+        return sympy.Matrix([[sympy.cancel(expr(e) / den) for e in row] for row in self.numerators])
 
     def at(self, k: int) -> tuple[fmpz_mat, fmpz]:
         """N(k) and D(k) as exact integers; refuses a k where D(k) = 0."""
         d = self.denominator(k)
         if d == 0:
             raise InputError(f"the step matrix is undefined at step {k} (its denominator vanishes)")
-        return fmpz_mat([[p(k) for p in row] for row in self.numerators]), d
+        r = len(self.numerators)
+        return fmpz_mat(r, r, [p(k) for row in self.numerators for p in row]), d
 
     def walk(self, depth: int, first: int = 0) -> Walk:
         """M(first) ... M(first + depth - 1), by binary splitting: the product tree multiplies
@@ -297,36 +378,61 @@ class StepPolynomials:
             return Walk(fmpz_mat(self.rank, self.rank, [1 if i == j else 0 for i in range(self.rank)
                                                         for j in range(self.rank)]), fmpz(1))
         first, depth = int(first), int(depth)
-        block = self._blocked
-        whole = depth // _BLOCK
-        steps = [self._block_at(block, first + i * _BLOCK) for i in range(whole)]
-        steps += [self.at(k) for k in range(first + whole * _BLOCK, first + depth)]
-        return Walk(*_product(steps, 0, len(steps)))
+        block, factor, size = self._blocked
+        starts = [first + i * size for i in range(depth // size)]
+        steps = [self._block_at(block, k, size) for k in starts]
+        steps += [self.at(k) for k in range(first + len(starts) * size, first + depth)]
+        mat = _product([m for m, _ in steps], 0, len(steps))
+        if self.denominator.degree() < 1:
+            # A constant denominator (the polynomial fields): its power, not a product tree.
+            den = fmpz(self.denominator(0)) ** depth
+        else:
+            den = _product([d for _, d in steps], 0, len(steps))
+        if factor.degree() > 0 and starts:
+            mat = mat * _product([factor(k) for k in starts], 0, len(starts))
+        return Walk(mat, den)
 
-    def _block_at(self, block: "StepPolynomials", k: int) -> tuple[fmpz_mat, fmpz]:
+    def _block_at(self, block: "StepPolynomials", k: int, size: int) -> tuple[fmpz_mat, fmpz]:
         """One block's product; where it is undefined, the single step at fault is named."""
         try:
             return block.at(k)
         except InputError:
-            for j in range(k, k + _BLOCK):
+            for j in range(k, k + size):
                 self.at(j)
             raise
 
     @cached_property
-    def _blocked(self) -> "StepPolynomials":
-        """M(k) M(k + 1) ... M(k + _BLOCK - 1) as one polynomial matrix in k: one evaluation (in
-        compiled code, of a higher degree) in place of _BLOCK, which is what the walk's time goes
-        to at depths of thousands; a zero denominator inside a block shows as a zero at k."""
+    def _blocked(self) -> tuple["StepPolynomials", fmpz_poly, int]:
+        """(P, G, B): M(k) M(k + 1) ... M(k + B - 1) = G(k) P(k), one polynomial matrix in k times a
+        scalar polynomial: one evaluation (in compiled code, of a higher degree) in place of B, which
+        is what the walk's time goes to at depths of thousands; a zero denominator inside a block
+        shows as a zero at k.
+
+        The gcd g(k) of the numerators is taken out first (the zeta3 diagonal's entries share
+        (k + 1)^3), so the matrix polynomials have half the degree and the scalar G(k) =
+        g(k) ... g(k + B - 1) is evaluated once per block.  Built by doubling,
+        P_2s(k) = P_s(k) P_s(k + s): log2(B) products of balanced degrees in place of B - 1
+        products by one step."""
         r = self.rank
-        nums = [list(row) for row in self.numerators]
+        g = fmpz_poly([])
+        for row in self.numerators:
+            for p in row:
+                g = g.gcd(p)
+        if g.degree() < 1:
+            g = fmpz_poly([1])
+        nums = [[p // g for p in row] for row in self.numerators]
         den = self.denominator
-        for j in range(1, _BLOCK):
-            shift = fmpz_poly([j, 1])
-            nxt = [[p(shift) for p in row] for row in self.numerators]
+        size = _BLOCK_LOW_DEGREE if max(p.degree() for row in nums for p in row) <= 2 else _BLOCK
+        span = 1
+        while span < size:
+            shift = fmpz_poly([span, 1])
+            nxt = [[p(shift) for p in row] for row in nums]
             nums = [[sum((nums[i][m] * nxt[m][c] for m in range(r)), fmpz_poly([])) for c in range(r)]
                     for i in range(r)]
-            den = den * self.denominator(shift)
-        return StepPolynomials(tuple(tuple(row) for row in nums), den)
+            den = den * den(shift)
+            g = g * g(shift)
+            span *= 2
+        return StepPolynomials(tuple(tuple(row) for row in nums), den), g, size
 
     def walks(self, depths: Sequence[int]) -> list[Walk]:
         """Walks at several increasing depths, in one pass (one product per segment)."""
@@ -342,9 +448,9 @@ class StepPolynomials:
         return out
 
 
-def _product(steps: list[tuple[fmpz_mat, fmpz]], lo: int, hi: int) -> tuple[fmpz_mat, fmpz]:
+def _product(values: list, lo: int, hi: int):
+    """values[lo] ... values[hi - 1] (matrices or integers) by a balanced product tree."""
     if hi - lo == 1:
-        return steps[lo]
+        return values[lo]
     mid = (lo + hi) // 2
-    left, right = _product(steps, lo, mid), _product(steps, mid, hi)
-    return left[0] * right[0], left[1] * right[1]
+    return _product(values, lo, mid) * _product(values, mid, hi)

@@ -7,7 +7,8 @@ campaigns sharing a database are each complete); ``families`` and ``family_membe
 families of PCFs, see :mod:`discovery.families`; members outside a campaign's box are formulas of
 no campaign);
 ``metrics`` (convergence dynamics of a PCF); ``identifications`` (constant, relation, closed
-form, digits verified, depth); ``clusters`` and ``cluster_members``; ``meta`` (schema version).
+form, digits verified, depth); ``clusters`` and ``cluster_members``; ``cmf_placements`` (the CMF
+trajectory a PCF derives from, see :mod:`discovery.cmf.unify`); ``meta`` (schema version).
 
 :class:`Database` opens the file and is the base of the other parts of
 :class:`~discovery.store.FormulaStore`: every read runs inside :meth:`Database._guard` and every
@@ -32,7 +33,7 @@ from typing import Iterator
 
 from discovery.errors import StoreError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Each entry brings the schema from version i to i + 1; a new database runs them all.
 MIGRATIONS: list[str] = [
@@ -173,6 +174,23 @@ MIGRATIONS: list[str] = [
     CREATE INDEX formulas_equivalence ON formulas(equivalence_key);
     ALTER TABLE identifications ADD COLUMN novelty TEXT;
     ALTER TABLE identifications ADD COLUMN novelty_reason TEXT;
+    """,
+    # 6 -> 7: where a PCF sits on a conservative matrix field (discovery cmf unify): the field, the
+    # trajectory (direction, start as JSON), how it is linked (equivalent, even/odd part, gauge),
+    # the exact Möbius map from the walk's value (or the trajectory PCF's limit) to the formula's.
+    """
+    CREATE TABLE cmf_placements (
+        formula_id INTEGER PRIMARY KEY REFERENCES formulas(id),
+        cmf TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        start TEXT NOT NULL,
+        how TEXT NOT NULL,
+        mobius TEXT NOT NULL,
+        of_walk INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        found REAL NOT NULL
+    );
+    CREATE INDEX cmf_placements_cmf ON cmf_placements(cmf);
     """,
 ]
 

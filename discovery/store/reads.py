@@ -254,6 +254,16 @@ class Reader(Database):
         out.sort(key=lambda f: (-len(f["members"]), f["id"]))
         return out
 
+    def cmf_placements(self) -> dict[int, dict]:
+        """The stored CMF placements (see :meth:`~discovery.store.writes.Writer.write_cmf_placements`),
+        by formula id; each record has ``cmf, direction, start, how, mobius, of_walk, detail, found``."""
+        with self._guard("reading it"):
+            rows = self.conn.execute("SELECT * FROM cmf_placements ORDER BY formula_id").fetchall()
+        return {r["formula_id"]: {"cmf": r["cmf"], "direction": json.loads(r["direction"]),
+                                  "start": json.loads(r["start"]), "how": r["how"], "mobius": json.loads(r["mobius"]),
+                                  "of_walk": bool(r["of_walk"]), "detail": r["detail"], "found": r["found"]}
+                for r in rows}
+
     def query(
         self,
         kind: str | None = None,

@@ -468,6 +468,19 @@ class Writer(Database):
             self.conn.executemany("UPDATE identifications SET novelty=?, novelty_reason=? WHERE formula_id=?",
                                   [(label, reason, int(fid)) for fid, (label, reason) in labels.items()])
 
+    def write_cmf_placements(self, placements: dict[int, dict]) -> None:
+        """Store where PCFs sit on conservative matrix fields (formula id -> record with ``cmf,
+        direction, start, how, mobius, of_walk, detail``; see :mod:`discovery.cmf.unify`),
+        replacing earlier placements of the same formulas, in one transaction."""
+        now = time.time()
+        with self._transaction("storing CMF placements"):
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO cmf_placements(formula_id, cmf, direction, start, how, mobius, of_walk, "
+                "detail, found) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(int(fid), p["cmf"], json.dumps([int(c) for c in p["direction"]]),
+                  json.dumps([str(c) for c in p["start"]]), p["how"], json.dumps([int(c) for c in p["mobius"]]),
+                  int(bool(p["of_walk"])), p["detail"], now) for fid, p in placements.items()])
+
     def write_families(self, campaign_id: int | None, families: list[dict], seconds: float = 0.0) -> list[int]:
         """Replace the families of a campaign in one transaction, and record the run.
 
