@@ -330,7 +330,12 @@ def test_json_output_is_strict_json(tmp_path, capsys):
     exact = next(r for r in records if r["closed_form"] == "3")
     assert exact["digits_verified"] is None and exact["relation"] == [3, -1]
     assert main(["query", "--db", str(path), "--format", "json"]) == 0
-    assert _strict_json(capsys.readouterr().out) == records
+    # The query adds readable polynomials and gives an identified row the exact value of its closed form.
+    queried = _strict_json(capsys.readouterr().out)
+    assert [(q["a_text"], q["b_text"]) for q in queried] == [("3n + 2", "-2n^2 - 3n"), ("2n + 1", "n^2")]
+    assert queried[0]["limit"] == 3
+    assert [{k: v for k, v in q.items() if k not in ("a_text", "b_text", "limit")} for q in queried] == \
+        [{k: v for k, v in r.items() if k != "limit"} for r in records]
 
 
 def test_json_record_replaces_every_non_finite_float():
