@@ -1,6 +1,7 @@
 import math
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -63,3 +64,49 @@ def test_bad_depths(depths):
 def test_first_zero_matches_scan(b, depth):
     expected = next((k for k in range(1, depth + 1) if naive.polyval(b, k) == 0), None)
     assert exact.first_zero(b, depth) == expected
+
+
+def _padded(polys, width):
+    return np.array([[0] * (width - len(p)) + list(p) for p in polys], dtype=np.int64)
+
+
+def _check_walks(pairs, depths):
+    A = _padded([a for a, _ in pairs], 3)
+    B = _padded([b for _, b in pairs], 3)
+    got = exact.walks(A, B, depths)
+    top = max(depths)
+    for (a, b), found in zip(pairs, got):
+        ref = naive.convergents(a, b, top)
+        assert sorted(found) == sorted(set(depths))
+        for d in depths:
+            p, q, p_prev, q_prev = (int(v) for v in found[d])
+            assert (p, q) == ref[d]
+            assert (p_prev, q_prev) == (ref[d - 1] if d else (1, 0))
+
+
+@given(st.lists(st.tuples(polynomials(), polynomials()), min_size=1, max_size=6),
+       st.lists(st.integers(0, 130), min_size=1, max_size=4))
+def test_batch_walks_match_recurrence(pairs, depths):
+    # The leaf kernel's limb arithmetic against the textbook recurrence, over leaf boundaries
+    # (every 48 steps) and depths that cut leaves short.
+    _check_walks(pairs, depths)
+
+
+@given(st.lists(st.tuples(polynomials(2, 10**4), polynomials(2, 10**4)), min_size=1, max_size=4),
+       st.sampled_from([[47, 48, 49], [96], [1, 100]]))
+def test_batch_walks_with_large_values(pairs, depths):
+    # Values near 2³⁰ (the leaf kernel's bound) and beyond (rows that walk one at a time), with
+    # both signs: every carry and sign extension of the limb arithmetic is exercised.
+    _check_walks(pairs, depths)
+
+
+def test_batch_walks_at_the_kernel_bound():
+    # |a(k)| + |b(k)| just under 2³⁰ takes the kernel, 2³⁰ the one-at-a-time walk, in one batch.
+    big = 2**29 - 1
+    pairs = [((big,), (-big,)), ((-big,), (big,)), ((big,), (big,)), ((2**29,), (2**29,)), ((1, 0, 0), (-1, 0, 0))]
+    _check_walks(pairs, [0, 5, 60])
+
+
+def test_batch_walks_refuse_bad_shapes():
+    with pytest.raises(ValueError, match="shapes"):
+        exact.walks(np.zeros((2, 3), dtype=np.int64), np.zeros((3, 3), dtype=np.int64), [5])

@@ -61,6 +61,7 @@ EIGEN_N = 1e9
 ETA_REFIT = 0.05
 _CONVERGENCE_RTOL = 1e-6
 _PARALLEL_MIN = 2000
+_INT64 = 2**63
 
 
 def _log_abs(x) -> float:
@@ -71,13 +72,32 @@ def _log_abs(x) -> float:
 def _log_gcds(rows: list[tuple[tuple[int, ...], tuple[int, ...]]], depths: list[int]) -> np.ndarray:
     """log gcd(p_n, q_n) at each depth for each (a, b); NaN where q_n = 0."""
     out = np.full((len(rows), len(depths)), np.nan)
-    for i, (a, b) in enumerate(rows):
-        found = exact.walk(a, b, depths)
+    for i, found in enumerate(_walks(rows, depths)):
         for j, d in enumerate(depths):
             p, q = found[d][:2]
             if q:
                 out[i, j] = _log_abs(gmpy2.gcd(p, q))
     return out
+
+
+def _walks(rows, depths) -> list[dict]:
+    """:func:`discovery.pcf.exact.walks` of rows of coefficients, each row zero-padded on the left
+    (rows with a coefficient beyond int64 walk one at a time)."""
+    width = max((max(len(a), len(b)) for a, b in rows), default=1)
+    fits = [all(-_INT64 <= c < _INT64 for c in (*a, *b)) for a, b in rows]
+    batch = [i for i, ok in enumerate(fits) if ok]
+    A = np.zeros((len(batch), width), dtype=np.int64)
+    B = np.zeros((len(batch), width), dtype=np.int64)
+    for r, i in enumerate(batch):
+        a, b = rows[i]
+        A[r, width - len(a):] = a
+        B[r, width - len(b):] = b
+    found = [None] * len(rows)
+    for i, walked in zip(batch, exact.walks(A, B, depths)):
+        found[i] = walked
+    for i in (i for i, ok in enumerate(fits) if not ok):
+        found[i] = exact.walk(*rows[i], depths)
+    return found
 
 
 def log_gcds(rows, depths, workers: int | None = None) -> np.ndarray:

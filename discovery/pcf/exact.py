@@ -11,6 +11,7 @@ from typing import NamedTuple, Sequence
 
 import gmpy2
 import mpmath
+import numba
 import numpy as np
 
 from gmpy2 import mpz
@@ -193,6 +194,166 @@ def walk(a: Sequence[int], b: Sequence[int], depths: Sequence[int], progress: bo
         if bar is not None:
             bar.close()
     return found
+
+
+# Steps per leaf of the batch walk: long enough that few leaves cross into Python, short enough
+# that the leaf's schoolbook recurrence (quadratic in its length) stays cheap.
+_BATCH_LEAF = 48
+_LIMB = 32  # bits per limb of the leaf kernel
+_MASK = 0xFFFFFFFF
+# |a(k)|, |b(k)| below this take the leaf kernel: a limb (< 2³²) times each, summed with the
+# carry, stays inside int64.
+_LIMB_VALUE_BOUND = 2**30
+
+
+@numba.njit(cache=True)
+def _step(x, y, a, b, n, out):
+    """out = x·a + y·b modulo 2^(32n) for limb vectors x, y (two's complement, 32 bits a limb).
+
+    One pass with a signed carry: |x_j a + y_j b + carry| < 2⁶³, and the floor shift of the
+    carry keeps the low limbs exact modulo 2^(32n) whatever the signs.
+    """
+    carry = 0
+    for j in range(n):
+        t = x[j] * a + y[j] * b + carry
+        out[j] = t & _MASK
+        carry = t >> _LIMB
+
+
+@numba.njit(cache=True)
+def _sign_extend(v, n_old, n_new):
+    fill = _MASK if v[n_old - 1] >> (_LIMB - 1) else 0
+    for j in range(n_old, n_new):
+        v[j] = fill
+
+
+@numba.njit(cache=True)
+def _horner(coeffs, k):
+    v = 0
+    for c in coeffs:
+        v = v * k + c
+    return v
+
+
+@numba.njit(cache=True)
+def _leaf_products(A, B, starts, stops, out):
+    """The products M_start ... M_(stop-1) of each leaf for each row, as two's-complement limbs.
+
+    Rows of ``A``, ``B`` are coefficients whose values stay below 2³⁰ in absolute value over the
+    leaves (the caller checks); ``out[i, l]`` receives the four entries (m00, m01, m10, m11) of
+    leaf l of row i, each ``out.shape[3]`` little-endian 32-bit limbs, wide enough for the
+    entries (the caller bounds them).  Arithmetic runs modulo 2^(32n) with n the limbs the
+    entries can need so far, which is exact for two's complement.
+    """
+    width = out.shape[3]
+    bufs = np.zeros((6, width), dtype=np.int64)
+    for i in range(A.shape[0]):
+        for leaf in range(starts.size):
+            # rows (x, y) and (z, w) of the running product, and one spare buffer for each
+            x, y, z, w, sx, sz = bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5]
+            x[0], y[0], z[0], w[0] = 1, 0, 0, 1
+            n = 1
+            bits = 0.0
+            for k in range(starts[leaf], stops[leaf]):
+                a, b = _horner(A[i], k), _horner(B[i], k)
+                # |entries| grow at most by |a| + |b| a step; two bits spare for the sign and rounding
+                bits += math.log2(max(abs(a) + abs(b), 1))
+                n_new = min(int(bits + 2.0) // _LIMB + 1, width)
+                if n_new > n:
+                    for v in (x, y, z, w):
+                        _sign_extend(v, n, n_new)
+                    n = n_new
+                _step(x, y, a, b, n, sx)
+                _step(z, w, a, b, n, sz)
+                x, y, sx = sx, x, y
+                z, w, sz = sz, z, w
+            for r, v in enumerate((x, y, z, w)):
+                _sign_extend(v, n, width)
+                for j in range(width):
+                    out[i, leaf, r, j] = v[j]
+
+
+def _combine(nodes: list) -> tuple:
+    """The product of a list of matrices (m00, m01, m10, m11), by pairwise halving (binary splitting)."""
+    while len(nodes) > 1:
+        paired = []
+        for j in range(0, len(nodes) - 1, 2):
+            (x1, y1, z1, w1), (x2, y2, z2, w2) = nodes[j], nodes[j + 1]
+            paired.append((x1 * x2 + y1 * z2, x1 * y2 + y1 * w2, z1 * x2 + w1 * z2, z1 * y2 + w1 * w2))
+        if len(nodes) % 2:
+            paired.append(nodes[-1])
+        nodes = paired
+    return nodes[0]
+
+
+def walks(A, B, depths: Sequence[int]) -> list[dict]:
+    """:func:`walk` for every row of coefficient arrays, with the small products in one kernel.
+
+    The leaves of the binary splitting (runs of 32 steps, whose products are numbers of a few
+    hundred bits) are multiplied out in a numba kernel on fixed-width limbs for the whole batch;
+    only the few large products above them are gmpy2 multiplications.  Rows whose values
+    a(k), b(k) reach 2³¹ take :func:`walk`.
+
+    Parameters
+    ----------
+    A, B : ndarray of int
+        One PCF per row, coefficients highest degree first, zero-padded on the left.
+    depths : sequence of int
+        Non-negative depths, in any order.
+
+    Returns
+    -------
+    list of dict
+        Per row, ``{depth: (p, q, p_prev, q_prev)}`` with gmpy2 integers, as :func:`walk`.
+    """
+    A = np.asarray(A, dtype=np.int64)
+    B = np.asarray(B, dtype=np.int64)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[0] != B.shape[0]:
+        raise ValueError(f"A and B must be 2-D with one row per PCF, got shapes {A.shape} and {B.shape}")
+    wanted = sorted(set(_check_depths(depths)))
+    top = wanted[-1]
+    # |a(k)| + |b(k)| <= g(top) for k <= top, with g the sum of both polynomials' absolute values
+    g = np.zeros(A.shape[0])
+    for C in (A, B):
+        g += (np.abs(C.astype(np.float64)) * float(max(top, 1)) ** np.arange(C.shape[1] - 1, -1, -1)).sum(axis=1)
+    small = g < _LIMB_VALUE_BOUND
+    result: list = [None] * A.shape[0]
+    for i in np.nonzero(~small)[0]:
+        result[i] = walk([int(c) for c in A[i]], [int(c) for c in B[i]], wanted)
+    rows = np.nonzero(small)[0]
+    if not rows.size:
+        return result
+    # Leaves: runs of at most _BATCH_LEAF steps that never straddle a wanted depth.
+    cuts = sorted(set(range(0, top, _BATCH_LEAF)) | set(wanted))
+    starts = np.array(cuts[:-1], dtype=np.int64) + 1
+    stops = np.array(cuts[1:], dtype=np.int64) + 1
+    ints = []
+    if starts.size:
+        bits = float(np.max(stops - starts)) * math.log2(max(float(g[rows].max()), 1.0))
+        width = int(bits + 2.0) // _LIMB + 1
+        out = np.empty((rows.size, starts.size, 4, width), dtype="<u4")
+        _leaf_products(A[rows], B[rows], starts, stops, out)
+        size = 4 * width
+        raw = out.tobytes()
+        ints = [mpz(int.from_bytes(raw[o:o + size], "little", signed=True)) for o in range(0, len(raw), size)]
+    a0 = A[rows, -1].tolist()
+    per_row = 4 * starts.size
+    for r, i in enumerate(rows):
+        base = r * per_row
+        p, p_prev, q, q_prev = mpz(a0[r]), mpz(1), mpz(1), mpz(0)
+        found = {}
+        leaf = 0
+        for d in wanted:
+            first = leaf
+            while leaf < starts.size and stops[leaf] <= d + 1:
+                leaf += 1
+            if leaf > first:
+                x, y, z, w = _combine([tuple(ints[base + 4 * j:base + 4 * j + 4]) for j in range(first, leaf)])
+                p, p_prev = p * x + p_prev * z, p * y + p_prev * w
+                q, q_prev = q * x + q_prev * z, q * y + q_prev * w
+            found[d] = (p, q, p_prev, q_prev)
+        result[i] = found
+    return result
 
 
 def convergents(a: Sequence[int], b: Sequence[int], depths: Sequence[int]) -> list[tuple]:
