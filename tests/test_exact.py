@@ -74,13 +74,14 @@ def _check_walks(pairs, depths):
     A = _padded([a for a, _ in pairs], 3)
     B = _padded([b for _, b in pairs], 3)
     got = exact.walks(A, B, depths)
+    bare = exact.walks(A, B, depths, previous=False)
     top = max(depths)
-    for (a, b), found in zip(pairs, got):
+    for (a, b), found, found_bare in zip(pairs, got, bare):
         ref = naive.convergents(a, b, top)
-        assert sorted(found) == sorted(set(depths))
+        assert sorted(found) == sorted(found_bare) == sorted(set(depths))
         for d in depths:
             p, q, p_prev, q_prev = (int(v) for v in found[d])
-            assert (p, q) == ref[d]
+            assert (p, q) == ref[d] == tuple(int(v) for v in found_bare[d])
             assert (p_prev, q_prev) == (ref[d - 1] if d else (1, 0))
 
 

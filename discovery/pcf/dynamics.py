@@ -93,7 +93,7 @@ def _walks(rows, depths) -> list[dict]:
         A[r, width - len(a):] = a
         B[r, width - len(b):] = b
     found = [None] * len(rows)
-    for i, walked in zip(batch, exact.walks(A, B, depths)):
+    for i, walked in zip(batch, exact.walks(A, B, depths, previous=False)):
         found[i] = walked
     for i in (i for i, ok in enumerate(fits) if not ok):
         found[i] = exact.walk(*rows[i], depths)
@@ -157,7 +157,15 @@ def _fit(x_columns: list[np.ndarray], Y: np.ndarray) -> np.ndarray:
     coef = np.full((Y.shape[0], X.shape[1]), np.nan)
     ok = np.isfinite(Y).all(axis=1)
     if ok.any():
-        coef[ok] = np.linalg.lstsq(X, Y[ok].T, rcond=None)[0].T
+        # one pseudo-inverse for every complete row: lstsq with thousands of right-hand sides
+        # costs more than the rest of the fit; summed column by column, so that a row's result
+        # does not depend on the batch around it (a matrix product's blocking would)
+        pinv = np.linalg.pinv(X)
+        rows = Y[ok]
+        acc = np.zeros((rows.shape[0], X.shape[1]))
+        for k in range(X.shape[0]):
+            acc += rows[:, k, None] * pinv[:, k]
+        coef[ok] = acc
     for i in np.nonzero(~ok)[0]:
         keep = np.isfinite(Y[i])
         if keep.sum() >= X.shape[1]:

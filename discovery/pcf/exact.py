@@ -286,7 +286,18 @@ def _combine(nodes: list) -> tuple:
     return nodes[0]
 
 
-def walks(A, B, depths: Sequence[int]) -> list[dict]:
+def _first_column(nodes: list) -> tuple:
+    """The first column (m00, m10) of the product of a list of matrices: the right half of every
+    split needs only its own first column."""
+    if len(nodes) == 1:
+        return nodes[0][0], nodes[0][2]
+    mid = len(nodes) // 2
+    x, y, z, w = _combine(nodes[:mid])
+    cx, cz = _first_column(nodes[mid:])
+    return x * cx + y * cz, z * cx + w * cz
+
+
+def walks(A, B, depths: Sequence[int], previous: bool = True) -> list[dict]:
     """:func:`walk` for every row of coefficient arrays, with the small products in one kernel.
 
     The leaves of the binary splitting (runs of 32 steps, whose products are numbers of a few
@@ -300,11 +311,15 @@ def walks(A, B, depths: Sequence[int]) -> list[dict]:
         One PCF per row, coefficients highest degree first, zero-padded on the left.
     depths : sequence of int
         Non-negative depths, in any order.
+    previous : bool
+        Also return (p_(n-1), q_(n-1)); without them the deepest step multiplies out only the
+        first column of its product, about a third less work.
 
     Returns
     -------
     list of dict
-        Per row, ``{depth: (p, q, p_prev, q_prev)}`` with gmpy2 integers, as :func:`walk`.
+        Per row, ``{depth: (p, q, p_prev, q_prev)}`` with gmpy2 integers, as :func:`walk`, or
+        ``{depth: (p, q)}`` with ``previous=False``.
     """
     A = np.asarray(A, dtype=np.int64)
     B = np.asarray(B, dtype=np.int64)
@@ -319,7 +334,8 @@ def walks(A, B, depths: Sequence[int]) -> list[dict]:
     small = g < _LIMB_VALUE_BOUND
     result: list = [None] * A.shape[0]
     for i in np.nonzero(~small)[0]:
-        result[i] = walk([int(c) for c in A[i]], [int(c) for c in B[i]], wanted)
+        found = walk([int(c) for c in A[i]], [int(c) for c in B[i]], wanted)
+        result[i] = found if previous else {d: v[:2] for d, v in found.items()}
     rows = np.nonzero(small)[0]
     if not rows.size:
         return result
@@ -336,22 +352,31 @@ def walks(A, B, depths: Sequence[int]) -> list[dict]:
         size = 4 * width
         raw = out.tobytes()
         ints = [mpz(int.from_bytes(raw[o:o + size], "little", signed=True)) for o in range(0, len(raw), size)]
+    # the leaves between one wanted depth and the next
+    spans, leaf = [], 0
+    for d in wanted:
+        first = leaf
+        while leaf < starts.size and stops[leaf] <= d + 1:
+            leaf += 1
+        spans.append((d, first, leaf))
+    last = len(spans) - 1
     a0 = A[rows, -1].tolist()
     per_row = 4 * starts.size
     for r, i in enumerate(rows):
         base = r * per_row
         p, p_prev, q, q_prev = mpz(a0[r]), mpz(1), mpz(1), mpz(0)
         found = {}
-        leaf = 0
-        for d in wanted:
-            first = leaf
-            while leaf < starts.size and stops[leaf] <= d + 1:
-                leaf += 1
-            if leaf > first:
-                x, y, z, w = _combine([tuple(ints[base + 4 * j:base + 4 * j + 4]) for j in range(first, leaf)])
-                p, p_prev = p * x + p_prev * z, p * y + p_prev * w
-                q, q_prev = q * x + q_prev * z, q * y + q_prev * w
-            found[d] = (p, q, p_prev, q_prev)
+        for s, (d, first, stop) in enumerate(spans):
+            if stop > first:
+                nodes = [tuple(ints[base + 4 * j:base + 4 * j + 4]) for j in range(first, stop)]
+                if s == last and not previous:
+                    x, z = _first_column(nodes)
+                    p, q = p * x + p_prev * z, q * x + q_prev * z
+                else:
+                    x, y, z, w = _combine(nodes)
+                    p, p_prev = p * x + p_prev * z, p * y + p_prev * w
+                    q, q_prev = q * x + q_prev * z, q * y + q_prev * w
+            found[d] = (p, q, p_prev, q_prev) if previous else (p, q)
         result[i] = found
     return result
 
