@@ -56,7 +56,8 @@ def polyval(coeffs: Sequence[int], x: int) -> int:
 
 
 def _values(coeffs: Sequence[int], start: int, stop: int) -> list:
-    """Exact values of a polynomial at start..stop-1 as gmpy2 integers."""
+    """Exact values of a polynomial at start..stop-1 (Python integers where int64 holds them: gmpy2
+    multiplies by those at no extra cost, and converting each would)."""
     deg = len(coeffs) - 1
     bound = sum(abs(c) for c in coeffs) * max(1, abs(stop)) ** deg
     if bound < _INT64_SAFE:
@@ -64,7 +65,7 @@ def _values(coeffs: Sequence[int], start: int, stop: int) -> list:
         vals = np.zeros_like(ks)
         for c in coeffs:
             vals = vals * ks + c
-        return [mpz(int(v)) for v in vals]
+        return vals.tolist()
     return [mpz(polyval(coeffs, k)) for k in range(start, stop)]
 
 
@@ -170,6 +171,17 @@ def walk(a: Sequence[int], b: Sequence[int], depths: Sequence[int], progress: bo
         (1, 0).
     """
     wanted = sorted(set(_check_depths(depths)))
+    top = wanted[-1]
+    if not (progress and top >= _PROGRESS_DEPTH) and _batchable(a, b, top):
+        width = max(len(a), len(b))
+        A = np.array([[0] * (width - len(a)) + [int(c) for c in a]], dtype=np.int64)
+        B = np.array([[0] * (width - len(b)) + [int(c) for c in b]], dtype=np.int64)
+        return walks(A, B, wanted)[0]
+    return _walk_gmpy(a, b, wanted, progress)
+
+
+def _walk_gmpy(a: Sequence[int], b: Sequence[int], wanted: list[int], progress: bool = False) -> dict:
+    """:func:`walk` in gmpy2 alone (any coefficients; a progress bar when deep)."""
     top = wanted[-1]
     av = [mpz(0)] + _values(a, 1, top + 1)
     bv = [mpz(0)] + _values(b, 1, top + 1)
@@ -297,6 +309,12 @@ def _first_column(nodes: list) -> tuple:
     return x * cx + y * cz, z * cx + w * cz
 
 
+def _batchable(a: Sequence[int], b: Sequence[int], top: int) -> bool:
+    """Whether the leaf kernel of :func:`walks` takes this PCF to depth ``top``."""
+    g = sum(abs(int(c)) * max(top, 1) ** e for C in (a, b) for e, c in enumerate(reversed(C)))
+    return g < _LIMB_VALUE_BOUND
+
+
 def walks(A, B, depths: Sequence[int], previous: bool = True) -> list[dict]:
     """:func:`walk` for every row of coefficient arrays, with the small products in one kernel.
 
@@ -334,7 +352,7 @@ def walks(A, B, depths: Sequence[int], previous: bool = True) -> list[dict]:
     small = g < _LIMB_VALUE_BOUND
     result: list = [None] * A.shape[0]
     for i in np.nonzero(~small)[0]:
-        found = walk([int(c) for c in A[i]], [int(c) for c in B[i]], wanted)
+        found = _walk_gmpy([int(c) for c in A[i]], [int(c) for c in B[i]], wanted)
         result[i] = found if previous else {d: v[:2] for d, v in found.items()}
     rows = np.nonzero(small)[0]
     if not rows.size:
