@@ -11,9 +11,11 @@ the same run, one core each.
   ``ramanujantools.cmf`` ``CMF.limit``, on a few trajectories of known CMFs, limits agreeing to 50
   digits.
 
-The ramanujantools objects (sympy expressions, CMFs) are built before its clock starts, and its
-time counts only the call that computes; this engine's time counts everything from coefficient
-arrays to values.  Numba runs on one thread.
+The ramanujantools objects (sympy expressions, CMFs) are built before its clock starts, afresh
+for each measure with sympy's cache emptied, and its time counts only the call that computes;
+this engine's time counts everything from coefficient arrays to values.  The two sides alternate
+in slices of the PCFs, so that load from other processes falls on both alike.  Numba runs on one
+thread.
 
     PYTHONPATH=. python scripts/bench_vs_ramanujantools.py [--count 1000] [--seed 2024] [--depth 1000]
 """
@@ -28,6 +30,7 @@ import mpmath
 import numba
 import numpy as np
 import sympy
+from sympy.core.cache import clear_cache
 
 from discovery import Status, evaluate
 from discovery.campaign.pcf import fit_points
@@ -147,13 +150,18 @@ def main() -> None:
     metrics((A[:2], B[:2]), depth=2 * args.depth, sample=args.depth,
             fit_points=FIT_POINTS if args.depth == 1000 else fit_points(args.depth), workers=1)
     n = sympy.Symbol("n")
-    rt_pcfs = [RamanujanPCF(as_sympy(a, n), as_sympy(b, n)) for a, b in zip(A, B)]
+
+    def fresh():
+        # New objects and an empty sympy cache for each measure: what ramanujantools cached for
+        # one measure (the walk to depth N) must not speed up the next.
+        clear_cache()
+        return [RamanujanPCF(as_sympy(a, n), as_sympy(b, n)) for a, b in zip(A, B)]
 
     print(f"{len(A):,} random converging PCFs (degree <= 2, coefficients in [-5, 5], seed {args.seed}), "
           f"N = {args.depth:,}, one core each")
     print(f"{'per second':<32}{'ramanujantools':>14}{'discovery':>14}{'ratio':>10}")
-    convergents(A, B, rt_pcfs, args.depth)
-    deltas(A, B, rt_pcfs, args.depth, args.tolerance)
+    convergents(A, B, fresh(), args.depth)
+    deltas(A, B, fresh(), args.depth, args.tolerance)
     if args.cmf_repeat:
         cmf_walks(args.depth, args.cmf_repeat)
 
