@@ -111,3 +111,13 @@ def test_batch_walks_at_the_kernel_bound():
 def test_batch_walks_refuse_bad_shapes():
     with pytest.raises(ValueError, match="shapes"):
         exact.walks(np.zeros((2, 3), dtype=np.int64), np.zeros((3, 3), dtype=np.int64), [5])
+
+
+def test_batch_walks_across_row_chunks():
+    # More rows than one chunk of the batch walk (256), with a row for the one-at-a-time walk
+    # in between: every row lands in its own place.
+    rng = np.random.default_rng(8)
+    pairs = [(tuple(int(c) for c in rng.integers(-5, 6, 3)), tuple(int(c) for c in rng.integers(-5, 6, 3)))
+             for _ in range(600)]
+    pairs[300] = ((2**40, 1), (1,))
+    _check_walks(pairs, [20, 41])

@@ -62,6 +62,7 @@ ETA_REFIT = 0.05
 _CONVERGENCE_RTOL = 1e-6
 _PARALLEL_MIN = 2000
 _INT64 = 2**63
+_GCD_CHUNK = 256
 
 
 def _log_abs(x) -> float:
@@ -72,11 +73,13 @@ def _log_abs(x) -> float:
 def _log_gcds(rows: list[tuple[tuple[int, ...], tuple[int, ...]]], depths: list[int]) -> np.ndarray:
     """log gcd(p_n, q_n) at each depth for each (a, b); NaN where q_n = 0."""
     out = np.full((len(rows), len(depths)), np.nan)
-    for i, found in enumerate(_walks(rows, depths)):
-        for j, d in enumerate(depths):
-            p, q = found[d][:2]
-            if q:
-                out[i, j] = _log_abs(gmpy2.gcd(p, q))
+    # a chunk at a time: the convergents of thousands of PCFs would hold hundreds of megabytes
+    for lo in range(0, len(rows), _GCD_CHUNK):
+        for i, found in enumerate(_walks(rows[lo:lo + _GCD_CHUNK], depths), start=lo):
+            for j, d in enumerate(depths):
+                p, q = found[d][:2]
+                if q:
+                    out[i, j] = _log_abs(gmpy2.gcd(p, q))
     return out
 
 

@@ -218,6 +218,7 @@ _MASK = 0xFFFFFFFF
 # carry, stays inside int64.
 _LIMB_VALUE_BOUND = 2**30
 _from_bytes = mpz.from_bytes
+_ROWS_PER_CHUNK = 256
 
 
 @numba.njit(cache=True)
@@ -359,15 +360,8 @@ def walks(A, B, depths: Sequence[int], previous: bool = True) -> list[dict]:
     cuts = sorted(set(range(0, top, _BATCH_LEAF)) | set(wanted))
     starts = np.array(cuts[:-1], dtype=np.int64) + 1
     stops = np.array(cuts[1:], dtype=np.int64) + 1
-    ints = []
-    if starts.size:
-        bits = float(np.max(stops - starts)) * math.log2(max(float(g[rows].max()), 1.0))
-        width = int(bits + 2.0) // _LIMB + 2  # and a spare limb: see _leaf_products
-        out = np.empty((rows.size, starts.size, 4, width), dtype="<u4")
-        _leaf_products(A[rows], B[rows], starts, stops, out)
-        size = 4 * width
-        raw = out.tobytes()
-        ints = [_from_bytes(raw[o:o + size], "little", signed=True) for o in range(0, len(raw), size)]
+    bits = float(np.max(stops - starts, initial=0)) * math.log2(max(float(g[rows].max()), 1.0))
+    width = int(bits + 2.0) // _LIMB + 2  # and a spare limb: see _leaf_products
     # the leaves between one wanted depth and the next
     spans, leaf = [], 0
     for d in wanted:
@@ -375,12 +369,29 @@ def walks(A, B, depths: Sequence[int], previous: bool = True) -> list[dict]:
         while leaf < starts.size and stops[leaf] <= d + 1:
             leaf += 1
         spans.append((d, first, leaf))
+    # A chunk of rows at a time keeps the limbs and their integers to a few megabytes.
+    for lo in range(0, rows.size, _ROWS_PER_CHUNK):
+        chunk = rows[lo:lo + _ROWS_PER_CHUNK]
+        for i, found in zip(chunk, _walk_chunk(A[chunk], B[chunk], starts, stops, width, spans, previous)):
+            result[i] = found
+    return result
+
+
+def _walk_chunk(A, B, starts, stops, width: int, spans: list, previous: bool) -> list[dict]:
+    """:func:`walks` of rows that all take the leaf kernel."""
+    ints = []
+    if starts.size:
+        out = np.empty((A.shape[0], starts.size, 4, width), dtype="<u4")
+        _leaf_products(A, B, starts, stops, out)
+        size = 4 * width
+        raw = out.tobytes()
+        ints = [_from_bytes(raw[o:o + size], "little", signed=True) for o in range(0, len(raw), size)]
     last = len(spans) - 1
-    a0 = A[rows, -1].tolist()
     per_row = 4 * starts.size
-    for r, i in enumerate(rows):
+    result = []
+    for r, a0 in enumerate(A[:, -1].tolist()):
         base = r * per_row
-        p, p_prev, q, q_prev = mpz(a0[r]), mpz(1), mpz(1), mpz(0)
+        p, p_prev, q, q_prev = mpz(a0), mpz(1), mpz(1), mpz(0)
         found = {}
         for s, (d, first, stop) in enumerate(spans):
             if stop > first:
@@ -393,7 +404,7 @@ def walks(A, B, depths: Sequence[int], previous: bool = True) -> list[dict]:
                     p, p_prev = p * x + p_prev * z, p * y + p_prev * w
                     q, q_prev = q * x + q_prev * z, q * y + q_prev * w
             found[d] = (p, q, p_prev, q_prev) if previous else (p, q)
-        result[i] = found
+        result.append(found)
     return result
 
 
