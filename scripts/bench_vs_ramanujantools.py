@@ -11,9 +11,10 @@ the same run, one core each.
   ``ramanujantools.cmf`` ``CMF.limit``, on a few trajectories of known CMFs, limits agreeing to 50
   digits.
 
-The ramanujantools objects (sympy expressions, CMFs) are built before its clock starts, afresh
-for each measure with sympy's cache emptied, and its time counts only the call that computes;
-this engine's time counts everything from coefficient arrays to values.  The two sides alternate
+ramanujantools takes sympy expressions, built before any clock starts (sympy's cache is emptied
+before each measure); its rates are printed twice: for ``PCF(a, b)`` and the call (what a script
+that meets a new PCF runs) and for the call alone.  This engine's time counts everything from
+coefficient arrays to values.  The two sides alternate
 in slices of the PCFs, so that load from other processes falls on both alike.  Numba runs on one
 thread.
 
@@ -61,8 +62,18 @@ def _chunks(count: int) -> list[np.ndarray]:
     return np.array_split(np.arange(count), max(1, min(20, count // 25)))
 
 
-def convergents(A, B, rt_pcfs, depth: int) -> None:
-    t_ours = t_rt = 0.0
+def _line(label: str, count: int, t_build: float, t_call: float, t_ours: float, agreement: str) -> None:
+    rt_build = f"{count / (t_build + t_call):,.1f}" if t_build else ""
+    ratio_build = f"{(t_build + t_call) / t_ours:.0f}x" if t_build else ""
+    print(f"{label:<34}{rt_build:>11}{count / t_call:>9,.1f}{count / t_ours:>11,.0f}{ratio_build:>11}"
+          f"{f'{t_call / t_ours:.0f}x':>9}   {agreement}")
+
+
+def convergents(A, B, exprs, depth: int) -> None:
+    from ramanujantools.pcf import PCF as RamanujanPCF
+
+    clear_cache()
+    t_ours = t_build = t_call = 0.0
     equal = 0
     for part in _chunks(len(A)):
         t0 = time.perf_counter()
@@ -70,17 +81,22 @@ def convergents(A, B, rt_pcfs, depth: int) -> None:
         t_ours += time.perf_counter() - t0
         for found, i in zip(ours, part):
             t0 = time.perf_counter()
-            lim = rt_pcfs[i].limit(depth)
-            t_rt += time.perf_counter() - t0
+            theirs = RamanujanPCF(*exprs[i])
+            t1 = time.perf_counter()
+            lim = theirs.limit(depth)
+            t2 = time.perf_counter()
+            t_build, t_call = t_build + t1 - t0, t_call + t2 - t1
             p, q = found[depth]
             equal += int(lim.p()) == int(p) and int(lim.q()) == int(q)
-    print(f"{'exact convergent p_N, q_N':<32}{len(A) / t_rt:>14,.1f}{len(A) / t_ours:>14,.0f}{t_rt / t_ours:>9.0f}x"
-          f"   {equal}/{len(A)} equal integers")
+    _line("exact convergent p_N, q_N", len(A), t_build, t_call, t_ours, f"{equal}/{len(A)} equal integers")
 
 
-def deltas(A, B, rt_pcfs, depth: int, tolerance: float) -> None:
+def deltas(A, B, exprs, depth: int, tolerance: float) -> None:
+    from ramanujantools.pcf import PCF as RamanujanPCF
+
+    clear_cache()
     points = FIT_POINTS if depth == 1000 else fit_points(depth)
-    t_ours = t_rt = 0.0
+    t_ours = t_build = t_call = 0.0
     diffs, skipped = [], 0
     for part in _chunks(len(A)):
         t0 = time.perf_counter()
@@ -88,17 +104,19 @@ def deltas(A, B, rt_pcfs, depth: int, tolerance: float) -> None:
         t_ours += time.perf_counter() - t0
         for d, i in zip(ours, part):
             t0 = time.perf_counter()
-            theirs = float(rt_pcfs[i].delta(depth))
-            t_rt += time.perf_counter() - t0
-            if math.isfinite(theirs) and math.isfinite(d):
-                diffs.append(abs(theirs - d))
+            theirs = RamanujanPCF(*exprs[i])
+            t1 = time.perf_counter()
+            delta = float(theirs.delta(depth))
+            t2 = time.perf_counter()
+            t_build, t_call = t_build + t1 - t0, t_call + t2 - t1
+            if math.isfinite(delta) and math.isfinite(d):
+                diffs.append(abs(delta - d))
             else:  # q_N = 1 or a limit met exactly: no δ either side can compare
-                skipped += int(math.isfinite(theirs) != math.isfinite(d))
+                skipped += int(math.isfinite(delta) != math.isfinite(d))
     worst = max(diffs, default=0.0)
     within = sum(x <= tolerance for x in diffs)
-    label = "δ at depth N (ours: all metrics)"
-    print(f"{label:<32}{len(A) / t_rt:>14,.1f}{len(A) / t_ours:>14,.0f}{t_rt / t_ours:>9.0f}x"
-          f"   {within}/{len(diffs)} within {tolerance:.0e} (largest {worst:.1e}); {skipped} finite on one side only")
+    _line("δ at depth N (ours: all metrics)", len(A), t_build, t_call, t_ours,
+          f"{within}/{len(diffs)} within {tolerance:.0e} (largest {worst:.1e}); {skipped} finite on one side only")
 
 
 def cmf_walks(depth: int, repeat: int) -> None:
@@ -125,8 +143,8 @@ def cmf_walks(depth: int, repeat: int) -> None:
         with mpmath.workdps(60):
             agree += abs(mpmath.mpf(rational.p) / rational.q - walk.value(60)) < mpmath.mpf(10) ** -50
     count = len(CMF_CASES) * repeat
-    print(f"{'CMF trajectory walk':<32}{count / t_rt:>14,.1f}{count / t_ours:>14,.0f}{t_rt / t_ours:>9.0f}x"
-          f"   {agree}/{len(CMF_CASES)} limits agree to 50 digits ({', '.join(c[0] for c in CMF_CASES)})")
+    _line("CMF trajectory walk", count, 0.0, t_rt, t_ours,
+          f"{agree}/{len(CMF_CASES)} limits agree to 50 digits ({', '.join(c[0] for c in CMF_CASES)})")
 
 
 def main() -> None:
@@ -140,7 +158,7 @@ def main() -> None:
     if not 1 <= args.count <= 100_000 or not 20 <= args.depth <= 20_000 or not 0 <= args.cmf_repeat <= 20:
         parser.error("--count is 1 to 100000, --depth 20 to 20000, --cmf-repeat 0 to 20")
     try:
-        from ramanujantools.pcf import PCF as RamanujanPCF
+        import ramanujantools.pcf  # noqa: F401
     except ImportError:
         raise SystemExit("ramanujantools is not installed: pip install -e '.[test]'") from None
 
@@ -150,18 +168,14 @@ def main() -> None:
     metrics((A[:2], B[:2]), depth=2 * args.depth, sample=args.depth,
             fit_points=FIT_POINTS if args.depth == 1000 else fit_points(args.depth), workers=1)
     n = sympy.Symbol("n")
-
-    def fresh():
-        # New objects and an empty sympy cache for each measure: what ramanujantools cached for
-        # one measure (the walk to depth N) must not speed up the next.
-        clear_cache()
-        return [RamanujanPCF(as_sympy(a, n), as_sympy(b, n)) for a, b in zip(A, B)]
+    exprs = [(as_sympy(a, n), as_sympy(b, n)) for a, b in zip(A, B)]
 
     print(f"{len(A):,} random converging PCFs (degree <= 2, coefficients in [-5, 5], seed {args.seed}), "
           f"N = {args.depth:,}, one core each")
-    print(f"{'per second':<32}{'ramanujantools':>14}{'discovery':>14}{'ratio':>10}")
-    convergents(A, B, fresh(), args.depth)
-    deltas(A, B, fresh(), args.depth, args.tolerance)
+    print(f"{'':<34}{'ramanujantools /s':>20}{'discovery':>11}{'ratio':>20}")
+    print(f"{'':<34}{'PCF()+call':>11}{'call':>9}{'/s':>11}{'PCF()+call':>11}{'call':>9}")
+    convergents(A, B, exprs, args.depth)
+    deltas(A, B, exprs, args.depth, args.tolerance)
     if args.cmf_repeat:
         cmf_walks(args.depth, args.cmf_repeat)
 
