@@ -17,10 +17,11 @@ For a PCF with reference value L = p_N / q_N (N = ``depth``) the metrics are
 
 Everything but the gcd runs in float64 log-domain numba kernels
 (:func:`discovery.pcf.kernels.error_traces`); gcd(p_n, q_n) at the fit points is computed with
-exact integers, only for PCFs that pass the float convergence filter, in worker processes for
-large batches.  A PCF the float recurrence cannot follow (it overflows float64 even with
-rescaling, as a(n) = n⁵⁰ + 1 does before n = 1000, or a coefficient floats cannot hold) is
-measured on exact convergents instead, and so is its eigenvalue ratio when a(10⁹)² overflows.
+exact integers (:func:`discovery.pcf.exact.walks`, a few hundred PCFs at a time), only for PCFs
+that pass the float convergence filter, in worker processes for large batches.  A PCF the
+float recurrence cannot follow (it overflows float64 even with rescaling, as a(n) = n⁵⁰ + 1
+does before n = 1000, or a coefficient floats cannot hold) is measured on exact convergents
+instead, and so is its eigenvalue ratio when a(10⁹)² overflows.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 These are the slow, certain counterparts of the float kernels: used to verify candidates that
 survive the float filter and to compute the reduced denominators the dynamics metrics need.
+Convergents come from a binary-splitting product of the recurrence's matrices; for a batch
+(:func:`walks`, and :func:`walk` when the values fit) its small products, the leaves, are
+multiplied out in a numba kernel on 32-bit limbs and only the large ones are gmpy2 products.
 """
 
 from __future__ import annotations
