@@ -108,9 +108,18 @@ def test_batch_walks_at_the_kernel_bound():
     _check_walks(pairs, [0, 5, 60])
 
 
-def test_batch_walks_refuse_bad_shapes():
+@pytest.mark.parametrize("shapes", [((2, 3), (3, 3)), ((2, 0), (2, 1)), ((3,), (3,))])
+def test_batch_walks_refuse_bad_shapes(shapes):
     with pytest.raises(ValueError, match="shapes"):
-        exact.walks(np.zeros((2, 3), dtype=np.int64), np.zeros((3, 3), dtype=np.int64), [5])
+        exact.walks(np.zeros(shapes[0], dtype=np.int64), np.zeros(shapes[1], dtype=np.int64), [5])
+
+
+@given(polynomials(), polynomials(), st.sampled_from([[50], [96, 97], [300], [5, 400]]))
+def test_walk_on_either_path(a, b, depths):
+    # walk takes the leaf kernel past one leaf (96 steps) and gmpy2 alone below: same integers.
+    ref = exact._walk_gmpy(a, b, sorted(set(depths)))
+    got = exact.walk(a, b, depths)
+    assert {d: tuple(map(int, v)) for d, v in got.items()} == {d: tuple(map(int, v)) for d, v in ref.items()}
 
 
 def test_batch_walks_across_row_chunks():

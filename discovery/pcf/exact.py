@@ -175,7 +175,8 @@ def walk(a: Sequence[int], b: Sequence[int], depths: Sequence[int], progress: bo
     """
     wanted = sorted(set(_check_depths(depths)))
     top = wanted[-1]
-    if not (progress and top >= _PROGRESS_DEPTH) and _batchable(a, b, top):
+    # Up to one leaf the plain gmpy2 loop is as fast as the kernel's set-up.
+    if _BATCH_LEAF < top and not (progress and top >= _PROGRESS_DEPTH) and _batchable(a, b, top):
         width = max(len(a), len(b))
         A = np.array([[0] * (width - len(a)) + [int(c) for c in a]], dtype=np.int64)
         B = np.array([[0] * (width - len(b)) + [int(c) for c in b]], dtype=np.int64)
@@ -343,8 +344,9 @@ def walks(A, B, depths: Sequence[int], previous: bool = True) -> list[dict]:
     """
     A = np.asarray(A, dtype=np.int64)
     B = np.asarray(B, dtype=np.int64)
-    if A.ndim != 2 or B.ndim != 2 or A.shape[0] != B.shape[0]:
-        raise ValueError(f"A and B must be 2-D with one row per PCF, got shapes {A.shape} and {B.shape}")
+    if A.ndim != 2 or B.ndim != 2 or A.shape[0] != B.shape[0] or 0 in (A.shape[1], B.shape[1]):
+        raise ValueError(f"A and B must be 2-D with one row per PCF and a coefficient column at least, "
+                         f"got shapes {A.shape} and {B.shape}")
     wanted = sorted(set(_check_depths(depths)))
     top = wanted[-1]
     # |a(k)| + |b(k)| <= g(top) for k <= top, with g the sum of both polynomials' absolute values
