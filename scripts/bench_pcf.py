@@ -3,7 +3,8 @@
 Prints, for random PCFs of degree <= 2 with coefficients in [-5, 5] (a, b not identically zero):
 - the numba float kernel at depth 1000, one thread and all cores, against a plain-Python float
   loop doing the same recurrence with the same rescaling;
-- exact gmpy2 convergents at depth 1000 against a plain Python-int recurrence.
+- exact convergents at depth 1000, one PCF at a time (``exact.convergents``) and for the batch
+  (``exact.walks``), against a plain Python-int recurrence.
 
 Usage: python scripts/bench_pcf.py [--count 200000] [--depth 1000] [--repeats 3]
 """
@@ -100,6 +101,11 @@ def main() -> None:
         args.exact_count,
         args.repeats,
     )
+    batch_exact = rate(
+        lambda: exact.walks(A[: args.exact_count], B[: args.exact_count], [args.depth], previous=False),
+        args.exact_count,
+        args.repeats,
+    )
     py_exact = rate(
         lambda: [python_int_convergent(a, b, args.depth) for a, b in zip(rows_a, rows_b)],
         args.exact_count,
@@ -114,7 +120,8 @@ def main() -> None:
     print(f"{f'numba float kernel, {cores} threads':<42}{multi:>14,.0f}/s{multi / py_float:>10.1f}")
     print(f"{'  scaling 1 -> ' + str(cores) + ' threads':<42}{'':>16}{multi / single:>10.2f}")
     print(f"{'plain Python-int convergents (baseline)':<42}{py_exact:>14,.0f}/s{1.0:>10.1f}")
-    print(f"{'gmpy2 exact convergents, 1 thread':<42}{fast_exact:>14,.0f}/s{fast_exact / py_exact:>10.1f}")
+    print(f"{'exact convergents one PCF at a time':<42}{fast_exact:>14,.0f}/s{fast_exact / py_exact:>10.1f}")
+    print(f"{'exact convergents of the batch (walks)':<42}{batch_exact:>14,.0f}/s{batch_exact / py_exact:>10.1f}")
 
 
 if __name__ == "__main__":

@@ -291,3 +291,27 @@ def test_oscillation_is_told_from_alternating_convergence(depth):
         ref_status, _, certain = _reference(p.a, p.b, depth, 1e-9)
         assert certain and status == ref_status
     assert evaluate(A, B, 400, rtol=1e-9).status[1] == Status.CONVERGED
+
+
+def test_parallel_and_serial_kernels_agree():
+    # Batches of at least 64 rows take the parallel kernels, smaller ones their serial twins
+    # (the hypothesis tests above check those against the exact recurrence): bit for bit equal.
+    from discovery.pcf.kernels import error_traces
+
+    rng = np.random.default_rng(5)
+    A = rng.integers(-5, 6, size=(150, 3))
+    B = rng.integers(-5, 6, size=(150, 3))
+    B[:10, 2] = 0  # b(n) = n(...): zero at n = 0 only, never terminating
+    B[10:20] = [1, -3, 0]  # b(3) = 0: finite fractions
+    batch = evaluate(A, B, 500)
+    tr = traces(A, B, [0, 7, 300])
+    et = error_traces(A, B, 500, [6, 125, 250])
+    for i in range(len(A)):
+        one = evaluate(A[i:i + 1], B[i:i + 1], 500)
+        assert one.status[0] == batch.status[i]
+        np.testing.assert_array_equal(one.limit, batch.limit[i:i + 1])
+        t1 = traces(A[i:i + 1], B[i:i + 1], [0, 7, 300])
+        e1 = error_traces(A[i:i + 1], B[i:i + 1], 500, [6, 125, 250])
+        for got, ref in ((t1.log_p, tr.log_p), (t1.log_q, tr.log_q), (t1.log_diff, tr.log_diff),
+                         (e1.log_q, et.log_q), (e1.log_error, et.log_error), (e1.limit, et.limit[:, None])):
+            np.testing.assert_array_equal(got[0], ref[i])  # NaN equals NaN here

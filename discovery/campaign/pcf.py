@@ -130,9 +130,10 @@ def batch_result(A: np.ndarray, B: np.ndarray, config: PcfConfig, model=None) ->
         m = metrics((A[rows_m], B[rows_m]), depth=search["metrics_depth"], sample=search["sample"],
                     fit_points=fit_points(search["sample"]), workers=1)
     pcfs = []
+    columns = {k: np.asarray(m[k]).tolist() for k in FIELDS}  # Python values, one conversion per field
     for j, r in enumerate(measure):
         i = alive[r]
-        metric_row = {k: (m[k][j].item() if hasattr(m[k][j], "item") else m[k][j]) for k in FIELDS}
+        metric_row = {k: columns[k][j] for k in FIELDS}
         metric_row["limit_value"] = metric_row.pop("limit")
         metric_row["complex_eigen"] = int(bool(metric_row["complex_eigen"])) if exact else None
         metric_row["convergence_class"] = metric_row["convergence_class"] or None

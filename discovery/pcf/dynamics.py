@@ -17,10 +17,11 @@ For a PCF with reference value L = p_N / q_N (N = ``depth``) the metrics are
 
 Everything but the gcd runs in float64 log-domain numba kernels
 (:func:`discovery.pcf.kernels.error_traces`); gcd(p_n, q_n) at the fit points is computed with
-exact integers, only for PCFs that pass the float convergence filter, in worker processes for
-large batches.  A PCF the float recurrence cannot follow (it overflows float64 even with
-rescaling, as a(n) = n⁵⁰ + 1 does before n = 1000, or a coefficient floats cannot hold) is
-measured on exact convergents instead, and so is its eigenvalue ratio when a(10⁹)² overflows.
+exact integers (:func:`discovery.pcf.exact.walks`, a few hundred PCFs at a time), only for PCFs
+that pass the float convergence filter, in worker processes for large batches.  A PCF the
+float recurrence cannot follow (it overflows float64 even with rescaling, as a(n) = n⁵⁰ + 1
+does before n = 1000, or a coefficient floats cannot hold) is measured on exact convergents
+instead, and so is its eigenvalue ratio when a(10⁹)² overflows.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ EIGEN_N = 1e9
 ETA_REFIT = 0.05
 _CONVERGENCE_RTOL = 1e-6
 _PARALLEL_MIN = 2000
+_INT64 = 2**63
+_GCD_CHUNK = 256
 
 
 def _log_abs(x) -> float:
@@ -71,13 +74,34 @@ def _log_abs(x) -> float:
 def _log_gcds(rows: list[tuple[tuple[int, ...], tuple[int, ...]]], depths: list[int]) -> np.ndarray:
     """log gcd(p_n, q_n) at each depth for each (a, b); NaN where q_n = 0."""
     out = np.full((len(rows), len(depths)), np.nan)
-    for i, (a, b) in enumerate(rows):
-        found = exact.walk(a, b, depths)
-        for j, d in enumerate(depths):
-            p, q = found[d][:2]
-            if q:
-                out[i, j] = _log_abs(gmpy2.gcd(p, q))
+    # a chunk at a time: the convergents of thousands of PCFs would hold hundreds of megabytes
+    for lo in range(0, len(rows), _GCD_CHUNK):
+        for i, found in enumerate(_walks(rows[lo:lo + _GCD_CHUNK], depths), start=lo):
+            for j, d in enumerate(depths):
+                p, q = found[d][:2]
+                if q:
+                    out[i, j] = _log_abs(gmpy2.gcd(p, q))
     return out
+
+
+def _walks(rows, depths) -> list[dict]:
+    """:func:`discovery.pcf.exact.walks` of rows of coefficients, each row zero-padded on the left
+    (rows with a coefficient beyond int64 walk one at a time)."""
+    width = max((max(len(a), len(b)) for a, b in rows), default=1)
+    fits = [all(-_INT64 <= c < _INT64 for c in (*a, *b)) for a, b in rows]
+    batch = [i for i, ok in enumerate(fits) if ok]
+    A = np.zeros((len(batch), width), dtype=np.int64)
+    B = np.zeros((len(batch), width), dtype=np.int64)
+    for r, i in enumerate(batch):
+        a, b = rows[i]
+        A[r, width - len(a):] = a
+        B[r, width - len(b):] = b
+    found = [None] * len(rows)
+    for i, walked in zip(batch, exact.walks(A, B, depths, previous=False)):
+        found[i] = walked
+    for i in (i for i, ok in enumerate(fits) if not ok):
+        found[i] = exact.walk(*rows[i], depths)
+    return found
 
 
 def log_gcds(rows, depths, workers: int | None = None) -> np.ndarray:
@@ -137,7 +161,15 @@ def _fit(x_columns: list[np.ndarray], Y: np.ndarray) -> np.ndarray:
     coef = np.full((Y.shape[0], X.shape[1]), np.nan)
     ok = np.isfinite(Y).all(axis=1)
     if ok.any():
-        coef[ok] = np.linalg.lstsq(X, Y[ok].T, rcond=None)[0].T
+        # one pseudo-inverse for every complete row: lstsq with thousands of right-hand sides
+        # costs more than the rest of the fit; summed column by column, so that a row's result
+        # does not depend on the batch around it (a matrix product's blocking would)
+        pinv = np.linalg.pinv(X)
+        rows = Y[ok]
+        acc = np.zeros((rows.shape[0], X.shape[1]))
+        for k in range(X.shape[0]):
+            acc += rows[:, k, None] * pinv[:, k]
+        coef[ok] = acc
     for i in np.nonzero(~ok)[0]:
         keep = np.isfinite(Y[i])
         if keep.sum() >= X.shape[1]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import math
+import types
 from typing import NamedTuple, Sequence
 
 import numba
@@ -212,6 +213,25 @@ def _last_step(arow, brow, depth, p, q, p1, q1, rtol, gap_half):
 
 
 _BLOCK = 64
+# Below this many rows a kernel runs on the calling thread: a parallel region costs a wake-up and
+# a barrier of every numba thread, which on a busy machine (a campaign's own workers) took about
+# 20 ms for one row of traces whose work is 0.2 ms.
+_PARALLEL_ROWS = 64
+
+
+def _serial_twin(kernel, name: str):
+    """The same kernel compiled without ``parallel`` (prange runs as range), under its own name
+    so that numba's on-disk cache keeps the two apart."""
+    f = kernel.py_func
+    code = f.__code__.replace(co_name=name, co_qualname=name)
+    twin = types.FunctionType(code, f.__globals__, name, f.__defaults__, f.__closure__)
+    twin.__qualname__ = name
+    twin.__doc__ = f"{f.__name__} on the calling thread (for small batches)."
+    return numba.njit(cache=True)(twin)
+
+
+def _pick(parallel, serial, rows: int):
+    return serial if rows < _PARALLEL_ROWS or numba.get_num_threads() == 1 else parallel
 
 
 @numba.njit(cache=True, parallel=True)
@@ -237,6 +257,9 @@ def _evaluate_batch(A, B, depth, rtol, limit, status):
         _evaluate_block(ca, cb, depth, rtol, lim, st)
         limit[idx] = lim
         status[idx] = st
+
+
+_evaluate_serial = _serial_twin(_evaluate_batch, "_evaluate_serial")
 
 
 def _check_batch(A, B) -> tuple[np.ndarray, np.ndarray]:
@@ -291,7 +314,7 @@ def evaluate(A, B, depth: int = 1000, rtol: float = 1e-9) -> Evaluation:
         raise ValueError(f"rtol must be positive, got {rtol!r}")
     limit = np.empty(A.shape[0], dtype=np.float64)
     status = np.empty(A.shape[0], dtype=np.int8)
-    _evaluate_batch(A, B, depth, float(rtol), limit, status)
+    _pick(_evaluate_batch, _evaluate_serial, A.shape[0])(A, B, depth, float(rtol), limit, status)
     large = np.nonzero((np.abs(A) > _FLOAT_EXACT).any(axis=1) | (np.abs(B) > _FLOAT_EXACT).any(axis=1))[0]
     for i in large:  # rare rows: check each large coefficient exactly
         if any(int(float(c)) != int(c) for c in (*A[i], *B[i])):
@@ -345,6 +368,9 @@ def _traces_batch(A, B, depths, log_p, log_q, log_diff):
         _traces_one(Af[i], Bf[i], depths, log_p[i], log_q[i], log_diff[i])
 
 
+_traces_serial = _serial_twin(_traces_batch, "_traces_serial")
+
+
 def traces(A, B, depths: Sequence[int]) -> Traces:
     """Log-domain traces of a batch of PCFs at the requested depths, on all cores.
 
@@ -370,7 +396,7 @@ def traces(A, B, depths: Sequence[int]) -> Traces:
     log_p = np.empty(shape)
     log_q = np.empty(shape)
     log_diff = np.empty(shape)
-    _traces_batch(A, B, ds, log_p, log_q, log_diff)
+    _pick(_traces_batch, _traces_serial, A.shape[0])(A, B, ds, log_p, log_q, log_diff)
     return Traces(ds, log_p, log_q, log_diff)
 
 
@@ -475,6 +501,9 @@ def _error_traces_batch(A, B, depth, depths, limit, log_q, log_error):
         limit[i] = _error_trace_one(Af[i], Bf[i], depth, depths, log_q[i], log_error[i])
 
 
+_error_traces_serial = _serial_twin(_error_traces_batch, "_error_traces_serial")
+
+
 def error_traces(A, B, depth: int, depths: Sequence[int]) -> ErrorTraces:
     """Growth of q_n and distance of p_n/q_n from the reference value p_N/q_N, on all cores.
 
@@ -502,5 +531,5 @@ def error_traces(A, B, depth: int, depths: Sequence[int]) -> ErrorTraces:
     limit = np.empty(A.shape[0])
     log_q = np.empty(shape)
     log_error = np.empty(shape)
-    _error_traces_batch(A, B, depth, ds, limit, log_q, log_error)
+    _pick(_error_traces_batch, _error_traces_serial, A.shape[0])(A, B, depth, ds, limit, log_q, log_error)
     return ErrorTraces(ds, limit, log_q, log_error)
