@@ -38,6 +38,11 @@ class Executor:
     def close(self, cancel: bool = False) -> None:
         """Release the workers; with ``cancel``, drop work not yet started."""
 
+    def slots(self) -> int:
+        """Units that run at once (worker processes, or Dask worker threads now connected): a
+        caller cutting one batch into tasks cuts it into a few per slot."""
+        return 1
+
 
 def _worker_init() -> None:
     # One numba thread per worker process: the processes already fill the cores.
@@ -59,6 +64,9 @@ class LocalExecutor(Executor):
             self._pool = ProcessPoolExecutor(
                 max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_worker_init
             )
+
+    def slots(self) -> int:
+        return self.workers
 
     def map_unordered(self, fn, items):
         if self._pool is None:
@@ -212,6 +220,9 @@ class DaskExecutor(Executor):
     def worker_count(self) -> int:
         """Worker processes connected now."""
         return len(self.client.scheduler_info()["workers"])
+
+    def slots(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
 
     def map_unordered(self, fn, items):
         distributed = _dask()
