@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -41,12 +43,12 @@ from discovery.campaign.pcf import batch_result, mobius_table_of
 from discovery.campaign.progress import TimeBudget, progress_bar
 from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.campaign.training import metric_value as _num
-from discovery.campaign.training import train_from_store
+from discovery.campaign.training import training_rows
 from discovery.checkpoints import decode_plain, encode_plain
 from discovery.evolution import NSGA2, Parents, breed_children
 from discovery.pcf.genome import GenomeSpace
 from discovery.records import PcfRecord, UnitResult
-from discovery.triage import TriageModel, factorial_reduction, features
+from discovery.triage import TriageModel, factorial_reduction, features, train
 
 # A genome whose fraction does not converge, or whose metric is missing, scores this (minimised).
 PENALTY = 1e6
@@ -78,6 +80,16 @@ class BatchRunner:
         return index, batch_result(A, B, self.config)
 
 
+def pickle_model(model: TriageModel) -> bytes:
+    """A triage model as :class:`ChildMaker` carries it."""
+    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@lru_cache(maxsize=2)
+def _unpickled(blob: bytes) -> TriageModel:
+    return pickle.loads(blob)  # noqa: S301 - bytes pickled by this search's driver
+
+
 @dataclass(frozen=True)
 class ChildMaker:
     """Worker side of a PCF evolution's breeding (picklable): numbered children of a generation
@@ -93,15 +105,16 @@ class ChildMaker:
     crossover_rate : float
     depth : int, optional
         ``metrics_depth`` of the features; None for a search that does not screen.
-    model : TriageModel, optional
-        The surrogate scoring the features (no scores without it).
+    model : bytes, optional
+        The surrogate scoring the features, pickled (:func:`pickle_model`): a worker unpickles a
+        model once, not once per task.  No scores without it.
     """
 
     space: GenomeSpace
     seed: int
     crossover_rate: float = _CROSSOVER_RATE
     depth: int | None = None
-    model: TriageModel | None = None
+    model: bytes | None = None
 
     def __call__(self, item: tuple[Parents, int, int, int]) -> dict:
         """``(parents, generation, first, count)`` -> ``first``, ``bred`` ((genome, key) in child
@@ -121,19 +134,8 @@ class ChildMaker:
                 rows.append(j)
         A, B = self.space.arrays([bred[j][0] for j in rows])
         X = features(A, B, self.depth)
-        out.update(rows=rows, features=X, scores=None if self.model is None else self.model.score(X))
+        out.update(rows=rows, features=X, scores=None if self.model is None else _unpickled(self.model).score(X))
         return out
-
-
-@dataclass(frozen=True)
-class FeatureRunner:
-    """Picklable :func:`~discovery.triage.features` of an ``(index, A, B)`` chunk."""
-
-    depth: int
-
-    def __call__(self, item) -> tuple[int, np.ndarray]:
-        index, A, B = item
-        return index, features(A, B, self.depth)
 
 
 def objective_matrix(names, A: np.ndarray, B: np.ndarray, records: list[PcfRecord | Mapping], table=None,
@@ -273,50 +275,73 @@ def _map_keys(executor, space, pairs: list) -> list:
     return [k for i in range(len(chunks)) for k in parts[i]]
 
 
+@dataclass(frozen=True)
+class TrainRunner:
+    """Picklable training of the surrogate on the workers: ``(A, B, y, kept)`` -> the
+    :class:`~discovery.triage.TriageModel` of :func:`~discovery.triage.train`, pickled
+    (:func:`pickle_model`), where ``kept``
+    holds each row's features when the screening computed them already, else None (computed
+    here)."""
+
+    depth: int
+    recall: float
+    seed: int
+
+    def __call__(self, item) -> bytes:
+        A, B, y, kept = item
+        missing = np.array([i for i, row in enumerate(kept) if row is None], dtype=np.int64)
+        if len(missing) == len(A):
+            X = features(A, B, self.depth)
+        else:
+            computed = iter(features(A[missing], B[missing], self.depth))
+            X = np.array([row if row is not None else next(computed) for row in kept])
+        return pickle_model(train(X, y, self.recall, seed=self.seed))
+
+
 class _Screen:
     """Surrogate screening: children ordered by the triage model's scores (computed by the
-    workers that bred them), the model retrained every few generations on the campaign's stored
-    candidates (a function of the stored units, so a resumed run retrains the same model)."""
+    workers that bred them).
+
+    The model screening generation g is trained on the campaign's units up to
+    ``max(due - 1, 0)`` (``due = g - g % 5``, a window of :data:`_TRAIN_WINDOW` units): a function
+    of the stored units, so a resumed run trains the same model, and one generation older than
+    the latest, so its training runs on a worker while generation ``due - 1`` is bred and
+    evaluated instead of stalling the search.
+    """
 
     def __init__(self, config: PcfConfig, space, store, cid: int, executor):
         self.config, self.space, self.store, self.cid = config, space, store, cid
         self.executor = executor
         self.depth = config.search["metrics_depth"]
-        self.model = None
+        self.blob = None
         self.trained_at = -1
+        self.training: dict = {}
         self.engine = None
         # This generation's children: genome -> (feature row, score).
         self.bred: dict = {}
         # Feature rows of evaluated children, (a, b) -> (unit, row): the next trainings' rows.
         self.kept: dict = {}
 
-    def model_for(self, generation: int) -> TriageModel:
-        """The model screening a generation's children (retrained when one is due)."""
+    def blob_for(self, generation: int) -> bytes:
+        """The model screening a generation's children, pickled (:func:`pickle_model`); the next
+        one's training is started on the generation before it is due."""
         due = generation - generation % _RETRAIN_EVERY
         if due != self.trained_at:
-            low = due - _TRAIN_WINDOW
-            self.kept = {ab: v for ab, v in self.kept.items() if v[0] > low}
-            self.model = train_from_store(self.store, self.cid, self.config, min_unit=low, max_unit=due,
-                                          featurize=self._features)
+            self.blob = (self.training.pop(due, None) or self._train(due)).result()
             self.trained_at = due
-        return self.model
+        following = due + _RETRAIN_EVERY
+        if generation == following - 1 and following not in self.training:
+            self.training[following] = self._train(following)
+        return self.blob
 
-    def _features(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """Training features: those kept from the screening, the others computed on the workers."""
-        keys = [(tuple(a), tuple(b)) for a, b in zip(A.tolist(), B.tolist())]
-        missing = np.array([i for i, k in enumerate(keys) if k not in self.kept], dtype=np.int64)
-        if len(missing) == len(keys):
-            return self._compute(A, B)
-        computed = iter(self._compute(A[missing], B[missing]))
-        return np.vstack([self.kept[k][1] if k in self.kept else next(computed) for k in keys])
-
-    def _compute(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        if not len(A):
-            return features(A, B, self.depth)
-        bounds = _slices(len(A), self.executor)
-        chunks = [(k, A[lo:hi], B[lo:hi]) for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
-        parts = dict(self.executor.map_unordered(FeatureRunner(self.depth), chunks))
-        return np.vstack([parts[k] for k in range(len(chunks))])
+    def _train(self, due: int):
+        high = max(due - 1, 0)
+        self.kept = {ab: v for ab, v in self.kept.items() if v[0] > high - _TRAIN_WINDOW}
+        A, B, y = training_rows(self.store, self.cid, min_unit=high - _TRAIN_WINDOW, max_unit=high)
+        kept = [self.kept.get((tuple(a), tuple(b)), (None, None))[1] for a, b in zip(A.tolist(), B.tolist())]
+        search = self.config.search
+        return self.executor.submit(TrainRunner(self.depth, search["triage_recall"], self.config.seed),
+                                    (A, B, y, kept))
 
     def __call__(self, children: list) -> list[int]:
         score = np.array([self.bred[c][1] for c in children])
@@ -340,7 +365,7 @@ class _Breeder:
     def __call__(self, parents: Parents, generation: int, first: int, count: int) -> list:
         maker = ChildMaker(self.space, self.seed)
         if self.screen is not None:
-            maker = ChildMaker(self.space, self.seed, depth=self.screen.depth, model=self.screen.model_for(generation))
+            maker = ChildMaker(self.space, self.seed, depth=self.screen.depth, model=self.screen.blob_for(generation))
         bounds = _slices(count, self.executor) + first
         items = [(parents, generation, int(lo), int(hi - lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
         parts = {p["first"]: p for p in self.executor.map_unordered(maker, items)}
