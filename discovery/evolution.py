@@ -218,6 +218,7 @@ class NSGA2:
         self.known = known
         self.niche, self.niche_cap = niche, niche_cap
         self.breed = breed
+        self._new_share = 1.0  # of the children last bred, the share taken (sizes the requests)
         self.rng = np.random.default_rng(seed)
         self.state: EvolutionState | None = None
 
@@ -375,16 +376,17 @@ class NSGA2:
         children: list = []
         asked, limit = 0, 20 * wanted
         while len(children) < wanted and asked < limit:
-            # Ask for what is missing, scaled by the share of new children so far: the answer is
-            # the same whatever the batch sizes, only the work thrown away differs.
-            share = len(children) / asked if asked and children else 1.0
-            count = min(limit - asked, max(8, int(math.ceil((wanted - len(children)) / max(share, 0.05)))))
+            # Ask for what is missing, scaled up by the share of new children of the last
+            # generation and a margin, so one request per generation is the rule.  The children
+            # taken are the same whatever the request sizes; only the work thrown away differs.
+            count = min(limit - asked, 8 + int(math.ceil(1.1 * (wanted - len(children)) / self._new_share)))
             for child, k in self.breed(parents, self.state.generation, asked, count):
                 asked += 1
                 if self._is_new(k, seen):
                     children.append(child)
                     if len(children) == wanted:
                         break
+        self._new_share = max(0.05, len(children) / max(asked, 1))
         return children
 
     def step(self) -> EvolutionState:
