@@ -21,7 +21,7 @@ search; the 1-worker run computes everything here) and whether both stored the s
 fixed seed and generation budget give the same result on any number of workers).
 
 Usage: python scripts/bench_evolve_pcf.py --minutes M --db PATH [--seed S]
-       python scripts/bench_evolve_pcf.py --scaling [--generations 10] [--campaign paper-2024-evolve.toml]
+       python scripts/bench_evolve_pcf.py --scaling [--generations 20] [--campaign paper-2024-evolve.toml]
 """
 
 from __future__ import annotations
@@ -173,8 +173,8 @@ def scaling(campaign: str, generations: int) -> None:
               f"triage {config.search['triage']!r}, depth {config.search['depth']}, "
               f"metrics depth {config.search['metrics_depth']}")
         runs = {}
-        # One numba and one OpenMP thread here: the 1-worker run then uses one core, and the
-        # driver of the 2-worker run does not take a second one for the surrogate's training.
+        # One numba and one OpenMP thread here: the 1-worker run computes everything in this
+        # process, and so uses one core, as a pool worker does.
         numba.set_num_threads(1)
         with threadpool_limits(1):
             for workers in (1, 2):
@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--scaling", action="store_true", help="evaluations/s with 1 and 2 workers")
-    parser.add_argument("--generations", type=int, default=10, help="budget of each --scaling run")
+    parser.add_argument("--generations", type=int, default=20, help="budget of each --scaling run")
     parser.add_argument("--campaign", default="paper-2024-evolve.toml", help="shipped campaign of --scaling")
     args = parser.parse_args()
     if args.scaling:

@@ -46,7 +46,7 @@ from discovery.campaign.training import metric_value as _num
 from discovery.campaign.training import training_rows
 from discovery.checkpoints import decode_plain, encode_plain
 from discovery.evolution import NSGA2, Parents, breed_children
-from discovery.pcf.genome import GenomeSpace
+from discovery.pcf.genome import GenomeSpace, canonical_key
 from discovery.records import PcfRecord, UnitResult
 from discovery.triage import TriageModel, factorial_reduction, features, train
 
@@ -214,10 +214,9 @@ class _Keys:
             k = self.known[genome] = self.space.key(genome)
         return k
 
-    def renew(self, population: list, bred) -> None:
-        """Forget all but the population's keys, then remember the new children's."""
+    def renew(self, population: list) -> None:
+        """Forget all but the population's keys (a new generation is bred)."""
         self.known = {g: self.known[g] for g in population if g in self.known}
-        self.known.update(bred)
 
 
 class _Evaluator:
@@ -241,7 +240,7 @@ class _Evaluator:
         rows = self.store.labelled(self.cid, all_stored=True, units=(None, generation))
         genomes = [json.loads(row["genome"]) for row in rows]
         if genomes:
-            self.met.update(_map_keys(self.executor, self.space, [(g["a"], g["b"]) for g in genomes]))
+            self.met.update(_map_keys(self.executor, [(g["a"], g["b"]) for g in genomes]))
 
     def __call__(self, genomes: list) -> np.ndarray:
         A, B = self.space.arrays(genomes)
@@ -262,13 +261,12 @@ class _KeyRunner:
     """Picklable canonical keys of an ``(index, [(a, b), ...])`` chunk."""
 
     def __call__(self, item) -> tuple[int, list]:
-        from discovery.pcf.genome import canonical_key
-
         index, pairs = item
         return index, [canonical_key(a, b) for a, b in pairs]
 
 
-def _map_keys(executor, space, pairs: list) -> list:
+def _map_keys(executor, pairs: list) -> list:
+    """Canonical keys of (a, b) pairs, computed on the workers."""
     bounds = _slices(len(pairs), executor)
     chunks = [(k, pairs[lo:hi]) for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
     parts = dict(executor.map_unordered(_KeyRunner(), chunks))
@@ -277,11 +275,10 @@ def _map_keys(executor, space, pairs: list) -> list:
 
 @dataclass(frozen=True)
 class TrainRunner:
-    """Picklable training of the surrogate on the workers: ``(A, B, y, kept)`` -> the
+    """Picklable training of the surrogate on a worker: ``(A, B, y, kept)`` -> the
     :class:`~discovery.triage.TriageModel` of :func:`~discovery.triage.train`, pickled
-    (:func:`pickle_model`), where ``kept``
-    holds each row's features when the screening computed them already, else None (computed
-    here)."""
+    (:func:`pickle_model`).  ``kept`` holds each row's features when the screening computed them
+    already, else None (computed here)."""
 
     depth: int
     recall: float
@@ -371,7 +368,7 @@ class _Breeder:
         parts = {p["first"]: p for p in self.executor.map_unordered(maker, items)}
         if generation != self.generation:
             self.generation = generation
-            self.keys.renew(parents.population, ())
+            self.keys.renew(parents.population)
             if self.screen is not None:
                 self.screen.bred = {}
         bred = []
