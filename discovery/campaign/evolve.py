@@ -327,7 +327,8 @@ class _Screen:
             self.blob = (self.training.pop(due, None) or self._train(due)).result()
             self.trained_at = due
         following = due + _RETRAIN_EVERY
-        if generation == following - 1 and following not in self.training:
+        last = self.config.search["generations"]
+        if generation == following - 1 and following not in self.training and (last is None or following < last):
             self.training[following] = self._train(following)
         return self.blob
 
