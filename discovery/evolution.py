@@ -6,12 +6,19 @@ for de-duplication.  Program search (:mod:`discovery.programs.search`) plugs in 
 programs; a PCF genome plugs in the same way.  A caller that evaluates genomes of its own (a
 tuned front, structural neighbours) adds them through :meth:`NSGA2.join`.
 
+Children can be made elsewhere (worker processes): with ``breed`` the engine asks for numbered
+children of a generation, and child ``i`` of generation ``g`` is made by :func:`make_child` from
+the random stream :func:`child_rng` ``(seed, g, i)`` alone, so a search gives the same result
+however the numbers are split between workers (:func:`breed_children` is that worker-side loop).
+
 The run's state and its strict-JSON checkpoints live in :mod:`discovery.checkpoints`.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -53,6 +60,67 @@ def crowding_distance(F: np.ndarray) -> np.ndarray:
         if span > 0 and np.isfinite(span):
             dist[order[1:-1]] += (F[order[2:], j] - F[order[:-2], j]) / span
     return dist
+
+
+@dataclass(frozen=True)
+class Parents:
+    """What a generation's children are made from: the population with its NSGA-II ranks
+    (front numbers) and crowding distances, and its genomes' keys (a child equal to a parent is
+    not new).  Picklable when the genomes are: it travels to the workers that breed."""
+
+    population: list
+    ranks: np.ndarray
+    crowd: np.ndarray
+    keys: frozenset = frozenset()
+
+
+def _tournament(rng: np.random.Generator, ranks: np.ndarray, crowd: np.ndarray) -> int:
+    i, j = rng.integers(len(ranks), size=2)
+    if ranks[i] != ranks[j]:
+        return int(i if ranks[i] < ranks[j] else j)
+    return int(i if crowd[i] >= crowd[j] else j)
+
+
+def child_rng(seed: int, generation: int, number: int) -> np.random.Generator:
+    """The random stream of child ``number`` of ``generation`` in a search seeded with ``seed``.
+
+    Raises
+    ------
+    ValueError
+        If a part is negative (``SeedSequence`` takes non-negative integers).
+    """
+    if min(seed, generation, number) < 0:
+        raise ValueError(f"child_rng needs non-negative seed, generation and number, got "
+                         f"({seed}, {generation}, {number})")
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(generation), int(number)]))
+
+
+def make_child(parents: Parents, rng: np.random.Generator, mutate: Callable, crossover: Callable | None = None,
+               crossover_rate: float = 0.3):
+    """One child: a binary tournament picks a parent (by rank, then crowding), which is mutated,
+    or with probability ``crossover_rate`` (when ``crossover`` is given) crossed with the winner
+    of a second tournament."""
+    parent = parents.population[_tournament(rng, parents.ranks, parents.crowd)]
+    if crossover is not None and rng.random() < crossover_rate:
+        return crossover(parent, parents.population[_tournament(rng, parents.ranks, parents.crowd)], rng)
+    return mutate(parent, rng)
+
+
+def breed_children(parents: Parents, seed: int, generation: int, first: int, count: int, mutate: Callable,
+                   key: Callable, crossover: Callable | None = None, crossover_rate: float = 0.3) -> list[tuple]:
+    """Children ``first`` to ``first + count - 1`` of a generation with their keys, each from its
+    own :func:`child_rng` stream: the worker side of :class:`NSGA2`'s ``breed``.
+
+    Returns
+    -------
+    list of (genome, key)
+        In child-number order.
+    """
+    out = []
+    for number in range(first, first + count):
+        child = make_child(parents, child_rng(seed, generation, number), mutate, crossover, crossover_rate)
+        out.append((child, key(child)))
+    return out
 
 
 class NSGA2:
@@ -102,6 +170,15 @@ class NSGA2:
         is left), so one good structure and its trivial variants cannot take the whole
         population.
     niche_cap : int
+    breed : callable, optional
+        Children made elsewhere: ``breed(parents, generation, first, count) -> [(genome, key),
+        ...]`` returns children ``first`` to ``first + count - 1`` of a generation (a
+        :class:`Parents`), child ``i`` made as :func:`breed_children` makes it (from
+        :func:`child_rng` ``(seed, generation, i)`` and the parents alone), so the caller may split
+        the numbers between workers.  The engine takes new keys in child-number order, asking for
+        more numbers until it has its children (at most 20 numbers per child wanted), exactly as
+        one sequential loop would.  Without it children are drawn here from the engine's own
+        random generator.
     """
 
     def __init__(
@@ -123,6 +200,7 @@ class NSGA2:
         known: Callable[[Any], bool] | None = None,
         niche: Callable[[Any], Any] | None = None,
         niche_cap: int = 2,
+        breed: Callable[[Parents, int, int, int], list] | None = None,
     ):
         if population_size < 4:
             raise ValueError(f"population_size must be at least 4, got {population_size}")
@@ -139,6 +217,8 @@ class NSGA2:
         self.screen, self.offspring = screen, max(1, int(offspring))
         self.known = known
         self.niche, self.niche_cap = niche, niche_cap
+        self.breed = breed
+        self._new_share = 1.0  # of the children last bred, the share taken (sizes the requests)
         self.rng = np.random.default_rng(seed)
         self.state: EvolutionState | None = None
 
@@ -256,12 +336,6 @@ class NSGA2:
         chosen += waiting[: size - len(chosen)]
         return [genomes[i] for i in chosen], F[chosen]
 
-    def _tournament(self, ranks: np.ndarray, crowd: np.ndarray) -> int:
-        i, j = self.rng.integers(len(ranks), size=2)
-        if ranks[i] != ranks[j]:
-            return int(i if ranks[i] < ranks[j] else j)
-        return int(i if crowd[i] >= crowd[j] else j)
-
     def start(self, initial: Sequence) -> EvolutionState:
         """Evaluate the initial genomes (or resume from the checkpoint)."""
         if self._load():
@@ -280,6 +354,41 @@ class NSGA2:
         self._save()
         return self.state
 
+    def _is_new(self, k, seen: set) -> bool:
+        if k in seen or (self.known is not None and self.known(k)):
+            return False
+        seen.add(k)
+        return True
+
+    def _children_here(self, st: EvolutionState, ranks: np.ndarray, crowd: np.ndarray, seen: set,
+                       wanted: int) -> list:
+        parents = Parents(st.population, ranks, crowd)
+        children = []
+        attempts = 0
+        while len(children) < wanted and attempts < 20 * wanted:
+            attempts += 1
+            child = make_child(parents, self.rng, self.mutate, self.crossover, self.crossover_rate)
+            if self._is_new(self.key(child), seen):
+                children.append(child)
+        return children
+
+    def _children_bred(self, parents: Parents, seen: set, wanted: int) -> list:
+        children: list = []
+        asked, limit = 0, 20 * wanted
+        while len(children) < wanted and asked < limit:
+            # Ask for what is missing, scaled up by the share of new children of the last
+            # generation and a margin, so one request per generation is the rule.  The children
+            # taken are the same whatever the request sizes; only the work thrown away differs.
+            count = min(limit - asked, 8 + int(math.ceil(1.1 * (wanted - len(children)) / self._new_share)))
+            for child, k in self.breed(parents, self.state.generation, asked, count):
+                asked += 1
+                if self._is_new(k, seen):
+                    children.append(child)
+                    if len(children) == wanted:
+                        break
+        self._new_share = max(0.05, len(children) / max(asked, 1))
+        return children
+
     def step(self) -> EvolutionState:
         """One generation: tournament selection, mutation or crossover, (screening,) evaluation,
         environmental selection."""
@@ -290,21 +399,11 @@ class NSGA2:
             ranks[front] = r
             crowd[front] = crowding_distance(st.objectives[front])
         seen = {self.key(g) for g in st.population}
-        children = []
-        attempts = 0
         wanted = self.population_size * (self.offspring if self.screen is not None else 1)
-        while len(children) < wanted and attempts < 20 * wanted:
-            attempts += 1
-            parent = st.population[self._tournament(ranks, crowd)]
-            if self.crossover is not None and self.rng.random() < self.crossover_rate:
-                child = self.crossover(parent, st.population[self._tournament(ranks, crowd)], self.rng)
-            else:
-                child = self.mutate(parent, self.rng)
-            k = self.key(child)
-            if k in seen or (self.known is not None and self.known(k)):
-                continue
-            seen.add(k)
-            children.append(child)
+        if self.breed is None:
+            children = self._children_here(st, ranks, crowd, seen, wanted)
+        else:
+            children = self._children_bred(Parents(st.population, ranks, crowd, frozenset(seen)), seen, wanted)
         if self.screen is not None and len(children) > self.population_size:
             children = [children[i] for i in list(self.screen(children))[: self.population_size]]
         if children:

@@ -107,3 +107,14 @@ def test_scheduler_errors_are_one_line(tmp_path):
     # Not refused input but a failure to run (exit status 1): SchedulerError is no InputError.
     with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
         DaskExecutor("tcp://127.0.0.1:9", timeout=2)
+
+
+def test_an_evolve_campaign_on_the_cluster_equals_one_in_process(tmp_path):
+    # Children bred and screened on the Dask workers, the surrogate trained there (a submitted
+    # call, not a unit): the same database as one process.
+    from test_evolve_pcf import _evolve_config
+
+    cfg = _evolve_config(tmp_path, generations=6, triage="rank")
+    run_campaign(cfg, tmp_path / "local.db", progress=False, plots=False)
+    assert run_campaign(cfg, tmp_path / "dask.db", progress=False, plots=False, scheduler="local:2").complete
+    assert snapshot(tmp_path / "dask.db") == snapshot(tmp_path / "local.db")

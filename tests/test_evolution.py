@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from discovery.evolution import NSGA2, crowding_distance, non_dominated_fronts
+from discovery.evolution import NSGA2, Parents, breed_children, child_rng, crowding_distance, non_dominated_fronts
 from discovery.programs.baselines import (
     baselines, best_baseline, minimax_continued_fraction, minimax_polynomial, minimax_rational,
 )
@@ -42,6 +42,62 @@ def _toy(checkpoint=None, seed=3):
 
     return NSGA2(evaluate, lambda g, rng: float(g + rng.normal(0, 0.3)), lambda g: round(g, 12),
                  population_size=20, seed=seed, checkpoint=checkpoint, checkpoint_every=1)
+
+
+def _bred_toy(piece: int, checkpoint=None, known=None, evaluated=None):
+    """The toy search with children bred in pieces of ``piece`` numbers, as workers would."""
+
+    def mutate(g, rng):
+        return float(g + rng.normal(0, 0.3))
+
+    def key(g):
+        return round(g, 1)  # coarse: many children repeat a key, so the engine asks again
+
+    def breed(parents, generation, first, count):
+        out = []
+        for lo in range(first, first + count, piece):
+            out += breed_children(parents, 3, generation, lo, min(piece, first + count - lo), mutate, key,
+                                  crossover=lambda a, b, rng: (a + b) / 2, crossover_rate=0.3)
+        return out
+
+    def evaluate(genomes):
+        if evaluated is not None:
+            evaluated.append(list(genomes))
+        x = np.array(genomes)
+        return np.column_stack([x**2, (x - 2) ** 2])
+
+    return NSGA2(evaluate, mutate, key, population_size=20, seed=3, checkpoint=checkpoint, checkpoint_every=1,
+                 breed=breed, known=known)
+
+
+def test_bred_children_do_not_depend_on_how_the_numbers_are_split(tmp_path):
+    initial = [-5.0 + i for i in range(12)]
+    runs = [_bred_toy(piece).run(initial, generations=15) for piece in (1, 7, 10_000)]
+    for other in runs[1:]:
+        assert other.population == runs[0].population and other.evaluations == runs[0].evaluations
+    x = np.array(runs[0].population)
+    assert np.all((x > -0.3) & (x < 2.3))  # and it still converges
+    # Resumed from a checkpoint, it continues the same search.
+    _bred_toy(5, tmp_path / "ck.json").run(initial, generations=6)
+    assert _bred_toy(3, tmp_path / "ck.json").run(initial, generations=9).population == runs[0].population
+
+
+def test_bred_children_skip_known_keys_in_number_order():
+    pop = [0.0, 1.0, 2.0, 3.0]
+    parents = Parents(pop, np.zeros(4, dtype=int), np.zeros(4), frozenset({0.0, 1.0, 2.0, 3.0}))
+    bred = breed_children(parents, 3, 2, 0, 50, lambda g, rng: float(g + rng.integers(-3, 4)), lambda g: g)
+    # Child i comes from its own stream: the same child whatever else is bred with it.
+    assert bred[17] == breed_children(parents, 3, 2, 17, 1, lambda g, rng: float(g + rng.integers(-3, 4)),
+                                      lambda g: g)[0]
+    known, evaluated = {0.5, 1.0, 1.5}, []
+    _bred_toy(4, known=known.__contains__, evaluated=evaluated).run([-5.0 + i for i in range(12)], generations=8)
+    # Each generation: children of distinct keys (20 until the population crowds the keys of
+    # [0, 2]), none known.
+    assert evaluated[1] and len(evaluated[1]) == 20
+    for batch in evaluated[1:]:
+        assert len({round(g, 1) for g in batch} - known) == len(batch)
+    with pytest.raises(ValueError, match=r"\(-1, 0, 0\)"):
+        child_rng(-1, 0, 0)
 
 
 def test_toy_problem_converges_to_the_pareto_set():

@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 
 from discovery.campaign import load_config, run_campaign
 from discovery.campaign.config import ConfigError
+from discovery.campaign.evolve import ChildMaker, pickle_model
+from discovery.campaign.executors import LocalExecutor
+from discovery.evolution import Parents
 from discovery.errors import InputError
 from discovery.pcf.formula import PCF
 from discovery.pcf.genome import GenomeSpace
-from discovery.triage import labels, train
+from discovery.triage import features, labels, train
 from campaigns import write_campaign
 from tests.test_campaign_kill import snapshot
 
@@ -203,6 +206,40 @@ def test_a_surrogate_screened_search_resumes_to_the_same_result(tmp_path):
     run_campaign(cfg, first / "reference.db", progress=False, plots=False)
     _kill_then_rerun("committed", second / cfg.name, second / "reference.db")
     assert snapshot(second / "reference.db") == snapshot(first / "reference.db")
+
+
+def test_the_result_does_not_depend_on_the_number_of_workers(tmp_path):
+    # Children, their keys, triage features and scores are made on the workers, each child from
+    # its own random stream, and the surrogate trains on a worker: one worker or two, the same.
+    cfg = _evolve_config(tmp_path, generations=7, triage="rank")
+    run_campaign(cfg, tmp_path / "one.db", progress=False, plots=False)
+    pool = LocalExecutor(2)
+    try:
+        run_campaign(cfg, tmp_path / "two.db", executor=pool, progress=False, plots=False)
+    finally:
+        pool.close()
+    assert snapshot(tmp_path / "two.db") == snapshot(tmp_path / "one.db")
+
+
+def test_children_bred_in_pieces_carry_the_scores_of_the_model():
+    space = GenomeSpace([(-4, 4), (-4, 4)], [(-4, 4), (-4, 4), (-4, 4)])
+    rng = np.random.default_rng(0)
+    genomes = [space.random(rng) for _ in range(400)]
+    X = features(*space.arrays(genomes), 300)
+    model = train(X, X[:, -4] > np.nanmedian(X[:, -4]), recall=0.95, seed=0)
+    assert model.model is not None
+    parents = Parents(genomes[:30], np.arange(30) % 3, np.linspace(0, 1, 30), frozenset(map(space.key, genomes[:30])))
+    maker = ChildMaker(space, 5, depth=300, model=pickle_model(model))
+    whole = maker((parents, 4, 0, 60))
+    pieces = [maker((parents, 4, lo, 20)) for lo in (0, 20, 40)]
+    assert [c for p in pieces for c in p["bred"]] == whole["bred"]
+    # Features and scores for each child new within its piece, as computed directly.
+    for part in [whole, *pieces]:
+        kids = [part["bred"][j][0] for j in part["rows"]]
+        assert len({space.key(k) for k in kids}) == len(kids) and not parents.keys & {space.key(k) for k in kids}
+        direct = features(*space.arrays(kids), 300)
+        np.testing.assert_array_equal(part["features"], direct)
+        np.testing.assert_array_equal(part["scores"], model.score(direct))
 
 
 def _kill_then_rerun(stage, cfg, db):

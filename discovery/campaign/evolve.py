@@ -17,13 +17,23 @@ term), ``target`` (log distance of the float limit to the nearest Möbius transf
 ``size`` (sum of |coefficients|).  With ``[search] triage = "rank"`` or ``"drop"`` a triage model,
 retrained every few generations on the campaign's stored candidates, screens ``offspring``
 children per place and the best scored are evaluated (surrogate-assisted evolution).
+
+Everything but selection, storing and checkpoints runs on the executor's workers: the children
+with their canonical keys, triage features and the surrogate's scores (:class:`ChildMaker`, one
+task per slice of a generation's child numbers), the features the surrogate is retrained on
+(those of children it screened are kept, not recomputed), and the pipeline.  Child ``i`` of
+generation ``g`` comes from its own random stream ``(seed, g, i)``
+(:func:`discovery.evolution.child_rng`), so the stored result does not depend on the number of
+workers.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import pickle
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -33,12 +43,12 @@ from discovery.campaign.pcf import batch_result, mobius_table_of
 from discovery.campaign.progress import TimeBudget, progress_bar
 from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.campaign.training import metric_value as _num
-from discovery.campaign.training import train_from_store
+from discovery.campaign.training import training_rows
 from discovery.checkpoints import decode_plain, encode_plain
-from discovery.evolution import NSGA2
+from discovery.evolution import NSGA2, Parents, breed_children
 from discovery.pcf.genome import GenomeSpace, canonical_key
 from discovery.records import PcfRecord, UnitResult, record_generation
-from discovery.triage import factorial_reduction, features
+from discovery.triage import TriageModel, factorial_reduction, features, train
 
 # A genome whose fraction does not converge, or whose metric is missing, scores this (minimised).
 PENALTY = 1e6
@@ -47,6 +57,16 @@ _RETRAIN_EVERY = 5
 # everything it ever met would grow slower every generation.
 _TRAIN_WINDOW = 40
 _TARGET_FLOOR = -16.0
+_CROSSOVER_RATE = 0.5
+# Tasks per executor slot for one batch: enough that a slow task (exact metrics of a fraction
+# that converges) does not leave the other workers idle at the generation's end.
+_TASKS_PER_SLOT = 3
+
+
+def _slices(n: int, executor) -> np.ndarray:
+    """Bounds cutting n items into tasks for the executor (one task on a single in-process slot)."""
+    slots = max(1, executor.slots())
+    return np.linspace(0, n, min(n, 1 if slots == 1 else _TASKS_PER_SLOT * slots) + 1).astype(int)
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,64 @@ class BatchRunner:
     def __call__(self, item) -> tuple[int, UnitResult]:
         index, A, B = item
         return index, batch_result(A, B, self.config)
+
+
+def pickle_model(model: TriageModel) -> bytes:
+    """A triage model as :class:`ChildMaker` carries it."""
+    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@lru_cache(maxsize=2)
+def _unpickled(blob: bytes) -> TriageModel:
+    return pickle.loads(blob)  # noqa: S301 - bytes pickled by this search's driver
+
+
+@dataclass(frozen=True)
+class ChildMaker:
+    """Worker side of a PCF evolution's breeding (picklable): numbered children of a generation
+    with their canonical keys (:func:`~discovery.evolution.breed_children` over the space's
+    operators) and, when the search screens, the triage features and the surrogate's score of
+    each child that is new within the task.
+
+    Parameters
+    ----------
+    space : GenomeSpace
+    seed : int
+        The search's seed (with the generation and the child's number, its random stream).
+    crossover_rate : float
+    depth : int, optional
+        ``metrics_depth`` of the features; None for a search that does not screen.
+    model : bytes, optional
+        The surrogate scoring the features, pickled (:func:`pickle_model`): a worker unpickles a
+        model once, not once per task.  No scores without it.
+    """
+
+    space: GenomeSpace
+    seed: int
+    crossover_rate: float = _CROSSOVER_RATE
+    depth: int | None = None
+    model: bytes | None = None
+
+    def __call__(self, item: tuple[Parents, int, int, int]) -> dict:
+        """``(parents, generation, first, count)`` -> ``first``, ``bred`` ((genome, key) in child
+        order), ``rows`` (indices into ``bred`` of the children featured), ``features`` and
+        ``scores`` of those rows."""
+        parents, generation, first, count = item
+        bred = breed_children(parents, self.seed, generation, first, count, self.space.mutate, self.space.key,
+                              self.space.crossover, self.crossover_rate)
+        out = {"first": first, "bred": bred, "rows": [], "features": None, "scores": None}
+        if self.depth is None:
+            return out
+        # A child repeating a parent or an earlier child of the task is never taken: no features.
+        seen, rows = set(parents.keys), []
+        for j, (_, k) in enumerate(bred):
+            if k not in seen:
+                seen.add(k)
+                rows.append(j)
+        A, B = self.space.arrays([bred[j][0] for j in rows])
+        X = features(A, B, self.depth)
+        out.update(rows=rows, features=X, scores=None if self.model is None else _unpickled(self.model).score(X))
+        return out
 
 
 def objective_matrix(names, A: np.ndarray, B: np.ndarray, records: list[PcfRecord | Mapping], table=None,
@@ -122,16 +200,36 @@ def _target_distance(limit: float, table) -> float:
     return max(_TARGET_FLOOR, math.log10(gap)) if gap > 0 else _TARGET_FLOOR
 
 
+class _Keys:
+    """The search's genome keys, remembered from the workers that bred the genomes (the driver
+    computes only those of genomes it did not breed: the initial population, a resumed one)."""
+
+    def __init__(self, space: GenomeSpace):
+        self.space = space
+        self.known: dict = {}
+
+    def __call__(self, genome) -> tuple:
+        k = self.known.get(genome)
+        if k is None:
+            k = self.known[genome] = self.space.key(genome)
+        return k
+
+    def renew(self, population: list) -> None:
+        """Forget all but the population's keys (a new generation is bred)."""
+        self.known = {g: self.known[g] for g in population if g in self.known}
+
+
 class _Evaluator:
     """The engine's ``evaluate``: the pipeline on the executor, one stored unit per generation."""
 
-    def __init__(self, config: PcfConfig, space, store, cid: int, executor, centroids):
+    def __init__(self, config: PcfConfig, space, store, cid: int, executor, centroids, keys: _Keys):
         self.config, self.space, self.store, self.cid = config, space, store, cid
         self.executor = executor
         ident = config.identify
         self.table = mobius_table_of(tuple(ident["constants"]) if ident["constants"] else None,
                                      ident["mobius_bound"])
         self.centroids = centroids
+        self.keys = keys
         self.engine = None
         self.found = 0
         self.met: set = set()
@@ -139,46 +237,150 @@ class _Evaluator:
     def resume(self, generation: int) -> None:
         """Remember the PCFs this campaign stored up to a generation (what a resumed search has
         met, as the uninterrupted one had at that point)."""
-        for row in self.store.labelled(self.cid, all_stored=True, units=(None, generation)):
-            g = json.loads(row["genome"])
-            self.met.add(canonical_key(g["a"], g["b"]))
+        rows = self.store.labelled(self.cid, all_stored=True, units=(None, generation))
+        genomes = [json.loads(row["genome"]) for row in rows]
+        if genomes:
+            self.met.update(_map_keys(self.executor, [(g["a"], g["b"]) for g in genomes]))
 
     def __call__(self, genomes: list) -> np.ndarray:
         A, B = self.space.arrays(genomes)
-        workers = max(1, getattr(self.executor, "workers", 1))
-        bounds = np.linspace(0, len(A), min(len(A), 2 * workers) + 1).astype(int)
+        bounds = _slices(len(A), self.executor)
         chunks = [(k, A[lo:hi], B[lo:hi]) for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
         parts = dict(self.executor.map_unordered(BatchRunner(self.config), chunks))
         unit = 0 if self.engine.state is None else self.engine.state.generation + 1
         result = UnitResult.merged([parts[k] for k in range(len(chunks))], [int(lo) for lo in bounds[:-1]], unit)
         result.write(self.store, self.cid, unit)
         self.found += result.identified
-        self.met.update(canonical_key(r.a, r.b) for r in result.pcfs)
+        self.met.update(self.keys(genomes[r.row]) for r in result.pcfs)
         return objective_matrix(self.config.search["objectives"], A, B, list(result.pcfs), self.table,
                                 self.centroids, self.config.search["sample"])
 
 
+@dataclass(frozen=True)
+class _KeyRunner:
+    """Picklable canonical keys of an ``(index, [(a, b), ...])`` chunk."""
+
+    def __call__(self, item) -> tuple[int, list]:
+        index, pairs = item
+        return index, [canonical_key(a, b) for a, b in pairs]
+
+
+def _map_keys(executor, pairs: list) -> list:
+    """Canonical keys of (a, b) pairs, computed on the workers."""
+    bounds = _slices(len(pairs), executor)
+    chunks = [(k, pairs[lo:hi]) for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
+    parts = dict(executor.map_unordered(_KeyRunner(), chunks))
+    return [k for i in range(len(chunks)) for k in parts[i]]
+
+
+@dataclass(frozen=True)
+class TrainRunner:
+    """Picklable training of the surrogate on a worker: ``(A, B, y, kept)`` -> the
+    :class:`~discovery.triage.TriageModel` of :func:`~discovery.triage.train`, pickled
+    (:func:`pickle_model`).  ``kept`` holds each row's features when the screening computed them
+    already, else None (computed here)."""
+
+    depth: int
+    recall: float
+    seed: int
+
+    def __call__(self, item) -> bytes:
+        A, B, y, kept = item
+        missing = np.array([i for i, row in enumerate(kept) if row is None], dtype=np.int64)
+        if len(missing) == len(A):
+            X = features(A, B, self.depth)
+        else:
+            computed = iter(features(A[missing], B[missing], self.depth))
+            X = np.array([row if row is not None else next(computed) for row in kept])
+        return pickle_model(train(X, y, self.recall, seed=self.seed))
+
+
 class _Screen:
-    """Surrogate screening: children ordered by the triage model, retrained every few generations
-    on the campaign's stored candidates (a function of the stored units, so a resumed run
-    retrains the same model)."""
+    """Surrogate screening: children ordered by the triage model's scores (computed by the
+    workers that bred them).
 
-    def __init__(self, config: PcfConfig, space, store, cid: int):
+    The model screening generation g is trained on the campaign's units up to
+    ``max(due - 1, 0)`` (``due = g - g % 5``, a window of :data:`_TRAIN_WINDOW` units): a function
+    of the stored units, so a resumed run trains the same model, and one generation older than
+    the latest, so its training runs on a worker while generation ``due - 1`` is bred and
+    evaluated instead of stalling the search.
+    """
+
+    def __init__(self, config: PcfConfig, space, store, cid: int, executor):
         self.config, self.space, self.store, self.cid = config, space, store, cid
-        self.engine = None
-        self.model = None
+        self.executor = executor
+        self.depth = config.search["metrics_depth"]
+        self.blob = None
         self.trained_at = -1
+        self.training: dict = {}
+        self.engine = None
+        # This generation's children: genome -> (feature row, score).
+        self.bred: dict = {}
+        # Feature rows of evaluated children, (a, b) -> (unit, row): the next trainings' rows.
+        self.kept: dict = {}
 
-    def __call__(self, children: list) -> list[int]:
-        generation = self.engine.state.generation
+    def blob_for(self, generation: int) -> bytes:
+        """The model screening a generation's children, pickled (:func:`pickle_model`); the next
+        one's training is started on the generation before it is due."""
         due = generation - generation % _RETRAIN_EVERY
         if due != self.trained_at:
-            self.model = train_from_store(self.store, self.cid, self.config, min_unit=due - _TRAIN_WINDOW,
-                                          max_unit=due)
+            self.blob = (self.training.pop(due, None) or self._train(due)).result()
             self.trained_at = due
-        A, B = self.space.arrays(children)
-        score = self.model.score(features(A, B, self.config.search["metrics_depth"]))
-        return np.argsort(-score, kind="stable").tolist()
+        following = due + _RETRAIN_EVERY
+        last = self.config.search["generations"]
+        if generation == following - 1 and following not in self.training and (last is None or following < last):
+            self.training[following] = self._train(following)
+        return self.blob
+
+    def _train(self, due: int):
+        high = max(due - 1, 0)
+        self.kept = {ab: v for ab, v in self.kept.items() if v[0] > high - _TRAIN_WINDOW}
+        A, B, y = training_rows(self.store, self.cid, min_unit=high - _TRAIN_WINDOW, max_unit=high)
+        kept = [self.kept.get((tuple(a), tuple(b)), (None, None))[1] for a, b in zip(A.tolist(), B.tolist())]
+        search = self.config.search
+        return self.executor.submit(TrainRunner(self.depth, search["triage_recall"], self.config.seed),
+                                    (A, B, y, kept))
+
+    def __call__(self, children: list) -> list[int]:
+        score = np.array([self.bred[c][1] for c in children])
+        order = np.argsort(-score, kind="stable").tolist()
+        unit = self.engine.state.generation + 1
+        for i in order[: self.engine.population_size]:
+            a, b = self.space.coefficients(children[i])
+            self.kept[(tuple(a), tuple(b))] = (unit, self.bred[children[i]][0])
+        return order
+
+
+class _Breeder:
+    """The engine's ``breed``: slices of a generation's child numbers bred on the executor's
+    workers (:class:`ChildMaker`), their keys remembered, their scores handed to the screen."""
+
+    def __init__(self, space: GenomeSpace, seed: int, executor, keys: _Keys, screen: _Screen | None):
+        self.space, self.seed, self.executor = space, seed, executor
+        self.keys, self.screen = keys, screen
+        self.generation = None
+
+    def __call__(self, parents: Parents, generation: int, first: int, count: int) -> list:
+        maker = ChildMaker(self.space, self.seed)
+        if self.screen is not None:
+            maker = ChildMaker(self.space, self.seed, depth=self.screen.depth, model=self.screen.blob_for(generation))
+        bounds = _slices(count, self.executor) + first
+        items = [(parents, generation, int(lo), int(hi - lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        parts = {p["first"]: p for p in self.executor.map_unordered(maker, items)}
+        if generation != self.generation:
+            self.generation = generation
+            self.keys.renew(parents.population)
+            if self.screen is not None:
+                self.screen.bred = {}
+        bred = []
+        for lo in bounds[:-1]:
+            part = parts[int(lo)]
+            bred += part["bred"]
+            self.keys.known.update(part["bred"])
+            if self.screen is not None:
+                for r, j in enumerate(part["rows"]):
+                    self.screen.bred.setdefault(part["bred"][j][0], (part["features"][r], part["scores"][r]))
+        return bred
 
 
 class Evolve(Strategy):
@@ -197,14 +399,17 @@ class Evolve(Strategy):
         if store.campaign(config.name)["finished"] is not None:
             return True
         space = GenomeSpace.from_config(config.space)
+        executor = run.executor()
         centroids = np.array(store.cluster_centroids(exclude=cid), dtype=float).reshape(-1, 3)
-        evaluator = _Evaluator(config, space, store, cid, run.executor(), centroids)
-        screen = _Screen(config, space, store, cid) if search["triage"] != "off" else None
-        engine = NSGA2(evaluator, space.mutate, space.key, population_size=search["population"],
+        keys = _Keys(space)
+        evaluator = _Evaluator(config, space, store, cid, executor, centroids, keys)
+        screen = _Screen(config, space, store, cid, executor) if search["triage"] != "off" else None
+        engine = NSGA2(evaluator, space.mutate, keys, population_size=search["population"],
                        seed=config.seed, checkpoint=run.folder / "evolution.json", checkpoint_every=1,
-                       encode=encode_plain, decode=decode_plain, crossover=space.crossover, crossover_rate=0.5,
-                       screen=screen, offspring=search["offspring"], known=evaluator.met.__contains__,
-                       niche=space.a_part, niche_cap=2)
+                       encode=encode_plain, decode=decode_plain, crossover=space.crossover,
+                       crossover_rate=_CROSSOVER_RATE, screen=screen, offspring=search["offspring"],
+                       known=evaluator.met.__contains__, niche=space.a_part, niche_cap=2,
+                       breed=_Breeder(space, config.seed, executor, keys, screen))
         evaluator.engine = engine
         if screen is not None:
             screen.engine = engine

@@ -35,15 +35,43 @@ class Executor:
     def map_unordered(self, fn: Callable, items: Iterable) -> Iterator:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def submit(self, fn: Callable, item):
+        """Start one call ``fn(item)`` beside the work of :meth:`map_unordered` and return a
+        handle whose ``result()`` waits for its value (here: computed when asked for)."""
+        return _Deferred(fn, item)
+
     def close(self, cancel: bool = False) -> None:
         """Release the workers; with ``cancel``, drop work not yet started."""
 
+    def slots(self) -> int:
+        """Units that run at once (worker processes, or Dask worker threads now connected): a
+        caller cutting one batch into tasks cuts it into a few per slot."""
+        return 1
+
+
+class _Deferred:
+    """A call run in this process when its result is first asked for."""
+
+    def __init__(self, fn: Callable, item):
+        self._call = (fn, item)
+        self._value = None
+
+    def result(self):
+        if self._call is not None:
+            fn, item = self._call
+            self._value, self._call = fn(item), None
+        return self._value
+
 
 def _worker_init() -> None:
-    # One numba thread per worker process: the processes already fill the cores.
+    # One numba thread and one OpenMP/BLAS thread per worker process: the processes already fill
+    # the cores, and OpenMP threads that outnumber the free cores spin (a triage model scoring
+    # 400 children in a worker took seconds instead of milliseconds).
     import numba
+    from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(1)
+    threadpool_limits(1)
 
 
 class LocalExecutor(Executor):
@@ -59,6 +87,12 @@ class LocalExecutor(Executor):
             self._pool = ProcessPoolExecutor(
                 max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_worker_init
             )
+
+    def slots(self) -> int:
+        return self.workers
+
+    def submit(self, fn, item):
+        return _Deferred(fn, item) if self._pool is None else self._pool.submit(fn, item)
 
     def map_unordered(self, fn, items):
         if self._pool is None:
@@ -213,6 +247,12 @@ class DaskExecutor(Executor):
         """Worker processes connected now."""
         return len(self.client.scheduler_info()["workers"])
 
+    def slots(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, fn, item):
+        return _DaskCall(self, fn, item)
+
     def map_unordered(self, fn, items):
         distributed = _dask()
         queue = iter(items)
@@ -258,6 +298,25 @@ class DaskExecutor(Executor):
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+class _DaskCall:
+    """One call on the cluster; resubmitted, as the units of ``map_unordered`` are, when the
+    workers running it die."""
+
+    def __init__(self, executor: DaskExecutor, fn: Callable, item):
+        self._executor, self._call = executor, (fn, item)
+        self._future = executor.client.submit(_call, fn, item, pure=False)
+
+    def result(self):
+        distributed = _dask()
+        for attempt in itertools.count():
+            try:
+                return self._future.result()
+            except distributed.KilledWorker:
+                if attempt >= self._executor.retries:
+                    raise
+                self._future = self._executor.client.submit(_call, *self._call, pure=False)
 
 
 def make_executor(workers: int, scheduler: str | None = None) -> Executor:

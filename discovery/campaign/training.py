@@ -31,6 +31,15 @@ def train_from_store(store, cid: int, config: PcfConfig, units=None, min_unit: i
     min_unit, max_unit : int, optional
         Only the PCFs met in units from ``min_unit`` (exclusive) up to ``max_unit``.
     """
+    A, B, y = training_rows(store, cid, units, min_unit, max_unit)
+    return train(features(A, B, config.search["metrics_depth"]), y, config.search["triage_recall"], seed=config.seed)
+
+
+def training_rows(store, cid: int, units=None, min_unit: int | None = None,
+                  max_unit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`train_from_store` learns from: coefficient rows (A, B) of the campaign's
+    stored, measured PCFs (in genome order, padded to one width) and their
+    :func:`~discovery.triage.labels` y; the same parameters."""
     rows = store.labelled(cid, units=(min_unit, max_unit))
     if units is not None:
         rows = [r for r in rows if r["unit"] in units]
@@ -40,7 +49,6 @@ def train_from_store(store, cid: int, config: PcfConfig, units=None, min_unit: i
     nb = max((len(g["b"]) for g in genomes), default=1)
     A = np.array([[0] * (na - len(g["a"])) + g["a"] for g in genomes], dtype=np.int64).reshape(len(rows), na)
     B = np.array([[0] * (nb - len(g["b"])) + g["b"] for g in genomes], dtype=np.int64).reshape(len(rows), nb)
-    X = features(A, B, config.search["metrics_depth"])
     y = labels([metric_value(r["delta"]) for r in rows], [metric_value(r["naive_delta"]) for r in rows],
                [r["convergence_class"] for r in rows], [r["identified"] for r in rows])
-    return train(X, y, config.search["triage_recall"], seed=config.seed)
+    return A, B, y
