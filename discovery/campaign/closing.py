@@ -26,6 +26,7 @@ import discovery.plots
 
 from discovery.campaign.config import ConfigError, PcfConfig, run_folder
 from discovery.campaign.pcf import fit_points
+from discovery.campaign.progress import stage
 from discovery.campaign.strategy import CampaignRun, Strategy
 from discovery.cluster import DynamicsClusterer, anchor_table, concat_tables
 from discovery.families import run_families
@@ -60,11 +61,14 @@ def close_campaign(run: CampaignRun, strategy: Strategy, plots: bool = True) -> 
         store.finish_campaign(cid, clusters, identifications)
     detected = strategy.families and store.family_run(cid) is None
     if detected:
+        stage(config.name, "detecting families", run.progress)
         run_families(store, config.name, progress=run.progress)
     if detected or _unlabelled(store, config.name):
+        stage(config.name, "novelty labels against the literature", run.progress)
         label_novelty(store, config.name)
     path = run_folder(run.db, config.name) / "index.html"
     if plots and (detected or not path.exists()):
+        stage(config.name, "writing the report", run.progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render_report(store, run.db, config.name, campaign_folder(run.db)), encoding="utf-8")
         closed.report = path
@@ -103,6 +107,7 @@ def cluster_campaign(store, cid: int, config: PcfConfig, db: Path, progress: boo
     if not ids:
         return [], [], []
     ids, pcfs, table = _metric_table(ids, rows)
+    stage(config.name, f"clustering {len(ids):,} fractions by their convergence dynamics", progress)
     anchors = anchor_table(config.search["metrics_depth"], config.search["sample"], shifts=7,
                            fit_points=fit_points(config.search["sample"]))
     full = concat_tables(table, anchors)

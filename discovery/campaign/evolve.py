@@ -419,13 +419,21 @@ class Evolve(Strategy):
             evaluator.resume(state.generation)
         budget = TimeBudget(search["minutes"], state.extra.get("seconds", 0.0))
         generations = search["generations"]
-        with progress_bar(config.name, "evolving", generations, "gen", run.progress, initial=state.generation) as bar:
+        # A generation budget counts generations; a time budget alone counts its seconds, so the bar has a total.
+        by_time = generations is None and not math.isinf(budget.seconds)
+        bar_ = (budget.bar(config.name, "evolving", run.progress) if by_time else
+                progress_bar(config.name, "evolving", generations, "gen", run.progress, initial=state.generation))
+        with bar_ as bar:
 
             def tick(st):
                 st.extra["seconds"] = budget.spent()
                 record_generation(st, space.coefficients)  # the report's history, kept in the checkpoint
-                bar.update(1)
-                bar.set_postfix(evaluations=st.evaluations, identified=evaluator.found)
+                shown = {"generation": st.generation, "evaluations": st.evaluations, "identified": evaluator.found}
+                if by_time:
+                    budget.show(bar, st.extra["seconds"], **shown)
+                else:
+                    bar.update(1)
+                    bar.set_postfix(**shown)
                 return budget.exhausted(st.extra["seconds"])
 
             left = None if generations is None else max(0, generations - state.generation)

@@ -8,6 +8,7 @@ the search's checkpoint, plus this run's.
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 from tqdm import tqdm
@@ -16,6 +17,13 @@ from tqdm import tqdm
 def progress_bar(campaign: str, what: str, total: int | None, unit: str, progress: bool, initial: int = 0) -> tqdm:
     """A bar labelled ``<campaign>: <what>`` (hidden when ``progress`` is false)."""
     return tqdm(total=total, initial=initial, unit=unit, desc=f"{campaign}: {what}", disable=not progress)
+
+
+def stage(campaign: str, what: str, progress: bool) -> None:
+    """Say on stderr that a stage without a bar of its own starts (nothing when ``progress`` is false),
+    so that no step of a campaign runs silently."""
+    if progress:
+        print(f"{campaign}: {what}", file=sys.stderr, flush=True)
 
 
 class TimeBudget:
