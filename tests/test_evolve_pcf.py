@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from discovery.campaign import load_config, run_campaign
 from discovery.campaign.config import ConfigError
-from discovery.campaign.evolve import ChildMaker, pickle_model
+from discovery.campaign.evolve import ChildMaker
 from discovery.campaign.executors import LocalExecutor
 from discovery.evolution import Parents
 from discovery.errors import InputError
@@ -229,7 +229,7 @@ def test_children_bred_in_pieces_carry_the_scores_of_the_model():
     model = train(X, X[:, -4] > np.nanmedian(X[:, -4]), recall=0.95, seed=0)
     assert model.model is not None
     parents = Parents(genomes[:30], np.arange(30) % 3, np.linspace(0, 1, 30), frozenset(map(space.key, genomes[:30])))
-    maker = ChildMaker(space, 5, depth=300, model=pickle_model(model))
+    maker = ChildMaker(space, 5, depth=300, model=model)
     whole = maker((parents, 4, 0, 60))
     pieces = [maker((parents, 4, lo, 20)) for lo in (0, 20, 40)]
     assert [c for p in pieces for c in p["bred"]] == whole["bred"]

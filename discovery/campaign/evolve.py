@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -80,16 +78,6 @@ class BatchRunner:
         return index, batch_result(A, B, self.config)
 
 
-def pickle_model(model: TriageModel) -> bytes:
-    """A triage model as :class:`ChildMaker` carries it."""
-    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-@lru_cache(maxsize=2)
-def _unpickled(blob: bytes) -> TriageModel:
-    return pickle.loads(blob)  # noqa: S301 - bytes pickled by this search's driver
-
-
 @dataclass(frozen=True)
 class ChildMaker:
     """Worker side of a PCF evolution's breeding (picklable): numbered children of a generation
@@ -105,16 +93,15 @@ class ChildMaker:
     crossover_rate : float
     depth : int, optional
         ``metrics_depth`` of the features; None for a search that does not screen.
-    model : bytes, optional
-        The surrogate scoring the features, pickled (:func:`pickle_model`): a worker unpickles a
-        model once, not once per task.  No scores without it.
+    model : TriageModel, optional
+        The surrogate scoring the features (it travels with the task).  No scores without it.
     """
 
     space: GenomeSpace
     seed: int
     crossover_rate: float = _CROSSOVER_RATE
     depth: int | None = None
-    model: bytes | None = None
+    model: TriageModel | None = None
 
     def __call__(self, item: tuple[Parents, int, int, int]) -> dict:
         """``(parents, generation, first, count)`` -> ``first``, ``bred`` ((genome, key) in child
@@ -134,7 +121,7 @@ class ChildMaker:
                 rows.append(j)
         A, B = self.space.arrays([bred[j][0] for j in rows])
         X = features(A, B, self.depth)
-        out.update(rows=rows, features=X, scores=None if self.model is None else _unpickled(self.model).score(X))
+        out.update(rows=rows, features=X, scores=None if self.model is None else self.model.score(X))
         return out
 
 
@@ -276,15 +263,14 @@ def _map_keys(executor, pairs: list) -> list:
 @dataclass(frozen=True)
 class TrainRunner:
     """Picklable training of the surrogate on a worker: ``(A, B, y, kept)`` -> the
-    :class:`~discovery.triage.TriageModel` of :func:`~discovery.triage.train`, pickled
-    (:func:`pickle_model`).  ``kept`` holds each row's features when the screening computed them
-    already, else None (computed here)."""
+    :class:`~discovery.triage.TriageModel` of :func:`~discovery.triage.train`.  ``kept`` holds each
+    row's features when the screening computed them already, else None (computed here)."""
 
     depth: int
     recall: float
     seed: int
 
-    def __call__(self, item) -> bytes:
+    def __call__(self, item) -> TriageModel:
         A, B, y, kept = item
         missing = np.array([i for i, row in enumerate(kept) if row is None], dtype=np.int64)
         if len(missing) == len(A):
@@ -292,7 +278,7 @@ class TrainRunner:
         else:
             computed = iter(features(A[missing], B[missing], self.depth))
             X = np.array([row if row is not None else next(computed) for row in kept])
-        return pickle_model(train(X, y, self.recall, seed=self.seed))
+        return train(X, y, self.recall, seed=self.seed)
 
 
 class _Screen:
@@ -310,7 +296,7 @@ class _Screen:
         self.config, self.space, self.store, self.cid = config, space, store, cid
         self.executor = executor
         self.depth = config.search["metrics_depth"]
-        self.blob = None
+        self.model = None
         self.trained_at = -1
         self.training: dict = {}
         self.engine = None
@@ -319,18 +305,18 @@ class _Screen:
         # Feature rows of evaluated children, (a, b) -> (unit, row): the next trainings' rows.
         self.kept: dict = {}
 
-    def blob_for(self, generation: int) -> bytes:
-        """The model screening a generation's children, pickled (:func:`pickle_model`); the next
+    def model_for(self, generation: int) -> TriageModel:
+        """The model screening a generation's children; the next
         one's training is started on the generation before it is due."""
         due = generation - generation % _RETRAIN_EVERY
         if due != self.trained_at:
-            self.blob = (self.training.pop(due, None) or self._train(due)).result()
+            self.model = (self.training.pop(due, None) or self._train(due)).result()
             self.trained_at = due
         following = due + _RETRAIN_EVERY
         last = self.config.search["generations"]
         if generation == following - 1 and following not in self.training and (last is None or following < last):
             self.training[following] = self._train(following)
-        return self.blob
+        return self.model
 
     def _train(self, due: int):
         high = max(due - 1, 0)
@@ -363,7 +349,7 @@ class _Breeder:
     def __call__(self, parents: Parents, generation: int, first: int, count: int) -> list:
         maker = ChildMaker(self.space, self.seed)
         if self.screen is not None:
-            maker = ChildMaker(self.space, self.seed, depth=self.screen.depth, model=self.screen.blob_for(generation))
+            maker = ChildMaker(self.space, self.seed, depth=self.screen.depth, model=self.screen.model_for(generation))
         bounds = _slices(count, self.executor) + first
         items = [(parents, generation, int(lo), int(hi - lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
         parts = {p["first"]: p for p in self.executor.map_unordered(maker, items)}
