@@ -29,7 +29,8 @@ from discovery.cmf import known_cmf, trajectory_pcf
 from discovery.errors import InputError
 from discovery.pcf.formula import PCF, to_arrays
 from discovery.pcf.space import MAX_COEFFICIENT
-from discovery.records import UnitResult
+from discovery.identify import identify_pcf
+from discovery.records import IdentificationRecord, UnitResult
 
 
 def directions(dim: int, max_step: int) -> list[tuple[int, ...]]:
@@ -90,13 +91,21 @@ def unit_pcfs(config: PcfConfig, unit: int) -> list[PCF]:
     cmf = known_cmf(config.space["cmf"])
     seen = {}
     for direction, start in trajectories(config, unit):
-        try:
-            pcf = trajectory_pcf(cmf, direction, start).pcf
-        except InputError:  # no PCF along this trajectory (b = 0, an invariant vector, ...)
-            continue
-        if _usable(pcf):
+        pcf = usable_pcf(cmf, direction, start)
+        if pcf is not None:
             seen.setdefault((tuple(pcf.a), tuple(pcf.b)), pcf)
     return list(seen.values())
+
+
+def usable_pcf(cmf, direction, start) -> PCF | None:
+    """The canonical PCF of a trajectory if the pipeline takes it, else None: None when the
+    trajectory has no PCF (b = 0, an invariant vector, a direction past the field's bounds, ...),
+    its PCF terminates, or its degrees or coefficients exceed those a campaign's space may hold."""
+    try:
+        pcf = trajectory_pcf(cmf, direction, start).pcf
+    except InputError:
+        return None
+    return pcf if _usable(pcf) else None
 
 
 def _usable(pcf: PCF) -> bool:
@@ -106,6 +115,40 @@ def _usable(pcf: PCF) -> bool:
     return (not any(int(r) >= 1 for r, _ in b.roots())
             and len(pcf.a) <= MAX_DEGREE_A + 1 and len(pcf.b) <= MAX_DEGREE_B + 1
             and all(abs(c) <= MAX_COEFFICIENT for c in pcf.a + pcf.b))
+
+
+def field_constants(config: PcfConfig) -> list[str]:
+    """The constants a CMF campaign screens its unmatched limits against: the ``[identify]``
+    constants, or the field's own constant when the campaign lists none."""
+    constants = config.identify["constants"]
+    return list(constants) if constants else [known_cmf(config.space["cmf"]).constant]
+
+
+def cmf_batch_result(A, B, config: PcfConfig) -> UnitResult:
+    """:func:`~discovery.campaign.pcf.batch_result`, then an LLL screen of every converging PCF the
+    Möbius table did not match against :func:`field_constants`, confirmed with exact convergents
+    to ``confirm_digits`` as a table hit is.
+
+    A CMF's trajectories converge to Möbius images of one constant whose coefficients grow with
+    the start (from (1, 2) of the zeta(3) field already past 10⁵): far beyond any table bound,
+    within reach of LLL on ``digits`` digits.
+    """
+    result = batch_result(A, B, config)
+    ident = config.identify
+    constants = field_constants(config)
+    records = []
+    for rec in result.pcfs:
+        if rec.identification is None and _finite(rec.metrics.get("limit_value")):
+            hit = identify_pcf(PCF(rec.a, rec.b), constants, ident["digits"], escalate=False, budget_seconds=0.0,
+                               closed_forms=False)
+            if hit is not None and hit.digits_verified >= ident["confirm_digits"]:
+                rec = dataclasses.replace(rec, identification=IdentificationRecord.of(hit))
+        records.append(rec)
+    return dataclasses.replace(result, pcfs=tuple(records))
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 class _CmfUnit:
@@ -119,19 +162,32 @@ class _CmfUnit:
         if not pcfs:
             return UnitResult(0, 0, unit=unit).to_json()
         A, B = to_arrays(pcfs)
-        return dataclasses.replace(batch_result(A, B, self.config), unit=unit).to_json()
+        return dataclasses.replace(cmf_batch_result(A, B, self.config), unit=unit).to_json()
+
+
+def _evolve() -> Strategy:
+    # Imported here: cmf_evolve builds on this module (its boxes and usable PCFs).
+    from discovery.campaign.cmf_evolve import CmfEvolve
+
+    return CmfEvolve()
 
 
 class Cmf(Strategy):
-    """``[search] strategy = "cmf"``: every unit of trajectories, then clusters, representatives, families."""
+    """``[search] strategy = "cmf"``: every unit of trajectories, then clusters, representatives,
+    families; with ``mode = "evolve"``, :class:`~discovery.campaign.cmf_evolve.CmfEvolve` searches
+    instead."""
 
     clusters = True
     families = True
 
     def units(self, config: PcfConfig) -> int:
+        if config.search["mode"] == "evolve":
+            return _evolve().units(config)
         return -(-trajectory_count(config) // config.search["unit_size"])
 
     def run(self, run: CampaignRun) -> bool:
+        if run.config.search["mode"] == "evolve":
+            return _evolve().run(run)
         config, store, cid = run.config, run.store, run.campaign_id
         total = self.units(config)
         done_before = store.done_units(cid)
