@@ -8,8 +8,9 @@ order, the starts of each in lexicographic order.  Unit u holds trajectories u·
 (u + 1)·``unit_size`` - 1, computed from its index alone.  Each trajectory becomes its PCF
 (:func:`discovery.cmf.trajectory_pcf`); those with no PCF, those whose PCF terminates
 (b(k) = 0 at some k >= 1) and those past the degrees and coefficients of a campaign's space are
-skipped, the rest deduplicated by canonical form and sent through
-:func:`discovery.campaign.pcf.process_batch`, as an enumerated unit is.  A unit's results and its
+skipped (:func:`discovery.campaign.cmf_pipeline.usable_pcf`), the rest deduplicated by canonical
+form and sent through :func:`discovery.campaign.cmf_pipeline.cmf_batch_result` (the campaign
+pipeline, then an LLL screen of the limits the Möbius table missed).  A unit's results and its
 done mark are stored in one transaction, so a stopped campaign resumes without duplicates.
 """
 
@@ -19,18 +20,13 @@ import dataclasses
 import itertools
 import math
 
-from flint import fmpz_poly
-
+from discovery.campaign.cmf_evolve import CmfEvolve
+from discovery.campaign.cmf_pipeline import cmf_batch_result, usable_pcf
 from discovery.campaign.config import PcfConfig
-from discovery.campaign.pcf import batch_result
-from discovery.campaign.schema import MAX_DEGREE_A, MAX_DEGREE_B
 from discovery.campaign.strategy import CampaignRun, Strategy
-from discovery.cmf import known_cmf, trajectory_pcf
-from discovery.errors import InputError
+from discovery.cmf import known_cmf
 from discovery.pcf.formula import PCF, to_arrays
-from discovery.pcf.space import MAX_COEFFICIENT
-from discovery.identify import identify_pcf
-from discovery.records import IdentificationRecord, UnitResult
+from discovery.records import UnitResult
 
 
 def directions(dim: int, max_step: int) -> list[tuple[int, ...]]:
@@ -97,60 +93,6 @@ def unit_pcfs(config: PcfConfig, unit: int) -> list[PCF]:
     return list(seen.values())
 
 
-def usable_pcf(cmf, direction, start) -> PCF | None:
-    """The canonical PCF of a trajectory if the pipeline takes it, else None: None when the
-    trajectory has no PCF (b = 0, an invariant vector, a direction past the field's bounds, ...),
-    its PCF terminates, or its degrees or coefficients exceed those a campaign's space may hold."""
-    try:
-        pcf = trajectory_pcf(cmf, direction, start).pcf
-    except InputError:
-        return None
-    return pcf if _usable(pcf) else None
-
-
-def _usable(pcf: PCF) -> bool:
-    """Whether the pipeline takes the PCF: it does not terminate, and its degrees and coefficients
-    are those a campaign's space may hold (the float kernels and the class test are made for them)."""
-    b = fmpz_poly(list(reversed(pcf.b)))
-    return (not any(int(r) >= 1 for r, _ in b.roots())
-            and len(pcf.a) <= MAX_DEGREE_A + 1 and len(pcf.b) <= MAX_DEGREE_B + 1
-            and all(abs(c) <= MAX_COEFFICIENT for c in pcf.a + pcf.b))
-
-
-def field_constants(config: PcfConfig) -> list[str]:
-    """The constants a CMF campaign screens its unmatched limits against: the ``[identify]``
-    constants, or the field's own constant when the campaign lists none."""
-    constants = config.identify["constants"]
-    return list(constants) if constants else [known_cmf(config.space["cmf"]).constant]
-
-
-def cmf_batch_result(A, B, config: PcfConfig) -> UnitResult:
-    """:func:`~discovery.campaign.pcf.batch_result`, then an LLL screen of every converging PCF the
-    Möbius table did not match against :func:`field_constants`, confirmed with exact convergents
-    to ``confirm_digits`` as a table hit is.
-
-    A CMF's trajectories converge to Möbius images of one constant whose coefficients grow with
-    the start (from (1, 2) of the zeta(3) field already past 10⁵): far beyond any table bound,
-    within reach of LLL on ``digits`` digits.
-    """
-    result = batch_result(A, B, config)
-    ident = config.identify
-    constants = field_constants(config)
-    records = []
-    for rec in result.pcfs:
-        if rec.identification is None and _finite(rec.metrics.get("limit_value")):
-            hit = identify_pcf(PCF(rec.a, rec.b), constants, ident["digits"], escalate=False, budget_seconds=0.0,
-                               closed_forms=False)
-            if hit is not None and hit.digits_verified >= ident["confirm_digits"]:
-                rec = dataclasses.replace(rec, identification=IdentificationRecord.of(hit))
-        records.append(rec)
-    return dataclasses.replace(result, pcfs=tuple(records))
-
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
-
-
 class _CmfUnit:
     """Picklable call computing one unit (plain JSON travels back from a worker)."""
 
@@ -165,13 +107,6 @@ class _CmfUnit:
         return dataclasses.replace(cmf_batch_result(A, B, self.config), unit=unit).to_json()
 
 
-def _evolve() -> Strategy:
-    # Imported here: cmf_evolve builds on this module (its boxes and usable PCFs).
-    from discovery.campaign.cmf_evolve import CmfEvolve
-
-    return CmfEvolve()
-
-
 class Cmf(Strategy):
     """``[search] strategy = "cmf"``: every unit of trajectories, then clusters, representatives,
     families; with ``mode = "evolve"``, :class:`~discovery.campaign.cmf_evolve.CmfEvolve` searches
@@ -182,12 +117,12 @@ class Cmf(Strategy):
 
     def units(self, config: PcfConfig) -> int:
         if config.search["mode"] == "evolve":
-            return _evolve().units(config)
+            return CmfEvolve().units(config)
         return -(-trajectory_count(config) // config.search["unit_size"])
 
     def run(self, run: CampaignRun) -> bool:
         if run.config.search["mode"] == "evolve":
-            return _evolve().run(run)
+            return CmfEvolve().run(run)
         config, store, cid = run.config, run.store, run.campaign_id
         total = self.units(config)
         done_before = store.done_units(cid)

@@ -5,16 +5,17 @@ database as every other PCF campaign.
 **Genome.**  A trajectory (direction t, start s) of the ``[space] cmf`` field: t a primitive
 non-zero vector of Z^d with components in [-``max_step``, ``max_step``], s in
 [1, ``max_start``]^d (the box of the enumerating ``cmf`` strategy).  A mutation moves one
-coordinate of t or of s by one (or, now and then, redraws a start coordinate); a crossover takes
-the direction of one parent and the start of the other.  Trajectories on one line
+coordinate of t or of s by one, or now and then jumps (a new start, or a new trajectory); a
+crossover takes the direction of one parent and the start of the other.  Trajectories on one line
 (s and s + k t, both in the box) are tails of one fraction and count as one genome.
 
 **Evaluation.**  Each generation is a work unit in two rounds on the campaign's executor: the
 trajectories are converted to PCFs (:func:`discovery.cmf.trajectory_pcf`, sympy: the costly part),
-then the distinct usable PCFs (as for the enumerating strategy: not terminating, within the
-degrees and coefficients a campaign's space may hold) go through
-:func:`~discovery.campaign.pcf.batch_result` (float filter, Möbius-table identification with exact
-confirmation, exact metrics), and the results and the unit's done mark are stored in one
+then the distinct usable PCFs (:func:`~discovery.campaign.cmf_pipeline.usable_pcf`: not
+terminating, within the degrees and coefficients a campaign's space may hold) go through
+:func:`~discovery.campaign.cmf_pipeline.cmf_batch_result` (float filter, Möbius-table
+identification, then LLL against the field's constant, each confirmed with exact convergents;
+exact metrics), and the results and the unit's done mark are stored in one
 transaction before the checkpoint (``evolution.json`` in the run folder) moves past the
 generation.  A rerun resumes from the checkpoint and ends with the database of an uninterrupted run.
 
@@ -44,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from discovery.campaign.cmf import cmf_batch_result, usable_pcf
+from discovery.campaign.cmf_pipeline import cmf_batch_result, usable_pcf
 from discovery.campaign.config import PcfConfig
 from discovery.campaign.evolve import PENALTY, objective_matrix
 from discovery.campaign.progress import TimeBudget, progress_bar
@@ -55,8 +56,8 @@ from discovery.pcf.equivalence import equivalence_key
 from discovery.pcf.formula import PCF, to_arrays
 from discovery.records import UnitResult
 
-# Share of mutations that redraw a start coordinate anywhere in the box rather than step it by one.
-_JUMP = 0.15
+# Share of mutations that jump (a new start, or a new trajectory) rather than step by one.
+_JUMP = 0.2
 
 
 @dataclass(frozen=True)
@@ -99,21 +100,24 @@ class TrajectorySpace:
         return t, tuple(int(c) for c in rng.integers(1, self.max_start + 1, size=self.dim))
 
     def mutate(self, genome, rng: np.random.Generator):
-        """One coordinate of the direction or the start moved by one (a start coordinate
-        redrawn with probability :data:`_JUMP`); a move that leaves the box or makes the direction
-        zero or non-primitive is drawn again."""
+        """A local move (one coordinate of the direction or the start moved by one, equally likely)
+        or, with probability :data:`_JUMP`, a jump (a new start for the same direction, or a new
+        trajectory): the jumps keep a search whose neighbourhoods are all tried moving.  A move
+        that leaves the box or makes the direction zero or non-primitive is drawn again."""
+        if rng.random() < _JUMP:
+            if rng.random() < 0.5:
+                return self.random(rng)
+            return genome[0], tuple(int(c) for c in rng.integers(1, self.max_start + 1, size=self.dim))
         t, s = genome
         for _ in range(100):
             i = int(rng.integers(self.dim))
             nt, ns = list(t), list(s)
             if rng.random() < 0.5:
                 nt[i] += 1 if rng.random() < 0.5 else -1
-            elif rng.random() < _JUMP:
-                ns[i] = int(rng.integers(1, self.max_start + 1))
             else:
                 ns[i] += 1 if rng.random() < 0.5 else -1
             child = (tuple(nt), tuple(ns))
-            if child != genome and self.valid(child):
+            if self.valid(child):
                 return child
         return self.random(rng)
 
@@ -150,7 +154,7 @@ class _Convert:
 
 @dataclass(frozen=True)
 class _Batch:
-    """Picklable call of :func:`~discovery.campaign.cmf.cmf_batch_result` on an (A, B) chunk."""
+    """Picklable call of :func:`~discovery.campaign.cmf_pipeline.cmf_batch_result` on an (A, B) chunk."""
 
     config: PcfConfig
 
