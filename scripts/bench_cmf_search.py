@@ -16,7 +16,7 @@ factorial reduction, novelty label, digits verified and the trajectory that gave
 δ against Apéry's fraction measured by the same metric code in this run.  The goal of issue 21:
 at least 5 classes within 30 minutes on a 2-core machine.
 
-Usage: python scripts/bench_cmf_search.py --minutes M --db PATH [--seed S] [--workers W]
+Usage: python scripts/bench_cmf_search.py --minutes M --db PATH [--seed S] [--workers W] [--config FILE]
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def _campaign_file() -> Path:
     return here if here.is_file() else Path(str(files("discovery.data") / "campaigns" / "zeta3-cmf-evolve.toml"))
 
 
-def _config(minutes: float, seed: int | None, workers: int | None):
-    config = load_config(_campaign_file())
+def _config(path: Path | None, minutes: float, seed: int | None, workers: int | None):
+    config = load_config(path or _campaign_file())
     search = {**config.search, "minutes": minutes}
     changes = {"search": search}
     if seed is not None:
@@ -70,10 +70,12 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=None, help="default: the campaign file's")
     parser.add_argument("--workers", type=int, default=None, help="default: the campaign file's (2)")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="another campaign file over the zeta(3) field (default: zeta3-cmf-evolve.toml)")
     args = parser.parse_args()
     if not 0 < args.minutes <= 600:
         parser.error(f"--minutes must be in (0, 600], got {args.minutes}")
-    config = _config(args.minutes, args.seed, args.workers)
+    config = _config(args.config, args.minutes, args.seed, args.workers)
 
     started = time.time()
     result = run_campaign(config, args.db, progress=True, plots=False)

@@ -8,6 +8,7 @@ import dataclasses
 import math
 
 from flint import fmpz_poly
+from sympy.polys.polyerrors import HeuristicGCDFailed
 
 from discovery.campaign.config import PcfConfig
 from discovery.campaign.pcf import batch_result
@@ -22,11 +23,16 @@ from discovery.records import IdentificationRecord, UnitResult
 
 def usable_pcf(cmf, direction, start) -> PCF | None:
     """The canonical PCF of a trajectory if the pipeline takes it, else None: None when the
-    trajectory has no PCF (b = 0, an invariant vector, a direction past the field's bounds, ...),
+    trajectory has no PCF (b = 0, an invariant vector, a direction past the field's bounds, ...)
+    or sympy fails to convert it,
     its PCF terminates, or its degrees or coefficients exceed those a campaign's space may hold."""
     try:
         pcf = trajectory_pcf(cmf, direction, start).pcf
     except InputError:
+        return None
+    except HeuristicGCDFailed:
+        # sympy's heuristic gcd gives up inside the conversion's cancel() on some long steps of the
+        # zeta(3) field (seen with max_step 2, max_start 6): no PCF this campaign can use.
         return None
     return pcf if _usable(pcf) else None
 
