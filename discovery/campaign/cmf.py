@@ -12,6 +12,9 @@ skipped (:func:`discovery.campaign.cmf_pipeline.usable_pcf`), the rest deduplica
 form and sent through :func:`discovery.campaign.cmf_pipeline.cmf_batch_result` (the campaign
 pipeline, then an LLL screen of the limits the Möbius table missed).  A unit's results and its
 done mark are stored in one transaction, so a stopped campaign resumes without duplicates.
+
+``[search] mode = "evolve"`` searches the same box with NSGA-II instead
+(:mod:`discovery.campaign.cmf_evolve`); ``mode = "enumerate"`` is the default.
 """
 
 from __future__ import annotations
