@@ -60,6 +60,16 @@ def test_operators_stay_in_the_box_and_keys_follow_lines():
     assert not space.valid(((1, 0), (0, 1))) and not space.valid(((3, 1), (1, 1)))
 
 
+def test_mutation_finds_the_last_untried_lines():
+    space = TrajectorySpace(2, 1, 3)
+    lines = sorted({space.key((t, s)) for t in [(1, 0), (0, 1), (1, 1), (1, -1), (-1, 0), (0, -1), (-1, -1), (-1, 1)]
+                    for s in [(x, y) for x in range(1, 4) for y in range(1, 4)]})
+    left = set(lines[5:8])  # every other line of the box is tried
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        assert space.key(space.mutate(((1, 1), (1, 1)), rng, lambda k: k not in left)) in left
+
+
 def test_tails_along_a_line_are_one_formula():
     # What the key relies on: the trajectory from s + t is a tail of the one from s.
     cmf = known_cmf("zeta3")

@@ -32,9 +32,9 @@ PCF scores :data:`~discovery.campaign.evolve.PENALTY` on all of them):
   magnitude together).
 
 The checkpoint's ``extra`` keeps the trajectories tried (so a resumed search proposes the same
-children) and, for every distinct PCF, the first trajectory that gave it (``trajectories``:
+children; mutations avoid them) and, for every distinct PCF, the first trajectory that gave it (``trajectories``:
 ``[direction, start, a, b]``).  A generation in which every child would repeat a trajectory already
-tried ends the search (the box is exhausted around the population).
+tried ends the search (the box is all but exhausted).
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ from discovery.records import UnitResult
 
 # Share of mutations that jump (a new start, or a new trajectory) rather than step by one.
 _JUMP = 0.2
+# Draws of a move (or of a random trajectory) before giving up on finding one not yet tried.
+_ATTEMPTS = 100
 
 
 @dataclass(frozen=True)
@@ -99,17 +101,33 @@ class TrajectorySpace:
                 break
         return t, tuple(int(c) for c in rng.integers(1, self.max_start + 1, size=self.dim))
 
-    def mutate(self, genome, rng: np.random.Generator):
+    def mutate(self, genome, rng: np.random.Generator, tried=None):
         """A local move (one coordinate of the direction or the start moved by one, equally likely)
         or, with probability :data:`_JUMP`, a jump (a new start for the same direction, or a new
-        trajectory): the jumps keep a search whose neighbourhoods are all tried moving.  A move
-        that leaves the box or makes the direction zero or non-primitive is drawn again."""
+        trajectory).  A move that leaves the box or makes the direction zero or non-primitive is
+        drawn again.
+
+        ``tried(key) -> bool`` names trajectories already evaluated: moves onto them are drawn
+        again too, then random trajectories, so the search stops proposing new ones only when the
+        box is all but exhausted (not when the population's neighbourhoods are).
+        """
+        for _ in range(_ATTEMPTS):
+            child = self._move(genome, rng)
+            if tried is None or not tried(self.key(child)):
+                return child
+        for _ in range(_ATTEMPTS):
+            child = self.random(rng)
+            if not tried(self.key(child)):
+                return child
+        return child
+
+    def _move(self, genome, rng: np.random.Generator):
         if rng.random() < _JUMP:
             if rng.random() < 0.5:
                 return self.random(rng)
             return genome[0], tuple(int(c) for c in rng.integers(1, self.max_start + 1, size=self.dim))
         t, s = genome
-        for _ in range(100):
+        for _ in range(_ATTEMPTS):
             i = int(rng.integers(self.dim))
             nt, ns = list(t), list(s)
             if rng.random() < 0.5:
@@ -303,10 +321,15 @@ class CmfEvolve(Strategy):
         space = TrajectorySpace.from_config(config.space)
         evaluator = _Evaluator(config, store, cid, run.executor(), literature_classes())
         evaluator.space = space
-        engine = NSGA2(evaluator, space.mutate, space.key, population_size=search["population"],
+        tried = evaluator.tried_keys.__contains__
+
+        def mutate(genome, rng):
+            return space.mutate(genome, rng, tried)
+
+        engine = NSGA2(evaluator, mutate, space.key, population_size=search["population"],
                        seed=config.seed, checkpoint=run.folder / "evolution.json", checkpoint_every=1,
                        encode=encode_plain, decode=decode_plain, crossover=space.crossover, crossover_rate=0.3,
-                       known=evaluator.tried_keys.__contains__)
+                       known=tried)
         evaluator.engine = engine
         rng = np.random.default_rng(config.seed)
         initial = [space.random(rng) for _ in range(search["population"])]
