@@ -8,9 +8,13 @@ order, the starts of each in lexicographic order.  Unit u holds trajectories u·
 (u + 1)·``unit_size`` - 1, computed from its index alone.  Each trajectory becomes its PCF
 (:func:`discovery.cmf.trajectory_pcf`); those with no PCF, those whose PCF terminates
 (b(k) = 0 at some k >= 1) and those past the degrees and coefficients of a campaign's space are
-skipped, the rest deduplicated by canonical form and sent through
-:func:`discovery.campaign.pcf.process_batch`, as an enumerated unit is.  A unit's results and its
+skipped (:func:`discovery.campaign.cmf_pipeline.usable_pcf`), the rest deduplicated by canonical
+form and sent through :func:`discovery.campaign.cmf_pipeline.cmf_batch_result` (the campaign
+pipeline, then an LLL screen of the limits the Möbius table missed).  A unit's results and its
 done mark are stored in one transaction, so a stopped campaign resumes without duplicates.
+
+``[search] mode = "evolve"`` searches the same box with NSGA-II instead
+(:mod:`discovery.campaign.cmf_evolve`); ``mode = "enumerate"`` is the default.
 """
 
 from __future__ import annotations
@@ -19,16 +23,12 @@ import dataclasses
 import itertools
 import math
 
-from flint import fmpz_poly
-
+from discovery.campaign.cmf_evolve import CmfEvolve
+from discovery.campaign.cmf_pipeline import cmf_batch_result, usable_pcf
 from discovery.campaign.config import PcfConfig
-from discovery.campaign.pcf import batch_result
-from discovery.campaign.schema import MAX_DEGREE_A, MAX_DEGREE_B
 from discovery.campaign.strategy import CampaignRun, Strategy
-from discovery.cmf import known_cmf, trajectory_pcf
-from discovery.errors import InputError
+from discovery.cmf import known_cmf
 from discovery.pcf.formula import PCF, to_arrays
-from discovery.pcf.space import MAX_COEFFICIENT
 from discovery.records import UnitResult
 
 
@@ -90,22 +90,10 @@ def unit_pcfs(config: PcfConfig, unit: int) -> list[PCF]:
     cmf = known_cmf(config.space["cmf"])
     seen = {}
     for direction, start in trajectories(config, unit):
-        try:
-            pcf = trajectory_pcf(cmf, direction, start).pcf
-        except InputError:  # no PCF along this trajectory (b = 0, an invariant vector, ...)
-            continue
-        if _usable(pcf):
+        pcf = usable_pcf(cmf, direction, start)
+        if pcf is not None:
             seen.setdefault((tuple(pcf.a), tuple(pcf.b)), pcf)
     return list(seen.values())
-
-
-def _usable(pcf: PCF) -> bool:
-    """Whether the pipeline takes the PCF: it does not terminate, and its degrees and coefficients
-    are those a campaign's space may hold (the float kernels and the class test are made for them)."""
-    b = fmpz_poly(list(reversed(pcf.b)))
-    return (not any(int(r) >= 1 for r, _ in b.roots())
-            and len(pcf.a) <= MAX_DEGREE_A + 1 and len(pcf.b) <= MAX_DEGREE_B + 1
-            and all(abs(c) <= MAX_COEFFICIENT for c in pcf.a + pcf.b))
 
 
 class _CmfUnit:
@@ -119,19 +107,25 @@ class _CmfUnit:
         if not pcfs:
             return UnitResult(0, 0, unit=unit).to_json()
         A, B = to_arrays(pcfs)
-        return dataclasses.replace(batch_result(A, B, self.config), unit=unit).to_json()
+        return dataclasses.replace(cmf_batch_result(A, B, self.config), unit=unit).to_json()
 
 
 class Cmf(Strategy):
-    """``[search] strategy = "cmf"``: every unit of trajectories, then clusters, representatives, families."""
+    """``[search] strategy = "cmf"``: every unit of trajectories, then clusters, representatives,
+    families; with ``mode = "evolve"``, :class:`~discovery.campaign.cmf_evolve.CmfEvolve` searches
+    instead."""
 
     clusters = True
     families = True
 
     def units(self, config: PcfConfig) -> int:
+        if config.search["mode"] == "evolve":
+            return CmfEvolve().units(config)
         return -(-trajectory_count(config) // config.search["unit_size"])
 
     def run(self, run: CampaignRun) -> bool:
+        if run.config.search["mode"] == "evolve":
+            return CmfEvolve().run(run)
         config, store, cid = run.config, run.store, run.campaign_id
         total = self.units(config)
         done_before = store.done_units(cid)

@@ -95,6 +95,12 @@ def _workers(v, where):
 PCF_STRATEGIES = ("enumerate", "mitm", "evolve", "cmf")
 TRIAGE_MODES = ("off", "rank", "drop")
 OBJECTIVES = ("delta", "factorial_reduction", "convergence", "target", "novelty", "size")
+# [search] mode of strategy = "cmf": enumerate the box's trajectories or evolve them
+# (discovery.campaign.cmf_evolve); its objectives, defaults and the one it refuses.
+CMF_MODES = ("enumerate", "evolve")
+_CMF_EVOLVE_OBJECTIVES = ["delta", "novelty"]
+_CMF_NO_TARGET = ("every trajectory of a CMF converges to a Möbius image of its one constant; "
+                  "use delta, factorial_reduction, convergence, novelty or size")
 # Keys of [search] that only an evolve campaign reads, with their defaults there.
 _EVOLVE_KEYS = {"objectives": ["delta", "factorial_reduction"], "minutes": 10.0, "generations": None,
                 "population": 100, "offspring": 4}
@@ -113,8 +119,41 @@ def _objectives(v, where):
     return list(v)
 
 
+def _check_cmf_search(search: dict, path: Path) -> None:
+    """``mode`` of strategy = "cmf" (defaulting to enumerate); evolve keys only with mode = "evolve"."""
+    if search["mode"] is None:
+        search["mode"] = "enumerate"
+    for key, off in (("triage", "off"), ("max_candidates", None)):
+        if search[key] != off:
+            raise ConfigError(f"{path}: [search] {key} cuts a coefficient grid; strategy = 'cmf' walks a CMF")
+    if search["mode"] == "enumerate":
+        given = [k for k in _EVOLVE_KEYS if search[k] is not None]
+        if given:
+            raise ConfigError(f"{path}: [search] {given[0]} belongs to strategy = 'evolve' or to strategy = 'cmf' "
+                              "with mode = 'evolve', not to mode = 'enumerate'")
+        return
+    if search["offspring"] is not None:
+        raise ConfigError(f"{path}: [search] offspring sets surrogate screening, which strategy = 'cmf' does "
+                          "not use (population trajectories are converted per generation)")
+    if search["objectives"] is not None and "target" in search["objectives"]:
+        raise ConfigError(f"{path}: [search] objectives: 'target' does not apply to strategy = 'cmf': "
+                          f"{_CMF_NO_TARGET}")
+    for key, default in _EVOLVE_KEYS.items():
+        if search[key] is None and key != "offspring":
+            search[key] = list(_CMF_EVOLVE_OBJECTIVES) if key == "objectives" else default
+    if search["minutes"] is None and search["generations"] is None:
+        search["minutes"] = _EVOLVE_KEYS["minutes"]
+    if search["population"] < 4:
+        raise ConfigError(f"{path}: [search] population must be at least 4, got {search['population']}")
+
+
 def _check_pcf_search(search: dict, path: Path) -> None:
     """Evolve-only keys refused elsewhere, defaults filled in for evolve."""
+    if search["mode"] is not None and search["strategy"] != "cmf":
+        raise ConfigError(f"{path}: [search] mode belongs to strategy = 'cmf', not {search['strategy']!r}")
+    if search["strategy"] == "cmf":
+        _check_cmf_search(search, path)
+        return
     if search["strategy"] == "evolve":
         for key, default in _EVOLVE_KEYS.items():
             if search[key] is None:
@@ -124,10 +163,6 @@ def _check_pcf_search(search: dict, path: Path) -> None:
         if search["population"] < 4:
             raise ConfigError(f"{path}: [search] population must be at least 4, got {search['population']}")
         return
-    if search["strategy"] == "cmf":
-        for key, off in (("triage", "off"), ("max_candidates", None)):
-            if search[key] != off:
-                raise ConfigError(f"{path}: [search] {key} cuts a coefficient grid; strategy = 'cmf' walks a CMF")
     given = [k for k in _EVOLVE_KEYS if search[k] is not None]
     if given:
         raise ConfigError(f"{path}: [search] {given[0]} belongs to strategy = 'evolve', not {search['strategy']!r}")
@@ -247,6 +282,8 @@ class CampaignConfig:
         # Keys at their "not used" value stay out, so adding options never changes the digest of
         # a campaign started before they existed.
         out = {k: v for k, v in self.search.items() if not (v is None and k in _EVOLVE_KEYS)}
+        if out.get("mode") in (None, "enumerate"):  # a cmf campaign from before the modes, or no cmf at all
+            out.pop("mode", None)
         if out.get("triage") == "off":
             for k in ("triage", "triage_recall", "triage_warmup"):
                 out.pop(k, None)
@@ -361,7 +398,7 @@ def _cmf_name(v, where):
     return v
 
 
-def _read_cmf_space(space: dict, strategy: str, path: Path) -> dict:
+def _read_cmf_space(space: dict, strategy: str, mode: str, path: Path) -> dict:
     """``[space]`` of a campaign over CMF trajectories (only its keys: a box campaign's digest is unchanged)."""
     if strategy != "cmf":
         given = [k for k in _CMF_KEYS if space[k] is not None]
@@ -377,7 +414,8 @@ def _read_cmf_space(space: dict, strategy: str, path: Path) -> dict:
 
     dim = known_cmf(out["cmf"]).dim
     count = (2 * out["max_step"] + 1) ** dim * out["max_start"] ** dim
-    if count > MAX_CMF_TRAJECTORIES:
+    # An evolving search draws trajectories one generation at a time: only enumeration lists the box.
+    if count > MAX_CMF_TRAJECTORIES and mode != "evolve":
         raise ConfigError(f"{path}: [space] max_step = {out['max_step']} and max_start = {out['max_start']} give up to "
                           f"{count:,} trajectories; at most {MAX_CMF_TRAJECTORIES:,} (each is converted to a PCF "
                           "with sympy, about 0.1 s)")
@@ -399,8 +437,9 @@ def _read_space(doc: dict, path: Path) -> dict:
     # [search] is validated later; here its strategy only picks which [space] keys belong.
     search = doc.get("search")
     strategy = search.get("strategy", "enumerate") if isinstance(search, dict) else "enumerate"
+    mode = search.get("mode") if isinstance(search, dict) else None
     if strategy == "cmf" or any(space[k] is not None for k in _CMF_KEYS):
-        return _read_cmf_space(space, strategy, path)
+        return _read_cmf_space(space, strategy, mode, path)
     space = {k: v for k, v in space.items() if k not in _CMF_KEYS}
     box = [k for k in ("degree_a", "degree_b", "bound") if space[k] is not None]
     ranges = [k for k in ("a", "b") if space[k] is not None]
@@ -436,6 +475,7 @@ def _read_pcf_search(doc: dict, path: Path) -> dict:
         "generations": (None, int_in(1, MAX_GENERATIONS, "a budget of generations")),
         "population": (None, int_in(1, MAX_POPULATION, "a generation is held in memory")),
         "offspring": (None, int_in(1, MAX_OFFSPRING, "children screened per place")),
+        "mode": (None, choice(*CMF_MODES)),
     }, path)
     _check_pcf_search(search, path)
     if search["sample"] >= search["metrics_depth"]:
@@ -494,6 +534,8 @@ def _check_unit_work(search: dict, path: Path) -> None:
     if search["strategy"] == "evolve":
         size = search["population"] * search["offspring"]
         what = "population × offspring"
+    elif search["mode"] == "evolve":
+        size, what = search["population"], "population"
     else:
         size, what = search["unit_size"], "unit_size"
     work = size * (search["depth"] + search["metrics_depth"] + search["sample"])
