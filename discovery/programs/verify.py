@@ -251,19 +251,22 @@ def infinity_probe(target: Target) -> np.ndarray:
 
 def reaches_infinity(program: Program, target: Target) -> bool:
     """Whether the program's finite result passes through an infinite or NaN intermediate value
-    somewhere on the target's interval; see :func:`population_reaches_infinity`.
-
-    Checked at :func:`infinity_probe`'s points and, for a program without square roots, at the
-    zeros of its divisors that are doubles (an offset x - c divides by exactly zero at x = c,
-    which a grid hits only by chance).
-    """
+    somewhere on the target's interval (at :func:`infinity_points`); see
+    :func:`population_reaches_infinity`."""
     prog = program.simplified()
+    return bool(population_reaches_infinity([prog], infinity_points(prog, target))[0])
+
+
+def infinity_points(program: Program, target: Target) -> np.ndarray:
+    """Where to look for divisions by zero: :func:`infinity_probe`'s points and, for a program
+    without square roots, the zeros of its divisors that are doubles (an offset x - c divides by
+    exactly zero at x = c, which a grid hits only by chance)."""
     X = infinity_probe(target)
-    form = rational_form(prog)
+    form = rational_form(program.simplified())
     if form is not None:
         zeros, _ = divisor_zeros(form[2], *target.interval)
         X = np.union1d(X, [float(z) for z in zeros if Fraction(float(z)) == Fraction(int(z.p), int(z.q))])
-    return bool(population_reaches_infinity([prog], X)[0])
+    return X
 
 
 def program_record(program: Program, target: Target, ops: int, float32: dict | None = None) -> dict:
