@@ -202,3 +202,46 @@ def test_c_export_compiles_and_equals_the_interpreter(tmp_path, ctype):
             assert _same(got, want.astype(np.float64)), prog.formula()
 
 
+
+
+def _stored(tmp_path) -> tuple[str, list[int]]:
+    from discovery.programs.verify import program_record
+    from discovery.store import FormulaStore
+
+    db = str(tmp_path / "p.db")
+    rows = [program_record(PROGRAMS[0], EXP2, PROGRAMS[0].cost), program_record(POLE, EXP2, POLE.cost)]
+    with FormulaStore(db) as store:
+        ids = store.write_programs(None, "exp2", (0.0, 1.0), rows)
+    return db, ids
+
+
+def test_cli_export_by_id_and_by_target(tmp_path, capsys):
+    from discovery.cli import main
+
+    db, (horner_id, pole_id) = _stored(tmp_path)
+    assert main(["programs", "export", str(horner_id), "--db", db, "--lang", "python"]) == 0
+    out = capsys.readouterr().out
+    assert "exp2(x) on [0.0, 1.0]" in out and "proven bound" in out and "operations: 10" in out
+    f = _run_python(out)
+    assert f(0.25) == evaluate(shipped(PROGRAMS[0]), np.array([0.25]))[0]
+    # The best of at most 10 operations is the Horner polynomial (the pole program is refused).
+    path = tmp_path / "f.c"
+    assert main(["programs", "export", "--db", db, "--target", "exp2", "--ops", "10", "--out", str(path)]) == 0
+    assert "double f(double x)" in path.read_text() and "wrote program" in capsys.readouterr().out
+
+
+def test_cli_export_refuses_infinities_unless_allowed(tmp_path, capsys):
+    from discovery.cli import main
+
+    db, (_, pole_id) = _stored(tmp_path)
+    assert main(["programs", "export", str(pole_id), "--db", db]) != 0
+    err = capsys.readouterr().err
+    assert "finite only through IEEE infinities" in err and "x = 0.0" in err and "--allow-inf" in err
+    assert main(["programs", "export", str(pole_id), "--db", db, "--allow-inf", "--lang", "numpy"]) == 0
+    out = capsys.readouterr().out
+    assert "FINITE ONLY THROUGH IEEE INFINITIES" in out
+    assert _run_python(out)(np.array([0.0, 0.5]))[0] == 0.5
+    assert main(["programs", "export", "99", "--db", db]) != 0
+    assert "no program with id 99" in capsys.readouterr().err
+    assert main(["programs", "export", "--db", db, "--target", "exp2"]) != 0
+    assert "--ops" in capsys.readouterr().err

@@ -42,7 +42,7 @@ from discovery.programs.precise import polish_precise, precise_errors
 from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
 from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, output_squarings, tune_many, tune_minimax
-from discovery.programs.verify import population_reaches_infinity, reaches_infinity
+from discovery.programs.verify import reaches_infinity, through_infinities
 
 # log10 of the error below which programs are ranked and polished in double-double arithmetic.
 _PRECISE_BELOW = -11.0
@@ -118,7 +118,8 @@ class ProgramSearch:
         the population's worth of fresh random programs joins.
     finite_only : bool
         Refuse programs whose result is finite only through IEEE infinities (c/0 = inf, then
-        d/inf = 0) on the training grid, and keep such programs out of the final front.
+        d/inf = 0) anywhere the final check looks (:func:`~discovery.programs.verify.through_infinities`):
+        they get the worst error, so they steer nothing, and stay out of the final front.
     """
 
     def __init__(
@@ -190,9 +191,12 @@ class ProgramSearch:
                 if fine:
                     errs[fine] = log_errors(precise_errors([programs[i] for i in fine], self.target))
             if self.finite_only:
-                # After tuning: the constants decide whether a divisor vanishes on the grid.
-                through_inf = population_reaches_infinity([programs[i] for i in feasible], self.target.training[0])
-                errs[[i for i, bad in zip(feasible, through_inf) if bad]] = WORST_LOG_ERROR
+                # After tuning: the constants decide whether a divisor vanishes.  Checked at the
+                # points the final front is refused at (exact zeros of the divisors included),
+                # so no program the end would refuse steers the search.
+                judged = [i for i in feasible if errs[i] < WORST_LOG_ERROR]
+                through_inf = through_infinities([programs[i] for i in judged], self.target)
+                errs[[i for i, bad in zip(judged, through_inf) if bad]] = WORST_LOG_ERROR
         return np.column_stack([errs, costs])
 
     def _promising(self, programs: list, feasible: list, errs: np.ndarray, costs: np.ndarray) -> list:
@@ -283,22 +287,35 @@ class ProgramSearch:
         ``progress(state)`` is called after every generation.  Under ``ulp32`` the front is judged
         on every float32 of the interval unless ``exhaustive`` is false
         (see :func:`~discovery.programs.fronts.ulp32_front`).
+
+        ``seconds`` covers the whole call: generations stop early enough for the closing tuning
+        of the front (as long as the longest tuning so far took) and the front's judgement.
         """
+        if generations is None and seconds is None:
+            raise ValueError("give generations or seconds")
         start = time.time()
+        deadline = None if seconds is None else start + seconds
+        if seconds is not None and seconds <= 0:
+            generations = 0
         if self.engine.state is None:
             self.engine.start(list(initial) if initial else self.seeds(self.engine.population_size))
         self.tuned = set(self.engine.state.extra.get("tuned", ()))
+        closing = [0.0]  # the longest front tuning so far: what the closing one may take
 
         def callback(state):
             if state.generation % self.tune_every == 0:
+                began = time.time()
                 self._tune_front(state)
+                closing[0] = max(closing[0], time.time() - began)
                 self._explore_front(state)
             self._restart_if_stale(state)
             if progress is not None:
                 progress(state)
-            return False
+            return deadline is not None and time.time() + closing[0] >= deadline
 
-        state = self.engine.run([], generations=generations, seconds=seconds, callback=callback)
+        # Deadlines are the callback's to keep; the engine's own limit is a generation count.
+        state = self.engine.run([], generations=generations if generations is not None else 2**62,
+                                callback=callback)
         self._tune_front(state)
         best = {
             int(cost): (_folded(prog), 10.0 ** f[0])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 
 import mpmath
 import numba
@@ -245,8 +246,7 @@ def population_reaches_infinity(programs, X: np.ndarray) -> np.ndarray:
 def infinity_probe(target: Target) -> np.ndarray:
     """The points :func:`reaches_infinity` checks: the 10,000-point uniform validation grid (which
     holds the end points) and the midpoint, where symmetric offsets such as x - 1/2 vanish."""
-    lo, hi = target.interval
-    return np.unique(np.append(target.grid(10_000, "uniform"), 0.5 * (lo + hi)))
+    return _probe(target).copy()
 
 
 def reaches_infinity(program: Program, target: Target) -> bool:
@@ -257,16 +257,50 @@ def reaches_infinity(program: Program, target: Target) -> bool:
     return bool(population_reaches_infinity([prog], infinity_points(prog, target))[0])
 
 
+def through_infinities(programs, target: Target) -> np.ndarray:
+    """:func:`reaches_infinity` of many programs at once, as the search's selection applies it
+    (the same points as the final check, so the search is steered by the rule it ends with).
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per program.
+    """
+    programs = [p.simplified() for p in programs]
+    flags = population_reaches_infinity(programs, _probe(target))
+    for i, prog in enumerate(programs):
+        if not flags[i] and any(op == "div" for op, _ in prog.instructions):
+            zeros = _double_divisor_zeros(prog, target)
+            flags[i] = zeros.size > 0 and population_reaches_infinity([prog], zeros)[0]
+    return flags
+
+
+def _probe(target: Target) -> np.ndarray:
+    return _probe_of(tuple(target.interval))
+
+
+@lru_cache(maxsize=16)
+def _probe_of(interval: tuple[float, float]) -> np.ndarray:
+    lo, hi = interval
+    probe = np.unique(np.append(np.linspace(lo, hi, 10_000), 0.5 * (lo + hi)))
+    probe.setflags(write=False)
+    return probe
+
+
+def _double_divisor_zeros(program: Program, target: Target) -> np.ndarray:
+    """The zeros in the interval of the program's divisors that are doubles (none with a sqrt)."""
+    form = rational_form(program)
+    if form is None:
+        return np.empty(0)
+    zeros, _ = divisor_zeros(form[2], *target.interval)
+    return np.array([float(z) for z in zeros if Fraction(float(z)) == Fraction(int(z.p), int(z.q))])
+
+
 def infinity_points(program: Program, target: Target) -> np.ndarray:
     """Where to look for divisions by zero: :func:`infinity_probe`'s points and, for a program
     without square roots, the zeros of its divisors that are doubles (an offset x - c divides by
     exactly zero at x = c, which a grid hits only by chance)."""
-    X = infinity_probe(target)
-    form = rational_form(program.simplified())
-    if form is not None:
-        zeros, _ = divisor_zeros(form[2], *target.interval)
-        X = np.union1d(X, [float(z) for z in zeros if Fraction(float(z)) == Fraction(int(z.p), int(z.q))])
-    return X
+    return np.union1d(_probe(target), _double_divisor_zeros(program.simplified(), target))
 
 
 def program_record(program: Program, target: Target, ops: int, float32: dict | None = None) -> dict:
