@@ -436,7 +436,7 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
     A structure with fewer constants than an (m, n) rational's m + n + 1 parameters may still
     represent the minimax one through a symmetry (the continued fractions of 2^x repeat the
     centre as offset); with one fewer it is fitted always, and with fewer down to max(m, n) + 1
-    (x + r/x in place of a centred level comes close) only when ``thorough``, with 8 random
+    (x + r/x in place of a centred level comes close) only when ``thorough``, with 16 random
     starts instead of 6: those fits run every start, worth it for the front's neighbours only.
     """
     X, T = target.tuning
@@ -450,7 +450,7 @@ def rational_start(programs: Sequence[Program], target: Target, max_degree: int 
             Program(p.consts, p.instructions, v).simplified().consts) >= least
         coeffs = _minimax_rational(target, *degrees, k) if usable else None
         block = Program(p.consts, p.instructions, v)
-        fitted = _match_block(block, coeffs, target, 8 if thorough else 6) if coeffs else None
+        fitted = _match_block(block, coeffs, target, 16 if thorough else 6) if coeffs else None
         out.append(None if fitted is None else p.with_consts(fitted.consts))
     return out
 

@@ -15,7 +15,9 @@ starts from the classical approximations that fit
 (:func:`discovery.programs.baselines.classical_programs`) and ends with a front judged on data it
 did not choose it by (:mod:`discovery.programs.fronts`).
 
-Under the ``ulp32`` error mode constants are still tuned in float64 relative error, but the first
+Under the ``ulp32`` error mode children's constants are tuned in float64 relative error, the
+front's then in float32 itself (:func:`discovery.programs.tuning32.tune_float32`: float32 constants
+around the float64 optimum, judged by the max ULP error on a dense float32 set); the first
 objective is log10(1 + max ULP error) of the program run in float32 on the target's float32
 training grid (0 for a correctly rounded program), and the final front is judged on every float32
 of the interval.
@@ -41,6 +43,7 @@ from discovery.programs.ops import check_ops, uses_only
 from discovery.programs.precise import polish_precise, precise_errors
 from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
+from discovery.programs.tuning32 import dense_float32, tune_float32
 from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, output_squarings, tune_many, tune_minimax
 from discovery.programs.verify import reaches_infinity, through_infinities
 
@@ -147,6 +150,7 @@ class ProgramSearch:
         self.child_rounds, self.projected, self.restart_after = child_rounds, projected, restart_after
         self.finite_only = finite_only
         self.tuned: set = set()
+        self._dense = None
         cap = niche_cap if niche_cap is not None else max(2, 2 * population_size // max_ops)
         self.engine = NSGA2(
             self.evaluate, lambda p, rng: mutate(p, rng, self.ops), lambda p: (p.key(), p.consts),
@@ -237,12 +241,21 @@ class ProgramSearch:
         tuned = [p for p, _ in tune_many(todo, self.target, self.tune_evals, self.seed + state.generation)]
         new = [polish_precise(p, self.target)[0] if self.target.error != "ulp32" and e < 10.0 ** _PRECISE_BELOW else p
                for p, e in project(tuned, self.target, outer=60, thorough=True)]
+        if self.target.error == "ulp32":
+            # The float64 optimum rounded is not the float32 one: search the float32 constants.
+            new = [tune_float32(p, self.target, self._dense32())[0] for p in new]
         for p in new:
             self.tuned.add((p.key(), p.consts))
         # Checkpointed with the state: a resumed search must not tune the same programs again.
         state.extra["tuned"] = sorted(self.tuned)
         if new:
             self.engine.join(new, self.evaluate(new))
+
+    def _dense32(self):
+        """The dense float32 set :func:`~discovery.programs.tuning32.tune_float32` steers by."""
+        if self._dense is None:
+            self._dense = dense_float32(self.target)
+        return self._dense
 
     def _explore_front(self, state: EvolutionState) -> None:
         """The structural neighbours (:func:`~discovery.programs.moves.front_neighbours`) of every

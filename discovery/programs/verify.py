@@ -105,7 +105,7 @@ def _golden_max(f, a, b, iterations: int = 40):
     return max(best, fc, fd)
 
 
-def _reference32(target: Target, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reference32(target: Target, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Correctly rounded float32 target values at float32 points, and float64 values.
 
     With a numpy form the float64 values come from numpy (within a float64 ULP or two of exact);
@@ -162,7 +162,7 @@ def float32_ulp_errors(programs, target: Target, chunk: int = 1 << 22, limit: in
     checked = 0
     for s in range(a, b + 1, chunk * stride):
         X = float32_range(s, min(b + 1, s + chunk * stride), stride)
-        ref, exact = _reference32(target, X)
+        ref, exact = reference32(target, X)
         w, where, we = ulp_scan(packed, consts32, X, ref, exact)
         better = w > worst
         worst_x[better] = X[where[better]]
