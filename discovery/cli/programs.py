@@ -58,14 +58,16 @@ def programs_evolve(args) -> int:
 
     from discovery.campaign.programs import search_front
     from discovery.programs.baselines import baselines, best_baseline
-    from discovery.programs.verify import float32_ulp_error
+    from discovery.programs.verify import float32_ulp_error, reaches_infinity
 
     started = time.time()  # the budget is the whole command's
     target = target_arg(args)
     table: list = []
 
     def classical():
-        table.extend(baselines(target, args.max_ops))
+        # Finite-only unless --allow-inf: classical programs are held to the same rule.
+        table.extend(b for b in baselines(target, args.max_ops)
+                     if args.allow_inf or not reaches_infinity(b.program, target))
 
     result, records = search_front(target, args.max_ops, ops=args.ops.split(","), population=args.population,
                                    seed=args.seed, classical=not args.no_classical_seeds, allow_inf=args.allow_inf,
