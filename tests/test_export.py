@@ -165,8 +165,9 @@ def test_the_header_states_target_interval_bound_and_operations():
 def test_bad_requests_are_refused_by_name():
     with pytest.raises(ValueError, match="'fortran'"):
         export(PROGRAMS[0], "fortran")
-    with pytest.raises(ValueError, match="'1f'"):
-        export(PROGRAMS[0], "c", name="1f")
+    for name in ("1f", "def", "é"):
+        with pytest.raises(ValueError, match=repr(name)):
+            export(PROGRAMS[0], "c", name=name)
     with pytest.raises(ValueError, match="'long double'"):
         export(PROGRAMS[0], "c", ctype="long double")
     with pytest.raises(ValueError, match="not finite"):

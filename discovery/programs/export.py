@@ -20,6 +20,7 @@ interpreter compute ``a * b + c`` (two roundings).
 
 from __future__ import annotations
 
+import keyword
 import math
 from dataclasses import dataclass
 
@@ -228,8 +229,8 @@ def export(program: Program, language: str, *, name: str = "f", provenance: Prov
     """
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r} (known: {', '.join(LANGUAGES)})")
-    if not name.isidentifier():
-        raise ValueError(f"function name {name!r} is not an identifier")
+    if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
+        raise ValueError(f"function name {name!r} is not an identifier of C and Python")
     if ctype not in ("double", "float"):
         raise ValueError(f"ctype must be 'double' or 'float', got {ctype!r}")
     prog = shipped(program)
