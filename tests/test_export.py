@@ -165,7 +165,7 @@ def test_the_header_states_target_interval_bound_and_operations():
 def test_bad_requests_are_refused_by_name():
     with pytest.raises(ValueError, match="'fortran'"):
         export(PROGRAMS[0], "fortran")
-    for name in ("1f", "def", "é"):
+    for name in ("1f", "def", "é", "double", "x", "sqrt"):
         with pytest.raises(ValueError, match=repr(name)):
             export(PROGRAMS[0], "c", name=name)
     with pytest.raises(ValueError, match="'long double'"):

@@ -29,6 +29,11 @@ import numpy as np
 from discovery.programs.graph import Program
 
 LANGUAGES = ("c", "python", "numpy", "numba", "sympy", "latex")
+# C keywords and the names the exports use themselves: not a function name.
+_RESERVED = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if inline int long "
+    "register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while "
+    "x fma fmaf sqrt sqrtf math np numba sympy".split())
 
 
 @dataclass(frozen=True)
@@ -229,7 +234,7 @@ def export(program: Program, language: str, *, name: str = "f", provenance: Prov
     """
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r} (known: {', '.join(LANGUAGES)})")
-    if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
+    if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii() or name in _RESERVED:
         raise ValueError(f"function name {name!r} is not an identifier of C and Python")
     if ctype not in ("double", "float"):
         raise ValueError(f"ctype must be 'double' or 'float', got {ctype!r}")
