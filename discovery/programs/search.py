@@ -47,6 +47,8 @@ from discovery.programs.tuning32 import dense_float32, tune_float32
 from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, output_squarings, tune_many, tune_minimax
 from discovery.programs.verify import reaches_infinity, through_infinities
 
+# Neighbours of the front solved together between looks at the deadline.
+_EXPLORE_GROUP = 16
 # log10 of the error below which programs are ranked and polished in double-double arithmetic.
 _PRECISE_BELOW = -11.0
 
@@ -257,9 +259,10 @@ class ProgramSearch:
             self._dense = dense_float32(self.target)
         return self._dense
 
-    def _explore_front(self, state: EvolutionState) -> None:
+    def _explore_front(self, state: EvolutionState, deadline: float | None = None) -> None:
         """The structural neighbours (:func:`~discovery.programs.moves.front_neighbours`) of every
-        front program not explored yet join, each with its constants solved."""
+        front program not explored yet join, each with its constants solved; those not solved
+        by ``deadline`` (a ``time.time()``) are left out."""
         explored = set(state.extra.get("explored", ()))
         centre = 0.5 * (self.target.interval[0] + self.target.interval[1])
         neighbours, seen = [], {self.engine.key(p) for p in state.population}
@@ -275,9 +278,14 @@ class ProgramSearch:
                     seen.add(key)
                     neighbours.append(child)
         state.extra["explored"] = sorted(explored)
-        if neighbours:
-            state.evaluations += len(neighbours)
-            self.engine.join(neighbours, self.evaluate(neighbours, project_all=True))
+        # In groups, so a deadline stops it between groups: one exploration of a long front
+        # fits hundreds of neighbours, minutes of work.
+        for start in range(0, len(neighbours), _EXPLORE_GROUP):
+            if deadline is not None and time.time() >= deadline:
+                break
+            group = neighbours[start:start + _EXPLORE_GROUP]
+            state.evaluations += len(group)
+            self.engine.join(group, self.evaluate(group, project_all=True))
 
     def _restart_if_stale(self, state: EvolutionState) -> None:
         """Fresh random programs join when no operation count has improved for a while."""
@@ -320,7 +328,7 @@ class ProgramSearch:
                 began = time.time()
                 self._tune_front(state)
                 closing[0] = max(closing[0], time.time() - began)
-                self._explore_front(state)
+                self._explore_front(state, None if deadline is None else deadline - closing[0])
             self._restart_if_stale(state)
             if progress is not None:
                 progress(state)
