@@ -140,8 +140,8 @@ def test_programs_baselines_and_evolve(tmp_path, capsys):
     assert main(["programs", "evolve", "--target", "exp", "--interval", "0", "0.5", "--max-ops", "4",
                  "--minutes", "0.03", "--population", "20", "--db", str(db), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "best classical (same ops)" in out and "float32 check" in out and "stored" in out
-    assert "(scanned)" in out and "proven" in out
+    assert "best classical" in out and "float32 check" in out and "stored" in out and "programs export" in out
+    assert "scanned" in out and "proven bound" in out
     assert main(["query", "--db", str(db), "--kind", "program", "--target", "exp", "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert records and all(r["kind"] == "program" and r["ops"] <= 4 for r in records)

@@ -96,17 +96,17 @@ def test_finite_only_refuses_programs_finite_through_infinities(exp2):
     assert F_lax[0, 0] < WORST_LOG_ERROR
 
 
-def test_finite_only_in_a_campaign_file(tmp_path):
+def test_allow_inf_in_a_campaign_file(tmp_path):
     from discovery.campaign.config import load_config
     from discovery.campaign.config import ConfigError
 
     text = ('[campaign]\nname = "f"\nkind = "program"\nseed = 0\n[target]\nname = "exp2"\ninterval = [0, 1]\n'
-            'finite_only = {}\n')
+            'allow_inf = {}\n')
     path = tmp_path / "c.toml"
     path.write_text(text.format("true"))
-    assert load_config(path).target["finite_only"] is True
+    assert load_config(path).target["allow_inf"] is True
     path.write_text(text.format('"yes"'))
-    with pytest.raises(ConfigError, match="finite_only"):
+    with pytest.raises(ConfigError, match="allow_inf"):
         load_config(path)
 
 
@@ -156,3 +156,42 @@ def test_small_errors_are_ranked_in_double_double(exp2):
     F = ProgramSearch(exp2, max_ops=11, population_size=8, seed=0).evaluate(programs)
     assert F[0, 0] == log_errors(precise_errors(programs, exp2))[0]
     assert F[0, 0] < np.log10(population_errors(programs, *exp2.training, True)[0]) - 0.3
+
+
+class _Clock:
+    """A fake time.time: it moves only when the test says (work costs nothing here)."""
+
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_time_budget_covers_the_closing_tuning(exp2, monkeypatch):
+    import discovery.programs.search as search_module
+
+    clock = _Clock()
+    monkeypatch.setattr(search_module.time, "time", clock)
+    search = ProgramSearch(exp2, max_ops=4, population_size=8, seed=1, tune_every=1)
+
+    def ten_seconds_a_generation(state):
+        clock.now += 10.0
+
+    # 10 s per generation and a 35 s budget: the generation that reaches 35 s is the last.
+    result = search.run(seconds=35.0, progress=ten_seconds_a_generation)
+    assert result.generations == 4
+    # A budget already spent runs no generation at all, and still returns the judged front.
+    again = ProgramSearch(exp2, max_ops=4, population_size=8, seed=1)
+    assert again.run(seconds=0.0).generations == 0 and again.run(seconds=0.0).best
+
+
+def test_search_front_keeps_a_generation_budget_across_resumes(exp2, tmp_path):
+    from discovery.campaign.programs import search_front
+
+    path = tmp_path / "c.json"
+    kwargs = dict(ops=("add", "sub", "mul", "div"), population=8, seed=2, progress=False, checkpoint=path)
+    result, rows = search_front(exp2, 3, generations=2, **kwargs)
+    assert result.generations == 2 and rows and all(not r.infinities for r in rows)
+    result, _ = search_front(exp2, 3, generations=3, **kwargs)
+    assert result.generations == 3  # one more, not three more

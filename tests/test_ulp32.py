@@ -248,3 +248,24 @@ def test_exhaustive_check_on_negative_and_zero_crossing_intervals():
     want = ulp_distance(run32(p, X), np.exp(X.astype(np.float64)).astype(f32)).max()
     report = float32_ulp_error(p, t)
     assert report["checked"] == X.size and report["max_ulp"] == want > 0
+
+
+def test_float32_tuning_never_reports_what_the_exhaustive_check_contradicts():
+    from discovery.programs.tuning32 import dense_float32, tune_float32
+    from discovery.programs.verify import float32_ulp_errors
+
+    target = make_target("exp", (1.0, 1.01), error="ulp32")
+    for degree in (1, 2, 3):
+        start = fma_horner(minimax_polynomial(target, degree))
+        # A dense set that is every float32 of the interval: tuning's figure is the exhaustive one.
+        full = dense_float32(target, 1 << 20)
+        tuned, ulp, exact_ulp = tune_float32(start, target, full)
+        before, after = float32_ulp_errors([start, tuned], target)
+        assert after["exhaustive"] and after["checked"] == full[0].size
+        assert (after["max_ulp"], round(after["max_ulp_exact"], 9)) == (ulp, round(exact_ulp, 9))
+        assert (after["max_ulp"], after["max_ulp_exact"]) <= (before["max_ulp"], before["max_ulp_exact"])
+        assert all(float(np.float32(c)) == c for c in tuned.consts)  # float32 constants
+        # A sparser set steers only: the exhaustive check may find more, never less.
+        sparse = dense_float32(target, 64)
+        _, ulp, _ = tune_float32(start, target, sparse)
+        assert ulp <= float32_ulp_errors([tune_float32(start, target, sparse)[0]], target)[0]["max_ulp"]

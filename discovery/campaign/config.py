@@ -604,7 +604,7 @@ def _load_program_config(doc: dict, path: Path, campaign: dict) -> ProgramConfig
         "error": ("auto", choice("auto", "relative", "absolute", "ulp32")),
         "max_ops": (10, int_in(1, MAX_OPS, "programs of that many operations")),
         "ops": (["add", "sub", "mul", "div"], _ops),
-        "finite_only": (False, boolean),
+        "allow_inf": (False, boolean),
     }, path)
     try:
         make_target(target["name"], tuple(target["interval"]), error=target["error"])

@@ -65,16 +65,16 @@ def _run_single(run: CampaignRun, target: Target) -> tuple[int, list[ProgramReco
     """One search, checkpointed in the run folder; returns (evaluations, the front's records)."""
     config, t, search = run.config, run.config.target, run.config.search
     result, rows = search_front(target, t["max_ops"], ops=t["ops"], population=search["population"],
-                                seed=config.seed, classical=search["classical_seeds"], finite_only=t["finite_only"],
+                                seed=config.seed, classical=search["classical_seeds"], allow_inf=t["allow_inf"],
                                 minutes=search["minutes"], generations=search["generations"],
                                 checkpoint=run.folder / "evolution.json", label=config.name, progress=run.progress)
     return result.evaluations, rows
 
 
 def search_front(target: Target, max_ops: int, *, ops, population: int, seed: int, classical: bool = True,
-                 finite_only: bool = False, minutes: float | None = None, generations: int | None = None,
-                 checkpoint: Path | str | None = None, label: str = "programs",
-                 progress: bool = True) -> tuple[SearchResult, list[ProgramRecord]]:
+                 allow_inf: bool = False, minutes: float | None = None, generations: int | None = None,
+                 checkpoint: Path | str | None = None, label: str = "programs", progress: bool = True,
+                 started: float | None = None, before=None) -> tuple[SearchResult, list[ProgramRecord]]:
     """One program search within a time and a generation budget, resumable from its checkpoint:
     what a program campaign runs and what ``discovery programs evolve`` runs.
 
@@ -88,10 +88,13 @@ def search_front(target: Target, max_ops: int, *, ops, population: int, seed: in
     population, seed : int
     classical : bool
         Seed with the classical programs (Horner, Padé, continued fractions) besides random ones.
-    finite_only : bool
-        Refuse programs finite only through IEEE infinities.
+    allow_inf : bool
+        Accept programs finite only through IEEE infinities (refused by default, in the search's
+        selection as well as in the front).
     minutes : float, optional
-        Time budget, the seconds of earlier runs (from the checkpoint) included; None: none.
+        Wall-time budget of the whole call -- the caller's ``before`` stage, seeding, evolution,
+        the closing tuning and the verification of the front -- counted from ``started``, plus
+        the seconds of earlier runs (from the checkpoint); None: none.
     generations : int, optional
         Generation budget, counted the same way; None: none.
     checkpoint : path, optional
@@ -99,18 +102,32 @@ def search_front(target: Target, max_ops: int, *, ops, population: int, seed: in
     label : str
         What the progress bar names.
     progress : bool
-        Show a progress bar over the time budget.
+        Show a progress bar over the time budget, naming the stage it is in.
+    started : float, optional
+        ``time.time()`` when the command began (default: now): time spent before counts.
+    before : (str, callable), optional
+        A first stage the caller needs inside the budget (say, computing classical baselines):
+        its name for the bar and a function of no arguments, run first.
 
     Returns
     -------
     (SearchResult, list of ProgramRecord)
         The search's result and the records of its Pareto front, by operation count.
     """
-    program_search = ProgramSearch(target, max_ops, ops=tuple(ops), population_size=population,
-                                   finite_only=finite_only, seed=seed, checkpoint=checkpoint)
-    state = program_search.engine.start(program_search.seeds(population, classical))
-    budget = TimeBudget(minutes, state.extra.get("seconds", 0.0))
-    with budget.bar(label, "evolving", progress) as bar:
+    budget = TimeBudget(minutes)
+    budget.resumed_at = time.time() if started is None else started
+    with budget.bar(label, "seeding" if before is None else before[0], progress) as bar:
+        if before is not None:
+            before[1]()
+            _stage(bar, label, "seeding")
+        program_search = ProgramSearch(target, max_ops, ops=tuple(ops), population_size=population,
+                                       finite_only=not allow_inf, seed=seed, checkpoint=checkpoint)
+        state = program_search.engine.start(program_search.seeds(population, classical))
+        budget.before = state.extra.get("seconds", 0.0)
+        # Verifying the front (scan and proven bound per operation count) comes after the
+        # search: time one verification now and keep that much per count in reserve.
+        reserve = _verification_seconds(state.population, target, max_ops) if minutes is not None else 0.0
+        _stage(bar, label, "evolving")
 
         def tick(st):
             st.extra["seconds"] = budget.spent()
@@ -118,10 +135,30 @@ def search_front(target: Target, max_ops: int, *, ops, population: int, seed: in
             budget.show(bar, st.extra["seconds"], generation=st.generation, evaluations=st.evaluations,
                         best_log10_error=f"{best:.2f}")
 
-        result = program_search.run(state.population, seconds=budget.left(), progress=tick,
+        seconds = None if minutes is None else max(0.0, budget.seconds - budget.spent() - reserve)
+        result = program_search.run(state.population, seconds=seconds, progress=tick,
                                     generations=_remaining(generations, state.generation))
-    rows = [_record(p, target, cost, (result.float32 or {}).get(cost)) for cost, (p, _) in sorted(result.best.items())]
+        _stage(bar, label, "verifying")
+        rows = []
+        for cost, (p, _) in sorted(result.best.items()):
+            rows.append(_record(p, target, cost, (result.float32 or {}).get(cost)))
+            budget.show(bar, budget.spent(), verified=len(rows))
     return result, rows
+
+
+def _stage(bar, label: str, stage: str) -> None:
+    bar.set_description(f"{label}: {stage}")
+
+
+def _verification_seconds(population, target: Target, max_ops: int) -> float:
+    """Seconds to keep for verifying a front of up to ``max_ops`` programs: one verification of
+    the population's costliest program, timed, per operation count, and a fifth more."""
+    feasible = [p for p in population if p.cost <= max_ops]
+    if not feasible:
+        return 0.0
+    began = time.time()
+    program_record(max(feasible, key=lambda p: p.cost), target, max_ops)
+    return 1.2 * (time.time() - began) * max_ops
 
 
 def _remaining(budget: int | None, done: int) -> int | None:
@@ -151,7 +188,7 @@ class IslandStep:
     classical: bool
     seed: int
     generations: int
-    finite_only: bool = False
+    finite_only: bool = True
 
     def __call__(self, item) -> dict:
         island, state, immigrants = item
@@ -201,7 +238,7 @@ def _run_islands(run: CampaignRun, target: Target) -> tuple[int, list[ProgramRec
     config, t, search, execution = run.config, run.config.target, run.config.search, run.config.execution
     count, every = execution["islands"], execution["migrate_every"]
     step = IslandStep((t["name"], tuple(t["interval"]), t["error"]), t["max_ops"], tuple(t["ops"]),
-                      search["population"], search["classical_seeds"], config.seed, every, t["finite_only"])
+                      search["population"], search["classical_seeds"], config.seed, every, not t["allow_inf"])
     path, digest = run.folder / "islands.json", _islands_digest(config, count, every)
     doc = _load_islands(path, count, digest) or {
         "format": ISLANDS_FORMAT, "config": digest, "states": [None] * count,

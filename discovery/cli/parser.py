@@ -343,11 +343,12 @@ def _pcf_parsers(commands) -> None:
 
 
 def _program_parsers(commands) -> None:
-    """The ``programs`` commands: baselines, evolve."""
+    """The ``programs`` commands: baselines, evolve, export."""
     progs = commands.add_parser(
         "programs", help="evolve short programs that approximate functions",
         description="Straight-line programs of +, -, *, / (and optionally sqrt, fma) that approximate a target "
-        "function on an interval with few operations: the classical baselines, and an evolutionary search.",
+        "function on an interval with few operations: the classical baselines, an evolutionary search, and "
+        "the export of a stored program as code.",
     )
     prog_commands = progs.add_subparsers(dest="programs_command", required=True, metavar="COMMAND")
     for name, handler, text in (
@@ -375,8 +376,9 @@ def _program_parsers(commands) -> None:
             sp.add_argument("--seed", type=seed_arg, default=0, help="random seed, 0 to 2^63-1")
             sp.add_argument("--ops", default="add,sub,mul,div", help="operations, e.g. add,sub,mul,div,sqrt,fma")
             sp.add_argument("--no-classical-seeds", action="store_true", help="start from random programs only")
-            sp.add_argument("--finite-only", action="store_true",
-                            help="refuse programs that are finite only through IEEE infinities (c/0 = inf, d/inf = 0)")
+            sp.add_argument("--allow-inf", action="store_true",
+                            help="accept programs finite only through IEEE infinities (c/0 = inf, then d/inf = 0; "
+                                 "default: refused, in the search as in the front)")
             sp.add_argument("--checkpoint", metavar="FILE",
                             help="checkpoint file (resumes if it exists; default: none)")
             sp.add_argument("--float32-exhaustive", action="store_true", help="check every float32 of the interval")
@@ -384,6 +386,33 @@ def _program_parsers(commands) -> None:
                             help="store the Pareto front in this database (default: not stored)")
             sp.add_argument("--quiet", action="store_true", help="no progress bar")
         sp.set_defaults(handler=handler)
+    _export_parser(prog_commands)
+
+
+def _export_parser(prog_commands) -> None:
+    """``programs export``: a stored program as code."""
+    from discovery.programs.export import LANGUAGES
+
+    text = ("write a stored program as code (c, python, numpy, numba, sympy, latex) performing exactly its "
+            "operations, with its target, interval, proven bound and operation count as a comment")
+    ex = prog_commands.add_parser("export", help=text, description=text)
+    ex.add_argument("id", nargs="?", type=int_in(1, 2**62),
+                    help="stored program id (see discovery query --kind program; default: chosen by --target)")
+    ex.add_argument("--db", required=True, metavar="PATH", help="the database holding the program")
+    ex.add_argument("--target", help="export the most accurate program for this target (with --ops; default: by id)")
+    ex.add_argument("--interval", type=finite, nargs=2, metavar=("LO", "HI"),
+                    help="with --target: only programs on this interval (default: any)")
+    ex.add_argument("--ops", type=int_in(1, 64),
+                    help="with --target: at most this many operations (1 to 64; default: any)")
+    ex.add_argument("--lang", choices=LANGUAGES, default="c", help="language of the code")
+    ex.add_argument("--name", default="f", help="function name")
+    ex.add_argument("--c-type", choices=("double", "float"), default="double",
+                    help="C only: floating-point type (float uses fmaf, sqrtf, float32 constants)")
+    ex.add_argument("--allow-inf", action="store_true",
+                    help="export programs finite only through IEEE infinities, with an explicit limit branch at "
+                         "each such point (default: refused)")
+    ex.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+    ex.set_defaults(handler=program_cli.programs_export)
 def _cmf_parsers(commands) -> None:
     """The ``cmf`` commands: list, walk, unify (conservative matrix fields)."""
     cmf = commands.add_parser(

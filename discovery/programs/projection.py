@@ -24,7 +24,7 @@ same constants.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from functools import lru_cache
 from typing import Sequence
 
@@ -205,7 +205,11 @@ class _Dual:
         if not isinstance(other, _Dual):
             return _Dual(self.rows * other)
         a, b = self.rows, other.rows
-        return _Dual(np.vstack([a[:1] * b[:1], a[1:] * b[:1] + a[:1] * b[1:]]))
+        out = np.empty(a.shape, dtype=np.result_type(a.dtype, b.dtype))  # one shape: (1 + K, M)
+        np.multiply(a[1:], b[:1], out=out[1:])
+        out[1:] += a[:1] * b[1:]
+        np.multiply(a[:1], b[:1], out=out[:1])
+        return _Dual(out)
 
     __rmul__ = __mul__
 
@@ -346,7 +350,31 @@ def _centred(block: Program, interval) -> tuple[np.ndarray, np.ndarray]:
     return consts, offsets
 
 
+# Fits per structure: a structure's fit to a rational depends on its starts, not on the constants
+# it came with (the random starts and the symmetric ones decide), so a structure the search meets
+# again -- children that only moved constants, neighbours of several front programs -- is not
+# fitted again.  Bounded, oldest first out.
+_FITS: OrderedDict = OrderedDict()
+_FITS_MAX = 4096
+
+
 def _match_block(block: Program, coeffs: tuple, target: Target, starts: int = 6) -> Program | None:
+    """:func:`_fit_block`, remembered per structure (see ``_FITS``)."""
+    key = (len(block.consts), block.instructions, block.output, target.name, target.interval, target.error,
+           coeffs[0].tobytes(), coeffs[1].tobytes(), starts)
+    if key in _FITS:
+        _FITS.move_to_end(key)
+        consts = _FITS[key]
+    else:
+        fitted = _fit_block(block, coeffs, target, starts)
+        consts = None if fitted is None else fitted.consts
+        _FITS[key] = consts
+        if len(_FITS) > _FITS_MAX:
+            _FITS.popitem(last=False)
+    return None if consts is None else block.with_consts(consts)
+
+
+def _fit_block(block: Program, coeffs: tuple, target: Target, starts: int = 6) -> Program | None:
     """The block with constants making it the rational ``coeffs``, or, when its structure cannot
     represent that rational (fewer constants than it has parameters), the closest of its
     least-squares fits; None when no fit comes within a factor 2 of it.

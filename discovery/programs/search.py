@@ -15,7 +15,9 @@ starts from the classical approximations that fit
 (:func:`discovery.programs.baselines.classical_programs`) and ends with a front judged on data it
 did not choose it by (:mod:`discovery.programs.fronts`).
 
-Under the ``ulp32`` error mode constants are still tuned in float64 relative error, but the first
+Under the ``ulp32`` error mode children's constants are tuned in float64 relative error, the
+front's then in float32 itself (:func:`discovery.programs.tuning32.tune_float32`: float32 constants
+around the float64 optimum, judged by the max ULP error on a dense float32 set); the first
 objective is log10(1 + max ULP error) of the program run in float32 on the target's float32
 training grid (0 for a correctly rounded program), and the final front is judged on every float32
 of the interval.
@@ -41,9 +43,12 @@ from discovery.programs.ops import check_ops, uses_only
 from discovery.programs.precise import polish_precise, precise_errors
 from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
+from discovery.programs.tuning32 import dense_float32, tune_float32
 from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, output_squarings, tune_many, tune_minimax
-from discovery.programs.verify import population_reaches_infinity, reaches_infinity
+from discovery.programs.verify import reaches_infinity, through_infinities
 
+# Neighbours of the front solved together between looks at the deadline.
+_EXPLORE_GROUP = 16
 # log10 of the error below which programs are ranked and polished in double-double arithmetic.
 _PRECISE_BELOW = -11.0
 
@@ -118,7 +123,8 @@ class ProgramSearch:
         the population's worth of fresh random programs joins.
     finite_only : bool
         Refuse programs whose result is finite only through IEEE infinities (c/0 = inf, then
-        d/inf = 0) on the training grid, and keep such programs out of the final front.
+        d/inf = 0) anywhere the final check looks (:func:`~discovery.programs.verify.through_infinities`):
+        they get the worst error, so they steer nothing, and stay out of the final front.
     """
 
     def __init__(
@@ -146,6 +152,7 @@ class ProgramSearch:
         self.child_rounds, self.projected, self.restart_after = child_rounds, projected, restart_after
         self.finite_only = finite_only
         self.tuned: set = set()
+        self._dense = None
         cap = niche_cap if niche_cap is not None else max(2, 2 * population_size // max_ops)
         self.engine = NSGA2(
             self.evaluate, lambda p, rng: mutate(p, rng, self.ops), lambda p: (p.key(), p.consts),
@@ -190,9 +197,12 @@ class ProgramSearch:
                 if fine:
                     errs[fine] = log_errors(precise_errors([programs[i] for i in fine], self.target))
             if self.finite_only:
-                # After tuning: the constants decide whether a divisor vanishes on the grid.
-                through_inf = population_reaches_infinity([programs[i] for i in feasible], self.target.training[0])
-                errs[[i for i, bad in zip(feasible, through_inf) if bad]] = WORST_LOG_ERROR
+                # After tuning: the constants decide whether a divisor vanishes.  Checked at the
+                # points the final front is refused at (exact zeros of the divisors included),
+                # so no program the end would refuse steers the search.
+                judged = [i for i in feasible if errs[i] < WORST_LOG_ERROR]
+                through_inf = through_infinities([programs[i] for i in judged], self.target)
+                errs[[i for i, bad in zip(judged, through_inf) if bad]] = WORST_LOG_ERROR
         return np.column_stack([errs, costs])
 
     def _promising(self, programs: list, feasible: list, errs: np.ndarray, costs: np.ndarray) -> list:
@@ -233,6 +243,9 @@ class ProgramSearch:
         tuned = [p for p, _ in tune_many(todo, self.target, self.tune_evals, self.seed + state.generation)]
         new = [polish_precise(p, self.target)[0] if self.target.error != "ulp32" and e < 10.0 ** _PRECISE_BELOW else p
                for p, e in project(tuned, self.target, outer=60, thorough=True)]
+        if self.target.error == "ulp32":
+            # The float64 optimum rounded is not the float32 one: search the float32 constants.
+            new = [tune_float32(p, self.target, self._dense32())[0] for p in new]
         for p in new:
             self.tuned.add((p.key(), p.consts))
         # Checkpointed with the state: a resumed search must not tune the same programs again.
@@ -240,9 +253,16 @@ class ProgramSearch:
         if new:
             self.engine.join(new, self.evaluate(new))
 
-    def _explore_front(self, state: EvolutionState) -> None:
+    def _dense32(self):
+        """The dense float32 set :func:`~discovery.programs.tuning32.tune_float32` steers by."""
+        if self._dense is None:
+            self._dense = dense_float32(self.target)
+        return self._dense
+
+    def _explore_front(self, state: EvolutionState, deadline: float | None = None) -> None:
         """The structural neighbours (:func:`~discovery.programs.moves.front_neighbours`) of every
-        front program not explored yet join, each with its constants solved."""
+        front program not explored yet join, each with its constants solved; those not solved
+        by ``deadline`` (a ``time.time()``) are left out."""
         explored = set(state.extra.get("explored", ()))
         centre = 0.5 * (self.target.interval[0] + self.target.interval[1])
         neighbours, seen = [], {self.engine.key(p) for p in state.population}
@@ -258,9 +278,14 @@ class ProgramSearch:
                     seen.add(key)
                     neighbours.append(child)
         state.extra["explored"] = sorted(explored)
-        if neighbours:
-            state.evaluations += len(neighbours)
-            self.engine.join(neighbours, self.evaluate(neighbours, project_all=True))
+        # In groups, so a deadline stops it between groups: one exploration of a long front
+        # fits hundreds of neighbours, minutes of work.
+        for start in range(0, len(neighbours), _EXPLORE_GROUP):
+            if deadline is not None and time.time() >= deadline:
+                break
+            group = neighbours[start:start + _EXPLORE_GROUP]
+            state.evaluations += len(group)
+            self.engine.join(group, self.evaluate(group, project_all=True))
 
     def _restart_if_stale(self, state: EvolutionState) -> None:
         """Fresh random programs join when no operation count has improved for a while."""
@@ -283,22 +308,35 @@ class ProgramSearch:
         ``progress(state)`` is called after every generation.  Under ``ulp32`` the front is judged
         on every float32 of the interval unless ``exhaustive`` is false
         (see :func:`~discovery.programs.fronts.ulp32_front`).
+
+        ``seconds`` covers the whole call: generations stop early enough for the closing tuning
+        of the front (as long as the longest tuning so far took) and the front's judgement.
         """
+        if generations is None and seconds is None:
+            raise ValueError("give generations or seconds")
         start = time.time()
+        deadline = None if seconds is None else start + seconds
+        if seconds is not None and seconds <= 0:
+            generations = 0
         if self.engine.state is None:
             self.engine.start(list(initial) if initial else self.seeds(self.engine.population_size))
         self.tuned = set(self.engine.state.extra.get("tuned", ()))
+        closing = [0.0]  # the longest front tuning so far: what the closing one may take
 
         def callback(state):
             if state.generation % self.tune_every == 0:
+                began = time.time()
                 self._tune_front(state)
-                self._explore_front(state)
+                closing[0] = max(closing[0], time.time() - began)
+                self._explore_front(state, None if deadline is None else deadline - closing[0])
             self._restart_if_stale(state)
             if progress is not None:
                 progress(state)
-            return False
+            return deadline is not None and time.time() + closing[0] >= deadline
 
-        state = self.engine.run([], generations=generations, seconds=seconds, callback=callback)
+        # Deadlines are the callback's to keep; the engine's own limit is a generation count.
+        state = self.engine.run([], generations=generations if generations is not None else 2**62,
+                                callback=callback)
         self._tune_front(state)
         best = {
             int(cost): (_folded(prog), 10.0 ** f[0])

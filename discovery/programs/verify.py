@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 
 import mpmath
 import numba
@@ -104,7 +105,7 @@ def _golden_max(f, a, b, iterations: int = 40):
     return max(best, fc, fd)
 
 
-def _reference32(target: Target, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reference32(target: Target, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Correctly rounded float32 target values at float32 points, and float64 values.
 
     With a numpy form the float64 values come from numpy (within a float64 ULP or two of exact);
@@ -161,7 +162,7 @@ def float32_ulp_errors(programs, target: Target, chunk: int = 1 << 22, limit: in
     checked = 0
     for s in range(a, b + 1, chunk * stride):
         X = float32_range(s, min(b + 1, s + chunk * stride), stride)
-        ref, exact = _reference32(target, X)
+        ref, exact = reference32(target, X)
         w, where, we = ulp_scan(packed, consts32, X, ref, exact)
         better = w > worst
         worst_x[better] = X[where[better]]
@@ -245,25 +246,61 @@ def population_reaches_infinity(programs, X: np.ndarray) -> np.ndarray:
 def infinity_probe(target: Target) -> np.ndarray:
     """The points :func:`reaches_infinity` checks: the 10,000-point uniform validation grid (which
     holds the end points) and the midpoint, where symmetric offsets such as x - 1/2 vanish."""
-    lo, hi = target.interval
-    return np.unique(np.append(target.grid(10_000, "uniform"), 0.5 * (lo + hi)))
+    return _probe(target).copy()
 
 
 def reaches_infinity(program: Program, target: Target) -> bool:
     """Whether the program's finite result passes through an infinite or NaN intermediate value
-    somewhere on the target's interval; see :func:`population_reaches_infinity`.
-
-    Checked at :func:`infinity_probe`'s points and, for a program without square roots, at the
-    zeros of its divisors that are doubles (an offset x - c divides by exactly zero at x = c,
-    which a grid hits only by chance).
-    """
+    somewhere on the target's interval (at :func:`infinity_points`); see
+    :func:`population_reaches_infinity`."""
     prog = program.simplified()
-    X = infinity_probe(target)
-    form = rational_form(prog)
-    if form is not None:
-        zeros, _ = divisor_zeros(form[2], *target.interval)
-        X = np.union1d(X, [float(z) for z in zeros if Fraction(float(z)) == Fraction(int(z.p), int(z.q))])
-    return bool(population_reaches_infinity([prog], X)[0])
+    return bool(population_reaches_infinity([prog], infinity_points(prog, target))[0])
+
+
+def through_infinities(programs, target: Target) -> np.ndarray:
+    """:func:`reaches_infinity` of many programs at once, as the search's selection applies it
+    (the same points as the final check, so the search is steered by the rule it ends with).
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per program.
+    """
+    programs = [p.simplified() for p in programs]
+    flags = population_reaches_infinity(programs, _probe(target))
+    for i, prog in enumerate(programs):
+        if not flags[i] and any(op == "div" for op, _ in prog.instructions):
+            zeros = _double_divisor_zeros(prog, target)
+            flags[i] = zeros.size > 0 and population_reaches_infinity([prog], zeros)[0]
+    return flags
+
+
+def _probe(target: Target) -> np.ndarray:
+    return _probe_of(tuple(target.interval))
+
+
+@lru_cache(maxsize=16)
+def _probe_of(interval: tuple[float, float]) -> np.ndarray:
+    lo, hi = interval
+    probe = np.unique(np.append(np.linspace(lo, hi, 10_000), 0.5 * (lo + hi)))
+    probe.setflags(write=False)
+    return probe
+
+
+def _double_divisor_zeros(program: Program, target: Target) -> np.ndarray:
+    """The zeros in the interval of the program's divisors that are doubles (none with a sqrt)."""
+    form = rational_form(program)
+    if form is None:
+        return np.empty(0)
+    zeros, _ = divisor_zeros(form[2], *target.interval)
+    return np.array([float(z) for z in zeros if Fraction(float(z)) == Fraction(int(z.p), int(z.q))])
+
+
+def infinity_points(program: Program, target: Target) -> np.ndarray:
+    """Where to look for divisions by zero: :func:`infinity_probe`'s points and, for a program
+    without square roots, the zeros of its divisors that are doubles (an offset x - c divides by
+    exactly zero at x = c, which a grid hits only by chance)."""
+    return np.union1d(_probe(target), _double_divisor_zeros(program.simplified(), target))
 
 
 def program_record(program: Program, target: Target, ops: int, float32: dict | None = None) -> dict:
