@@ -316,9 +316,7 @@ def _sympy(name, steps, result, poles, head, prog, ctype):
         a, b, c = (values[i] for i in args)
         out.append(f"t{t} = " + ("sympy.sqrt(" + a + ")" if op == "sqrt" else _expression(op, a, b, c, "python")
                                  .replace("fma(", "_fma(")))
-    final = values[prog.output]
-    if final == "x" or final.startswith("sympy"):
-        final = f"sympy.sympify({final})"
+    final = values[prog.output]  # x, a sympy.Float or a t: a sympy expression in every case
     if poles:
         cases = ", ".join(f"(sympy.Float({_literal(v)}, 17), sympy.Eq(x, sympy.Float({_literal(x)}, 17)))"
                           for x, v in poles)
