@@ -49,7 +49,7 @@ from discovery.campaign.cmf_pipeline import cmf_batch_result, usable_pcf
 from discovery.campaign.config import PcfConfig
 from discovery.campaign.evolve import PENALTY, objective_matrix
 from discovery.campaign.progress import TimeBudget, progress_bar
-from discovery.campaign.strategy import CampaignRun, Strategy
+from discovery.campaign.strategy import CampaignRun, EvolvingStrategy
 from discovery.checkpoints import decode_plain, encode_plain
 from discovery.evolution import NSGA2
 from discovery.pcf.equivalence import equivalence_key
@@ -302,17 +302,10 @@ def literature_classes() -> set[str]:
     return set(lit.formulas) | set(lit.families)
 
 
-class CmfEvolve(Strategy):
+class CmfEvolve(EvolvingStrategy):
     """``[search] strategy = "cmf"``, ``mode = "evolve"``: NSGA-II over the trajectories of a
     CMF until the budget (minutes or generations) is spent or the box is exhausted; then clusters,
     representatives, families."""
-
-    clusters = True
-    families = True
-
-    def units(self, config: PcfConfig) -> int:
-        generations = config.search["generations"]
-        return generations + 1 if generations else 0
 
     def run(self, run: CampaignRun) -> bool:
         config, store, cid, search = run.config, run.store, run.campaign_id, run.config.search

@@ -39,7 +39,7 @@ import numpy as np
 from discovery.campaign.config import PcfConfig
 from discovery.campaign.pcf import batch_result, mobius_table_of
 from discovery.campaign.progress import TimeBudget, progress_bar
-from discovery.campaign.strategy import CampaignRun, Strategy
+from discovery.campaign.strategy import CampaignRun, EvolvingStrategy
 from discovery.campaign.training import metric_value as _num
 from discovery.campaign.training import training_rows
 from discovery.checkpoints import decode_plain, encode_plain
@@ -369,16 +369,9 @@ class _Breeder:
         return bred
 
 
-class Evolve(Strategy):
+class Evolve(EvolvingStrategy):
     """``[search] strategy = "evolve"``: NSGA-II over the space's coefficients until the budget
     (minutes or generations) is spent; then clusters, representatives, families."""
-
-    clusters = True
-    families = True
-
-    def units(self, config: PcfConfig) -> int:
-        generations = config.search["generations"]
-        return generations + 1 if generations else 0
 
     def run(self, run: CampaignRun) -> bool:
         config, store, cid, search = run.config, run.store, run.campaign_id, run.config.search

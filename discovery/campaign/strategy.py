@@ -121,3 +121,16 @@ class Strategy:
         are not redone), using ``run.executor()`` for parallel work.  Returns whether the search
         is complete (the closing stage runs then)."""
         raise NotImplementedError
+
+
+class EvolvingStrategy(Strategy):
+    """A PCF search whose work units are its generations (the initial population, then one per
+    generation bred), clustered and searched for families when its budget is spent."""
+
+    clusters = True
+    families = True
+
+    def units(self, config: CampaignConfig) -> int:
+        """The generation budget's units; 0 on a time budget alone (no fixed number)."""
+        generations = config.search["generations"]
+        return generations + 1 if generations else 0
