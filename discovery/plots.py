@@ -56,7 +56,7 @@ def scatter_colours(clusters_per_constant: Mapping[str, int]) -> dict[str, str]:
 
 def cluster_scatter(
     table: dict, labels: np.ndarray, path: str | Path, plane: tuple[str, str] = ("delta", "gamma_prime"),
-    constants: Mapping[int, Sequence[str]] | None = None,
+    constants: Mapping[int, Sequence[str]] | None = None, symbols: Mapping[str, str] | None = None,
 ) -> Path:
     """Scatter of a metric plane coloured by the constant identified in each cluster.
 
@@ -64,7 +64,8 @@ def cluster_scatter(
     label per constant, labels that would overlap left out.  The campaign's own rows are coloured
     by their cluster's first constant (``constants``: cluster label -> constants) for the
     constants found in the most clusters, as many as :data:`PALETTE` has; other clusters are
-    grey and noise light grey, as the legend says.  The title counts the campaign's clusters as
+    grey and noise light grey, as the legend says, naming each constant by ``symbols`` (catalog
+    name -> how to write it; default the name).  The title counts the campaign's clusters as
     the database stores them (clusters with a campaign member), see :func:`scatter_title`.
     Returns the path written.
     """
@@ -93,7 +94,8 @@ def cluster_scatter(
     for c in top:
         pick = clustered & (point_constant == c)
         plural = "s" if count[c] > 1 else ""
-        ax.scatter(x[pick], y[pick], s=9, c=colour_of[c], linewidths=0, label=f"{c} ({count[c]} cluster{plural})")
+        name = (symbols or {}).get(c, c)
+        ax.scatter(x[pick], y[pick], s=9, c=colour_of[c], linewidths=0, label=f"{name} ({count[c]} cluster{plural})")
     marked = ok & ~own
     ax.scatter(x[marked], y[marked], s=70, marker="*", facecolors="none", edgecolors="k", linewidths=0.8,
                label="known formulas (anchors)")
@@ -109,13 +111,13 @@ def cluster_scatter(
     ax.grid(alpha=0.3)
     fig.tight_layout()
     # Labelled once the layout is final, so the overlap test sees where the labels will be drawn.
-    _label_anchors(fig, ax, x, y, anchors, names, marked)
+    _label_anchors(fig, ax, x, y, anchors, names, marked, symbols or {})
     path = Path(path)
     fig.savefig(path, metadata={"Title": title})
     return path
 
 
-def _label_anchors(fig, ax, x, y, anchors, names, marked) -> None:
+def _label_anchors(fig, ax, x, y, anchors, names, marked, symbols: Mapping[str, str]) -> None:
     """One label per anchor constant (its unshifted formula first), none overlapping another."""
     order = sorted(np.nonzero(marked)[0], key=lambda i: ("+" in names[i], names[i]))
     renderer = fig.canvas.get_renderer()
@@ -124,7 +126,8 @@ def _label_anchors(fig, ax, x, y, anchors, names, marked) -> None:
     for i in order:
         if anchors[i] in done:
             continue
-        note = ax.annotate(str(anchors[i]), (x[i], y[i]), fontsize=12, xytext=(11, -4), textcoords="offset points",
+        label = symbols.get(str(anchors[i]), str(anchors[i]))
+        note = ax.annotate(label, (x[i], y[i]), fontsize=12, xytext=(11, -4), textcoords="offset points",
                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 1.0}, zorder=5)
         box = note.get_window_extent(renderer)
         if box.x1 > frame.x1:  # past the right edge, into the legend: put it on the left of the star

@@ -76,3 +76,19 @@ def test_prose_quoting_sympy_reads_with_the_same_names():
     assert "exp(" not in shown and "besseli" not in shown and "kummer-1f1-2" in shown
     assert "e²" in shown and "I₁(2)/I₀(2)" in shown
     assert pretty_names("fam-neurips2024-pi-ln2 at k = 0, pi/2") == "fam-neurips2024-pi-ln2 at k = 0, π/2"
+
+
+def test_legends_name_constants_by_their_symbol_when_short_and_clean():
+    from discovery.report.formulas import RAW_NAMES, constant_symbol
+
+    assert constant_symbol("pi") == "π"
+    assert constant_symbol("e2") == "e²"
+    assert constant_symbol("zeta3") == "ζ(3)"
+    assert constant_symbol("bessel_i1_i0") == "I₁(2)/I₀(2)"
+    # Too long, or only writable with raw sympy names: the catalog name.
+    assert constant_symbol("chi8_l2") == "chi8_l2"
+    assert constant_symbol("bessel_j1_j0") == "bessel_j1_j0"
+    assert constant_symbol("not_a_constant") == "not_a_constant"
+    from discovery.constants import CATALOG
+
+    assert not [name for name in CATALOG if any(raw in constant_symbol(name) for raw in RAW_NAMES)]

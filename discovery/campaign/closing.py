@@ -36,6 +36,7 @@ from discovery.pcf.dynamics import FIELDS
 from discovery.pcf.formula import PCF, to_arrays
 from discovery.records import IdentificationRecord
 from discovery.report import render_report
+from discovery.report.formulas import constant_symbol
 from discovery.report import write_report as _write_report
 
 _PLANES = (("delta", "gamma_prime"), ("delta", "eta_prime"))
@@ -131,8 +132,10 @@ def cluster_campaign(store, cid: int, config: PcfConfig, db: Path, progress: boo
         for x, y in _PLANES:
             # Through the module, where a test stops a run inside this step.
             path = folder / f"clusters_{x}_{y}.png"
-            written.append(discovery.plots.cluster_scatter(full, clusterer.labels_, path, (x, y),
-                                                           {c["label"]: c["constants"] for c in clusters}))
+            constants = {c["label"]: c["constants"] for c in clusters}
+            named = {n for names in constants.values() for n in names} | set(full.get("anchor", ())) - {""}
+            symbols = {name: constant_symbol(name) for name in named}
+            written.append(discovery.plots.cluster_scatter(full, clusterer.labels_, path, (x, y), constants, symbols))
     return clusters, identifications, written
 
 

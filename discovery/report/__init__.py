@@ -41,8 +41,8 @@ from discovery.plots import scatter_colours
 from discovery.programs.baselines import baselines
 from discovery.programs.targets import make_target
 from discovery.report.evolution import evolution_section
-from discovery.report.formulas import (MINUS, closed_form_mathml, closed_form_text, mathml, pretty_names,
-                                       vanishing_pochhammer)
+from discovery.report.formulas import (MINUS, closed_form_mathml, closed_form_text, constant_symbol, mathml,
+                                       pretty_names, vanishing_pochhammer)
 from discovery.store import FormulaStore
 
 _N = sympy.Symbol("n")
@@ -353,7 +353,8 @@ def _clusters_section(points: list[dict], pngs: list[Path]) -> str:
         f"<figcaption>{_esc(p.name)}</figcaption></figure>" for p in pngs)
     options = "".join(f'<option value="{k}"{" selected" if k == "gamma_prime" else ""}>{_esc(label)}</option>'
                       for k, label in _AXES.items())
-    legend = "".join(f'<span><i style="background:{c}"></i>{_esc(k)}</span>' for k, c in colours.items())
+    legend = "".join(f'<span><i style="background:{c}"></i>{_esc(constant_symbol(k))}</span>'
+                     for k, c in colours.items())
     legend += f'<span><i style="background:{GREY}"></i>{_esc(grey)}</span>'
     return (
         f'<section id="clusters"><h2>Cluster map (<span data-count="clusters">{len(points):,}</span> clusters)</h2>'

@@ -24,7 +24,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from discovery.constants import to_sympy
+from discovery.constants import CATALOG, to_sympy
 from discovery.errors import InputError
 
 MINUS = "\u2212"
@@ -379,6 +379,17 @@ def closed_form_text(stored: str) -> str:
         return text(to_sympy(stored))
     except (InputError, ValueError, TypeError):
         return stored
+
+
+@lru_cache(maxsize=1024)
+def constant_symbol(name: str) -> str:
+    """How a legend names a catalog constant: its symbol as the report writes it (π, e², ζ(3),
+    I₁(2)/I₀(2)) when that is short and free of raw sympy names, else the catalog name."""
+    constant = CATALOG.get(name)
+    if constant is None:
+        return name
+    symbol = closed_form_text(constant.sympy_form)
+    return symbol if len(symbol) <= 14 and not any(raw in symbol for raw in RAW_NAMES) else name
 
 
 _RAW_TEXT = (
