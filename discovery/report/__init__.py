@@ -235,7 +235,7 @@ def _constants_section(records: list[dict]) -> str:
     if not records:
         parts.append("<p>No formula was identified.</p>")
     ordered = sorted(by_constant.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    summary = ", ".join(f'<a href="#constant-{_esc(c)}">{_esc(c)}</a> {len(rs)}' for c, rs in ordered)
+    summary = ", ".join(f'<a href="#constant-{_esc(c)}">{_esc(constant_symbol(c))}</a> {len(rs)}' for c, rs in ordered)
     parts.append(f"<p>{summary}</p>")
     for constant, rs in ordered:
         parts.append(f'<h3 id="constant-{_esc(constant)}">{_constant_heading(constant)} ({len(rs)})</h3>')
@@ -310,7 +310,7 @@ def _families_section(families: list[dict], detection: dict | None) -> str:
         tails = tail_note(f)
         parts.append(
             f'<article class="family" id="family-{f["id"]}"><h3>Family {f["id"]}: '
-            f"{_esc(', '.join(f['constants']))}</h3><p>a(n) = {mathml(a, simplified=False)}, "
+            f"{_esc(', '.join(map(constant_symbol, f['constants'])))}</h3><p>a(n) = {mathml(a, simplified=False)}, "
             f"b(n) = {mathml(b, simplified=False)}; "
             f"{len(ks)} members for k from {_int(min(ks))} to {_int(max(ks))}: {len(ks) - new} in the box, "
             f"{new} new.</p>"
