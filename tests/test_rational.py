@@ -33,6 +33,15 @@ def test_irrational_zero_in_the_interval_is_reported():
     _, _, divisors = rational_form(prog)
     assert divisor_zeros(divisors, 0.0, 1.0) == ([], True)
     assert divisor_zeros(divisors, 0.0, 0.5) == ([], False)
+    # Asked for the rational zeros only (the search's selection), it skips the complex roots.
+    assert divisor_zeros(divisors, 0.0, 1.0, irrational=False) == ([], False)
+
+
+def test_rational_zeros_alone_are_those_of_the_full_answer():
+    prog = Program((1.0, 0.5, 2.0), (("sub", (0, 2, 0)), ("div", (3, 4, 0)), ("add", (4, 5, 0)),
+                                     ("div", (1, 6, 0)), ("add", (1, 7, 0))))
+    _, _, divisors = rational_form(prog)
+    assert divisor_zeros(divisors, 0.0, 1.0, irrational=False)[0] == divisor_zeros(divisors, 0.0, 1.0)[0]
 
 
 @given(st.integers(0, 10**6), st.integers(1, 8), st.integers(0, 3), st.sampled_from([0.25, 0.5, 1.0, 1.5]))

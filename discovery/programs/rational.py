@@ -89,20 +89,26 @@ def rational_form(program: Program, max_degree: int = 1024):
     return out.num, out.den, divisors
 
 
-def divisor_zeros(divisors, lo: float, hi: float) -> tuple[list[fmpq], bool]:
+def divisor_zeros(divisors, lo: float, hi: float, irrational: bool = True) -> tuple[list[fmpq], bool]:
     """The rational zeros in [lo, hi] of the divisors, sorted, and whether a divisor may also
-    have an irrational zero there.  Off these zeros the program never divides by zero."""
+    have an irrational zero there.  Off these zeros the program never divides by zero.
+
+    With ``irrational=False`` the second answer is not computed (always False): isolating the
+    complex roots of a high-degree divisor with long rational coefficients can take minutes,
+    finding its rational roots does not.
+    """
     lo_q, hi_q = fmpq(*lo.as_integer_ratio()), fmpq(*hi.as_integer_ratio())
     span = arb(lo).union(arb(hi))
-    points, irrational = set(), False
+    points, maybe = set(), False
     for d in divisors:
         rest = d
         for root, mult in d.roots():
             if lo_q <= root <= hi_q:
                 points.add(root)
             rest = rest / fmpq_poly([-root, 1]) ** mult
-        irrational |= any(z.imag.contains(0) and z.real.overlaps(span) for z, _ in rest.complex_roots())
-    return sorted(points), irrational
+        if irrational and not maybe:
+            maybe = any(z.imag.contains(0) and z.real.overlaps(span) for z, _ in rest.complex_roots())
+    return sorted(points), maybe
 
 
 class _Extended:

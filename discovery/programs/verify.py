@@ -292,7 +292,7 @@ def _double_divisor_zeros(program: Program, target: Target) -> np.ndarray:
     form = rational_form(program)
     if form is None:
         return np.empty(0)
-    zeros, _ = divisor_zeros(form[2], *target.interval)
+    zeros, _ = divisor_zeros(form[2], *target.interval, irrational=False)
     return np.array([float(z) for z in zeros if Fraction(float(z)) == Fraction(int(z.p), int(z.q))])
 
 
