@@ -34,6 +34,8 @@ MODES = ("off", "rank", "drop")
 STRONG_REDUCTION = 0.3
 _FEATURE_DEPTHS = 4
 _EARLY_DEPTHS = (8, 16, 32)
+# HistGradientBoosting's largest number of bins per feature.
+_BINS = 255
 
 
 def factorial_reduction(naive_delta, delta):
@@ -114,6 +116,9 @@ class TriageModel:
         Share of held-back candidates at or above ``threshold``.
     trained_on : int
         Labelled candidates (training and held back).
+    edges : tuple of ndarray
+        Per feature, the cut points its values are binned by before the classifier sees them
+        (:func:`bin_edges`).
     """
 
     model: object
@@ -121,12 +126,13 @@ class TriageModel:
     recall: float
     kept: float
     trained_on: int
+    edges: tuple = ()
 
     def score(self, X: np.ndarray) -> np.ndarray:
         """Probability of *interesting* for each row (all ones without a model)."""
         if self.model is None or not len(X):
             return np.ones(len(X))
-        return self.model.predict_proba(X)[:, 1]
+        return self.model.predict_proba(binned(X, self.edges))[:, 1]
 
     def keep(self, X: np.ndarray) -> np.ndarray:
         """Which rows ``drop`` keeps."""
@@ -163,10 +169,41 @@ def train(X: np.ndarray, y: np.ndarray, recall: float = 0.99, seed: int = 0) -> 
 
     model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, class_weight="balanced",
                                            early_stopping=False, random_state=seed)
-    model.fit(X[~held], y[~held])
-    scores = model.predict_proba(X[held])[:, 1]
+    edges = bin_edges(X[~held])
+    model.fit(binned(X[~held], edges), y[~held])
+    scores = model.predict_proba(binned(X[held], edges))[:, 1]
     positive = np.sort(scores[y[held]])
     # The largest threshold that keeps at least `recall` of the held-back positives.
     threshold = float(positive[int(math.floor((1.0 - recall) * len(positive)))])
     return TriageModel(model, threshold, float((scores[y[held]] >= threshold).mean()),
-                       float((scores >= threshold).mean()), len(y))
+                       float((scores >= threshold).mean()), len(y), edges)
+
+
+def bin_edges(X: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per column of X, at most 254 cut points: the distinct values among its 1/255, ..., 254/255
+    quantiles (NaN left out).
+
+    The classifier bins every feature into 255 bins itself; weighted by the classes' balance, it
+    computes each of the 254 cut points by a separate weighted percentile, which took three
+    quarters of the training time of an evolve campaign's surrogate.  Binned here first, each
+    feature has at most 255 distinct values, which it takes as they are.
+    """
+    X = np.asarray(X, dtype=float)
+    levels = np.arange(1, _BINS) / _BINS
+    edges = []
+    for col in X.T:
+        values = col[~np.isnan(col)]
+        edges.append(np.unique(np.quantile(values, levels, method="lower")) if len(values) else np.empty(0))
+    return tuple(edges)
+
+
+def binned(X: np.ndarray, edges: tuple[np.ndarray, ...]) -> np.ndarray:
+    """X with each value replaced by the number of its column's cut points at or below it (NaN
+    stays NaN: the classifier's missing-value bin); X itself when ``edges`` is empty."""
+    X = np.asarray(X, dtype=float)
+    if not edges:
+        return X
+    out = np.empty_like(X)
+    for j, cuts in enumerate(edges):
+        out[:, j] = np.searchsorted(cuts, X[:, j], side="right")
+    return np.where(np.isnan(X), np.nan, out)

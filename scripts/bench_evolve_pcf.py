@@ -176,6 +176,9 @@ def scaling(campaign: str, generations: int) -> None:
         # One numba and one OpenMP thread here: the 1-worker run computes everything in this
         # process, and so uses one core, as a pool worker does.
         numba.set_num_threads(1)
+        # Loaded first, so that the limit reaches scikit-learn's own OpenMP runtime (it trains
+        # and scores the surrogate; threadpool_limits sees only runtimes already loaded).
+        import sklearn.ensemble  # noqa: F401
         with threadpool_limits(1):
             for workers in (1, 2):
                 runs[workers] = r = _evolve(config, Path(tmp) / f"w{workers}.db", workers)

@@ -67,6 +67,9 @@ def _worker_init() -> None:
     # One numba thread and one OpenMP/BLAS thread per worker process: the processes already fill
     # the cores, and OpenMP threads that outnumber the free cores spin (a triage model scoring
     # 400 children in a worker took seconds instead of milliseconds).
+    # The environment too: threadpool_limits reaches only the OpenMP runtimes loaded by now, and
+    # scikit-learn's is loaded later, by the first task that scores children.
+    os.environ["OMP_NUM_THREADS"] = "1"
     import numba
     from threadpoolctl import threadpool_limits
 
