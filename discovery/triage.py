@@ -180,8 +180,9 @@ def train(X: np.ndarray, y: np.ndarray, recall: float = 0.99, seed: int = 0) -> 
 
 
 def bin_edges(X: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per column of X, at most 254 cut points: the distinct values among its 1/255, ..., 254/255
-    quantiles (NaN left out).
+    """Per column of X, at most 254 cut points (NaN left out): every distinct value but the
+    smallest where there are at most 255, else the distinct values among the 1/255, ..., 254/255
+    quantiles.
 
     The classifier bins every feature into 255 bins itself; weighted by the classes' balance, it
     computes each of the 254 cut points by a separate weighted percentile, which took three
@@ -192,8 +193,9 @@ def bin_edges(X: np.ndarray) -> tuple[np.ndarray, ...]:
     levels = np.arange(1, _BINS) / _BINS
     edges = []
     for col in X.T:
-        values = col[~np.isnan(col)]
-        edges.append(np.unique(np.quantile(values, levels, method="lower")) if len(values) else np.empty(0))
+        distinct = np.unique(col[~np.isnan(col)])
+        edges.append(distinct[1:] if len(distinct) <= _BINS else
+                     np.unique(np.quantile(col[~np.isnan(col)], levels, method="lower")))
     return tuple(edges)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+GIT = shutil.which("git") or "git"
 # name -> (target, interval)
 TARGETS = {"log2": ("log2", ("1", "2")), "exp2": ("exp2", ("0", "1"))}
 _EVALUATED = re.compile(r"(\d[\d,]*) generations?, (\d[\d,]*) programs evaluated")
@@ -38,7 +40,7 @@ def evolve(tree: Path, target: str, interval: tuple[str, str], minutes: float, s
     cmd = [sys.executable, "-m", "discovery", "programs", "evolve", "--target", target, "--interval", *interval,
            "--max-ops", "10", "--minutes", str(minutes), "--seed", str(seed), "--quiet"]
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True, check=False)  # noqa: S603 - ours
     wall = time.perf_counter() - start
     found = _EVALUATED.search(done.stdout)
     if done.returncode != 0 or found is None:
@@ -59,7 +61,7 @@ def main() -> None:
         parser.error("--minutes is 0.1 to 120 and --rounds 1 to 10")
     with tempfile.TemporaryDirectory() as tmp:
         before = Path(tmp) / "before"
-        made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(before), args.baseline],
+        made = subprocess.run([GIT, "-C", str(ROOT), "worktree", "add", "--detach", str(before), args.baseline],  # noqa: S603
                               capture_output=True, text=True, check=False)
         if made.returncode != 0:
             raise SystemExit(f"cannot check out {args.baseline!r}: {made.stderr.strip()}")
@@ -83,7 +85,7 @@ def main() -> None:
                           f"{rates['after'][-1] / rates['before'][-1]:>13.2f}x{gens['before']:>17,}, "
                           f"{gens['after']:,}", flush=True)
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)],
+            subprocess.run([GIT, "-C", str(ROOT), "worktree", "remove", "--force", str(before)],  # noqa: S603
                            capture_output=True, check=False)
 
 

@@ -20,7 +20,7 @@ from discovery.evolution import Parents
 from discovery.errors import InputError
 from discovery.pcf.formula import PCF
 from discovery.pcf.genome import GenomeSpace
-from discovery.triage import features, labels, train
+from discovery.triage import bin_edges, binned, features, labels, train
 from campaigns import write_campaign
 from tests.test_campaign_kill import snapshot
 
@@ -277,6 +277,28 @@ def test_the_threshold_keeps_the_stated_recall_on_held_back_rows():
     assert (model.keep(fresh) & truth).sum() / truth.sum() > 0.9
     # Nothing to learn from a single class: nothing is dropped.
     assert train(X, np.zeros(len(X), dtype=bool)).keep(fresh).all()
+
+
+@given(st.lists(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan"))), min_size=3, max_size=3),
+                min_size=1, max_size=400))
+def test_binning_keeps_the_order_of_every_feature_and_its_missing_values(rows):
+    X = np.array(rows)
+    edges = bin_edges(X)
+    B = binned(X, edges)
+    assert np.array_equal(np.isnan(B), np.isnan(X))
+    for j, cuts in enumerate(edges):
+        assert len(cuts) <= 254 and np.all(np.diff(cuts) > 0)
+        col, codes = X[:, j], B[:, j]
+        ok = ~np.isnan(col)
+        assert len(np.unique(codes[ok])) <= 255
+        # Monotone: a larger value never gets a smaller code, and codes count the cuts at or below.
+        order = np.argsort(col[ok], kind="stable")
+        assert np.all(np.diff(codes[ok][order]) >= 0)
+        for v, c in zip(col[ok], codes[ok]):
+            assert c == np.sum(cuts <= v)
+        # Few distinct values keep apart: each becomes its own code.
+        if len(np.unique(col[ok])) <= 255:
+            assert len(np.unique(codes[ok])) == len(np.unique(col[ok]))
 
 
 def test_labels():

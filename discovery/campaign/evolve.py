@@ -65,10 +65,11 @@ _CROSSOVER_RATE = 0.5
 _TASKS_PER_SLOT = 3
 
 
-def _slices(n: int, executor) -> np.ndarray:
-    """Bounds cutting n items into tasks for the executor (one task on a single in-process slot)."""
+def _slices(n: int, executor, per_slot: int = _TASKS_PER_SLOT) -> np.ndarray:
+    """Bounds cutting n items into tasks for the executor, ``per_slot`` per slot (one task on a
+    single in-process slot)."""
     slots = max(1, executor.slots())
-    return np.linspace(0, n, min(n, 1 if slots == 1 else _TASKS_PER_SLOT * slots) + 1).astype(int)
+    return np.linspace(0, n, min(n, 1 if slots == 1 else per_slot * slots) + 1).astype(int)
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,9 @@ class _Breeder:
         maker = ChildMaker(self.space, self.seed)
         if self.screen is not None:
             maker = ChildMaker(self.space, self.seed, depth=self.screen.depth, model=self.screen.model_for(generation))
-        bounds = _slices(count, self.executor) + first
+        # One task per slot: children cost alike, and every task carries the surrogate (some
+        # 800 kB pickled).
+        bounds = _slices(count, self.executor, per_slot=1) + first
         items = [(parents, generation, int(lo), int(hi - lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
         parts = {p["first"]: p for p in self.executor.map_unordered(maker, items)}
         if generation != self.generation:
