@@ -52,6 +52,33 @@ def test_islands_resume_from_their_checkpoint_as_if_never_stopped(tmp_path):
     assert _front(whole / "p.db") == _front(split / "p.db")
 
 
+def test_islands_keep_the_verification_of_their_front_inside_the_time_budget(tmp_path, monkeypatch):
+    """A clock of the campaign module's own that moves 20 s at every reading: an epoch takes 20 s,
+    verifying the front 4 x 1.2 x 20 s; in a 1-minute budget a second epoch does not fit before
+    the verification, so it is not started (it was, until the budget's seconds ran out)."""
+    import types
+
+    import discovery.campaign.programs as programs
+
+    now = [0.0]
+
+    def tick():
+        now[0] += 20.0
+        return now[0]
+
+    monkeypatch.setattr(programs, "time", types.SimpleNamespace(time=tick))
+    config = write_campaign(
+        tmp_path / "islands.toml",
+        campaign={"name": "islands", "kind": "program", "seed": 3},
+        target={"name": "exp", "interval": [0, 0.5], "max_ops": 4},
+        search={"minutes": 1, "population": 8},
+        execution={"workers": 1, "islands": 2, "migrate_every": 2},
+    )
+    assert run_campaign(config, tmp_path / "p.db", progress=False).complete
+    doc = json.loads((tmp_path / "p_runs" / "islands" / "islands.json").read_text())
+    assert doc["generation"] == 2 and _front(tmp_path / "p.db")
+
+
 def test_an_island_step_is_a_function_of_its_input(tmp_path):
     step = IslandStep(("exp", (0.0, 0.5), "auto"), 3, ("add", "sub", "mul", "div"), 6, True, 0, 1)
     first = step((1, None, []))

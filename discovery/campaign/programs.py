@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -247,12 +248,23 @@ def _run_islands(run: CampaignRun, target: Target) -> tuple[int, list[ProgramRec
     }
     generations = search["generations"]
     budget = TimeBudget(search["minutes"], doc["seconds"])
+    # The front is verified after the last epoch: that time is kept in reserve (timed on the
+    # first front), and an epoch that would not fit before it is not started.
+    reserve, epoch_seconds = None, 0.0
     with budget.bar(config.name, f"{count} islands", run.progress) as bar:
         while not budget.exhausted(doc["seconds"]) and (generations is None or doc["generation"] < generations):
+            if reserve is None and any(doc["fronts"]) and not math.isinf(budget.seconds):
+                began = time.time()
+                fronts = [Program.from_json(p) for front in doc["fronts"] for _, p, _ in front]
+                reserve = _verification_seconds(fronts, target, t["max_ops"])
+                doc["seconds"] += time.time() - began
+            if doc["generation"] and not epoch_fits(doc["seconds"], epoch_seconds, reserve or 0.0, budget.seconds):
+                break
             began = time.time()
             left = every if generations is None else min(every, generations - doc["generation"])
             _epoch(run, doc, step if left == every else dataclasses.replace(step, generations=left), count)
-            doc["seconds"] += time.time() - began
+            epoch_seconds = time.time() - began
+            doc["seconds"] += epoch_seconds
             write_atomically(path, json.dumps(doc, allow_nan=False))
             budget.show(bar, doc["seconds"], generation=doc["generation"], evaluations=doc["evaluations"])
     candidates = [(cost, Program.from_json(p), err) for front in doc["fronts"] for cost, p, err in front]
@@ -261,6 +273,12 @@ def _run_islands(run: CampaignRun, target: Target) -> tuple[int, list[ProgramRec
     else:
         (front, _), checks = validated_front(candidates, target), {}
     return doc["evaluations"], [_record(p, target, cost, checks.get(cost)) for cost, (p, _) in sorted(front.items())]
+
+
+def epoch_fits(spent: float, epoch: float, reserve: float, budget: float) -> bool:
+    """Whether another epoch of islands (as long as the last, ``epoch`` seconds) and the front's
+    verification (``reserve`` seconds) fit in a ``budget`` of which ``spent`` seconds are spent."""
+    return spent + epoch + reserve <= budget
 
 
 def _islands_digest(config: ProgramConfig, count: int, every: int) -> str:
