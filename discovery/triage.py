@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from discovery.errors import InputError
+from discovery.forest import Forest
 from discovery.pcf.dynamics import eigenvalues
 from discovery.pcf.exact import walk
 from discovery.pcf.kernels import error_traces
@@ -106,8 +107,10 @@ class TriageModel:
 
     Attributes
     ----------
-    model : sklearn estimator or None
-        None when the labelled data had a single class (nothing to learn: everything is kept).
+    model : Forest or None
+        The fitted classifier's trees (:class:`discovery.forest.Forest`: a few flat arrays that
+        workers receive cheaply); None when the labelled data had a single class (nothing to
+        learn: everything is kept).
     threshold : float
         Candidates scored below it are dropped (−inf keeps everything).
     recall : float
@@ -132,7 +135,7 @@ class TriageModel:
         """Probability of *interesting* for each row (all ones without a model)."""
         if self.model is None or not len(X):
             return np.ones(len(X))
-        return self.model.predict_proba(binned(X, self.edges))[:, 1]
+        return self.model.probability(binned(X, self.edges))
 
     def keep(self, X: np.ndarray) -> np.ndarray:
         """Which rows ``drop`` keeps."""
@@ -170,8 +173,8 @@ def train(X: np.ndarray, y: np.ndarray, recall: float = 0.99, seed: int = 0) -> 
     model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, class_weight="balanced",
                                            early_stopping=False, random_state=seed)
     edges = bin_edges(X[~held])
-    model.fit(binned(X[~held], edges), y[~held])
-    scores = model.predict_proba(binned(X[held], edges))[:, 1]
+    model = Forest.from_sklearn(model.fit(binned(X[~held], edges), y[~held]))
+    scores = model.probability(binned(X[held], edges))
     positive = np.sort(scores[y[held]])
     # The largest threshold that keeps at least `recall` of the held-back positives.
     threshold = float(positive[int(math.floor((1.0 - recall) * len(positive)))])

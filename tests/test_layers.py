@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "discovery"
 # Bottom to top; a module may import from its own layer and those below.
 LAYERS = [
     ("errors", "version", "messages", "functions", "expression_cost", "expressions", "sequences"),
-    ("catalogs", "constants", "checkpoints", "evolution"),
+    ("catalogs", "constants", "checkpoints", "evolution", "forest"),
     ("pcf", "programs", "cmf"),
     ("identify", "cluster", "triage", "novelty", "store"),
     ("records",),

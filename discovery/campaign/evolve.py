@@ -65,11 +65,16 @@ _CROSSOVER_RATE = 0.5
 _TASKS_PER_SLOT = 3
 
 
-def _slices(n: int, executor, per_slot: int = _TASKS_PER_SLOT) -> np.ndarray:
-    """Bounds cutting n items into tasks for the executor, ``per_slot`` per slot (one task on a
-    single in-process slot)."""
+def _slices(n: int, executor) -> np.ndarray:
+    """Bounds cutting n items into tasks for the executor (one task on a single in-process slot)."""
     slots = max(1, executor.slots())
-    return np.linspace(0, n, min(n, 1 if slots == 1 else per_slot * slots) + 1).astype(int)
+    return np.linspace(0, n, min(n, 1 if slots == 1 else _TASKS_PER_SLOT * slots) + 1).astype(int)
+
+
+def _dealt(n: int, hands: int = 8) -> np.ndarray:
+    """0..n-1 dealt into ``hands`` hands, one after the other: 0, 8, 16, ..., 1, 9, 17, ...
+    (independent of the number of workers, so the stored units are too)."""
+    return np.concatenate([np.arange(h, n, hands) for h in range(hands)]).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,11 @@ class _Evaluator:
             self.met.update(_map_keys(self.executor, [(g["a"], g["b"]) for g in genomes]))
 
     def __call__(self, genomes: list) -> np.ndarray:
+        # Children come best scored first, and the best scored are the costly ones (they converge
+        # and get exact metrics): dealt out in a fixed order, every task gets its share of them.
+        # (Cut in score order, the first task held most of a generation's work.)
+        dealt = _dealt(len(genomes))
+        genomes = [genomes[i] for i in dealt]
         A, B = self.space.arrays(genomes)
         bounds = _slices(len(A), self.executor)
         chunks = [(k, A[lo:hi], B[lo:hi]) for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
@@ -244,8 +254,11 @@ class _Evaluator:
         result.write(self.store, self.cid, unit)
         self.found += result.identified
         self.met.update(self.keys(genomes[r.row]) for r in result.pcfs)
-        return objective_matrix(self.config.search["objectives"], A, B, list(result.pcfs), self.table,
-                                self.centroids, self.config.search["sample"])
+        F = objective_matrix(self.config.search["objectives"], A, B, list(result.pcfs), self.table,
+                             self.centroids, self.config.search["sample"])
+        out = np.empty_like(F)
+        out[dealt] = F
+        return out
 
 
 @dataclass(frozen=True)
@@ -356,9 +369,7 @@ class _Breeder:
         maker = ChildMaker(self.space, self.seed)
         if self.screen is not None:
             maker = ChildMaker(self.space, self.seed, depth=self.screen.depth, model=self.screen.model_for(generation))
-        # One task per slot: children cost alike, and every task carries the surrogate (some
-        # 800 kB pickled).
-        bounds = _slices(count, self.executor, per_slot=1) + first
+        bounds = _slices(count, self.executor) + first
         items = [(parents, generation, int(lo), int(hi - lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
         parts = {p["first"]: p for p in self.executor.map_unordered(maker, items)}
         if generation != self.generation:
