@@ -179,6 +179,9 @@ class NSGA2:
         more numbers until it has its children (at most 20 numbers per child wanted), exactly as
         one sequential loop would.  Without it children are drawn here from the engine's own
         random generator.
+    save : callable, optional
+        ``save(text)`` writes the checkpoint's text (:meth:`to_json`) to ``checkpoint`` in place
+        of the engine (a caller that writes it later, in order with its own writes).
     """
 
     def __init__(
@@ -201,6 +204,7 @@ class NSGA2:
         niche: Callable[[Any], Any] | None = None,
         niche_cap: int = 2,
         breed: Callable[[Parents, int, int, int], list] | None = None,
+        save: Callable[[str], None] | None = None,
     ):
         if population_size < 4:
             raise ValueError(f"population_size must be at least 4, got {population_size}")
@@ -218,6 +222,7 @@ class NSGA2:
         self.known = known
         self.niche, self.niche_cap = niche, niche_cap
         self.breed = breed
+        self.save = save
         self._new_share = 1.0  # of the children last bred, the share taken (sizes the requests)
         self.rng = np.random.default_rng(seed)
         self.state: EvolutionState | None = None
@@ -225,6 +230,9 @@ class NSGA2:
     # --- state ---------------------------------------------------------------------------
     def _save(self) -> None:
         if self.checkpoint is None or self.state is None:
+            return
+        if self.save is not None:
+            self.save(self.to_json())
             return
         self.state.rng_state = self.rng.bit_generator.state
         save_checkpoint(self.checkpoint, self.state, self.encode)

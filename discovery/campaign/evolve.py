@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -42,7 +43,7 @@ from discovery.campaign.progress import TimeBudget, progress_bar
 from discovery.campaign.strategy import CampaignRun, EvolvingStrategy
 from discovery.campaign.training import metric_value as _num
 from discovery.campaign.training import training_rows
-from discovery.checkpoints import decode_plain, encode_plain
+from discovery.checkpoints import decode_plain, encode_plain, write_atomically
 from discovery.evolution import NSGA2, Parents, breed_children
 from discovery.pcf.genome import GenomeSpace, canonical_key
 from discovery.records import PcfRecord, UnitResult, record_generation
@@ -216,11 +217,45 @@ class _Keys:
         self.known = {g: self.known[g] for g in population if g in self.known}
 
 
+class _Writer:
+    """The driver's writes -- a generation's unit, then its checkpoint -- in a thread of their own,
+    in that order, while the workers breed the next generation (they waited for them before).
+    A read of the store first waits for the writes queued before it (:meth:`flush`); a write's
+    error is raised in the search at the next write or flush."""
+
+    def __init__(self):
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evolve-writes")
+        self._pending: list = []
+
+    def submit(self, fn, *args) -> None:
+        """Queue ``fn(*args)`` after the writes queued before."""
+        for done in [f for f in self._pending if f.done()]:
+            self._pending.remove(done)
+            done.result()
+        self._pending.append(self._thread.submit(fn, *args))
+
+    def flush(self) -> None:
+        """Wait for every queued write (raising the first error)."""
+        pending, self._pending = self._pending, []
+        for f in pending:
+            f.result()
+
+    def close(self) -> None:
+        """Finish the queued writes and stop the thread (after an error or Ctrl-C too: what was
+        computed is stored, and the checkpoint stays behind its unit)."""
+        try:
+            self.flush()
+        finally:
+            self._thread.shutdown(wait=True)
+
+
 class _Evaluator:
     """The engine's ``evaluate``: the pipeline on the executor, one stored unit per generation."""
 
-    def __init__(self, config: PcfConfig, space, store, cid: int, executor, centroids, keys: _Keys):
+    def __init__(self, config: PcfConfig, space, store, cid: int, executor, centroids, keys: _Keys,
+                 writer: _Writer):
         self.config, self.space, self.store, self.cid = config, space, store, cid
+        self.writer = writer
         self.executor = executor
         ident = config.identify
         self.table = mobius_table_of(tuple(ident["constants"]) if ident["constants"] else None,
@@ -251,7 +286,7 @@ class _Evaluator:
         parts = dict(self.executor.map_unordered(BatchRunner(self.config), chunks))
         unit = 0 if self.engine.state is None else self.engine.state.generation + 1
         result = UnitResult.merged([parts[k] for k in range(len(chunks))], [int(lo) for lo in bounds[:-1]], unit)
-        result.write(self.store, self.cid, unit)
+        self.writer.submit(result.write, self.store, self.cid, unit)
         self.found += result.identified
         self.met.update(self.keys(genomes[r.row]) for r in result.pcfs)
         F = objective_matrix(self.config.search["objectives"], A, B, list(result.pcfs), self.table,
@@ -310,8 +345,9 @@ class _Screen:
     before ``due`` are bred and evaluated on the others instead of stalling the search.
     """
 
-    def __init__(self, config: PcfConfig, space, store, cid: int, executor):
+    def __init__(self, config: PcfConfig, space, store, cid: int, executor, writer: _Writer):
         self.config, self.space, self.store, self.cid = config, space, store, cid
+        self.writer = writer
         self.executor = executor
         self.depth = config.search["metrics_depth"]
         self.model = None
@@ -340,6 +376,7 @@ class _Screen:
     def _train(self, due: int):
         high = max(due - _TRAIN_LAG, 0)
         self.kept = {ab: v for ab, v in self.kept.items() if v[0] > high - _TRAIN_WINDOW}
+        self.writer.flush()
         A, B, y = training_rows(self.store, self.cid, min_unit=high - _TRAIN_WINDOW, max_unit=high)
         kept = [self.kept.get((tuple(a), tuple(b)), (None, None))[1] for a, b in zip(A.tolist(), B.tolist())]
         search = self.config.search
@@ -393,27 +430,38 @@ class Evolve(EvolvingStrategy):
     (minutes or generations) is spent; then clusters, representatives, families."""
 
     def run(self, run: CampaignRun) -> bool:
-        config, store, cid, search = run.config, run.store, run.campaign_id, run.config.search
+        config, store, cid = run.config, run.store, run.campaign_id
         if store.campaign(config.name)["finished"] is not None:
             return True
         space = GenomeSpace.from_config(config.space)
         executor = run.executor()
         centroids = np.array(store.cluster_centroids(exclude=cid), dtype=float).reshape(-1, 3)
         keys = _Keys(space)
-        evaluator = _Evaluator(config, space, store, cid, executor, centroids, keys)
-        screen = _Screen(config, space, store, cid, executor) if search["triage"] != "off" else None
+        writer = _Writer()
+        try:
+            return self._run(run, space, executor, centroids, keys, writer)
+        finally:
+            writer.close()
+
+    def _run(self, run: CampaignRun, space: GenomeSpace, executor, centroids, keys: _Keys, writer: _Writer) -> bool:
+        config, store, cid, search = run.config, run.store, run.campaign_id, run.config.search
+        evaluator = _Evaluator(config, space, store, cid, executor, centroids, keys, writer)
+        screen = _Screen(config, space, store, cid, executor, writer) if search["triage"] != "off" else None
+        path = run.folder / "evolution.json"
         engine = NSGA2(evaluator, space.mutate, keys, population_size=search["population"],
-                       seed=config.seed, checkpoint=run.folder / "evolution.json", checkpoint_every=1,
+                       seed=config.seed, checkpoint=path, checkpoint_every=1,
                        encode=encode_plain, decode=decode_plain, crossover=space.crossover,
                        crossover_rate=_CROSSOVER_RATE, screen=screen, offspring=search["offspring"],
                        known=evaluator.met.__contains__, niche=space.a_part, niche_cap=2,
-                       breed=_Breeder(space, config.seed, executor, keys, screen))
+                       breed=_Breeder(space, config.seed, executor, keys, screen),
+                       save=lambda text: writer.submit(write_atomically, path, text))
         evaluator.engine = engine
         if screen is not None:
             screen.engine = engine
         rng = np.random.default_rng(config.seed)
         state = engine.start([space.random(rng) for _ in range(search["population"])])
         if not evaluator.met:
+            writer.flush()
             evaluator.resume(state.generation)
         budget = TimeBudget(search["minutes"], state.extra.get("seconds", 0.0))
         generations = search["generations"]

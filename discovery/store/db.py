@@ -214,7 +214,10 @@ class Database:
                              f"{self.path / 'discoveries.db'}")
         self.readonly, self._readonly_why, target = self._open_mode(readonly)
         with self._guard("opening it"):
-            self.conn = sqlite3.connect(target, uri=self.readonly, timeout=self.timeout, isolation_level=None)
+            # Any one thread at a time: an evolve campaign stores its generations from a writer
+            # thread while the next one is bred (discovery.campaign.evolve), never concurrently.
+            self.conn = sqlite3.connect(target, uri=self.readonly, timeout=self.timeout, isolation_level=None,
+                                        check_same_thread=False)
         try:
             self._open(max_pages)
         except BaseException:
