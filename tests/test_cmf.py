@@ -245,8 +245,8 @@ def test_ramanujantools_agrees_when_installed():
                    - ours.limit((1, 1), (1, 1), 200, 50)) < mpmath.mpf(10) ** -40
 
 
-# zeta3's diagonal has a common factor (k + 1)^3 taken out of its blocks; entries of degree <= 2
-# (pi, hyp1f1) make blocks 32 long.
+# zeta3's diagonal has a common factor (k + 1)^3 taken out of its steps (a rising factorial over a
+# walk), ln2's (2, 1) blocks one of degree 31 taken out of every block, hyp1f1's denominator is x.
 @pytest.mark.parametrize("name, direction, start", [("zeta3", (1, 1), (1, 1)), ("ln2", (2, 1), (1, 2)),
                                                     ("hyp1f1", (1, 0), (1, 1)), ("pi", (1, 1), (1, 1))])
 def test_blocked_walk_matches_step_by_step(name, direction, start):
@@ -257,7 +257,9 @@ def test_blocked_walk_matches_step_by_step(name, direction, start):
         mat, den = mat * m, den * d
     walk = steps.walk(53, 3)
     assert (walk.matrix, walk.denominator) == (mat, den)
-    assert steps._blocked[2] == (32 if name in ("pi", "hyp1f1") else 16)
+    plan = steps._plan
+    assert plan.common.linear == (((1, 3),) if name == "zeta3" else ())
+    assert [kind for kind, _ in plan.block_scalars] == (["scale"] if name == "ln2" else [])
     assert [w.matrix for w in steps.walks([20, 53])][1] == steps.walk(53).matrix
 
 
