@@ -141,7 +141,7 @@ def _sequential(steps, depth: int, first: int) -> tuple:
 
 
 TRAJECTORIES = [("zeta3", 2), ("e", 2), ("pi", 2), ("ln2", 2), ("zeta2", 2), ("catalan", 2), ("hyp1f1", 2),
-                ("hyp2f1_minus1", 3), ("hyp2f1_derived", 3)]
+                ("hyp2f1_minus1", 3), ("hyp2f1_derived", 3), ("hyp3f2_minus1", 5)]
 
 
 @settings(max_examples=40, deadline=None)
