@@ -283,14 +283,14 @@ def test_ramanujantools_agrees_when_installed():
 @pytest.mark.parametrize("name, direction, start", [("zeta3", (1, 1), (1, 1)), ("ln2", (2, 1), (1, 2)),
                                                     ("hyp1f1", (1, 0), (1, 1)), ("pi", (1, 1), (1, 1))])
 def test_blocked_walk_matches_step_by_step(name, direction, start):
-    steps = known_cmf(name).compiled(direction, start)
+    steps = known_cmf(name).compiled(direction, start, cached=False)
+    plan = steps._plan  # built: the short walk below takes the blocks
     mat, den = steps.at(3)
     for k in range(4, 3 + 53):
         m, d = steps.at(k)
         mat, den = mat * m, den * d
     walk = steps.walk(53, 3)
     assert (walk.matrix, walk.denominator) == (mat, den)
-    plan = steps._plan
     assert plan.common.linear == (((1, 3),) if name == "zeta3" else ())
     assert [kind for kind, _ in plan.block_scalars] == (["scale"] if name == "ln2" else [])
     assert [w.matrix for w in steps.walks([20, 53])][1] == steps.walk(53).matrix
@@ -298,4 +298,6 @@ def test_blocked_walk_matches_step_by_step(name, direction, start):
 
 def test_undefined_step_inside_a_block_is_named():
     with pytest.raises(InputError, match="step 4 "):
-        known_cmf("pi").walk((-1, 1), (5, 2), 40)
+        known_cmf("pi").walk((-1, 1), (5, 2), 40)  # step by step
+    with pytest.raises(InputError, match="step 4 "):
+        known_cmf("pi").walk((-1, 1), (5, 2), 300)  # by blocks: the denominator's product is 0

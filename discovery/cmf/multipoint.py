@@ -161,13 +161,13 @@ class Multipoint:
         quotient_widths = np.ones(len(coeffs), dtype=np.int64)
         shifts = np.array([(d & -d).bit_length() - 1 for d in divisors], dtype=np.int64)
         for e, cs in enumerate(coeffs):
-            partial, w = 0, 1
-            for d, c in enumerate(cs):
+            partial, bits = 0, []
+            for c in cs:
                 partial = partial * self.largest + abs(c)
-                # The partial value, the coefficient itself and the sign bit fit: while they do,
-                # a wider modulus takes the value by sign extension.
-                w = max(w, (partial.bit_length() + _LIMB) // _LIMB)
-                widths[e, d] = w
+                bits.append(partial.bit_length())
+            # The partial value, the coefficient itself and the sign bit fit: while they do, a
+            # wider modulus takes the value by sign extension.
+            widths[e] = np.maximum.accumulate((np.array(bits, dtype=np.int64) + _LIMB) // _LIMB)
             bound = partial if bounds[e] is None else min(partial, int(bounds[e]))
             quotient_widths[e] = (bound // divisors[e]).bit_length() // _LIMB + 1
             # Only the value's residue modulo 2^(shift + 32 quotient width) is needed: past that
@@ -208,8 +208,9 @@ class Multipoint:
 def _limb_array(rows: list[list[int]], width: int) -> np.ndarray:
     """Integers modulo 2^(32 width) (two's complement) as ``width`` little-endian 32-bit limbs, in an
     array of shape (len(rows), len(row), width)."""
-    modulus = 1 << (_LIMB * width)
-    raw = b"".join((c % modulus).to_bytes(4 * width, "little") for row in rows for c in row)
+    size, top = 4 * width, _LIMB * width
+    raw = b"".join(c.to_bytes(size, "little", signed=True) if c.bit_length() < top else
+                   (c % (1 << top)).to_bytes(size, "little") for row in rows for c in row)
     return np.frombuffer(raw, dtype="<u4").reshape(len(rows), -1, width).astype(np.uint32)
 
 

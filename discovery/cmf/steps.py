@@ -44,6 +44,9 @@ MAX_DPS = 100_000
 # Steps per block, a power of 2: measured by scripts/bench_cmf.py at depth 1,000 on the zeta3,
 # e, pi and ln2 trajectories, 32 is best for all of them (16 and 64 are 5 to 40 % slower).
 _BLOCK = 32
+# Below this depth a walk of a trajectory whose blocks are not built yet goes step by step: building
+# them (about 1.5 ms on the zeta3 diagonal) costs what 350 flint steps do.
+_BLOCKED_DEPTH = 256
 
 _MPZ = type(mpz(1))
 _Factors = tuple  # of (integer, exponent) pairs, multiplied out when read
@@ -179,6 +182,14 @@ class StepPolynomials:
         if depth == 0:
             return Walk([int(i == j) for i in range(r) for j in range(r)])
         first, depth = int(first), int(depth)
+        if depth < _BLOCKED_DEPTH and "_plan" not in self.__dict__:
+            # A short walk of a trajectory not walked far yet (the few steps a PCF's Möbius map
+            # is fitted on): step by step in flint, cheaper than building the blocks.
+            mat, den = self.at(first)
+            for k in range(first + 1, first + depth):
+                m, d = self.at(k)
+                mat, den = mat * m, den * d
+            return Walk.from_matrix(mat, den)
         plan = self._plan
         size = plan.size
         tail = first + depth // size * size
