@@ -189,6 +189,7 @@ def test_walk_value_is_correctly_rounded_whatever_the_scale():
     assert scaled.scale == 7**300
     assert scaled.matrix == fmpz_mat(2, 2, [int(v) * 7**300 for v in core])
     assert int(scaled.denominator) == 5
+    assert scaled == Walk.from_matrix(scaled.matrix, 5) and scaled != plain
     with pytest.raises(ZeroDivisionError):
         Walk([1, 2, 1, 3], 1, ((mpz(0), 2),)).value(10)
 

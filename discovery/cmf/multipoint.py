@@ -16,6 +16,7 @@ touch few limbs.
 
 from __future__ import annotations
 
+import copy
 from typing import Sequence
 
 import gmpy2
@@ -147,42 +148,68 @@ class Multipoint:
                  bounds: Sequence[int | None] | None = None):
         if not 0 <= largest <= MAX_POINT:
             raise ValueError(f"points must lie in 0..{MAX_POINT}, got a largest point of {largest}")
-        divisors = [1] * len(polys) if divisors is None else [int(d) for d in divisors]
         bounds = [None] * len(polys) if bounds is None else list(bounds)
-        if len(divisors) != len(polys) or min(divisors, default=1) < 1 or len(bounds) != len(polys):
-            raise ValueError(f"one positive divisor and one bound (or None) per polynomial, got {divisors} and "
-                             f"{bounds}")
+        if len(bounds) != len(polys):
+            raise ValueError(f"one bound (or None) per polynomial, got {bounds}")
         self.largest = int(largest)
         self.count = len(polys)
+        self.degree = max((p.degree() for p in polys), default=-1)
         coeffs = [[int(c) for c in reversed(p.coeffs())] or [0] for p in polys]
         n_coeffs = max(len(c) for c in coeffs)
-        coeffs = [[0] * (n_coeffs - len(c)) + c for c in coeffs]
-        widths = np.ones((len(coeffs), n_coeffs), dtype=np.int64)
-        quotient_widths = np.ones(len(coeffs), dtype=np.int64)
-        shifts = np.array([(d & -d).bit_length() - 1 for d in divisors], dtype=np.int64)
-        for e, cs in enumerate(coeffs):
+        self._ints = [[0] * (n_coeffs - len(c)) + c for c in coeffs]
+        self._horner_widths = np.ones((len(coeffs), n_coeffs), dtype=np.int64)
+        self._bounds = []
+        for e, cs in enumerate(self._ints):
             partial, bits = 0, []
             for c in cs:
                 partial = partial * self.largest + abs(c)
                 bits.append(partial.bit_length())
             # The partial value, the coefficient itself and the sign bit fit: while they do, a
             # wider modulus takes the value by sign extension.
-            widths[e] = np.maximum.accumulate((np.array(bits, dtype=np.int64) + _LIMB) // _LIMB)
-            bound = partial if bounds[e] is None else min(partial, int(bounds[e]))
-            quotient_widths[e] = (bound // divisors[e]).bit_length() // _LIMB + 1
-            # Only the value's residue modulo 2^(shift + 32 quotient width) is needed: past that
-            # width the modulus stops growing (and never extends a value it does not hold).
-            cap = -(-(int(shifts[e]) + _LIMB * int(quotient_widths[e])) // _LIMB)
-            widths[e] = np.minimum(widths[e], cap)
-        self.width = int(widths.max())
-        self._widths = widths
-        self._coeffs = _limb_array(coeffs, self.width)
+            self._horner_widths[e] = np.maximum.accumulate((np.array(bits, dtype=np.int64) + _LIMB) // _LIMB)
+            self._bounds.append(partial if bounds[e] is None else min(partial, int(bounds[e])))
+        self._coeffs = None
+        self._set_divisors([1] * len(polys) if divisors is None else divisors)
+
+    def divided(self, divisors: Sequence[int]) -> "Multipoint":
+        """The same polynomials and points with their values divided by ``divisors`` (as the
+        ``divisors`` argument; the coefficients' limbs are shared where wide enough)."""
+        out = copy.copy(self)
+        out._set_divisors(divisors)
+        return out
+
+    def _set_divisors(self, divisors: Sequence[int]) -> None:
+        divisors = [int(d) for d in divisors]
+        if len(divisors) != self.count or min(divisors, default=1) < 1:
+            raise ValueError(f"one positive divisor per polynomial, got {divisors}")
+        shifts = np.array([(d & -d).bit_length() - 1 for d in divisors], dtype=np.int64)
+        quotient_widths = np.array([(b // d).bit_length() // _LIMB + 1 for b, d in zip(self._bounds, divisors)],
+                                   dtype=np.int64)
+        # Only a value's residue modulo 2^(shift + 32 quotient width) is needed: past that width
+        # the modulus stops growing (and never extends a value it does not hold).
+        caps = -(-(shifts + _LIMB * quotient_widths) // _LIMB)
+        self._widths = np.minimum(self._horner_widths, caps[:, None])
+        self.width = int(self._widths.max())
+        if self._coeffs is None or self._coeffs.shape[2] < self.width:
+            self._coeffs = _limb_array(self._ints, self.width)
         self._divide = np.array([d != 1 for d in divisors], dtype=np.bool_)
         self._shifts = shifts
         self._inverses = _limb_array([[pow(d >> int(s), -1, 1 << (_LIMB * int(w)))]
-                                      for d, s, w in zip(divisors, shifts, quotient_widths)], self.width)[:, 0, :]
+                                      for d, s, w in zip(divisors, shifts, quotient_widths)],
+                                     self._coeffs.shape[2])[:, 0, :]
         self._quotient_widths = quotient_widths
         self._record = 2 + 4 * int(quotient_widths.max())
+
+    def fixed_divisor(self, count: int | None = None) -> int:
+        """:func:`fixed_divisor` of the first ``count`` polynomials (all by default), from their
+        values at 0..degree (which must not pass ``largest``); of the values as divided."""
+        count = self.count if count is None else count
+        if self.degree < 0 or count == 0:
+            return 0
+        if self.degree > self.largest:
+            raise ValueError(f"a fixed divisor needs the points 0..{self.degree}, past {self.largest}")
+        values = self.flat(np.arange(self.degree + 1, dtype=np.int64))
+        return int(gmpy2.gcd(*(v for i, v in enumerate(values) if i % self.count < count)))
 
     def __call__(self, points: Sequence[int]) -> list[list]:
         """The values (gmpy2 ``mpz``) of every polynomial at every point: one list per point."""
@@ -220,7 +247,6 @@ def fixed_divisor(polys: Sequence[fmpz_poly]) -> int:
     a_i of p in the binomial basis, p(k) = sum a_i C(k, i), are integer combinations of each other
     (a_i is the i-th forward difference at 0).  A product of steps has a large one: on the zeta3
     diagonal, 232 bits of each block of 32 steps, a product of primes up to 32."""
-    top = max((p.degree() for p in polys), default=-1)
-    if top < 0:
+    if not polys:
         return 0
-    return int(gmpy2.gcd(*Multipoint(polys, top).flat(np.arange(top + 1, dtype=np.int64))))
+    return Multipoint(polys, max(max(p.degree() for p in polys), 0)).fixed_divisor()

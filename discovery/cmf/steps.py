@@ -33,7 +33,7 @@ import sympy
 from flint import fmpq_poly, fmpz, fmpz_mat, fmpz_poly
 from gmpy2 import mpz
 
-from discovery.cmf.multipoint import Multipoint, fixed_divisor
+from discovery.cmf.multipoint import Multipoint
 from discovery.cmf.products import linear_product, matmul, scalar_tree, tree
 from discovery.errors import InputError
 
@@ -85,6 +85,18 @@ class Walk:
             raise ValueError(f"a walk's core is a square matrix of size 2 or more, got {len(self.core)} entries")
         self.scale_factors = _factors(scale)
         self.denominator_factors = _factors(denominator)
+
+    def __repr__(self):
+        bits = max(v.bit_length() for v in self.core)
+        return f"Walk(rank {self.rank}, core of {bits} bits, {len(self.scale_factors)} scale factors)"
+
+    def __eq__(self, other):
+        """Equal products (as matrix and denominator, whatever factors they are held in)."""
+        if not isinstance(other, Walk):
+            return NotImplemented
+        return (self.matrix, self.denominator) == (other.matrix, other.denominator)
+
+    __hash__ = None
 
     @classmethod
     def from_matrix(cls, matrix: fmpz_mat, denominator) -> "Walk":
@@ -208,7 +220,7 @@ class StepPolynomials:
         scale, den = [], []
         for out, f in ((scale, plan.common), (den, plan.denominator)):
             out += f.closed_form(first, depth)
-        if plan.divisor != 1 and tail > first:
+        if tail > first and plan.divisor != 1:
             scale.append((mpz(plan.divisor), (tail - first) // size))
         for values, (out, _) in zip(scalars, plan.block_scalars):
             (scale if out == "scale" else den).extend((v, 1) for v in values)
@@ -287,7 +299,7 @@ class StepPolynomials:
             block_polys.append(h)
         roots = tuple(-int(p.coeffs()[0]) for p, _ in h.factor()[1] if p.degree() == 1 and p.coeffs()[1] == 1)
         return _WalkPlan(_BLOCK, tuple(block + block_polys), tuple(single + single_polys), common, den,
-                         tuple(block_scalars), tuple(single_scalars), fixed_divisor(block) or 1, roots)
+                         tuple(block_scalars), tuple(single_scalars), roots)
 
 
 def _split(values: list, rr: int, leaves: list, scalars: list) -> None:
@@ -345,23 +357,38 @@ class _WalkPlan:
     denominator: _Factor
     block_scalars: tuple
     single_scalars: tuple
-    divisor: int
     h_roots: tuple[int, ...]
     _evaluators: dict = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def divisor(self) -> int:
+        """The fixed divisor of the block's matrix entries (known once a block evaluator is made)."""
+        return self._evaluators["divisor"]
+
     def evaluator(self, block: bool, top: int) -> Multipoint:
         """The evaluator of the block's (or one step's) polynomials at points below ``top``: one
-        per power of two of the largest point, since the limbs are sized for it."""
+        per power of two of the largest point, since the limbs are sized for it.  The first block
+        evaluator finds the blocks' fixed divisor from its own values at 0..degree."""
         largest = (1 << max(int(top - 1).bit_length(), 4)) - 1
         key = (block, largest)
         if key not in self._evaluators:
             if block:
                 rr = len(self.block) - len(self.block_scalars)
-                divisors = [self.divisor] * rr + [1] * len(self.block_scalars)
-                self._evaluators[key] = Multipoint(self.block, largest, divisors, self._block_bounds(largest))
+                if "divisor" not in self._evaluators:
+                    wide = max(largest, len(self.block) and max(p.degree() for p in self.block))
+                    plain = Multipoint(self.block, wide, None, self._block_bounds(wide))
+                    self._evaluators["divisor"] = plain.fixed_divisor(rr) or 1
+                    if wide == largest:
+                        self._evaluators[key] = plain.divided(self._divisors(rr))
+                        return self._evaluators[key]
+                self._evaluators[key] = Multipoint(self.block, largest, self._divisors(rr),
+                                                   self._block_bounds(largest))
             else:
                 self._evaluators[key] = Multipoint(self.single, largest)
         return self._evaluators[key]
+
+    def _divisors(self, rr: int) -> list[int]:
+        return [self.divisor] * rr + [1] * len(self.block_scalars)
 
     def _block_bounds(self, largest: int) -> list:
         """Bounds of the block polynomials' values over 0..largest, far below their coefficients'
