@@ -306,10 +306,9 @@ def _split(values: list, rr: int, leaves: list, scalars: list) -> None:
     """Cut a multipoint evaluation (per point: r * r matrix entries, then scalars) into leaves and
     the scalars' value lists."""
     width = rr + len(scalars)
-    for o in range(0, len(values), width):
-        leaves.append(tuple(values[o:o + rr]))
-        for j, out in enumerate(scalars):
-            out.append(values[o + rr + j])
+    leaves += [tuple(values[o:o + rr]) for o in range(0, len(values), width)]
+    for j, out in enumerate(scalars):
+        out += values[rr + j::width]
 
 
 @dataclass(frozen=True)
