@@ -1,12 +1,16 @@
-"""Trajectory walks of depth 1,000 per second: this engine (flint integer polynomials, binary
-splitting; and a plain left-to-right product for comparison) against ramanujantools when it is
-installed, on the same trajectories in the same run, with the limits checked to agree.
+"""Trajectory walks of depth 1,000 per second: this engine (blocks of steps evaluated in a numba
+kernel, a product tree of gmpy2 integers; and a plain left-to-right product of flint matrices for
+comparison) against ramanujantools when it is installed, on the same trajectories in the same
+run, with the limits checked to agree.
 
-Two ratios: ``ratio`` with the trajectory compiled once (its step polynomials and blocks kept, as
-ramanujantools keeps its trajectory matrix in an lru_cache), ``ratio+c`` compiling it again for
-every walk.  The timings of the three are interleaved (one of each per round, best of the rounds),
-so that a busy spell of a shared machine falls on all of them; ramanujantools' own times vary by
-3x from call to call (sympy's caches), which the best of several rounds absorbs.
+Three ratios: ``ratio`` with the trajectory compiled once (its step polynomials and blocks kept,
+as ramanujantools keeps its trajectory matrix in an lru_cache); ``ratio+m`` also reading the
+walk's ``matrix``, the product with its scalar factor multiplied in (a walk holds it apart, as
+``scale * core / denominator``, and its value needs only ``core``: see discovery.cmf.steps);
+``ratio+c`` compiling the trajectory again for every walk.  The timings are interleaved (one of
+each per round, best of the rounds), so that a busy spell of a shared machine falls on all of
+them; ramanujantools' own times vary by 3x from call to call (sympy's caches), which the best of
+several rounds absorbs.
 
     PYTHONPATH=. python scripts/bench_cmf.py [--depth 1000] [--repeat 15]
 """
@@ -18,7 +22,7 @@ import mpmath
 import sympy
 
 from discovery.cmf import known_cmf
-from discovery.cmf.field import Walk
+from discovery.cmf.steps import Walk
 
 CASES = [("zeta3", (1, 1), (1, 1)), ("e", (1, 1), (1, 1)), ("pi", (1, 1), (1, 1)), ("ln2", (2, 1), (1, 2))]
 
@@ -28,7 +32,7 @@ def _sequential(steps, depth: int) -> Walk:
     for k in range(1, depth):
         m, d = steps.at(k)
         mat, den = mat * m, den * d
-    return Walk(mat, den)
+    return Walk.from_matrix(mat, den)
 
 
 def _rates(fns, repeat: int) -> list[tuple[float, object]]:
@@ -54,13 +58,14 @@ def main() -> None:
     except ImportError:
         known_cmfs = None
         print("ramanujantools is not installed: timing this engine only")
-    print(f"{'trajectory':28} {'binary/s':>9} {'+compile/s':>10} {'sequential/s':>12} {'rt/s':>8} {'ratio':>7} "
-          f"{'ratio+c':>7}  agree")
+    print(f"{'trajectory':28} {'walk/s':>8} {'+matrix/s':>9} {'+compile/s':>10} {'sequential/s':>12} {'rt/s':>8} "
+          f"{'ratio':>7} {'ratio+m':>7} {'ratio+c':>7}  agree")
     x, y = sympy.symbols("x y")
     for name, direction, start in CASES:
         cmf = known_cmf(name)
         steps = cmf.compiled(direction, start)
         fns = [lambda s=steps: s.walk(args.depth),
+               lambda s=steps: s.walk(args.depth).matrix,
                # A fresh compile each time: the blocked polynomials are built again too.
                lambda c=cmf, t=direction, s=start: c.compiled(t, s, cached=False).walk(args.depth)]
         if known_cmfs is not None:
@@ -71,19 +76,20 @@ def main() -> None:
             traj, pos = {x: direction[0], y: direction[1]}, {x: start[0], y: start[1]}
             fns.append(lambda f=theirs, t=traj, p=pos: f.limit(t, args.depth, p))
         rates = _rates(fns, args.repeat)
-        (ours, walk), (whole, _) = rates[:2]
+        (ours, walk), (full, _), (whole, _) = rates[:3]
         seq, walk2 = _rates([lambda s=steps: _sequential(s, args.depth)], min(args.repeat, 3))[0]
         assert walk2.value(60) == walk.value(60)
+        assert (walk2.matrix, walk2.denominator) == (walk.matrix, walk.denominator)
         label = f"{name} {direction} from {start}"
         if known_cmfs is None:
-            print(f"{label:28} {ours:9.1f} {whole:10.1f} {seq:12.1f}")
+            print(f"{label:28} {ours:8.1f} {full:9.1f} {whole:10.1f} {seq:12.1f}")
             continue
-        rt, limit = rates[2]
+        rt, limit = rates[3]
         rational = limit.as_rational()
         with mpmath.workdps(60):
             agree = abs(mpmath.mpf(rational.p) / rational.q - walk.value(60)) < mpmath.mpf(10) ** -50
-        print(f"{label:28} {ours:9.1f} {whole:10.1f} {seq:12.1f} {rt:8.1f} {ours / rt:6.1f}x {whole / rt:6.1f}x  "
-              f"{agree}")
+        print(f"{label:28} {ours:8.1f} {full:9.1f} {whole:10.1f} {seq:12.1f} {rt:8.1f} {ours / rt:6.1f}x "
+              f"{full / rt:6.1f}x {whole / rt:6.1f}x  {agree}")
 
 
 if __name__ == "__main__":

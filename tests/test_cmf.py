@@ -28,7 +28,10 @@ FAST = {
     "hyp2f1_derived": [((1, 1, 1), (1, 1, 1)), ((1, 0, 0), (1, 1, 1)), ((2, 1, 0), (1, 2, 1))],
     "zeta2": [((1, 1), (1, 1)), ((2, 1), (1, 2))],
     "catalan": [((1, 1), (1, 1)), ((1, 1), (1, 0)), ((2, 1), (1, 2))],
+    "hyp3f2_minus1": [((0, 0, 1, 1, 1), (Fraction(1, 2), Fraction(1, 2), 1, Fraction(3, 2), Fraction(3, 2))),
+                      ((0, 0, 1, 1, 1), (Fraction(1, 2), Fraction(1, 2), 2, Fraction(5, 2), Fraction(5, 2)))],
 }
+RANK2 = [name for name in sorted(FAST) if known_cmf(name).rank == 2]
 
 
 def test_every_shipped_cmf_has_trajectories_under_test():
@@ -69,7 +72,7 @@ def test_apery_zeta2_is_the_zeta2_diagonal():
     assert equivalence_key(traj.pcf) == equivalence_key(PCF("11n^2 + 11n + 3", "n^4"))
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.parametrize("name", RANK2)
 def test_trajectory_limits_equal_pcf_limits(name):
     cmf = known_cmf(name)
     for direction, start in FAST[name]:
@@ -87,7 +90,7 @@ def test_shipped_examples_reach_their_constants(name):
     for ex in known_examples(name):
         with mpmath.workdps(50):
             expected = sympy.N(to_sympy(ex["limit"]), 50)
-            value = cmf.limit(tuple(ex["direction"]), tuple(ex["start"]), depth=400, dps=50)
+            value = cmf.limit(ex["direction"], ex["start"], depth=400, dps=50)
             assert abs(value - mpmath.mpf(str(expected))) < mpmath.mpf(10) ** -30
 
 
@@ -135,6 +138,31 @@ def test_rational_start_and_backward_step():
     assert sympy.Matrix(back.matrix.tolist()) / int(back.denominator) == _reference_walk(cmf, (0, -1), (3, 10), 3)
 
 
+def _annihilates(polys, steps, rows: int) -> None:
+    """The recurrence sum_j P_j(N) x_(N+j) = 0 holds on every row of the walks' first column."""
+    walks = steps.walks(list(range(1, 12)))
+    for N in range(1, 8):
+        for row in range(rows):
+            xs = [Fraction(int(walks[N - 1 + j].matrix[row, 0]), int(walks[N - 1 + j].denominator))
+                  for j in range(len(polys))]
+            coeffs = [sum(c * N ** k for k, c in enumerate(reversed(p))) for p in polys]
+            assert sum(c * v for c, v in zip(coeffs, xs)) == 0
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(FAST) if n not in RANK2])
+def test_rank3_shipped_trajectories_converge_to_mobius_images_of_their_constant(name):
+    # No PCF here: the limit itself, found (by PSLQ) to be (a c + b)/(g c + d) with small integers.
+    cmf = known_cmf(name)
+    for direction, start in FAST[name]:
+        with mpmath.workdps(80):
+            value = cmf.limit(direction, start, 600, 80)
+            assert abs(value - cmf.limit(direction, start, 300, 80)) < mpmath.mpf(10) ** -60
+            c = mpmath.mpf(str(sympy.N(to_sympy(cmf.constant), 80)))
+            rel = mpmath.pslq([value * c, value, c, 1], maxcoeff=1000, maxsteps=10**5)
+            assert rel is not None and (rel[0], rel[1]) != (0, 0) and (rel[0], rel[2]) != (0, 0), (direction, start)
+            assert abs(rel[0] * value * c + rel[1] * value + rel[2] * c + rel[3]) < mpmath.mpf(10) ** -60
+
+
 def test_rank3_recurrence_annihilates_the_walk():
     # A rank-3 field: the ln2 field beside a scalar one, conjugated by a constant matrix so that no
     # coordinate stays apart; the recurrence found must annihilate every row of the first column.
@@ -145,14 +173,7 @@ def test_rank3_recurrence_annihilates_the_walk():
     assert field.is_conservative()
     polys = recurrence_polynomials(field, (1, 1), (1, 1))
     assert len(polys) == 4
-    steps = field.compiled((1, 1), (1, 1))
-    walks = steps.walks(list(range(1, 12)))
-    for N in range(1, 8):
-        for row in range(3):
-            xs = [int(walks[N - 1 + j].matrix[row, 0]) * int(walks[-1].denominator // walks[N - 1 + j].denominator)
-                  for j in range(4)]
-            coeffs = [sum(c * N ** k for k, c in enumerate(reversed(p))) for p in polys]
-            assert sum(c * v for c, v in zip(coeffs, xs)) == 0
+    _annihilates(polys, field.compiled((1, 1), (1, 1)), 3)
 
 
 def test_rank3_backward_steps_match_slow_reference():
@@ -233,6 +254,18 @@ def test_bad_user_files_are_refused(tmp_path, text, message):
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
+def test_3f2_field_equals_ramanujantools_pfq_when_installed():
+    # Derived here from the 3F2 equation; ramanujantools builds the same field its own way.
+    pfq = pytest.importorskip("ramanujantools.cmf.pfq", reason="ramanujantools is not installed")
+    theirs = pfq.pFq(3, 2, -1)
+    ours = known_cmf("hyp3f2_minus1")
+    names = dict(zip(sympy.symbols("x0 x1 x2 y0 y1"), ours.symbols))
+    assert {str(names[a]) for a in theirs.matrices} == set(ours.axes)
+    for axis, m in theirs.matrices.items():
+        diff = sympy.Matrix(m).subs(names, simultaneous=True) - ours.matrices[str(names[axis])]
+        assert all(sympy.cancel(e) == 0 for e in diff), axis
+
+
 def test_ramanujantools_agrees_when_installed():
     rt = pytest.importorskip("ramanujantools.cmf.known_cmfs", reason="ramanujantools is not installed")
     x, y = sympy.symbols("x y")
@@ -245,22 +278,26 @@ def test_ramanujantools_agrees_when_installed():
                    - ours.limit((1, 1), (1, 1), 200, 50)) < mpmath.mpf(10) ** -40
 
 
-# zeta3's diagonal has a common factor (k + 1)^3 taken out of its blocks; entries of degree <= 2
-# (pi, hyp1f1) make blocks 32 long.
+# zeta3's diagonal has a common factor (k + 1)^3 taken out of its steps (a rising factorial over a
+# walk), ln2's (2, 1) blocks one of degree 31 taken out of every block, hyp1f1's denominator is x.
 @pytest.mark.parametrize("name, direction, start", [("zeta3", (1, 1), (1, 1)), ("ln2", (2, 1), (1, 2)),
                                                     ("hyp1f1", (1, 0), (1, 1)), ("pi", (1, 1), (1, 1))])
 def test_blocked_walk_matches_step_by_step(name, direction, start):
-    steps = known_cmf(name).compiled(direction, start)
+    steps = known_cmf(name).compiled(direction, start, cached=False)
+    plan = steps._plan  # built: the short walk below takes the blocks
     mat, den = steps.at(3)
     for k in range(4, 3 + 53):
         m, d = steps.at(k)
         mat, den = mat * m, den * d
     walk = steps.walk(53, 3)
     assert (walk.matrix, walk.denominator) == (mat, den)
-    assert steps._blocked[2] == (32 if name in ("pi", "hyp1f1") else 16)
+    assert plan.common.linear == (((1, 3),) if name == "zeta3" else ())
+    assert [kind for kind, _ in plan.block_scalars] == (["scale"] if name == "ln2" else [])
     assert [w.matrix for w in steps.walks([20, 53])][1] == steps.walk(53).matrix
 
 
 def test_undefined_step_inside_a_block_is_named():
     with pytest.raises(InputError, match="step 4 "):
-        known_cmf("pi").walk((-1, 1), (5, 2), 40)
+        known_cmf("pi").walk((-1, 1), (5, 2), 40)  # step by step
+    with pytest.raises(InputError, match="step 4 "):
+        known_cmf("pi").walk((-1, 1), (5, 2), 300)  # by blocks: the denominator's product is 0

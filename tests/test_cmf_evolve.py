@@ -173,3 +173,19 @@ def test_a_dask_cluster_stores_what_one_process_stores(reference, tmp_path):
     result = run_campaign(cfg, tmp_path / "reference.db", progress=False, plots=False, scheduler="local:2")
     assert result.complete
     assert snapshot(tmp_path / "reference.db") == reference["snapshot"]
+
+
+def test_max_units_stops_after_that_many_generations_and_resumes(reference, tmp_path):
+    # A unit is a generation (the initial population is unit 0): --max-units 1 stores one, leaves
+    # the campaign open, and the next run goes on from the checkpoint; the last one spends the
+    # budget and closes it, and the database ends as an uninterrupted run's.
+    cfg = tmp_path / "cmf-ev.toml"
+    shutil.copy(reference["config"], cfg)
+    db = tmp_path / "reference.db"
+    complete = []
+    for units in ([0], [0, 1], [0, 1, 2]):
+        complete.append(run_campaign(cfg, db, max_units=1, progress=False, plots=False).complete)
+        assert [u[1] for u in snapshot(db)["units"]] == units
+    assert complete == [False, False, True]
+    assert snapshot(db) == reference["snapshot"]
+    assert run_campaign(cfg, db, max_units=1, progress=False, plots=False).complete  # nothing left to do

@@ -324,6 +324,7 @@ class CmfEvolve(EvolvingStrategy):
                        encode=encode_plain, decode=decode_plain, crossover=space.crossover, crossover_rate=0.3,
                        known=tried)
         evaluator.engine = engine
+        capped = run.units_cap()  # counted before the initial population is stored
         rng = np.random.default_rng(config.seed)
         initial = [space.random(rng) for _ in range(search["population"])]
         state = engine.start(initial)
@@ -331,8 +332,13 @@ class CmfEvolve(EvolvingStrategy):
             evaluator.resume(initial, state.extra, state.generation)
         budget = TimeBudget(search["minutes"], state.extra.get("seconds", 0.0))
         generations = search["generations"]
-        if state.extra.get("exhausted"):
-            return True
+
+        def spent(st) -> bool:
+            return bool(st.extra.get("exhausted") or budget.exhausted(st.extra.get("seconds", budget.before))
+                        or (generations is not None and st.generation >= generations))
+
+        if spent(state) or capped():
+            return spent(state)
         with progress_bar(config.name, "evolving", generations, "gen", run.progress, initial=state.generation) as bar:
 
             def tick(st):
@@ -343,9 +349,9 @@ class CmfEvolve(EvolvingStrategy):
                 st.extra.update(evaluator.extra(), seconds=budget.spent())
                 bar.update(1)
                 bar.set_postfix(evaluations=st.evaluations, identified=evaluator.found)
-                return exhausted or budget.exhausted(st.extra["seconds"])
+                return exhausted or budget.exhausted(st.extra["seconds"]) or capped()
 
             left = None if generations is None else max(0, generations - state.generation)
-            if left != 0 and not budget.exhausted(budget.before):
-                engine.run([], generations=left, seconds=budget.left(), callback=tick)
-        return True
+            engine.run([], generations=left, seconds=budget.left(), callback=tick)
+        # Stopped by --max-units with budget left: not complete, a rerun goes on.
+        return spent(engine.state) or not capped()

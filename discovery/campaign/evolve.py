@@ -459,6 +459,7 @@ class Evolve(EvolvingStrategy):
         if screen is not None:
             screen.engine = engine
         rng = np.random.default_rng(config.seed)
+        capped = run.units_cap()  # counted before the initial population is stored
         state = engine.start([space.random(rng) for _ in range(search["population"])])
         if not evaluator.met:
             writer.flush()
@@ -480,9 +481,11 @@ class Evolve(EvolvingStrategy):
                 else:
                     bar.update(1)
                     bar.set_postfix(**shown)
-                return budget.exhausted(st.extra["seconds"])
+                return budget.exhausted(st.extra["seconds"]) or capped()
 
             left = None if generations is None else max(0, generations - state.generation)
-            if left != 0 and not budget.exhausted(budget.before):
+            if left != 0 and not budget.exhausted(budget.before) and not capped():
                 engine.run([], generations=left, seconds=budget.left(), callback=tick)
-        return True
+        st = engine.state  # stopped by --max-units with budget left: not complete, a rerun goes on
+        return (not capped() or budget.exhausted(st.extra.get("seconds", budget.before))
+                or (generations is not None and st.generation >= generations))

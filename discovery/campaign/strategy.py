@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from discovery.campaign.config import CampaignConfig, run_folder
 from discovery.campaign.executors import DaskExecutor, Executor, make_executor
@@ -69,6 +70,15 @@ class CampaignRun:
                 print(f"Dask: {self._executor.worker_count()} workers; dashboard {self._executor.dashboard}",
                       file=sys.stderr)
         return self._executor
+
+    def units_cap(self) -> Callable[[], bool]:
+        """Whether this run has committed ``max_units`` new units (asked of the store; never
+        without a cap), counted from now: an evolving search, whose units are its generations,
+        asks after each one and stops there, its checkpoint past the unit (resumable)."""
+        if self.max_units is None:
+            return lambda: False
+        before = len(self.store.done_units(self.campaign_id))
+        return lambda: len(self.store.done_units(self.campaign_id)) - before >= self.max_units
 
     def store_units(self, stages, total: int, done: int) -> None:
         """Run work units on the executor and store each one's results with its done mark as it

@@ -1,6 +1,8 @@
-"""Conservative matrix fields: the type and its exact walks (:mod:`.field`), trajectories as
-recurrences and PCFs (:mod:`.convert`), shipped and user CMFs (:mod:`.known`), exact gauges between
-PCF recurrences (:mod:`.gauge`) and the placement of formulas on trajectories (:mod:`.unify`)."""
+"""Conservative matrix fields: the type (:mod:`.field`), a trajectory's step polynomials and exact
+walks (:mod:`.steps`, with the numba multipoint evaluation of :mod:`.multipoint` and the product
+trees of :mod:`.products`), trajectories as recurrences and PCFs (:mod:`.convert`), shipped and user
+CMFs (:mod:`.known`), exact gauges between PCF recurrences (:mod:`.gauge`) and the placement of
+formulas on trajectories (:mod:`.unify`)."""
 
 from discovery.cmf.convert import Mobius, TrajectoryPCF, recurrence, recurrence_polynomials, trajectory_pcf
 from discovery.cmf.field import CMF, StepPolynomials, Walk

@@ -36,7 +36,8 @@ from typing import Sequence
 import sympy
 from flint import fmpq_poly, fmpz_poly
 
-from discovery.cmf.field import CMF, StepPolynomials, n
+from discovery.cmf.field import CMF
+from discovery.cmf.steps import StepPolynomials, n
 from discovery.errors import InputError
 from discovery.pcf.equivalence import Mobius
 from discovery.pcf.formula import PCF

@@ -19,8 +19,6 @@ a PCF gives its convergent p_N / q_N).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from fractions import Fraction
 from numbers import Integral, Rational
@@ -28,11 +26,10 @@ from typing import Mapping, Sequence
 
 import mpmath
 import sympy
-from flint import fmpq, fmpq_poly, fmpz, fmpz_mat, fmpz_poly
+from flint import fmpq, fmpq_poly
 
+from discovery.cmf.steps import StepPolynomials, Walk
 from discovery.errors import InputError
-
-n = sympy.Symbol("n")
 
 # Bounds of every numeric input.  A shipped or user CMF has a few variables and small matrices;
 # the symbolic step matrix grows with the length of the direction; a walk's integers grow
@@ -42,8 +39,6 @@ MAX_RANK = 3
 MAX_STEP = 8
 MAX_STEPS = 16
 MAX_START = 10**6
-MAX_DEPTH = 10**6
-MAX_DPS = 100_000
 # Compiled trajectories kept per field: a few kB each.
 _COMPILED_CACHE = 1024
 
@@ -263,7 +258,7 @@ class CMF:
         direction, start
             As for :meth:`step_matrix`.
         depth : int
-            Number of steps, 0 to :data:`MAX_DEPTH`.
+            Number of steps, 0 to :data:`~discovery.cmf.steps.MAX_DEPTH`.
 
         Returns
         -------
@@ -280,25 +275,6 @@ class CMF:
     def limit(self, direction: Sequence[int], start: Sequence, depth: int = 1000, dps: int = 50) -> mpmath.mpf:
         """The value W[0, r-1] / W[1, r-1] of the walk of the given depth, at ``dps`` digits."""
         return self.walk(direction, start, depth).value(dps)
-
-
-@dataclass(frozen=True)
-class Walk:
-    """An exact walk: the product is ``matrix / denominator``."""
-
-    matrix: fmpz_mat
-    denominator: fmpz
-
-    def value(self, dps: int = 50) -> mpmath.mpf:
-        """W[0, r-1] / W[1, r-1] as an mpmath number of ``dps`` digits (the denominator cancels)."""
-        if isinstance(dps, bool) or not isinstance(dps, Integral) or not 1 <= dps <= MAX_DPS:
-            raise InputError(f"dps must be an integer from 1 to {MAX_DPS}, got {dps!r}")
-        last = self.matrix.ncols() - 1
-        p, q = int(self.matrix[0, last]), int(self.matrix[1, last])
-        if q == 0:
-            raise ZeroDivisionError("the walk's value has a zero denominator")
-        with mpmath.workdps(dps):
-            return mpmath.mpf(p) / q
 
 
 def _lcm(a: fmpq_poly, b: fmpq_poly) -> fmpq_poly:
@@ -320,137 +296,3 @@ def _adjugate(m: list[list[fmpq_poly]]) -> list[list[fmpq_poly]]:
         return [[m[1][1], -m[0][1]], [-m[1][0], m[0][0]]]
     return [[_det([row[:i] + row[i + 1:] for k, row in enumerate(m) if k != j]) * (-1) ** (i + j)
              for j in range(r)] for i in range(r)]
-
-
-# Steps per compiled block of a walk (see StepPolynomials._blocked), a power of 2, by the degree
-# of the step's entries once their common factor is out: measured by scripts/bench_cmf.py at depth
-# 1,000, 32 is best for entries of degree <= 2 (the e and pi diagonals), 16 above (zeta3, ln2).
-_BLOCK_LOW_DEGREE, _BLOCK = 32, 16
-
-
-@dataclass(frozen=True)
-class StepPolynomials:
-    """A step matrix M(n) = numerators(n) / denominator(n) with integer polynomial entries
-    (python-flint ``fmpz_poly``): evaluated at an integer in compiled code, not by sympy."""
-
-    numerators: tuple[tuple[fmpz_poly, ...], ...]
-    denominator: fmpz_poly
-
-    @classmethod
-    def from_fractions(cls, numerators: list[list[fmpq_poly]], denominator: fmpq_poly) -> "StepPolynomials":
-        """Numerators over one denominator with rational coefficients, scaled to integers."""
-        scale = 1
-        for p in [denominator, *(e for row in numerators for e in row)]:
-            scale = math.lcm(scale, int(p.denom()))
-
-        def integer(p: fmpq_poly) -> fmpz_poly:
-            return fmpz_poly([int(c * scale) for c in p.coeffs()])
-
-        return cls(tuple(tuple(integer(e) for e in row) for row in numerators), integer(denominator))
-
-    @property
-    def rank(self) -> int:
-        return len(self.numerators)
-
-    def sympy(self) -> sympy.Matrix:
-        """The step matrix as rational functions of the symbol ``n``, in lowest terms."""
-        def expr(p: fmpz_poly) -> sympy.Expr:
-            return sum((sympy.Integer(int(c)) * n ** k for k, c in enumerate(p.coeffs())), sympy.Integer(0))
-
-        den = expr(self.denominator)
-        return sympy.Matrix([[sympy.cancel(expr(e) / den) for e in row] for row in self.numerators])
-
-    def at(self, k: int) -> tuple[fmpz_mat, fmpz]:
-        """N(k) and D(k) as exact integers; refuses a k where D(k) = 0."""
-        d = self.denominator(k)
-        if d == 0:
-            raise InputError(f"the step matrix is undefined at step {k} (its denominator vanishes)")
-        r = len(self.numerators)
-        return fmpz_mat(r, r, [p(k) for row in self.numerators for p in row]), d
-
-    def walk(self, depth: int, first: int = 0) -> Walk:
-        """M(first) ... M(first + depth - 1), by binary splitting: the product tree multiplies
-        integers of balanced sizes, which fast (FFT) multiplication rewards."""
-        for name, v in (("depth", depth), ("first", first)):
-            if isinstance(v, bool) or not isinstance(v, Integral) or not 0 <= v <= MAX_DEPTH:
-                raise InputError(f"{name} must be an integer from 0 to {MAX_DEPTH}, got {v!r}")
-        if depth == 0:
-            return Walk(fmpz_mat(self.rank, self.rank, [1 if i == j else 0 for i in range(self.rank)
-                                                        for j in range(self.rank)]), fmpz(1))
-        first, depth = int(first), int(depth)
-        block, factor, size = self._blocked
-        starts = [first + i * size for i in range(depth // size)]
-        steps = [self._block_at(block, k, size) for k in starts]
-        steps += [self.at(k) for k in range(first + len(starts) * size, first + depth)]
-        mat = _product([m for m, _ in steps], 0, len(steps))
-        if self.denominator.degree() < 1:
-            # A constant denominator (the polynomial fields): its power, not a product tree.
-            den = fmpz(self.denominator(0)) ** depth
-        else:
-            den = _product([d for _, d in steps], 0, len(steps))
-        if factor.degree() > 0 and starts:
-            mat = mat * _product([factor(k) for k in starts], 0, len(starts))
-        return Walk(mat, den)
-
-    def _block_at(self, block: "StepPolynomials", k: int, size: int) -> tuple[fmpz_mat, fmpz]:
-        """One block's product; where it is undefined, the single step at fault is named."""
-        try:
-            return block.at(k)
-        except InputError:
-            for j in range(k, k + size):
-                self.at(j)
-            raise
-
-    @cached_property
-    def _blocked(self) -> tuple["StepPolynomials", fmpz_poly, int]:
-        """(P, G, B): M(k) M(k + 1) ... M(k + B - 1) = G(k) P(k), one polynomial matrix in k times a
-        scalar polynomial: one evaluation (in compiled code, of a higher degree) in place of B, which
-        is what the walk's time goes to at depths of thousands; a zero denominator inside a block
-        shows as a zero at k.
-
-        The gcd g(k) of the numerators is taken out first (the zeta3 diagonal's entries share
-        (k + 1)^3), so the matrix polynomials have half the degree and the scalar G(k) =
-        g(k) ... g(k + B - 1) is evaluated once per block.  Built by doubling,
-        P_2s(k) = P_s(k) P_s(k + s): log2(B) products of balanced degrees in place of B - 1
-        products by one step."""
-        r = self.rank
-        g = fmpz_poly([])
-        for row in self.numerators:
-            for p in row:
-                g = g.gcd(p)
-        if g.degree() < 1:
-            g = fmpz_poly([1])
-        nums = [[p // g for p in row] for row in self.numerators]
-        den = self.denominator
-        size = _BLOCK_LOW_DEGREE if max(p.degree() for row in nums for p in row) <= 2 else _BLOCK
-        span = 1
-        while span < size:
-            shift = fmpz_poly([span, 1])
-            nxt = [[p(shift) for p in row] for row in nums]
-            nums = [[sum((nums[i][m] * nxt[m][c] for m in range(r)), fmpz_poly([])) for c in range(r)]
-                    for i in range(r)]
-            den = den * den(shift)
-            g = g * g(shift)
-            span *= 2
-        return StepPolynomials(tuple(tuple(row) for row in nums), den), g, size
-
-    def walks(self, depths: Sequence[int]) -> list[Walk]:
-        """Walks at several increasing depths, in one pass (one product per segment)."""
-        out, mat, den, done = [], None, fmpz(1), 0
-        for depth in depths:
-            if depth < done:
-                raise InputError(f"depths must increase, got {list(depths)}")
-            segment = self.walk(depth - done, done)
-            mat = segment.matrix if mat is None else mat * segment.matrix
-            den *= segment.denominator
-            done = depth
-            out.append(Walk(mat, den))
-        return out
-
-
-def _product(values: list, lo: int, hi: int):
-    """values[lo] ... values[hi - 1] (matrices or integers) by a balanced product tree."""
-    if hi - lo == 1:
-        return values[lo]
-    mid = (lo + hi) // 2
-    return _product(values, lo, mid) * _product(values, mid, hi)

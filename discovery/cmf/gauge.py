@@ -37,7 +37,7 @@ from fractions import Fraction
 import sympy
 from flint import fmpq, fmpq_poly, fmpz_mat
 
-from discovery.cmf.field import n
+from discovery.cmf.steps import n
 from discovery.errors import InputError
 from discovery.pcf import exact
 from discovery.pcf.formula import PCF

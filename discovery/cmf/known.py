@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -127,10 +128,13 @@ def known_cmf(name: str) -> CMF:
 
 
 def known_examples(name: str) -> list[dict]:
-    """The shipped trajectories of a CMF with their limits' closed forms (text)."""
+    """The shipped trajectories of a CMF with their limits' closed forms (text): dicts with
+    ``direction`` (ints), ``start`` (Fractions: the file writes them as integers or text such as
+    "1/2") and ``limit``."""
     for entry in _shipped():
         if entry["name"] == name:
-            return list(entry.get("examples", []))
+            return [dict(ex, direction=tuple(ex["direction"]), start=tuple(Fraction(str(c)) for c in ex["start"]))
+                    for ex in entry.get("examples", [])]
     raise InputError(f"no known CMF {name!r}; known: {', '.join(known_names())}")
 
 
