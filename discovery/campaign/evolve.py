@@ -459,7 +459,14 @@ class Evolve(EvolvingStrategy):
         if screen is not None:
             screen.engine = engine
         rng = np.random.default_rng(config.seed)
-        capped = run.units_cap()  # counted before the initial population is stored
+        units_cap = run.units_cap()  # counted before the initial population is stored
+
+        def capped() -> bool:
+            if run.max_units is None:
+                return False
+            writer.flush()  # the store is asked: the generation's unit is written first
+            return units_cap()
+
         state = engine.start([space.random(rng) for _ in range(search["population"])])
         if not evaluator.met:
             writer.flush()
