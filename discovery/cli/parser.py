@@ -178,7 +178,8 @@ def _campaign_parsers(commands) -> None:
     cr.add_argument("config", help="campaign TOML file (examples: data/campaigns/ in the repository)")
     cr.add_argument("--db", required=True, metavar="PATH", help="SQLite database file (created if missing)")
     cr.add_argument("--max-units", type=positive_int, metavar="N",
-                    help="stop after this many new work units, resumable later (default: run to the end)")
+                    help="stop after this many new work units (generations of an evolve campaign), "
+                    "resumable later (default: run to the end)")
     cr.add_argument("--scheduler", type=scheduler_arg,
                     help="run the units on Dask: tcp://host:8786, or local:N for N worker processes here "
                     "(overrides [execution] scheduler; needs the dask extra; default: the file's [execution])")
