@@ -72,18 +72,19 @@ def main() -> None:
             print(f"programs evolve --max-ops 10 --minutes {args.minutes:g}: before = {args.baseline}, "
                   f"after = this checkout; programs evaluated per minute of the whole command")
             print(f"{'target':8}{'round':>6}{'before/min':>12}{'after/min':>11}{'after/before':>14}"
-                  f"{'generations before, after':>28}")
+                  f"{'generations before, after':>28}{'wall s before, after':>23}")
             for name in args.targets:
                 target, interval = TARGETS[name]
                 rates = {"before": [], "after": []}
                 for r in range(args.rounds):
-                    gens = {}
+                    gens, walls = {}, {}
                     for label, tree in trees.items():
-                        gens[label], evaluated, wall = evolve(tree, target, interval, args.minutes, args.seed + r)
-                        rates[label].append(evaluated / (wall / 60))
+                        gens[label], evaluated, walls[label] = evolve(tree, target, interval, args.minutes,
+                                                                      args.seed + r)
+                        rates[label].append(evaluated / (walls[label] / 60))
                     print(f"{name:8}{r + 1:>6}{rates['before'][-1]:>12,.0f}{rates['after'][-1]:>11,.0f}"
                           f"{rates['after'][-1] / rates['before'][-1]:>13.2f}x{gens['before']:>17,}, "
-                          f"{gens['after']:,}", flush=True)
+                          f"{gens['after']:<10,}{walls['before']:>13.0f}, {walls['after']:.0f}", flush=True)
         finally:
             subprocess.run([GIT, "-C", str(ROOT), "worktree", "remove", "--force", str(before)],  # noqa: S603
                            capture_output=True, check=False)
