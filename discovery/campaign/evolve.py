@@ -4,7 +4,8 @@ the campaign's ``[space]``, through the same pipeline and into the same database
 Each generation is a work unit: its children go through :func:`~discovery.campaign.pcf.process_batch`
 (float filter, Möbius-table identification with exact confirmation, exact metrics) on the
 campaign's executor, and the results and the unit's done mark are stored in one transaction
-before the search's checkpoint (``evolution.json`` in the run folder) moves past the generation.
+before the search's checkpoint (``evolution.json`` in the run folder) moves past the generation
+(both written by a thread of the driver's own, in that order, while the next generation is bred).
 A run stopped anywhere, even by kill -9, resumes from the checkpoint; a generation it redoes is
 computed again bit for bit and not stored twice, so the final database equals an uninterrupted
 run's for a fixed seed and generation budget.
