@@ -3,6 +3,8 @@
 import math
 from fractions import Fraction
 
+import numpy as np
+
 
 def polyval(coeffs, x):
     return sum(c * x**k for k, c in enumerate(reversed(coeffs)))
@@ -129,3 +131,78 @@ def dynamics_reference(a, b, depth, sample, fit_points, eigen_n=10**9):
         "gamma": float(gamma),
         "eta": float(eta),
     }
+
+
+# --- programs: the output as N/D with derivatives in the constants, one numpy operation at a time
+class Dual:
+    """Values at points with their gradient in the constants: array (1 + K, M), row 0 the
+    values, row 1 + k their derivatives in c_k (forward mode)."""
+
+    def __init__(self, rows: np.ndarray):
+        self.rows = rows
+
+    def __add__(self, other):
+        return Dual(self.rows + other.rows)
+
+    def __sub__(self, other):
+        return Dual(self.rows - other.rows)
+
+    def __mul__(self, other):
+        if not isinstance(other, Dual):
+            return Dual(self.rows * other)
+        a, b = self.rows, other.rows
+        out = np.empty(a.shape, dtype=np.result_type(a.dtype, b.dtype))  # one shape: (1 + K, M)
+        np.multiply(a[1:], b[:1], out=out[1:])
+        out[1:] += a[:1] * b[1:]
+        np.multiply(a[:1], b[:1], out=out[:1])
+        return Dual(out)
+
+    __rmul__ = __mul__
+
+
+class DualFraction:
+    """N/D with N, D :class:`Dual`; common factors are never cancelled (the N/D of a sum is
+    (Na Db + Nb Da)/(Da Db)), so N and D are polynomials in x and the constants, and N Q = D P
+    at enough points says exactly that N/D = P/Q."""
+
+    def __init__(self, num: Dual, den: Dual):
+        self.num, self.den = num, den
+
+    def __add__(self, o):
+        return DualFraction(self.num * o.den + o.num * self.den, self.den * o.den)
+
+    def __sub__(self, o):
+        return DualFraction(self.num * o.den - o.num * self.den, self.den * o.den)
+
+    def __mul__(self, o):
+        if not isinstance(o, DualFraction):
+            return DualFraction(self.num * float(o), self.den)
+        return DualFraction(self.num * o.num, self.den * o.den)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        if not isinstance(o, DualFraction):
+            return DualFraction(self.num, self.den * float(o))
+        return DualFraction(self.num * o.den, self.den * o.num)
+
+
+def dual_fraction(program, consts, Z):
+    """Numerator and denominator of the output at the points Z, with their derivatives in the
+    constants (arrays (1 + K, len(Z)), see :class:`Dual`), or None when the program is not
+    rational (a square root)."""
+    K = consts.size
+    M = Z.size
+
+    def dual(values, k=None):
+        rows = np.zeros((1 + K, M), dtype=Z.dtype)
+        rows[0] = values
+        if k is not None:
+            rows[1 + k] = 1.0
+        return Dual(rows)
+
+    from discovery.programs.projection import _run as run  # the interpreter of ops.apply
+
+    one = dual(1.0)
+    out = run(program, DualFraction(dual(Z), one), [DualFraction(dual(c, k), one) for k, c in enumerate(consts)])
+    return None if out is None else (out.num.rows, out.den.rows)

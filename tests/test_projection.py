@@ -89,3 +89,26 @@ def test_fraction_of_a_program_matches_its_values_and_derivatives(seed, n_ops):
         with np.errstate(all="ignore"):
             Nu, Nd = _fraction(p, up, X)[0][0], _fraction(p, down, X)[0][0]
         assert np.allclose((Nu - Nd) / (2 * h), N[1 + k], rtol=1e-4, atol=1e-6 * (1 + np.max(np.abs(N[0]))))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 9), st.integers(1, 4),
+       st.sampled_from([("add", "sub", "mul", "div"), ("add", "mul", "fma", "mul2", "half", "div"), ("add", "sqrt")]))
+def test_fraction_kernel_equals_the_dual_number_reference(seed, n_ops, n_consts, ops):
+    """N and D with their derivatives, from the kernel and from one numpy operation at a time
+    (tests/naive.py): equal, and None for a program with a square root in both."""
+    from naive import dual_fraction
+
+    from discovery.programs.projection import _fraction
+
+    rng = np.random.default_rng(seed)
+    program = random_program(rng, n_ops, n_consts, ops)
+    consts = np.array(program.consts)
+    Z = 1.5 + 0.5 * np.exp(2j * np.pi * (np.arange(16) + 0.5) / 16)
+    with np.errstate(all="ignore"):
+        fast, slow = _fraction(program, consts, Z), dual_fraction(program, consts, Z)
+    if slow is None:
+        assert fast is None
+        return
+    for f, s in zip(fast, slow):
+        np.testing.assert_allclose(f, s, rtol=1e-12, atol=1e-12 * np.abs(s).max(), equal_nan=True)

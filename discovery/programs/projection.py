@@ -28,11 +28,12 @@ from collections import Counter, OrderedDict
 from functools import lru_cache
 from typing import Sequence
 
+import numba
 import numpy as np
 
 from discovery.programs.graph import Program
 from discovery.programs.kernels import evaluate, population_errors
-from discovery.programs.ops import ARITY, apply
+from discovery.programs.ops import ADD, ARITY, CODE, DIV, FMA, HALF, MUL, MUL2, SUB, apply
 from discovery.programs.rational import rational_form
 from discovery.programs.targets import Target
 from discovery.programs.tuning import output_squarings, tune_minimax, value_and_jacobian
@@ -188,76 +189,85 @@ def rational_degrees(program: Program, value: int | None = None) -> tuple[int, i
     return _rational_degrees_of((len(sub.consts), sub.instructions, sub.output))
 
 
-class _Dual:
-    """Values at points with their gradient in the constants: array (1 + K, M), row 0 the
-    values, row 1 + k their derivatives in c_k (forward mode)."""
-
-    def __init__(self, rows: np.ndarray):
-        self.rows = rows
-
-    def __add__(self, other):
-        return _Dual(self.rows + other.rows)
-
-    def __sub__(self, other):
-        return _Dual(self.rows - other.rows)
-
-    def __mul__(self, other):
-        if not isinstance(other, _Dual):
-            return _Dual(self.rows * other)
-        a, b = self.rows, other.rows
-        out = np.empty(a.shape, dtype=np.result_type(a.dtype, b.dtype))  # one shape: (1 + K, M)
-        np.multiply(a[1:], b[:1], out=out[1:])
-        out[1:] += a[:1] * b[1:]
-        np.multiply(a[:1], b[:1], out=out[:1])
-        return _Dual(out)
-
-    __rmul__ = __mul__
-
-
-class _DualFraction:
-    """N/D with N, D :class:`_Dual`; common factors are never cancelled (the N/D of a sum is
-    (Na Db + Nb Da)/(Da Db)), so N and D are polynomials in x and the constants, and N Q = D P
-    at enough points says exactly that N/D = P/Q."""
-
-    def __init__(self, num: _Dual, den: _Dual):
-        self.num, self.den = num, den
-
-    def __add__(self, o):
-        return _DualFraction(self.num * o.den + o.num * self.den, self.den * o.den)
-
-    def __sub__(self, o):
-        return _DualFraction(self.num * o.den - o.num * self.den, self.den * o.den)
-
-    def __mul__(self, o):
-        if not isinstance(o, _DualFraction):
-            return _DualFraction(self.num * float(o), self.den)
-        return _DualFraction(self.num * o.num, self.den * o.den)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, o):
-        if not isinstance(o, _DualFraction):
-            return _DualFraction(self.num, self.den * float(o))
-        return _DualFraction(self.num * o.den, self.den * o.num)
-
-
 def _fraction(program: Program, consts: np.ndarray, Z: np.ndarray):
     """Numerator and denominator of the output at the points Z, with their derivatives in the
-    constants (arrays (1 + K, len(Z)), see :class:`_Dual`), or None when the program is not
-    rational (a square root)."""
-    K = consts.size
-    M = Z.size
+    constants (complex arrays (1 + K, len(Z)): row 0 the values, row 1 + k their derivatives in
+    c_k, forward mode), or None when the program is not rational (a square root).
 
-    def dual(values, k=None):
-        rows = np.zeros((1 + K, M), dtype=Z.dtype)
-        rows[0] = values
-        if k is not None:
-            rows[1 + k] = 1.0
-        return _Dual(rows)
+    Common factors are never cancelled (the N/D of a sum is (Na Db + Nb Da)/(Da Db)), so N and D
+    are polynomials in x and the constants, and N Q = D P at enough points says exactly that
+    N/D = P/Q.  The Gauss-Newton fits of :func:`_match_rational` call this a hundred thousand
+    times in a search of a few minutes: it runs in :func:`_fraction_kernel`.
+    """
+    codes, args = _plan(program.instructions)
+    out = _fraction_kernel(codes, args, np.asarray(consts, dtype=np.float64), np.asarray(Z, dtype=np.complex128),
+                           program.output)
+    return out
 
-    one = dual(1.0)
-    out = _run(program, _DualFraction(dual(Z), one), [_DualFraction(dual(c, k), one) for k, c in enumerate(consts)])
-    return None if out is None else (out.num.rows, out.den.rows)
+
+@lru_cache(maxsize=1024)
+def _plan(instructions: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """A program's operation codes and operand indices as arrays for the kernel."""
+    codes = np.array([CODE[op] for op, _ in instructions], dtype=np.int64)
+    args = np.array([a for _, a in instructions], dtype=np.int64).reshape(-1, 3)
+    return codes, args
+
+
+@numba.njit(cache=True)
+def _dual_mul(a, b, out):
+    """out = a b for values with derivatives (rows as in :func:`_fraction`)."""
+    for m in range(a.shape[1]):
+        a0, b0 = a[0, m], b[0, m]
+        for k in range(1, a.shape[0]):
+            out[k, m] = a[k, m] * b0 + a0 * b[k, m]
+        out[0, m] = a0 * b0
+
+
+@numba.njit(cache=True)
+def _fraction_kernel(codes, args, consts, Z, output):
+    K, M = consts.size, Z.size
+    V = 1 + K + codes.size
+    num = np.zeros((V, 1 + K, M), dtype=np.complex128)
+    den = np.zeros((V, 1 + K, M), dtype=np.complex128)
+    num[0, 0] = Z
+    den[0, 0] = 1.0
+    for k in range(K):
+        num[1 + k, 0] = consts[k]
+        num[1 + k, 1 + k] = 1.0
+        den[1 + k, 0] = 1.0
+    t1 = np.empty((1 + K, M), dtype=np.complex128)
+    t2 = np.empty((1 + K, M), dtype=np.complex128)
+    for t in range(codes.size):
+        v = 1 + K + t
+        a, b, c = args[t, 0], args[t, 1], args[t, 2]
+        code = codes[t]
+        if code == ADD or code == SUB:
+            _dual_mul(num[a], den[b], t1)
+            _dual_mul(num[b], den[a], t2)
+            num[v] = t1 + t2 if code == ADD else t1 - t2
+            _dual_mul(den[a], den[b], den[v])
+        elif code == MUL:
+            _dual_mul(num[a], num[b], num[v])
+            _dual_mul(den[a], den[b], den[v])
+        elif code == DIV:
+            _dual_mul(num[a], den[b], num[v])
+            _dual_mul(den[a], num[b], den[v])
+        elif code == FMA:  # a b + c, as a product then a sum
+            _dual_mul(num[a], num[b], t1)
+            _dual_mul(den[a], den[b], t2)
+            _dual_mul(t1, den[c], num[v])
+            _dual_mul(num[c], t2, t1)
+            num[v] += t1
+            _dual_mul(t2, den[c], den[v])
+        elif code == MUL2:
+            num[v] = num[a] * 2.0
+            den[v] = den[a]
+        elif code == HALF:
+            num[v] = num[a]
+            den[v] = den[a] * 2.0
+        else:  # a square root: not a rational function
+            return None
+    return num[output].copy(), den[output].copy()
 
 
 def _match_rational(program: Program, P: np.ndarray, Q: np.ndarray, interval, iterations: int = 40,
