@@ -1,33 +1,55 @@
-"""Constants tuned for float32 evaluation.
+"""Constants fitted and tuned for float32 evaluation.
 
 A program tuned in float64 and then run in float32 rounds every constant and every operation to
-float32; its best float32 constants are usually not the float64 optimum rounded.  :func:`tune_float32`
-searches the float32-representable constants around the given ones, a few float32 steps at a time
-(coordinate moves of ±1, ±2, ±4, ... ULPs of each constant, all candidates of a round judged in one
-population run), minimising the max ULP error on a dense float32 set (every ``stride``-th float32 of
-the interval), ties broken by the max error in ULPs of the exact values.  The program runs exactly
-as its C with ``float`` does (:mod:`discovery.programs.float32`: ``fma`` rounds once, as the
-hardware's ``fmaf``).  The dense set only steers: the error a caller reports comes from the
-exhaustive check (:func:`discovery.programs.verify.float32_ulp_errors`).
+float32; its best float32 constants are usually not the float64 optimum rounded.
+
+:func:`float32_polynomial` fits a polynomial for evaluation by fused Horner steps in float32, as
+Sollya's ``fpminimax`` does for its coefficients but with the evaluation's own rounding counted:
+it minimises, on a dense grid, the error before the last rounding in float32 ULPs of the exact
+value (:meth:`~discovery.programs.targets.Target.weights`) *plus* a bound of the roundings of the
+inner Horner steps, a linear programme (HiGHS), and fixes the coefficients to float32 values one
+at a time, lowest degree first (their rounding moves the result most), solving again for the
+others after each.  The last fused step rounds once, so a result is at most one ULP from the
+correctly rounded value wherever that pre-rounding error stays under one ULP: the programme's
+optimum says how close a degree can come.
+
+:func:`tune_float32` then searches the float32-representable constants around a program's, a few
+float32 steps at a time (coordinate moves of ±1, ±2, ±4, ... ULPs of each constant, all
+candidates of a round judged in one population run), minimising the max ULP error on a dense
+float32 set, ties broken by the number of points at that max (how near the program is to one ULP
+less) and then by the max error in ULPs of the exact values.  The program runs exactly as its C
+with ``float`` does (:mod:`discovery.programs.float32`: ``fma`` rounds once, as the hardware's
+``fmaf``).  The dense set only steers: the error a caller reports comes from the exhaustive check
+(:func:`discovery.programs.verify.float32_ulp_errors`).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
-from discovery.programs.float32 import float32_range, float32_span, from_ordered, ordered, ulp_scan
+import numpy as np
+from scipy.optimize import linprog
+
+from discovery.programs.float32 import float32_range, float32_spacings, float32_span, from_ordered, ordered, ulp_scan
 from discovery.programs.graph import Program
 from discovery.programs.kernels import pack
 from discovery.programs.targets import Target
 from discovery.programs.verify import reference32
 
 
-def dense_float32(target: Target, count: int = 1 << 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """About ``count`` float32 points strided evenly in float order over the interval (both ends
-    included), their correctly rounded float32 target values and float64 exact values."""
+def dense_float32(target: Target, count: int = 1 << 16,
+                  uniform: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float32 points of the interval, their correctly rounded float32 target values and float64
+    exact values: about ``count`` strided evenly in float order (both ends included: the many
+    floats near zero weigh as in an exhaustive check) and about ``uniform`` (default
+    2·``count``) spread evenly in value, where an approximation's error lives (2^x on [0, 1] has
+    half its floats below 2^-64, and only 2^23 in [1/2, 1], where its errors are largest)."""
     a, b = float32_span(target.interval)
     stride = max(1, (b - a) // count)
-    X = np.unique(np.concatenate([float32_range(a, b + 1, stride), float32_range(b, b + 1)]))
+    lo, hi = (float(v) for v in from_ordered(np.array([a, b])))
+    spread = np.linspace(lo, hi, 2 * count if uniform is None else uniform).astype(np.float32)
+    spread = spread[(spread >= lo) & (spread <= hi)]
+    X = np.unique(np.concatenate([float32_range(a, b + 1, stride), float32_range(b, b + 1), spread]))
     ref, exact = reference32(target, X)
     return X, ref, exact
 
@@ -59,24 +81,176 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
     K = len(prog.consts)
     current = ordered(np.array(prog.consts, dtype=np.float32))
 
-    def scores(candidates: np.ndarray):
+    def scores(candidates: np.ndarray) -> list[tuple[int, int, float]]:
         packed = pack([prog] * len(candidates))
         consts32 = np.zeros((len(candidates), packed.consts.shape[1]), dtype=np.float32)
         consts32[:, :K] = from_ordered(candidates)
-        w, _, we = ulp_scan(packed, consts32, X, ref, exact)
-        return w, we
+        w, _, we, at = ulp_scan(packed, consts32, X, ref, exact)
+        return [(int(a), int(b), float(c)) for a, b, c in zip(w, at, we)]
 
-    w, we = scores(current[None, :])
-    best = (int(w[0]), float(we[0]))
+    best = scores(current[None, :])[0]
     if K == 0:
-        return prog, best[0], best[1]
+        return prog, best[0], best[2]
     moves = np.array([(k, s) for k in range(K) for step in steps for s in (step, -step)])
     for _ in range(rounds):
         candidates = np.repeat(current[None, :], len(moves), axis=0)
         candidates[np.arange(len(moves)), moves[:, 0]] += moves[:, 1]
-        w, we = scores(candidates)
-        i = min(range(len(moves)), key=lambda j: (w[j], we[j]))
-        if (int(w[i]), float(we[i])) >= best:
+        found = scores(candidates)
+        i = min(range(len(moves)), key=found.__getitem__)
+        if found[i] >= best:
             break
-        best, current = (int(w[i]), float(we[i])), candidates[i]
-    return prog.with_consts([float(c) for c in from_ordered(current)]), best[0], best[1]
+        best, current = found[i], candidates[i]
+    return prog.with_consts([float(c) for c in from_ordered(current)]), best[0], best[2]
+
+
+@dataclass(frozen=True)
+class Float32Fit:
+    """A polynomial fitted for fused-Horner evaluation in float32 (:func:`float32_polynomial`).
+
+    Attributes
+    ----------
+    coefficients : tuple of float
+        Float32 values, lowest degree first.
+    approximation : float
+        Max over the fit's grid of |p(x) - f(x)| in float32 ULPs of f(x) (exact arithmetic with
+        these coefficients).
+    estimate : float
+        Max of that error plus the bound of the inner steps' roundings: the error before the last
+        rounding, at worst; under 1 the result is within one ULP of the correctly rounded value
+        wherever the grid tells the truth.
+    """
+
+    coefficients: tuple[float, ...]
+    approximation: float
+    estimate: float
+
+    @property
+    def program(self) -> Program:
+        """The fused-Horner program: fma(x, ... fma(x, fma(x, c_n, c_(n-1)), c_(n-2)) ..., c_0),
+        degree operations (what :func:`discovery.programs.baselines.fma_horner` makes of a Horner
+        program)."""
+        consts = tuple(reversed(self.coefficients))  # value 1 + i holds c_(n-i)
+        n = len(consts) - 1
+        instrs, acc = [], 1
+        for i in range(1, n + 1):
+            instrs.append(("fma", (0, acc, 1 + i)))
+            acc = 1 + len(consts) + i - 1
+        return Program(consts, tuple(instrs), acc)
+
+
+def horner_rounding_bound(coefficients, X: np.ndarray) -> np.ndarray:
+    """At each x, the bound sum_k |x|^k ulp(q_k(x))/2 of what the roundings of the inner fused
+    Horner steps q_k = c_k + x q_(k+1) (k = degree-1 .. 1) move the result by (the last step's
+    own rounding excluded), the ULPs taken at the exact step values."""
+    c = [float(v) for v in coefficients]
+    X = np.asarray(X, dtype=np.float64)
+    q = np.full_like(X, c[-1])
+    bound = np.zeros_like(X)
+    for k in range(len(c) - 2, 0, -1):
+        q = c[k] + X * q
+        bound += np.abs(X) ** k * float32_spacings(q) / 2
+    return bound
+
+
+def _grid(target: Target, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chebyshev nodes with the end points, and the target's exact values (float64)."""
+    X = np.unique(np.concatenate([target.grid(n), list(target.interval)]))
+    return X, target.values(X)
+
+
+def _minimax(V: np.ndarray, residual: np.ndarray, weight: np.ndarray, budget: np.ndarray) -> tuple[np.ndarray, float]:
+    """Corrections d minimising t = max_i weight_i (|residual_i - (V d)_i| + budget_i), and among
+    those the one with the smallest max_i weight_i |residual_i - (V d)_i| (where the budget
+    dominates, at one end, t leaves the error elsewhere free: the second programme spends that
+    freedom on the approximation).  Linear programmes in (d, t), columns scaled to unit size (the
+    corrections are ~1e-7 of the coefficients; unscaled, HiGHS's 1e-7 tolerance would swallow
+    them)."""
+    A = weight[:, None] * V
+    scale = np.abs(A).max(axis=0)
+    scale[scale == 0] = 1.0
+    A = A / scale
+    r = weight * residual
+    slack = weight * budget
+    ones = np.ones((len(r), 1))
+    none = np.zeros((len(r), 1))
+    cost = np.zeros(A.shape[1] + 1)
+    cost[-1] = 1.0
+    free = [(None, None)] * (A.shape[1] + 1)
+    both = np.vstack([np.hstack([A, -ones]), np.hstack([-A, -ones])])
+    first = linprog(cost, A_ub=both, b_ub=np.concatenate([r - slack, -r - slack]), bounds=free, method="highs")
+    if first.status != 0 or not slack.any():
+        if first.status != 0:
+            raise ValueError(f"the minimax linear programme failed: {first.message}")
+        return first.x[:-1] / scale, float(first.x[-1])
+    t = float(first.x[-1]) * (1 + 1e-9) + 1e-9
+    held = np.vstack([np.hstack([A, none]), np.hstack([-A, none])])
+    second = linprog(cost, A_ub=np.vstack([both, held]),
+                     b_ub=np.concatenate([r, -r, r - slack + t, -r - slack + t]), bounds=free, method="highs")
+    x = second.x if second.status == 0 else first.x
+    return x[:-1] / scale, float(np.max(np.abs(r - A @ x[:-1]) + slack))
+
+
+def float32_polynomial(target: Target, degree: int, grid: int = 2048, rounding: bool = True,
+                       neighbours: int = 2) -> Float32Fit:
+    """The polynomial of a degree with float32 coefficients whose fused-Horner float32 evaluation
+    has the smallest error before its last rounding, in float32 ULPs of the exact value.
+
+    Parameters
+    ----------
+    target : Target
+        Errors are weighed by :meth:`~discovery.programs.targets.Target.weights` (ULPs under
+        ``ulp32``).
+    degree : int
+        At least 1.
+    grid : int
+        Chebyshev nodes of the fit (plus the end points).
+    rounding : bool
+        Count the bound of the inner steps' roundings (:func:`horner_rounding_bound`) with the
+        approximation error; without it the fit is the weighted minimax with float32 coefficients.
+    neighbours : int
+        Float32 values tried on each side of a coefficient's current optimum when fixing it.
+
+    Returns
+    -------
+    Float32Fit
+
+    Raises
+    ------
+    ValueError
+        For a degree below 1.
+    """
+    if degree < 1:
+        raise ValueError(f"degree must be at least 1, got {degree}")
+    X, f = _grid(target, grid)
+    w = target.weights(f)
+    V = np.vander(X, degree + 1, increasing=True)
+    coeffs = np.polynomial.polynomial.polyfit(X, f, degree, w=w)
+
+    def solve(fixed: int, c: np.ndarray, budget: np.ndarray) -> tuple[np.ndarray, float]:
+        # Coefficients below ``fixed`` are kept; the others are corrected.
+        d, t = _minimax(V[:, fixed:], f - V @ c, w, budget)
+        out = c.copy()
+        out[fixed:] += d
+        return out, t
+
+    zero = np.zeros_like(X)
+    coeffs, _ = solve(0, coeffs, zero)
+    for _ in range(2):  # the bound depends (weakly) on the coefficients
+        budget = horner_rounding_bound(coeffs, X) if rounding else zero
+        coeffs, _ = solve(0, coeffs, budget)
+    for k in range(degree + 1):
+        near = ordered(np.array([coeffs[k]], dtype=np.float32))[0]
+        best = None
+        for o in range(near - neighbours, near + neighbours + 1):
+            c = coeffs.copy()
+            c[k] = float(from_ordered(np.array([o]))[0])
+            if k < degree:
+                c, t = solve(k + 1, c, budget)
+            else:
+                t = float(np.max(w * (np.abs(f - V @ c) + budget)))
+            if best is None or t < best[1]:
+                best = (c, t)
+        coeffs = best[0]
+    approximation = float(np.max(w * np.abs(f - V @ coeffs)))
+    estimate = float(np.max(w * (np.abs(f - V @ coeffs) + horner_rounding_bound(coeffs, X))))
+    return Float32Fit(tuple(float(c) for c in coeffs), approximation, estimate)
