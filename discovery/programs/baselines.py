@@ -23,7 +23,7 @@ import numpy as np
 from discovery.programs.graph import BASIC_OPS, Program, horner, rational
 from discovery.programs.ops import uses_only
 from discovery.programs.targets import Target
-from discovery.programs.tuning32 import dense_float32, float32_polynomial, tune_float32
+from discovery.programs.tuning32 import dense_float32, float32_polynomial, score_float32, tune_float32
 from discovery.programs.bound import enclosable, error_bound
 from discovery.programs.verify import float32_ulp_errors
 from discovery.programs.verify import max_error
@@ -391,8 +391,9 @@ def float32_polynomials(target: Target, max_degree: int = 8, fit: str = "minimax
         the target's own weighting (in float32 ULPs of the exact value under ``ulp32``: absolute
         within a binade), rounded the same way; ``float32``: the float32 fit of
         :func:`discovery.programs.tuning32.float32_polynomial` (float32 coefficients, the inner
-        steps' rounding counted), then tuned on float32 runs by
-        :func:`discovery.programs.tuning32.tune_float32`.
+        steps' rounding counted), the same without the rounding, and the minimax in the target's
+        weighting, each tuned on float32 runs by :func:`discovery.programs.tuning32.tune_float32`,
+        the best of the three on the tuner's dense set (:func:`~discovery.programs.tuning32.score_float32`).
 
     Raises
     ------
@@ -410,7 +411,17 @@ def float32_polynomials(target: Target, max_degree: int = 8, fit: str = "minimax
     if fit == "minimax":
         return [fma_horner(minimax_polynomial(target, d)) for d in degrees]
     points = dense_float32(target)
-    return [tune_float32(float32_polynomial(target, d).program, target, points)[0] for d in degrees]
+    out = []
+    for d in degrees:
+        # The fit minimises the worst error before the last rounding; when that stays over one
+        # ULP, how many floats end two ULPs off depends on where the excess lies, which the fit
+        # does not weigh: the tuner, counting them, judges three starts.
+        starts = [float32_polynomial(target, d).program, float32_polynomial(target, d, rounding=False).program,
+                  fma_horner(minimax_polynomial(target, d))]
+        tuned = [tune_float32(p, target, points)[0] for p in starts]
+        scores = score_float32(tuned, points)
+        out.append(tuned[min(range(len(tuned)), key=scores.__getitem__)])
+    return out
 
 
 def float32_polynomial_baselines(target: Target, max_degree: int = 8,
@@ -439,7 +450,8 @@ def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_
     """Minimax polynomials, rationals and (squared) continued fractions (Remez) of at most
     ``max_ops`` operations once repeated work is merged (the baselines' programs), those that use
     only ``ops``; with ``fma`` among them, also the minimax polynomials by fused Horner steps
-    (one operation per degree).
+    (one operation per degree) and, under ``ulp32``, the float32 fits of
+    :func:`discovery.programs.tuning32.float32_polynomial`.
 
     These seed a program search (:meth:`discovery.programs.search.ProgramSearch.seeds`).
 
@@ -451,6 +463,9 @@ def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_
     out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
     if "fma" in ops:
         out += [fma_horner(minimax_polynomial(target, d)) for d in range(1, max_ops + 1)]
+        if target.error == "ulp32":
+            # The float32 fits: float32 coefficients, the inner roundings counted.
+            out += [float32_polynomial(target, d).program for d in range(1, max_ops + 1)]
     builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
               if 2 * (m + n) <= max_ops]
     builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops)]

@@ -38,20 +38,36 @@ from discovery.programs.verify import reference32
 
 
 def dense_float32(target: Target, count: int = 1 << 16,
-                  uniform: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  top: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Float32 points of the interval, their correctly rounded float32 target values and float64
-    exact values: about ``count`` strided evenly in float order (both ends included: the many
-    floats near zero weigh as in an exhaustive check) and about ``uniform`` (default
-    2·``count``) spread evenly in value, where an approximation's error lives (2^x on [0, 1] has
-    half its floats below 2^-64, and only 2^23 in [1/2, 1], where its errors are largest)."""
+    exact values: about ``count`` strided evenly in float order over the whole interval (both
+    ends included: the many floats near zero weigh as in an exhaustive check) and about ``top``
+    (default 2·``count``) strided evenly in float order over its floats of magnitude at least
+    2^-8 of the largest, where an approximation's errors live (2^x on [0, 1] has half its floats
+    below 2^-64, and the 2^23 of [1/2, 1] hold its largest errors); both parts sample the floats
+    as densely as they lie, so counts of points at an error follow the exhaustive ones."""
     a, b = float32_span(target.interval)
     stride = max(1, (b - a) // count)
-    lo, hi = (float(v) for v in from_ordered(np.array([a, b])))
-    spread = np.linspace(lo, hi, 2 * count if uniform is None else uniform).astype(np.float32)
-    spread = spread[(spread >= lo) & (spread <= hi)]
-    X = np.unique(np.concatenate([float32_range(a, b + 1, stride), float32_range(b, b + 1), spread]))
+    parts = [float32_range(a, b + 1, stride), float32_range(b, b + 1)]
+    edge = float(np.max(np.abs(np.array(target.interval, dtype=np.float64)))) * 2.0**-8
+    for lo, hi in ((-np.inf, -edge), (edge, np.inf)):
+        try:
+            c, d = float32_span((max(lo, target.interval[0]), min(hi, target.interval[1])))
+        except ValueError:
+            continue  # the interval has no floats of that sign and size
+        parts.append(float32_range(c, d + 1, max(1, (d - c) // (2 * count if top is None else top))))
+    X = np.unique(np.concatenate(parts))
     ref, exact = reference32(target, X)
     return X, ref, exact
+
+
+def score_float32(programs, points) -> list[tuple[int, int, float]]:
+    """Per program, what :func:`tune_float32` minimises on the points (X32, ref32, exact): the max
+    ULP error, the number of points at it and the max error in ULPs of the exact values."""
+    X, ref, exact = points
+    packed = pack([p.simplified() for p in programs])
+    w, _, we, at = ulp_scan(packed, packed.consts.astype(np.float32), X, ref, exact)
+    return [(int(a), int(b), float(c)) for a, b, c in zip(w, at, we)]
 
 
 def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 8, 16, 64, 256),
@@ -190,7 +206,7 @@ def _minimax(V: np.ndarray, residual: np.ndarray, weight: np.ndarray, budget: np
     return x[:-1] / scale, float(np.max(np.abs(r - A @ x[:-1]) + slack))
 
 
-def float32_polynomial(target: Target, degree: int, grid: int = 2048, rounding: bool = True,
+def float32_polynomial(target: Target, degree: int, grid: int = 512, rounding: bool = True,
                        neighbours: int = 2) -> Float32Fit:
     """The polynomial of a degree with float32 coefficients whose fused-Horner float32 evaluation
     has the smallest error before its last rounding, in float32 ULPs of the exact value.
@@ -228,10 +244,13 @@ def float32_polynomial(target: Target, degree: int, grid: int = 2048, rounding: 
 
     def solve(fixed: int, c: np.ndarray, budget: np.ndarray) -> tuple[np.ndarray, float]:
         # Coefficients below ``fixed`` are kept; the others are corrected.
-        d, t = _minimax(V[:, fixed:], f - V @ c, w, budget)
+        try:
+            d, _ = _minimax(V[:, fixed:], f - V @ c, w, budget)
+        except ValueError:  # HiGHS gives up on the nearly dependent columns of a high degree
+            d = np.zeros(len(c) - fixed)
         out = c.copy()
         out[fixed:] += d
-        return out, t
+        return out, float(np.max(w * (np.abs(f - V @ out) + budget)))
 
     zero = np.zeros_like(X)
     coeffs, _ = solve(0, coeffs, zero)
@@ -244,10 +263,7 @@ def float32_polynomial(target: Target, degree: int, grid: int = 2048, rounding: 
         for o in range(near - neighbours, near + neighbours + 1):
             c = coeffs.copy()
             c[k] = float(from_ordered(np.array([o]))[0])
-            if k < degree:
-                c, t = solve(k + 1, c, budget)
-            else:
-                t = float(np.max(w * (np.abs(f - V @ c) + budget)))
+            c, t = solve(k + 1, c, budget)
             if best is None or t < best[1]:
                 best = (c, t)
         coeffs = best[0]
