@@ -134,11 +134,15 @@ class Float32Fit:
         Max of that error plus the bound of the inner steps' roundings: the error before the last
         rounding, at worst; under 1 the result is within one ULP of the correctly rounded value
         wherever the grid tells the truth.
+    real_estimate : float
+        The smallest ``estimate`` of any real coefficients (the programme's optimum before they
+        are fixed to float32): below it no polynomial of the degree evaluated this way goes.
     """
 
     coefficients: tuple[float, ...]
     approximation: float
     estimate: float
+    real_estimate: float
 
     @property
     def program(self) -> Program:
@@ -253,10 +257,10 @@ def float32_polynomial(target: Target, degree: int, grid: int = 512, rounding: b
         return out, float(np.max(w * (np.abs(f - V @ out) + budget)))
 
     zero = np.zeros_like(X)
-    coeffs, _ = solve(0, coeffs, zero)
+    coeffs, real = solve(0, coeffs, zero)
     for _ in range(2):  # the bound depends (weakly) on the coefficients
         budget = horner_rounding_bound(coeffs, X) if rounding else zero
-        coeffs, _ = solve(0, coeffs, budget)
+        coeffs, real = solve(0, coeffs, budget)
     for k in range(degree + 1):
         near = ordered(np.array([coeffs[k]], dtype=np.float32))[0]
         best = None
@@ -269,4 +273,4 @@ def float32_polynomial(target: Target, degree: int, grid: int = 512, rounding: b
         coeffs = best[0]
     approximation = float(np.max(w * np.abs(f - V @ coeffs)))
     estimate = float(np.max(w * (np.abs(f - V @ coeffs) + horner_rounding_bound(coeffs, X))))
-    return Float32Fit(tuple(float(c) for c in coeffs), approximation, estimate)
+    return Float32Fit(tuple(float(c) for c in coeffs), approximation, estimate, real)
