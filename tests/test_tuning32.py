@@ -186,3 +186,5 @@ def test_float32_polynomials_fits():
     assert not a["exhaustive"] and b["max_ulp_exact"] < a["max_ulp_exact"]
     with pytest.raises(ValueError, match="unknown fit"):
         float32_polynomials(t, 2, "cubic")
+    with pytest.raises(ValueError, match="zero"):
+        float32_polynomials(make_target("sin", (-1, 1)), 2, "relative")

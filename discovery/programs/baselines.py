@@ -398,7 +398,7 @@ def float32_polynomials(target: Target, max_degree: int = 8, fit: str = "minimax
     Raises
     ------
     ValueError
-        For a degree below 1 or an unknown fit.
+        For a degree below 1, an unknown fit, or the relative fit of a target with a zero.
     """
     if max_degree < 1:
         raise ValueError(f"max_degree must be at least 1, got {max_degree}")
@@ -406,6 +406,8 @@ def float32_polynomials(target: Target, max_degree: int = 8, fit: str = "minimax
         raise ValueError(f"unknown fit {fit!r} (known: {', '.join(FLOAT32_FITS)})")
     degrees = range(1, max_degree + 1)
     if fit == "relative":
+        if not target.relative:
+            raise ValueError(f"the relative fit needs a target without a zero; {target.name!r} has one")
         relative = Target(target.name, target.expr, target.interval, True)
         return [fma_horner(minimax_polynomial(relative, d)) for d in degrees]
     if fit == "minimax":

@@ -135,8 +135,9 @@ class Float32Fit:
         rounding, at worst; under 1 the result is within one ULP of the correctly rounded value
         wherever the grid tells the truth.
     real_estimate : float
-        The smallest ``estimate`` of any real coefficients (the programme's optimum before they
-        are fixed to float32): below it no polynomial of the degree evaluated this way goes.
+        The programme's optimum over real coefficients, before they are fixed to float32: with
+        ``rounding`` the smallest ``estimate`` any polynomial of the degree evaluated this way can
+        have (on the grid), without it the smallest ``approximation``.
     """
 
     coefficients: tuple[float, ...]
@@ -192,7 +193,7 @@ def _minimax(V: np.ndarray, residual: np.ndarray, weight: np.ndarray, budget: np
     r = weight * residual
     slack = weight * budget
     ones = np.ones((len(r), 1))
-    none = np.zeros((len(r), 1))
+    zeros = np.zeros((len(r), 1))
     cost = np.zeros(A.shape[1] + 1)
     cost[-1] = 1.0
     free = [(None, None)] * (A.shape[1] + 1)
@@ -203,7 +204,7 @@ def _minimax(V: np.ndarray, residual: np.ndarray, weight: np.ndarray, budget: np
             raise ValueError(f"the minimax linear programme failed: {first.message}")
         return first.x[:-1] / scale, float(first.x[-1])
     t = float(first.x[-1]) * (1 + 1e-9) + 1e-9
-    held = np.vstack([np.hstack([A, none]), np.hstack([-A, none])])
+    held = np.vstack([np.hstack([A, zeros]), np.hstack([-A, zeros])])
     second = linprog(cost, A_ub=np.vstack([both, held]),
                      b_ub=np.concatenate([r, -r, r - slack + t, -r - slack + t]), bounds=free, method="highs")
     x = second.x if second.status == 0 else first.x
