@@ -188,3 +188,69 @@ def test_float32_polynomials_fits():
         float32_polynomials(t, 2, "cubic")
     with pytest.raises(ValueError, match="zero"):
         float32_polynomials(make_target("sin", (-1, 1)), 2, "relative")
+
+
+def _composite(consts):
+    """x (Q(x)^2 + e) + g with Q a cubic by fused Horner: five fused operations, degree 7 (the
+    form a search finds for 2^x in float32)."""
+    from discovery.programs.graph import Program
+
+    ins = (("fma", (1, 0, 2)), ("fma", (7, 0, 3)), ("fma", (8, 0, 4)), ("fma", (9, 9, 5)), ("fma", (0, 10, 6)))
+    return Program(tuple(consts), ins, 11)
+
+
+def test_rounding_bound_against_exact_float32_runs():
+    # The result before its last rounding, from float32 runs of the inner steps, against the
+    # exact value of the program with the same float32 constants: within the first-order bound
+    # (second-order terms are ~2^-48 relative: a 1% margin holds them).
+    from discovery.programs.tuning32 import rounding_bound
+
+    p = _composite([f32(c) for c in (0.00347, 0.01296, 0.2002, 0.5998, 0.3334, 1.0)])
+    p = p.with_consts([float(c) for c in p.consts])
+    X = np.random.default_rng(2).uniform(0, 1, 400).astype(f32)
+    inner = p.__class__(p.consts, p.instructions[:-1], p.output - 1)  # s = Q^2 + e, in float32
+    s32 = run32(inner, X)
+    y, bound = rounding_bound(p, X.astype(np.float64))
+    e, g = Fraction(p.consts[4]), Fraction(p.consts[5])
+    for x, s, b in zip(X, s32, bound):
+        xf = Fraction(float(x))
+        q = ((Fraction(p.consts[0]) * xf + Fraction(p.consts[1])) * xf + Fraction(p.consts[2])) * xf \
+            + Fraction(p.consts[3])
+        exact = xf * (q * q + e) + g
+        assert abs(xf * Fraction(float(s)) + g - exact) <= Fraction(b) * Fraction(101, 100) + Fraction(1, 2**60)
+    # The float64 values are the program's: the bound's companion is the plain evaluation.
+    assert np.allclose(y, run32(p, X), atol=2e-7)
+    # Exact operations add nothing; a fused Horner program gets horner_rounding_bound's figure.
+    coeffs = (1.0, 0.6931, 0.2402, 0.0555)
+    horner_prog = fma_horner(horner(list(reversed(coeffs))))
+    Xd = np.linspace(0, 1, 101)
+    assert np.allclose(rounding_bound(horner_prog, Xd)[1], horner_rounding_bound(coeffs, Xd), rtol=1e-12, atol=0)
+
+
+def test_fit_rounding_lowers_the_error_before_the_last_rounding():
+    from discovery.programs.tuning32 import _grid, fit_rounding, rounding_bound
+
+    t = make_target("exp2", (0, 1), error="ulp32")
+    start = _composite((0.00345, 0.01306, 0.19982, 0.60102, 0.33192, 1.0))
+    X, f = _grid(t, 256)
+    w = t.weights(f)
+
+    def worst(p):
+        y, b = rounding_bound(p, X)
+        return np.max(w * (np.abs(y - f) + b))
+
+    fitted = fit_rounding(start, t, grid=256)
+    assert worst(fitted) < 0.9 * worst(start) and fitted.instructions == start.instructions
+
+
+def test_tune_float32_from_the_prefit_never_loses_to_the_plain_search():
+    from discovery.programs.tuning32 import score_float32
+
+    t = make_target("exp2", (0.99, 1.0), error="ulp32")
+    start = _composite((0.00345, 0.01306, 0.19982, 0.60102, 0.33192, 1.0))
+    every = dense_float32(t, 1 << 20)  # every float32 of [0.99, 1]
+    plain = tune_float32(start, t, every, prefit=False)
+    both = tune_float32(start, t, every)
+    assert score_float32([both[0]], every) <= score_float32([plain[0]], every)
+    check = float32_ulp_error(both[0], t)
+    assert check["exhaustive"] and (check["max_ulp"], round(check["max_ulp_exact"], 9)) == (both[1], round(both[2], 9))

@@ -25,6 +25,7 @@ with ``float`` does (:mod:`discovery.programs.float32`: ``fma`` rounds once, as 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from scipy.optimize import linprog
 from discovery.programs.float32 import float32_range, float32_spacings, float32_span, from_ordered, ordered, ulp_scan
 from discovery.programs.graph import Program
 from discovery.programs.kernels import pack
+from discovery.programs.ops import apply
 from discovery.programs.targets import Target
 from discovery.programs.verify import reference32
 
@@ -70,8 +72,113 @@ def score_float32(programs, points) -> list[tuple[int, int, float]]:
     return [(int(a), int(b), float(c)) for a, b, c in zip(w, at, we)]
 
 
+_EXACT = ("mul2", "half")  # operations that never round (short of overflow)
+
+
+def rounding_bound(program: Program, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The program's float64 values at X and, at each x, the first-order bound of what the
+    float32 roundings of its inner operations move the result by: sum over every operation but
+    the last of |d result / d value| times half the float32 spacing of the value (its rounding
+    error at worst), the derivatives by reverse accumulation through the instructions.
+
+    The last operation's own rounding is left out: it rounds once, so a result is within one ULP
+    of the correctly rounded value wherever the error before it stays under one ULP.
+    """
+    prog = program.simplified()
+    X = np.asarray(X, dtype=np.float64)
+    base = 1 + len(prog.consts)
+    with np.errstate(all="ignore"):
+        vals = [X] + [np.full_like(X, c) for c in prog.consts]
+        for op, (a, b, c) in prog.instructions:
+            vals.append(apply(op, vals[a], vals[b], vals[c], np.sqrt))
+        grad = [np.zeros_like(X) for _ in vals]
+        grad[prog.output] = np.ones_like(X)
+        for t in range(len(prog.instructions) - 1, -1, -1):
+            op, (a, b, c) = prog.instructions[t]
+            g = grad[base + t]
+            if not g.any():
+                continue
+            va, vb = vals[a], vals[b]
+            partials = {"add": ((a, 1.0), (b, 1.0)), "sub": ((a, 1.0), (b, -1.0)), "mul": ((a, vb), (b, va)),
+                        "div": ((a, 1 / vb), (b, -va / vb**2)), "sqrt": ((a, 0.5 / np.sqrt(va)),),
+                        "fma": ((a, vb), (b, va), (c, 1.0)), "mul2": ((a, 2.0),), "half": ((a, 0.5),)}[op]
+            for i, d in partials:
+                grad[i] = grad[i] + g * d
+        bound = np.zeros_like(X)
+        for t, (op, _) in enumerate(prog.instructions):
+            if base + t != prog.output and op not in _EXACT:
+                bound += np.abs(grad[base + t]) * float32_spacings(vals[base + t]) / 2
+    return vals[prog.output], bound
+
+
+def fit_rounding(program: Program, target: Target, grid: int = 512, powers=(2, 4, 8, 16, 32, 64, 128),
+                 max_evals: int = 2000) -> Program:
+    """The program with float64 constants minimising max over a grid of (|error| + the bound of
+    its inner roundings, :func:`rounding_bound`) in float32 ULPs of the exact value: the error
+    before its last float32 rounding, at worst.
+
+    Least squares of the p-th powers of that quantity (scipy's trust-region solver, constants
+    scaled by their size) for growing p, each from the last (the p-norm tends to the max), first
+    of the approximation error alone, then with the bound, which, piecewise constant in the
+    constants, is taken at the start of each step.  For any
+    program (the generic counterpart of :func:`float32_polynomial` for fused Horner forms).
+
+    Returns
+    -------
+    Program
+        The best constants met (the program itself when none was better).
+    """
+    from scipy.optimize import least_squares
+
+    prog = program.simplified()
+    if not prog.consts:
+        return prog
+    X, f = _grid(target, grid)
+    w = target.weights(f)
+    start = np.array(prog.consts, dtype=np.float64)
+
+    def worst(c) -> float:
+        y, b = rounding_bound(prog.with_consts([float(v) for v in c]), X)
+        value = float(np.max(w * (np.abs(y - f) + b)))
+        return value if np.isfinite(value) else np.inf
+
+    best, best_value = start, worst(start)
+    if not np.isfinite(best_value):
+        return prog
+    c = start
+    scale = np.where(start != 0, np.abs(start), 1.0)
+    # First the approximation alone, then with the bound: from the start directly, the bound's
+    # steps (where it is largest, near one end) hold the max and leave the error elsewhere to
+    # grow, a worse point to leave from.
+    for counted, p in [(False, p) for p in powers] + [(True, p) for p in powers]:
+        y, b = rounding_bound(prog.with_consts([float(v) for v in c]), X)
+        b = b if counted else np.zeros_like(X)
+        # Measured against the step's starting max, so the p-th powers stay near 1.
+        unit = float(np.max(w * (np.abs(y - f) + b)))
+        if not (np.isfinite(unit) and unit > 0):
+            break
+
+        def residual(v, b=b, p=p, counted=counted, unit=unit):
+            e = rounding_bound(prog.with_consts([float(u) for u in v]), X)[0] - f
+            # Signed while the bound is not counted: smooth where the error crosses zero.
+            r = (w * (np.abs(e) + b) / unit) ** (p / 2) * (1.0 if counted else np.sign(e))
+            return np.where(np.isfinite(r), r, 1e300)
+
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a trial step into overflow is refused
+            try:
+                c = least_squares(residual, c, x_scale=scale, max_nfev=max_evals, xtol=1e-15, ftol=1e-15,
+                                  gtol=1e-15).x
+            except ValueError:  # a residual that is not finite at the start
+                break
+        value = worst(c)
+        if value < best_value:
+            best, best_value = c, value
+    return prog.with_consts([float(v) for v in best])
+
+
 def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 8, 16, 64, 256),
-                 rounds: int = 40) -> tuple[Program, int, float]:
+                 rounds: int = 40, prefit: bool = True) -> tuple[Program, int, float]:
     """The program with float32 constants minimising its float32 error on a dense set.
 
     Parameters
@@ -85,6 +192,10 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
         Moves tried for each constant, in float32 ULPs (both signs).
     rounds : int
         At most this many improving moves.
+    prefit : bool
+        Also start from :func:`fit_rounding`'s constants (the error before the last rounding,
+        inner roundings counted, made smallest in float64) and keep the better of the two
+        searches.
 
     Returns
     -------
@@ -92,8 +203,17 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
         The program (its constants exactly float32 values), its max ULP error on the dense set
         and its max error there in ULPs of the exact values.
     """
-    X, ref, exact = points if points is not None else dense_float32(target)
-    prog = program.simplified()
+    points = points if points is not None else dense_float32(target)
+    found = [_coordinate_search(program.simplified(), points, steps, rounds)]
+    if prefit and program.consts:
+        found.append(_coordinate_search(fit_rounding(program, target), points, steps, rounds))
+    prog, score = min(found, key=lambda pair: pair[1])
+    return prog, score[0], score[2]
+
+
+def _coordinate_search(prog: Program, points, steps, rounds) -> tuple[Program, tuple[int, int, float]]:
+    """:func:`tune_float32`'s moves from the program's constants rounded to float32."""
+    X, ref, exact = points
     K = len(prog.consts)
     current = ordered(np.array(prog.consts, dtype=np.float32))
 
@@ -106,7 +226,7 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
 
     best = scores(current[None, :])[0]
     if K == 0:
-        return prog, best[0], best[2]
+        return prog, best
     moves = np.array([(k, s) for k in range(K) for step in steps for s in (step, -step)])
     for _ in range(rounds):
         candidates = np.repeat(current[None, :], len(moves), axis=0)
@@ -116,7 +236,7 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
         if found[i] >= best:
             break
         best, current = found[i], candidates[i]
-    return prog.with_consts([float(c) for c in from_ordered(current)]), best[0], best[2]
+    return prog.with_consts([float(c) for c in from_ordered(current)]), best
 
 
 @dataclass(frozen=True)
