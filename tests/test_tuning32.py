@@ -254,3 +254,21 @@ def test_tune_float32_from_the_prefit_never_loses_to_the_plain_search():
     assert score_float32([both[0]], every) <= score_float32([plain[0]], every)
     check = float32_ulp_error(both[0], t)
     assert check["exhaustive"] and (check["max_ulp"], round(check["max_ulp_exact"], 9)) == (both[1], round(both[2], 9))
+
+
+def test_group_worst_and_refinement_on_every_float_of_the_top_binades():
+    from discovery.programs.float32 import group_worst
+
+    t = make_target("exp2", (0.99, 1.0), error="ulp32")
+    X, ref, _ = dense_float32(t, 1 << 20)  # every float32 of [0.99, 1]
+    p = fma_horner(minimax_polynomial(make_target("exp2", (0.99, 1.0)), 1))
+    d = ulp_distance(run32(p, X), ref)
+    idx = group_worst(p, X, ref, 0)
+    blocks = [d[s:s + 8192] for s in range(0, X.size, 8192)]
+    assert [d[i] for i in idx] == [b.max() for b in blocks if b.max() > 0]
+    assert group_worst(p, X, ref, int(d.max())).size == 0
+    # A sparse dense set misses floats; refinement on every float of the top binades (here the
+    # whole interval) finds them, so the tuner's figure is the exhaustive one.
+    sparse = dense_float32(t, 16)
+    tuned, ulp, _ = tune_float32(p, t, sparse, prefit=False, refine=10)
+    assert float32_ulp_error(tuned, t)["max_ulp"] == ulp

@@ -260,6 +260,22 @@ def ulp_scan(packed: Packed, consts32: np.ndarray, X32: np.ndarray, ref32: np.nd
     return top, where[rows, g], np.max(worst_exact, axis=1), at_top
 
 
+def group_worst(program, X32: np.ndarray, ref32: np.ndarray, above: int) -> np.ndarray:
+    """Indices of points of X32 where one program is more than ``above`` ULPs off ``ref32``: the
+    worst point of each block of 8,192 that has one (enough to show a tuner where it fails)."""
+    packed, consts32 = _packed32([program])
+    X32 = np.ascontiguousarray(X32, dtype=np.float32)
+    ref32 = np.ascontiguousarray(ref32, dtype=np.float32)
+    groups = max(1, -(-X32.size // (_BLOCK * _GROUP)))
+    worst = np.zeros((1, groups), dtype=np.int64)
+    where = np.full((1, groups), -1, dtype=np.int64)
+    count = np.zeros((1, groups), dtype=np.int64)
+    if X32.size:
+        _ulp_kernel(packed.ops, packed.args, consts32, packed.out, X32, ref32.view(np.int32), np.empty(0), worst,
+                    where, count, np.zeros((1, groups)))
+    return where[0][worst[0] > above]
+
+
 def population_ulp_errors(programs, X32: np.ndarray, ref32: np.ndarray) -> np.ndarray:
     """Maximum ULP distance of every program run in float32 over the points X32 from ``ref32``.
 

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from discovery.programs.float32 import float32_range, float32_spacings, float32_span, from_ordered, ordered, ulp_scan
+from discovery.programs.float32 import (
+    float32_range, float32_spacings, float32_span, from_ordered, group_worst, ordered, ulp_scan,
+)
 from discovery.programs.graph import Program
 from discovery.programs.kernels import pack
 from discovery.programs.ops import apply
@@ -178,7 +180,7 @@ def fit_rounding(program: Program, target: Target, grid: int = 512, powers=(2, 4
 
 
 def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 8, 16, 64, 256),
-                 rounds: int = 40, prefit: bool = True) -> tuple[Program, int, float]:
+                 rounds: int = 40, prefit: bool = True, refine: int = 3) -> tuple[Program, int, float]:
     """The program with float32 constants minimising its float32 error on a dense set.
 
     Parameters
@@ -196,6 +198,11 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
         Also start from :func:`fit_rounding`'s constants (the error before the last rounding,
         inner roundings counted, made smallest in float64) and keep the better of the two
         searches.
+    refine : int
+        At most this many times, check every float of the top three binades of the interval
+        (where errors peak; 2^x on [0, 1]: [1/8, 1], 2^24 + 2^23 floats, a second or two), add
+        the worst float of each block of 8,192 that is off by more than the dense set's max to
+        the set, and search on.  The result is still judged on the (grown) dense set only.
 
     Returns
     -------
@@ -208,7 +215,41 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
     if prefit and program.consts:
         found.append(_coordinate_search(fit_rounding(program, target), points, steps, rounds))
     prog, score = min(found, key=lambda pair: pair[1])
+    for _ in range(refine):
+        # Every float of the top binades, where the errors peak: those worse than the dense
+        # set's max join it, and the search goes on from where it stopped.
+        missed = _missed(prog, target, score[0])
+        if missed is None:
+            break
+        points = tuple(np.concatenate([a, b]) for a, b in zip(points, missed))
+        prog, score = _coordinate_search(prog, points, steps, rounds)
     return prog, score[0], score[2]
+
+
+def _top_floats(target: Target, binades: int, chunk: int = 1 << 22):
+    """Chunks of every float32 of the interval of magnitude at least 2^-binades of the largest."""
+    edge = float(np.max(np.abs(np.array(target.interval, dtype=np.float64)))) * 2.0**-binades
+    for lo, hi in ((-np.inf, -edge), (edge, np.inf)):
+        try:
+            a, b = float32_span((max(lo, target.interval[0]), min(hi, target.interval[1])))
+        except ValueError:
+            continue
+        for s in range(a, b + 1, chunk):
+            yield float32_range(s, min(b + 1, s + chunk))
+
+
+def _missed(prog: Program, target: Target, above: int, binades: int = 3):
+    """(X32, ref32, exact) of the worst float of each block of the top ``binades`` binades where
+    the program is more than ``above`` ULPs off, or None."""
+    found = []
+    for X in _top_floats(target, binades):
+        ref, exact = reference32(target, X)
+        i = group_worst(prog, X, ref, above)
+        if i.size:
+            found.append((X[i], ref[i], exact[i]))
+    if not found:
+        return None
+    return tuple(np.concatenate(parts) for parts in zip(*found))
 
 
 def _coordinate_search(prog: Program, points, steps, rounds) -> tuple[Program, tuple[int, int, float]]:
