@@ -193,6 +193,24 @@ def float32_table(target, max_degree: int) -> dict[str, dict[int, dict]]:
     return table
 
 
+def retune_front(front: dict[int, dict], target) -> dict[int, dict]:
+    """ops -> exhaustive check (with the ``expression``) of each stored front program after the
+    float32 tuner (:func:`discovery.programs.tuning32.tune_float32`): the search picks its front
+    on a ~5,000-float grid, which cannot tell a program one ULP off everywhere from one two ULPs
+    off at a few hundred floats, so its stored constants may be the float64-tuned ones."""
+    from discovery.programs.graph import Program
+    from discovery.programs.tuning32 import dense_float32, tune_float32
+    from discovery.programs.verify import float32_ulp_errors
+
+    points = dense_float32(target)
+    costs = sorted(front)
+    genomes = [front[c]["genome"] for c in costs]  # JSON text in the database's rows
+    tuned = [tune_float32(Program.from_json(json.loads(g) if isinstance(g, str) else g), target, points)[0]
+             for g in genomes]
+    checks = float32_ulp_errors(tuned, target)
+    return {c: {**check, "expression": p.expression()} for c, p, check in zip(costs, tuned, checks)}
+
+
 def ulp_minimax_error(target, degree: int) -> float:
     """Max error in float32 ULPs (finer below a power of two) of the ULP-weighted minimax
     polynomial with its float64 coefficients, on 20,001 points with exact values."""
@@ -224,16 +242,19 @@ def ulp32(db: Path, folder: Path, minutes: float, seed: int, max_degree: int) ->
     table = float32_table(target, max_degree)
     print(f"  fused-Horner polynomials of degree 1..{max_degree}, three fits, checked in {time.time() - began:.0f} s",
           flush=True)
-    front = {}
+    front, retuned = {}, {}
     if minutes > 0:
         front = evolve(db, folder, "quality-exp2-ulp32", "exp2", (0.0, 1.0), "ulp32",
                        ["add", "sub", "mul", "div", "fma"], minutes, True, seed)
+        retuned = retune_front(front, target)
     print("  max ULP (floats at the max; max error in ULPs of the exact value), every float32 of [0, 1]")
-    print(f"  {'ops':>3} " + " ".join(f"{label:>28}" for _, label in FLOAT32_COLUMNS) + f" {'evolved (seeded)':>17}")
+    print(f"  {'ops':>3} " + " ".join(f"{label:>28}" for _, label in FLOAT32_COLUMNS)
+          + f" {'evolved (seeded)':>17} {'evolved, float32-tuned':>28}")
     for ops in range(1, max(max_degree, max(front, default=0)) + 1):
         cells = [cell(table[fit].get(ops)) for fit, _ in FLOAT32_COLUMNS]
         evolved = best_at(front, ops, "max_ulp")
-        print(f"  {ops:>3} " + " ".join(f"{c:>28}" for c in cells) + f" {evolved if front else '-':>17}")
+        print(f"  {ops:>3} " + " ".join(f"{c:>28}" for c in cells) + f" {evolved if front else '-':>17}"
+              f" {cell(retuned.get(ops)):>28}")
     print("  error before the last rounding, in ULPs (under 1 at every float: all within 1 ULP): the minimax in "
           "ULPs with real coefficients; the float32 fit without and with the inner roundings' bound")
     for degree in range(4, max_degree + 1):
@@ -242,7 +263,11 @@ def ulp32(db: Path, folder: Path, minutes: float, seed: int, max_degree: int) ->
         print(f"  {degree:>3}  real {real:.3f}; float32 coefficients {plain.approximation:.3f}; "
               f"with roundings {fit.approximation:.3f} + bound = {fit.estimate:.3f} (real coefficients: "
               f"{fit.real_estimate:.3f})")
+    for ops, check in sorted(retuned.items()):
+        if check["max_ulp"] <= 1:
+            print(f"  {ops} operations, float32-tuned: {check['expression']}")
     under = [c for c, r in front.items() if r.get("max_ulp") is not None and r["max_ulp"] <= 1]
+    under += [ops for ops, check in retuned.items() if check["max_ulp"] <= 1]
     under += [ops for checks in table.values() for ops, check in checks.items() if check["max_ulp"] <= 1]
     fewest = min(under, default=None)
     text = (f"float32 2^x <= 1 ULP with {fewest} operations (classical: {CLASSICAL_ULP32_OPS} fma)" if fewest
