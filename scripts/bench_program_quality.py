@@ -205,8 +205,8 @@ def retune_front(front: dict[int, dict], target) -> dict[int, dict]:
     points = dense_float32(target)
     costs = sorted(front)
     genomes = [front[c]["genome"] for c in costs]  # JSON text in the database's rows
-    tuned = [tune_float32(Program.from_json(json.loads(g) if isinstance(g, str) else g), target, points)[0]
-             for g in genomes]
+    tuned = [tune_float32(Program.from_json(json.loads(g) if isinstance(g, str) else g), target, points,
+                          refine=3)[0] for g in genomes]
     checks = float32_ulp_errors(tuned, target)
     return {c: {**check, "expression": p.expression()} for c, p, check in zip(costs, tuned, checks)}
 

@@ -420,7 +420,7 @@ def float32_polynomials(target: Target, max_degree: int = 8, fit: str = "minimax
         # does not weigh: the tuner, counting them, judges three starts.
         starts = [float32_polynomial(target, d).program, float32_polynomial(target, d, rounding=False).program,
                   fma_horner(minimax_polynomial(target, d))]
-        tuned = [tune_float32(p, target, points)[0] for p in starts]
+        tuned = [tune_float32(p, target, points, refine=3)[0] for p in starts]
         scores = score_float32(tuned, points)
         out.append(tuned[min(range(len(tuned)), key=scores.__getitem__)])
     return out

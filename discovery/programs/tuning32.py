@@ -17,7 +17,10 @@ optimum says how close a degree can come.
 float32 steps at a time (coordinate moves of ±1, ±2, ±4, ... ULPs of each constant, all
 candidates of a round judged in one population run), minimising the max ULP error on a dense
 float32 set, ties broken by the number of points at that max (how near the program is to one ULP
-less) and then by the max error in ULPs of the exact values.  The program runs exactly as its C
+less) and then by the max error in ULPs of the exact values, from the program's constants and
+from :func:`fit_rounding`'s (any program's error before its last rounding, inner roundings
+counted, made smallest in float64), optionally checking every float of the interval's top
+binades and adding those the set missed.  The program runs exactly as its C
 with ``float`` does (:mod:`discovery.programs.float32`: ``fma`` rounds once, as the hardware's
 ``fmaf``).  The dense set only steers: the error a caller reports comes from the exhaustive check
 (:func:`discovery.programs.verify.float32_ulp_errors`).
@@ -180,7 +183,7 @@ def fit_rounding(program: Program, target: Target, grid: int = 512, powers=(2, 4
 
 
 def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 8, 16, 64, 256),
-                 rounds: int = 40, prefit: bool = True, refine: int = 3) -> tuple[Program, int, float]:
+                 rounds: int = 40, prefit: bool = True, refine: int = 0) -> tuple[Program, int, float]:
     """The program with float32 constants minimising its float32 error on a dense set.
 
     Parameters
@@ -200,9 +203,11 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
         searches.
     refine : int
         At most this many times, check every float of the top three binades of the interval
-        (where errors peak; 2^x on [0, 1]: [1/8, 1], 2^24 + 2^23 floats, a second or two), add
+        (where errors peak; 2^x on [0, 1]: [1/8, 1], 2^24 + 2^23 floats, a few seconds), add
         the worst float of each block of 8,192 that is off by more than the dense set's max to
         the set, and search on.  The result is still judged on the (grown) dense set only.
+        None by default: the search, which tunes every new front program, picks its front on
+        its training grid, where such rare floats do not show.
 
     Returns
     -------
