@@ -303,7 +303,8 @@ class Float32Fit:
     real_estimate : float
         The programme's optimum over real coefficients, before they are fixed to float32: with
         ``rounding`` the smallest ``estimate`` any polynomial of the degree evaluated this way can
-        have (on the grid), without it the smallest ``approximation``.
+        have (on the grid), without it the smallest ``approximation`` -- when HiGHS solves it: at
+        high degrees (7 for 2^x) it can give up, and this is then the starting fit's figure.
     """
 
     coefficients: tuple[float, ...]
