@@ -10,12 +10,16 @@ evolved seeded and unseeded errors, all measured by ``verify.max_error`` (mpmath
 refinement) with the proven interval-arithmetic bound beside the evolved ones.  Everything is
 finite-only: the searches refuse programs finite only through IEEE infinities (the default) and
 classical programs that are (continued fractions dividing by x - c at a double c) are left out.  For exp2 it
-also evolves in float32 (``error = "ulp32"``, with fma) and compares the exhaustive float32 ULP
-error against the fused-Horner minimax polynomials.  Then it checks the issue's targets.
+also works in float32 (``error = "ulp32"``, with fma): per operation count the exhaustive float32
+max ULP error (and how many floats reach it) of the fused-Horner polynomials -- the relative
+minimax (textbook), the minimax in float32 ULPs and the float32 fit (float32 coefficients, the
+inner roundings counted, tuned on float32 runs) -- and of a seeded search's front; then the float32
+fit's own estimate of its worst error before the last rounding.  Then it checks the issue's targets.
 
 The database keeps the fronts: ``discovery query --db DB --kind program --target exp2``.
 
 Usage: python scripts/bench_program_quality.py [--minutes 60] [--targets exp2 exp ...] [--db PATH]
+       python scripts/bench_program_quality.py --ulp32-only --minutes 0   (the float32 table alone)
 """
 
 from __future__ import annotations
@@ -114,14 +118,17 @@ def main() -> None:
     parser.add_argument("--targets", nargs="+", choices=sorted(TARGETS), default=list(TARGETS))
     parser.add_argument("--db", type=Path, help="database for the fronts (default: a temporary one)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-ulp32", action="store_true", help="skip the float32 search for exp2")
+    parser.add_argument("--no-ulp32", action="store_true", help="skip the float32 part for exp2")
+    parser.add_argument("--ulp32-only", action="store_true",
+                        help="only the float32 part: the fused-Horner table and (unless --minutes 0) the search")
+    parser.add_argument("--ulp32-degrees", type=int, default=7, help="fused-Horner degrees 1..N in the float32 table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "quality.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         beats = {}
         checks = []
-        for name in args.targets:
+        for name in [] if args.ulp32_only else args.targets:
             expr, interval, error = TARGETS[name]
             target = make_target(expr, interval, {"auto": None, "relative": True, "absolute": False}[error])
             mode = "relative" if target.relative else "absolute"
@@ -158,35 +165,113 @@ def main() -> None:
                                ten <= ANZ_EXP2_10_OPS))
                 checks.append(("unseeded at least matches classical at every count <= 10 for 2^x", unseeded_ok))
         wins = [n for n, r in beats.items() if r >= 2]
-        checks.append((f"evolved >= 2x better than classical at some count <= 10 on {len(wins)} of {len(beats)} "
-                       f"targets ({', '.join(wins) or 'none'})", len(wins) >= 3))
+        if beats:
+            checks.append((f"evolved >= 2x better than classical at some count <= 10 on {len(wins)} of {len(beats)} "
+                           f"targets ({', '.join(wins) or 'none'})", len(wins) >= 3))
         if "exp2" in args.targets and not args.no_ulp32:
-            checks.append(ulp32(db, Path(tmp), args.minutes, args.seed))
+            checks.append(ulp32(db, Path(tmp), args.minutes, args.seed, args.ulp32_degrees))
         print("checks:")
         for text, ok in checks:
             print(f"  [{'x' if ok else ' '}] {text}")
         print(f"fronts stored in {db}" if args.db else "")
 
 
-def ulp32(db: Path, folder: Path, minutes: float, seed: int) -> tuple[str, bool]:
-    """exp2 in float32: evolved front (exhaustive ULP) against fused-Horner minimax polynomials."""
-    from discovery.programs.baselines import float32_polynomial_baselines
+FLOAT32_COLUMNS = (("relative", "relative minimax"), ("minimax", "ULP minimax"), ("float32", "float32 fit"))
+
+
+def float32_table(target, max_degree: int) -> dict[str, dict[int, dict]]:
+    """fit -> ops -> exhaustive check of the fused-Horner polynomials of degree 1..max_degree:
+    the relative minimax (textbook), the minimax in float32 ULPs and the float32 fit (float32
+    coefficients, inner roundings counted, tuned on float32 runs); one pass over every float32."""
+    from discovery.programs.baselines import float32_polynomials
+    from discovery.programs.verify import float32_ulp_errors
+
+    programs = [(fit, p) for fit, _ in FLOAT32_COLUMNS for p in float32_polynomials(target, max_degree, fit)]
+    table: dict[str, dict[int, dict]] = {fit: {} for fit, _ in FLOAT32_COLUMNS}
+    for (fit, p), check in zip(programs, float32_ulp_errors([p for _, p in programs], target)):
+        table[fit][p.cost] = check
+    return table
+
+
+def retune_front(front: dict[int, dict], target) -> dict[int, dict]:
+    """ops -> exhaustive check (with the ``expression``) of each stored front program after the
+    float32 tuner (:func:`discovery.programs.tuning32.tune_float32`): the search picks its front
+    on a ~5,000-float grid, which cannot tell a program one ULP off everywhere from one two ULPs
+    off at a few hundred floats, so its stored constants may be the float64-tuned ones."""
+    from discovery.programs.graph import Program
+    from discovery.programs.tuning32 import dense_float32, tune_float32
+    from discovery.programs.verify import float32_ulp_errors
+
+    points = dense_float32(target)
+    costs = sorted(front)
+    genomes = [front[c]["genome"] for c in costs]  # JSON text in the database's rows
+    tuned = [tune_float32(Program.from_json(json.loads(g) if isinstance(g, str) else g), target, points,
+                          refine=3)[0] for g in genomes]
+    checks = float32_ulp_errors(tuned, target)
+    return {c: {**check, "expression": p.expression()} for c, p, check in zip(costs, tuned, checks)}
+
+
+def ulp_minimax_error(target, degree: int) -> float:
+    """Max error in float32 ULPs (finer below a power of two) of the ULP-weighted minimax
+    polynomial with its float64 coefficients, on 20,001 points with exact values."""
+    import numpy as np
+
+    from discovery.programs.baselines import remez
+
+    p, _ = remez(target, degree, 0)
+    X = np.unique(np.append(np.linspace(*target.interval, 20_001), target.interval))
+    f = target.values(X)
+    return float(np.max(np.abs(np.polynomial.polynomial.polyval(X, [float(c) for c in p]) - f) * target.weights(f)))
+
+
+def cell(check: dict | None) -> str:
+    """max ULP (floats at it; max error in ULPs of the exact value)."""
+    if check is None:
+        return "-"
+    return f"{check['max_ulp']} ({check['at_max']:,}; {check['max_ulp_exact']:.3f})"
+
+
+def ulp32(db: Path, folder: Path, minutes: float, seed: int, max_degree: int) -> tuple[str, bool]:
+    """exp2 in float32: fused-Horner polynomials (three fits) and the evolved front, exhaustive
+    max ULP per operation count."""
+    from discovery.programs.tuning32 import float32_polynomial
 
     target = make_target("exp2", (0.0, 1.0), error="ulp32")
     print("exp2 on [0, 1] in float32 (ULP error, every float32 checked)", flush=True)
     began = time.time()
-    classical = {ops: check["max_ulp"] for ops, _, check in float32_polynomial_baselines(target, 7)}
-    print(f"  fused-Horner minimax polynomials of degree 1..7 checked in {time.time() - began:.0f} s", flush=True)
-    front = evolve(db, folder, "quality-exp2-ulp32", "exp2", (0.0, 1.0), "ulp32",
-                   ["add", "sub", "mul", "div", "fma"], minutes, False, seed)
-    print(f"  {'ops':>3} {'classical fma polynomial':>25} {'evolved (unseeded)':>19}")
-    for ops in range(1, MAX_OPS + 1):
-        fewer = [ulp for degree_ops, ulp in classical.items() if degree_ops <= ops]
-        print(f"  {ops:>3} {min(fewer, default=math.inf):>25} {best_at(front, ops, 'max_ulp'):>19}")
+    table = float32_table(target, max_degree)
+    print(f"  fused-Horner polynomials of degree 1..{max_degree}, three fits, checked in {time.time() - began:.0f} s",
+          flush=True)
+    front, retuned = {}, {}
+    if minutes > 0:
+        front = evolve(db, folder, "quality-exp2-ulp32", "exp2", (0.0, 1.0), "ulp32",
+                       ["add", "sub", "mul", "div", "fma"], minutes, True, seed)
+        retuned = retune_front(front, target)
+    print("  max ULP (floats at the max; max error in ULPs of the exact value), every float32 of [0, 1]")
+    print(f"  {'ops':>3} " + " ".join(f"{label:>28}" for _, label in FLOAT32_COLUMNS)
+          + f" {'evolved (seeded)':>17} {'evolved, float32-tuned':>28}")
+    for ops in range(1, max(max_degree, max(front, default=0)) + 1):
+        cells = [cell(table[fit].get(ops)) for fit, _ in FLOAT32_COLUMNS]
+        evolved = best_at(front, ops, "max_ulp")
+        print(f"  {ops:>3} " + " ".join(f"{c:>28}" for c in cells) + f" {evolved if front else '-':>17}"
+              f" {cell(retuned.get(ops)):>28}")
+    print("  error before the last rounding, in ULPs (under 1 at every float: all within 1 ULP): the minimax in "
+          "ULPs with real coefficients; the float32 fit without and with the inner roundings' bound")
+    for degree in range(4, max_degree + 1):
+        real = ulp_minimax_error(target, degree)
+        plain, fit = float32_polynomial(target, degree, rounding=False), float32_polynomial(target, degree)
+        print(f"  {degree:>3}  real {real:.3f}; float32 coefficients {plain.approximation:.3f}; "
+              f"with roundings {fit.approximation:.3f} + bound = {fit.estimate:.3f} (real coefficients: "
+              f"{fit.real_estimate:.3f})")
+    for ops, check in sorted(retuned.items()):
+        if check["max_ulp"] <= 1:
+            print(f"  {ops} operations, float32-tuned: {check['expression']}")
     under = [c for c, r in front.items() if r.get("max_ulp") is not None and r["max_ulp"] <= 1]
+    under += [ops for ops, check in retuned.items() if check["max_ulp"] <= 1]
+    under += [ops for checks in table.values() for ops, check in checks.items() if check["max_ulp"] <= 1]
     fewest = min(under, default=None)
     text = (f"float32 2^x <= 1 ULP with {fewest} operations (classical: {CLASSICAL_ULP32_OPS} fma)" if fewest
-            else "float32 2^x: no evolved program <= 1 ULP")
+            else "float32 2^x: no program <= 1 ULP")
     return text, fewest is not None and fewest < CLASSICAL_ULP32_OPS
 
 

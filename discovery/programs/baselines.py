@@ -23,6 +23,7 @@ import numpy as np
 from discovery.programs.graph import BASIC_OPS, Program, horner, rational
 from discovery.programs.ops import uses_only
 from discovery.programs.targets import Target
+from discovery.programs.tuning32 import dense_float32, float32_polynomial, score_float32, tune_float32
 from discovery.programs.bound import enclosable, error_bound
 from discovery.programs.verify import float32_ulp_errors
 from discovery.programs.verify import max_error
@@ -132,7 +133,8 @@ def remez(target: Target, m: int, n: int, iterations: int = 40):
     Parameters
     ----------
     target : Target
-        Its error mode (relative or absolute) weights the error.
+        Its error mode weights the error (:meth:`~discovery.programs.targets.Target.weight`:
+        relative, absolute, or in float32 ULPs under ``ulp32``).
     m, n : int
         Degrees of the numerator and the denominator (n = 0: a polynomial).
     iterations : int
@@ -150,14 +152,14 @@ def remez(target: Target, m: int, n: int, iterations: int = 40):
     """
     with mpmath.workdps(_DPS):
         xs, fs = _dense_values(target)
-        ws = [1 / abs(f) if target.relative else mpmath.mpf(1) for f in fs]
+        ws = [target.weight(f) for f in fs]
         N = m + n + 2
         lo, hi = (mpmath.mpf(v) for v in target.interval)
         ref = [lo + (hi - lo) * (1 - mpmath.cos(mpmath.pi * k / (N - 1))) / 2 for k in range(N)]
         p = q = None
         for _ in range(iterations):
             fr = [target.mp(x) for x in ref]
-            wr = [1 / abs(f) if target.relative else mpmath.mpf(1) for f in fr]
+            wr = [target.weight(f) for f in fr]
             E = mpmath.mpf(0)
             qprev = [mpmath.mpf(1)] * N
             for _inner in range(30 if n else 1):
@@ -374,23 +376,69 @@ def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
     return sorted(out, key=lambda b: (b.ops, b.max_error))
 
 
-def float32_polynomial_baselines(target: Target, max_degree: int = 8) -> list[tuple[int, Program, dict]]:
-    """The classical float32 implementations: the minimax polynomial (of the target's error mode;
-    relative for ``ulp32``) of each degree 1..``max_degree``, evaluated by fused Horner steps
-    (:func:`fma_horner`, degree operations), checked on every float32 of the interval.
+FLOAT32_FITS = ("relative", "minimax", "float32")
 
-    The coefficients are the float64 minimax ones, rounded to float32 by the float32 run: no
-    re-tuning for float32 rounding.
+
+def float32_polynomials(target: Target, max_degree: int = 8, fit: str = "minimax") -> list[Program]:
+    """Polynomials of degree 1..``max_degree`` by fused Horner steps (:func:`fma_horner`, degree
+    operations), for float32 evaluation.
+
+    Parameters
+    ----------
+    fit : str
+        ``relative``: the relative-error minimax polynomial (the textbook float32 one), its float64
+        coefficients rounded to float32 by the float32 run; ``minimax``: the minimax polynomial in
+        the target's own weighting (in float32 ULPs of the exact value under ``ulp32``: absolute
+        within a binade), rounded the same way; ``float32``: the float32 fit of
+        :func:`discovery.programs.tuning32.float32_polynomial` (float32 coefficients, the inner
+        steps' rounding counted), the same without the rounding, and the minimax in the target's
+        weighting, each tuned on float32 runs by :func:`discovery.programs.tuning32.tune_float32`,
+        the best of the three on the tuner's dense set (:func:`~discovery.programs.tuning32.score_float32`).
+
+    Raises
+    ------
+    ValueError
+        For a degree below 1, an unknown fit, or the relative fit of a target with a zero.
+    """
+    if max_degree < 1:
+        raise ValueError(f"max_degree must be at least 1, got {max_degree}")
+    if fit not in FLOAT32_FITS:
+        raise ValueError(f"unknown fit {fit!r} (known: {', '.join(FLOAT32_FITS)})")
+    degrees = range(1, max_degree + 1)
+    if fit == "relative":
+        if not target.relative:
+            raise ValueError(f"the relative fit needs a target without a zero; {target.name!r} has one")
+        relative = Target(target.name, target.expr, target.interval, True)
+        return [fma_horner(minimax_polynomial(relative, d)) for d in degrees]
+    if fit == "minimax":
+        return [fma_horner(minimax_polynomial(target, d)) for d in degrees]
+    points = dense_float32(target)
+    out = []
+    for d in degrees:
+        # The fit minimises the worst error before the last rounding; when that stays over one
+        # ULP, how many floats end two ULPs off depends on where the excess lies, which the fit
+        # does not weigh: the tuner, counting them, judges three starts.
+        starts = [float32_polynomial(target, d).program, float32_polynomial(target, d, rounding=False).program,
+                  fma_horner(minimax_polynomial(target, d))]
+        tuned = [tune_float32(p, target, points, refine=3)[0] for p in starts]
+        scores = score_float32(tuned, points)
+        out.append(tuned[min(range(len(tuned)), key=scores.__getitem__)])
+    return out
+
+
+def float32_polynomial_baselines(target: Target, max_degree: int = 8,
+                                 fit: str = "minimax") -> list[tuple[int, Program, dict]]:
+    """The classical float32 implementations: :func:`float32_polynomials` of a ``fit`` (by default
+    the minimax polynomial of the target's error mode: in float32 ULPs for ``ulp32``), checked on
+    every float32 of the interval.
 
     Returns
     -------
     list of (ops, program, check)
         ``check`` is the :func:`discovery.programs.verify.float32_ulp_errors` report
-        (``max_ulp``, ``max_ulp_exact``, ...).
+        (``max_ulp``, ``max_ulp_exact``, ``at_max``, ...).
     """
-    if max_degree < 1:
-        raise ValueError(f"max_degree must be at least 1, got {max_degree}")
-    programs = [fma_horner(minimax_polynomial(target, d)) for d in range(1, max_degree + 1)]
+    programs = float32_polynomials(target, max_degree, fit)
     return [(p.cost, p, check) for p, check in zip(programs, float32_ulp_errors(programs, target))]
 
 
@@ -404,7 +452,8 @@ def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_
     """Minimax polynomials, rationals and (squared) continued fractions (Remez) of at most
     ``max_ops`` operations once repeated work is merged (the baselines' programs), those that use
     only ``ops``; with ``fma`` among them, also the minimax polynomials by fused Horner steps
-    (one operation per degree).
+    (one operation per degree) and, under ``ulp32``, the float32 fits of
+    :func:`discovery.programs.tuning32.float32_polynomial`.
 
     These seed a program search (:meth:`discovery.programs.search.ProgramSearch.seeds`).
 
@@ -416,6 +465,9 @@ def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_
     out = [minimax_polynomial(target, d) for d in range(1, max_ops // 2 + 1)]
     if "fma" in ops:
         out += [fma_horner(minimax_polynomial(target, d)) for d in range(1, max_ops + 1)]
+        if target.error == "ulp32":
+            # The float32 fits: float32 coefficients, the inner roundings counted.
+            out += [float32_polynomial(target, d).program for d in range(1, max_ops + 1)]
     builds = [(minimax_rational, (m, n)) for m in range(0, max_ops // 2 + 1) for n in range(1, max_ops // 2 + 1)
               if 2 * (m + n) <= max_ops]
     builds += [(minimax_continued_fraction, nk) for nk in cf_degrees(max_ops)]

@@ -77,9 +77,9 @@ def round_to_float32(value) -> np.float32:
 
 
 def _fraction(value) -> Fraction:
-    """An mpmath number (or int / float) as an exact Fraction."""
-    if isinstance(value, (int, float)):
-        return Fraction(value)
+    """An mpmath number (or int / float / Fraction) as an exact Fraction."""
+    if isinstance(value, (int, float, Fraction, np.floating)):
+        return Fraction(float(value) if isinstance(value, np.floating) else value)
     man, exp = value.man_exp  # mpmath mpf: man * 2**exp exactly
     return Fraction(int(man)) * Fraction(2) ** int(exp)
 
@@ -145,6 +145,41 @@ def _run_block(ops, args, consts32, X, start, n, vals):
                 r[i] = half * a[i]
 
 
+def float32_spacing(value) -> float:
+    """The float32 ULP that measures an error at the real ``value``: the spacing of the float32
+    values of its binade, 2^(e - 23) for 2^e <= |value| < 2^(e + 1) (2^-149 among the subnormals),
+    except at an exact power of two, where it is the spacing *below* it, 2^(e - 24): an
+    approximation falling short of 1 lands among floats twice as dense, each of which counts as
+    one ULP of distance, so there the finer spacing is the one an error must be measured in.
+
+    Parameters
+    ----------
+    value : float, int, Fraction or mpmath number
+
+    Returns
+    -------
+    float
+        A power of two.
+    """
+    v = abs(_fraction(value))
+    if v == 0:
+        return 2.0**-149
+    e = v.numerator.bit_length() - v.denominator.bit_length()  # 2^e <= v < 2^(e + 1) after the fix below
+    if v < Fraction(2) ** e:
+        e -= 1
+    if v == Fraction(2) ** e:
+        e -= 1  # the spacing below a power of two
+    return math.ldexp(1.0, max(e - 23, -149))
+
+
+def float32_spacings(values: np.ndarray) -> np.ndarray:
+    """:func:`float32_spacing` of every float64 value (exact for float64 inputs)."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    m, e = np.frexp(v)  # v = m 2^e, 1/2 <= m < 1: the binade is [2^(e-1), 2^e)
+    e = np.where(m == 0.5, e - 1, e)  # exact powers of two: the spacing below
+    return np.where(v == 0, 2.0**-149, np.ldexp(1.0, np.maximum(e - 24, -149)))
+
+
 @numba.njit(cache=True)
 def _ulp32(t):
     # The float32 spacing at |t| (of t's binade; the subnormal spacing below 2^-126).
@@ -155,8 +190,8 @@ def _ulp32(t):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _ulp_kernel(ops, args, consts32, out, X, ref_bits, exact, worst, where, worst_exact):
-    # worst, where, worst_exact: (P, number of groups); exact empty: no fractional errors.
+def _ulp_kernel(ops, args, consts32, out, X, ref_bits, exact, worst, where, count, worst_exact):
+    # worst, where, count, worst_exact: (P, number of groups); exact empty: no fractional errors.
     P = ops.shape[0]
     n_rows = 1 + consts32.shape[1] + ops.shape[1]
     span = _BLOCK * _GROUP
@@ -164,7 +199,7 @@ def _ulp_kernel(ops, args, consts32, out, X, ref_bits, exact, worst, where, wors
     for g in numba.prange((X.size + span - 1) // span):
         vals = np.empty((n_rows, _BLOCK), dtype=np.float32)
         for p in range(P):
-            w, wi, we = np.int64(0), np.int64(-1), 0.0
+            w, wi, wc, we = np.int64(0), np.int64(-1), np.int64(0), 0.0
             for start in range(g * span, min(X.size, (g + 1) * span), _BLOCK):
                 n = min(_BLOCK, X.size - start)
                 _run_block(ops[p], args[p], consts32[p], X, start, n, vals)
@@ -184,8 +219,10 @@ def _ulp_kernel(ops, args, consts32, out, X, ref_bits, exact, worst, where, wors
                             t = exact[start + i]
                             we = max(we, abs(np.float64(y[i]) - t) / _ulp32(t))
                     if d > w:
-                        w, wi = d, start + i
-            worst[p, g], where[p, g], worst_exact[p, g] = w, wi, we
+                        w, wi, wc = d, start + i, np.int64(1)
+                    elif d == w:
+                        wc += 1
+            worst[p, g], where[p, g], count[p, g], worst_exact[p, g] = w, wi, wc, we
 
 
 def _packed32(programs) -> tuple[Packed, np.ndarray]:
@@ -194,11 +231,12 @@ def _packed32(programs) -> tuple[Packed, np.ndarray]:
 
 
 def ulp_scan(packed: Packed, consts32: np.ndarray, X32: np.ndarray, ref32: np.ndarray,
-             exact: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             exact: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per program: the max ULP distance to ``ref32`` over ``X32``, the index of a point where it
-    occurs (-1 if every point is exact), and the max error in ULPs of the exact values ``exact``
-    (float64; inf where a result is NaN or infinite; zeros without ``exact``).  For callers that scan one grid
-    in pieces (:func:`discovery.programs.verify.float32_ulp_errors`)."""
+    occurs (-1 if every point is exact), the max error in ULPs of the exact values ``exact``
+    (float64; inf where a result is NaN or infinite; zeros without ``exact``) and the number of
+    points at the max ULP distance (how far a program is from dropping to one ULP less).  For
+    callers that scan one grid in pieces (:func:`discovery.programs.verify.float32_ulp_errors`)."""
     X32 = np.ascontiguousarray(X32, dtype=np.float32)
     ref32 = np.ascontiguousarray(ref32, dtype=np.float32)
     if X32.shape != ref32.shape or X32.ndim != 1:
@@ -210,13 +248,32 @@ def ulp_scan(packed: Packed, consts32: np.ndarray, X32: np.ndarray, ref32: np.nd
     groups = max(1, -(-X32.size // (_BLOCK * _GROUP)))
     worst = np.zeros((P, groups), dtype=np.int64)
     where = np.full((P, groups), -1, dtype=np.int64)
+    count = np.zeros((P, groups), dtype=np.int64)
     worst_exact = np.zeros((P, groups))
     if X32.size:
         _ulp_kernel(packed.ops, packed.args, consts32, packed.out, X32, ref32.view(np.int32), exact, worst, where,
-                    worst_exact)
+                    count, worst_exact)
     g = np.argmax(worst, axis=1)
     rows = np.arange(P)
-    return worst[rows, g], where[rows, g], np.max(worst_exact, axis=1)
+    top = worst[rows, g]
+    at_top = np.where(worst == top[:, None], count, 0).sum(axis=1)
+    return top, where[rows, g], np.max(worst_exact, axis=1), at_top
+
+
+def group_worst(program, X32: np.ndarray, ref32: np.ndarray, above: int) -> np.ndarray:
+    """Indices of points of X32 where one program is more than ``above`` ULPs off ``ref32``: the
+    worst point of each block of 8,192 that has one (enough to show a tuner where it fails)."""
+    packed, consts32 = _packed32([program])
+    X32 = np.ascontiguousarray(X32, dtype=np.float32)
+    ref32 = np.ascontiguousarray(ref32, dtype=np.float32)
+    groups = max(1, -(-X32.size // (_BLOCK * _GROUP)))
+    worst = np.zeros((1, groups), dtype=np.int64)
+    where = np.full((1, groups), -1, dtype=np.int64)
+    count = np.zeros((1, groups), dtype=np.int64)
+    if X32.size:
+        _ulp_kernel(packed.ops, packed.args, consts32, packed.out, X32, ref32.view(np.int32), np.empty(0), worst,
+                    where, count, np.zeros((1, groups)))
+    return where[0][worst[0] > above]
 
 
 def population_ulp_errors(programs, X32: np.ndarray, ref32: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 
 from discovery.errors import InputError
 from discovery.constants import parse
-from discovery.programs.float32 import float32_span
+from discovery.programs.float32 import float32_span, float32_spacing, float32_spacings
 from discovery.programs.float32 import round_to_float32, strided_float32
 
 # name: (expression in x, numpy function for float64 scans)
@@ -44,7 +44,8 @@ class Target:
     interval : (float, float)
     relative : bool
         Whether errors are relative (the default unless the function vanishes on the interval);
-        true under ``ulp32``, whose constants are tuned in relative error.
+        true under ``ulp32``, whose float64 tuning of the search's constants stays relative
+        (its minimax fits and float32 tuning weigh errors by the float32 ULP: :meth:`weight`).
     error : str
         ``relative``, ``absolute`` or ``ulp32`` (the program run in float32, judged in ULPs of
         the correctly rounded float32 values on :attr:`float32_training`); by default what
@@ -68,6 +69,27 @@ class Target:
     def mp(self, x: mpmath.mpf) -> mpmath.mpf:
         """The exact value at x, at the current mpmath precision."""
         return _mp_eval(self.expr, x)
+
+    def weight(self, value):
+        """What an error at a point whose exact value is ``value`` is multiplied by in a minimax
+        fit: 1/|value| (relative), 1 (absolute) or, under ``ulp32``, 1/ULP -- one over the float32
+        spacing there (:func:`discovery.programs.float32.float32_spacing`, the finer one below an
+        exact power of two), so the fit minimises the error in float32 ULPs: absolute within a
+        binade (2^x on [0, 1) has the constant ULP 2^-23), halved and doubled across binades.
+
+        ``value`` is an mpmath number (the Remez fits) and so is the result; use
+        :meth:`weights` for arrays of floats.
+        """
+        if self.error == "ulp32":
+            return 1 / mpmath.mpf(float32_spacing(value))
+        return 1 / abs(value) if self.relative else mpmath.mpf(1)
+
+    def weights(self, values: np.ndarray) -> np.ndarray:
+        """:meth:`weight` of float64 exact values, as float64."""
+        values = np.asarray(values, dtype=np.float64)
+        if self.error == "ulp32":
+            return 1 / float32_spacings(values)
+        return 1 / np.abs(values) if self.relative else np.ones_like(values)
 
     def values(self, X: np.ndarray, dps: int = 30) -> np.ndarray:
         """Float64 values correctly rounded from ``dps``-digit evaluations."""
@@ -239,7 +261,7 @@ def make_target(name: str, interval: tuple[float, float], relative: bool | None 
     if relative is None:
         relative = not has_zero
     elif relative and has_zero:
-        # ulp32 tunes constants in relative error, so it needs no zero either.
+        # ulp32's float64 tuning of the search's constants is relative, so it needs no zero either.
         kind = "ulp32" if error == "ulp32" else "relative"
         raise InputError(f"target {name!r} has a zero on [{lo}, {hi}]: {kind} error needs none, use absolute")
     if error == "ulp32":

@@ -145,7 +145,8 @@ def float32_ulp_errors(programs, target: Target, chunk: int = 1 << 22, limit: in
         Per program: ``max_ulp`` (float32 steps from the correctly rounded value; beyond 2^32 for
         NaN or infinite results), ``max_ulp_exact`` (the largest |result - exact| in ULPs of the
         exact value, from float64 values of the target; 0.5 is correct rounding), ``worst_x`` (a
-        point of the largest ``max_ulp``; None when that is 0), ``checked`` (number of floats)
+        point of the largest ``max_ulp``; None when that is 0), ``at_max`` (how many floats are
+        ``max_ulp`` off), ``checked`` (number of floats)
         and ``exhaustive`` (bool).
     """
     packed = pack([p.simplified() for p in programs])
@@ -159,18 +160,20 @@ def float32_ulp_errors(programs, target: Target, chunk: int = 1 << 22, limit: in
     worst = np.zeros(P, dtype=np.int64)
     worst_x = np.full(P, math.nan)
     worst_exact = np.zeros(P)
+    at_max = np.zeros(P, dtype=np.int64)
     checked = 0
     for s in range(a, b + 1, chunk * stride):
         X = float32_range(s, min(b + 1, s + chunk * stride), stride)
         ref, exact = reference32(target, X)
-        w, where, we = ulp_scan(packed, consts32, X, ref, exact)
+        w, where, we, count = ulp_scan(packed, consts32, X, ref, exact)
         better = w > worst
+        at_max = np.where(better, count, np.where(w == worst, at_max + count, at_max))
         worst_x[better] = X[where[better]]
         worst[better] = w[better]
         worst_exact = np.maximum(worst_exact, we)
         checked += X.size
     return [{"max_ulp": int(worst[i]), "max_ulp_exact": float(worst_exact[i]),
-             "worst_x": float(worst_x[i]) if worst[i] else None,
+             "worst_x": float(worst_x[i]) if worst[i] else None, "at_max": int(at_max[i]),
              "checked": checked, "exhaustive": stride == 1} for i in range(P)]
 
 
