@@ -271,3 +271,23 @@ def test_float32_tuning_never_reports_what_the_exhaustive_check_contradicts():
         sparse = dense_float32(target, 64)
         _, ulp, _ = tune_float32(start, target, sparse)
         assert ulp <= float32_ulp_errors([tune_float32(start, target, sparse)[0]], target)[0]["max_ulp"]
+
+
+def test_a_front_program_whose_float32_tuning_fails_is_kept_untuned(monkeypatch):
+    """A 10-minute search ended on 'constant -inf is not finite' from the float32 tuning of one
+    front program: the program now stays as it was and the search goes on."""
+    import discovery.programs.search as search_module
+    from discovery.errors import InputError
+
+    t = make_target("exp2", (1, 1.001), error="ulp32")
+    search = ProgramSearch(t, max_ops=3, ops=("add", "sub", "mul", "fma"), population_size=12, seed=1,
+                           child_rounds=3, tune_evals=50)
+
+    def fails(*_args, **_kwargs):
+        raise InputError("constant -inf is not finite")
+
+    monkeypatch.setattr(search_module, "tune_float32", fails)
+    program = Program((0.5,), (("mul", (0, 1, 0)),), 2)
+    assert search._tune32(program) is program
+    result = search.run(generations=2)
+    assert result.best

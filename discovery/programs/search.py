@@ -36,6 +36,7 @@ from discovery.evolution import NSGA2
 from discovery.programs.baselines import classical_programs
 from discovery.programs.float32 import population_ulp_errors
 from discovery.programs.fronts import judged_front
+from discovery.errors import InputError
 from discovery.programs.graph import BASIC_OPS, Program, random_program
 from discovery.programs.moves import crossover, front_neighbours
 from discovery.programs.mutations import mutate
@@ -244,16 +245,22 @@ class ProgramSearch:
         new = [polish_precise(p, self.target)[0] if self.target.error != "ulp32" and e < 10.0 ** _PRECISE_BELOW else p
                for p, e in project(tuned, self.target, outer=60, thorough=True)]
         if self.target.error == "ulp32":
-            # The float64 optimum rounded is not the float32 one: search the float32 constants,
-            # checking every float of the top binades too (0.4 s more per program: the dense set
-            # alone kept 2^x's x(Q^2 + e) + 1 at 2 ULP where its constants reach 1).
-            new = [tune_float32(p, self.target, self._dense32(), refine=3)[0] for p in new]
+            # The float64 optimum rounded is not the float32 one: search the float32 constants.
+            new = [self._tune32(p) for p in new]
         for p in new:
             self.tuned.add((p.key(), p.consts))
         # Checkpointed with the state: a resumed search must not tune the same programs again.
         state.extra["tuned"] = sorted(self.tuned)
         if new:
             self.engine.join(new, self.evaluate(new))
+
+    def _tune32(self, program: Program) -> Program:
+        """The program with float32-tuned constants, or as it is where they cannot be (a 10-minute
+        search ended on 'constant -inf is not finite': a constant beyond float32's range)."""
+        try:
+            return tune_float32(program, self.target, self._dense32())[0]
+        except InputError:
+            return program
 
     def _dense32(self):
         """The dense float32 set :func:`~discovery.programs.tuning32.tune_float32` steers by."""
