@@ -2,7 +2,8 @@
 every field checked.
 
 A checkpoint holds a format name and version, the population with its objectives, the archive,
-the random generator's state and the caller's extra data.  Genomes go through an encode/decode
+the random generator's state, the caller's extra data and, for a pipelined run, the children bred
+for the next generation.  Genomes go through an encode/decode
 pair (plain data by default: :func:`encode_plain`).  Loading checks every field and raises
 :class:`~discovery.errors.CheckpointError` naming the file and the problem, so a truncated,
 corrupt or foreign file is never resumed from and nothing in it is ever executed.  The same JSON
@@ -32,6 +33,9 @@ class EvolutionState:
     """Everything needed to resume a run (what checkpoints hold).
 
     ``extra`` is the caller's: string keys, values of plain data (see :func:`encode_plain`).
+    In a pipelined run, ``pending`` holds the next generation's children (bred and screened, not
+    yet evaluated), else None, and ``breeding`` what the following generations are being bred
+    from: ``(population, objectives, avoid)`` each, ``avoid`` the children being evaluated then.
     """
 
     population: list
@@ -41,6 +45,8 @@ class EvolutionState:
     rng_state: dict = field(default_factory=dict)
     archive: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    pending: list | None = None
+    breeding: list = field(default_factory=list)
 
 
 def encode_plain(value: Any) -> Any:
@@ -121,6 +127,10 @@ def state_to_json(state: EvolutionState, encode: Callable[[Any], Any] = encode_p
         "rng_state": state.rng_state,
         "extra": {k: encode_plain(v) for k, v in state.extra.items()},
     }
+    if state.pending is not None:
+        doc["pending"] = [encode(g) for g in state.pending]
+        doc["breeding"] = [{"population": [encode(g) for g in population], "objectives": [row(f) for f in F],
+                            "avoid": [encode(g) for g in avoid]} for population, F, avoid in state.breeding]
     return json.dumps(doc, allow_nan=False)
 
 
@@ -234,7 +244,7 @@ def _state_from(data: Any, decode: Callable[[Any], Any], fail: Callable[[str], C
     missing = [k for k in fields if k not in data]
     if missing:
         raise fail(f"field {missing[0]!r} is missing")
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(set(data) - set(fields) - {"pending", "breeding"})
     if unknown:
         raise fail(f"unknown field {unknown[0]!r}")
     for k in ("generation", "evaluations"):
@@ -297,8 +307,28 @@ def _state_from(data: Any, decode: Callable[[Any], Any], fail: Callable[[str], C
         except ValueError as e:
             raise fail(f"extra[{k!r}]: {e}") from None
 
+    pending, breeding = data.get("pending"), []
+    if pending is not None:
+        if not isinstance(pending, list):
+            raise fail("pending must be a list of genomes")
+        pending = [genome(f"pending[{i}]", g) for i, g in enumerate(pending)]
+        if not isinstance(data.get("breeding"), list):
+            raise fail("breeding must be a list of {population, objectives, avoid} entries")
+        for i, entry in enumerate(data["breeding"]):
+            if not isinstance(entry, dict) or sorted(entry) != ["avoid", "objectives", "population"]:
+                raise fail(f"breeding[{i}] must be an object of population, objectives and avoid")
+            if not all(isinstance(entry[k], list) for k in entry):
+                raise fail(f"breeding[{i}] must hold lists")
+            if len(entry["objectives"]) != len(entry["population"]):
+                raise fail(f"breeding[{i}].objectives must hold one row per genome of its population")
+            bred_from = [genome(f"breeding[{i}].population[{j}]", g) for j, g in enumerate(entry["population"])]
+            rows = np.array([row(f"breeding[{i}].objectives[{j}]", r) for j, r in enumerate(entry["objectives"])])
+            avoid = [genome(f"breeding[{i}].avoid[{j}]", g) for j, g in enumerate(entry["avoid"])]
+            breeding.append((bred_from, rows.reshape(len(bred_from), n_obj), avoid))
+    elif "breeding" in data:
+        raise fail("breeding is given without pending")
     return EvolutionState(pop, F, data["generation"], data["evaluations"], _rng_state(data["rng_state"], fail),
-                          archive, extra)
+                          archive, extra, pending, breeding)
 
 
 def _rng_state(state: Any, fail: Callable[[str], CheckpointError]) -> dict:

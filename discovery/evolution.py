@@ -6,10 +6,13 @@ for de-duplication.  Program search (:mod:`discovery.programs.search`) plugs in 
 programs; a PCF genome plugs in the same way.  A caller that evaluates genomes of its own (a
 tuned front, structural neighbours) adds them through :meth:`NSGA2.join`.
 
-Children can be made elsewhere (worker processes): with ``breed`` the engine asks for numbered
-children of a generation, and child ``i`` of generation ``g`` is made by :func:`make_child` from
-the random stream :func:`child_rng` ``(seed, g, i)`` alone, so a search gives the same result
-however the numbers are split between workers (:func:`breed_children` is that worker-side loop).
+Children can be made and evaluated elsewhere (worker processes) by a :class:`Pipeline`: the
+engine asks for numbered children of a generation, and child ``i`` of generation ``g`` is made by
+:func:`make_child` from the random stream :func:`child_rng` ``(seed, g, i)`` alone, so a search
+gives the same result however the numbers are split between workers (:func:`breed_children` is
+that worker-side loop).  Such a run is pipelined: the children of generation g + 3 are bred from
+the population after g while those of g + 2 are bred and those of g + 1 evaluated, so the workers
+always have work queued while the engine selects and screens (:data:`BRED_AHEAD`).
 
 The run's state and its strict-JSON checkpoints live in :mod:`discovery.checkpoints`.
 """
@@ -20,7 +23,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -65,8 +68,9 @@ def crowding_distance(F: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Parents:
     """What a generation's children are made from: the population with its NSGA-II ranks
-    (front numbers) and crowding distances, and its genomes' keys (a child equal to a parent is
-    not new).  Picklable when the genomes are: it travels to the workers that breed."""
+    (front numbers) and crowding distances, and the keys a child must not repeat (the
+    population's, and those of children still being evaluated).  Picklable when the genomes are:
+    it travels to the workers that breed."""
 
     population: list
     ranks: np.ndarray
@@ -123,6 +127,45 @@ def breed_children(parents: Parents, seed: int, generation: int, first: int, cou
     return out
 
 
+class Pending(Protocol):
+    """A value being computed elsewhere: ``result()`` waits for it."""
+
+    def result(self) -> Any: ...
+
+
+class Ready:
+    """A :class:`Pending` value computed already."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class Pipeline(Protocol):
+    """Where a pipelined :class:`NSGA2` breeds and evaluates (worker processes, say).
+
+    ``breed(parents, generation, first, count)`` returns, pending, children ``first`` to
+    ``first + count - 1`` of a generation as ``[(genome, key), ...]``, child ``i`` made as
+    :func:`breed_children` makes it (from :func:`child_rng` ``(seed, generation, i)`` and the
+    :class:`Parents` alone).  ``evaluate(genomes, generation)`` returns, pending, their objective
+    rows (lower is better) as generation ``generation``'s evaluation; its results are asked for
+    in the order the evaluations were started.
+    """
+
+    def breed(self, parents: Parents, generation: int, first: int, count: int) -> Pending: ...
+
+    def evaluate(self, genomes: list, generation: int) -> Pending: ...
+
+
+# Breeding requests a pipelined search keeps in flight beside an evaluation: generation g's
+# children are bred from the population after generation g - 1 - BRED_AHEAD.  With one, the
+# workers ran dry while the driver screened (a FIFO queue held nothing behind the request it waited
+# for), and 2 workers ran 1.54x as fast as 1.
+BRED_AHEAD = 2
+
+
 class NSGA2:
     """NSGA-II over arbitrary genomes.
 
@@ -156,9 +199,10 @@ class NSGA2:
         children, with two parents from two tournaments.
     crossover_rate : float
     screen : callable, optional
-        Surrogate screening: ``screen(children) -> order``, indices of the children best first.
-        Each generation then proposes ``offspring`` children per place in the population and
-        evaluates only the ``population_size`` the screen puts first.
+        Surrogate screening: ``screen(children, generation) -> order``, indices of the children
+        best first (``generation`` is the one they are evaluated in).  Each generation then
+        proposes ``offspring`` children per place in the population and evaluates only the
+        ``population_size`` the screen puts first.
     offspring : int
         Children proposed per place when ``screen`` is given.
     known : callable, optional
@@ -170,15 +214,15 @@ class NSGA2:
         is left), so one good structure and its trivial variants cannot take the whole
         population.
     niche_cap : int
-    breed : callable, optional
-        Children made elsewhere: ``breed(parents, generation, first, count) -> [(genome, key),
-        ...]`` returns children ``first`` to ``first + count - 1`` of a generation (a
-        :class:`Parents`), child ``i`` made as :func:`breed_children` makes it (from
-        :func:`child_rng` ``(seed, generation, i)`` and the parents alone), so the caller may split
-        the numbers between workers.  The engine takes new keys in child-number order, asking for
-        more numbers until it has its children (at most 20 numbers per child wanted), exactly as
-        one sequential loop would.  Without it children are drawn here from the engine's own
-        random generator.
+    pipeline : Pipeline, optional
+        Children bred and evaluated elsewhere, pipelined (see the module docstring): generation
+        g's children are bred from the population after generation g - 1 - :data:`BRED_AHEAD`
+        while the generations before are bred and evaluated.  The engine takes new keys in
+        child-number order, asking for more numbers until it has its children (at most 20 numbers
+        per child wanted), exactly as one sequential loop would, so the caller may split the
+        numbers between workers.  Without it children are drawn here from the engine's own
+        random generator, one generation at a time, and evaluated by ``evaluate``, which a
+        pipelined engine uses only for the initial population and immigrants.
     save : callable, optional
         ``save(text)`` writes the checkpoint's text (:meth:`to_json`) to ``checkpoint`` in place
         of the engine (a caller that writes it later, in order with its own writes).
@@ -203,7 +247,7 @@ class NSGA2:
         known: Callable[[Any], bool] | None = None,
         niche: Callable[[Any], Any] | None = None,
         niche_cap: int = 2,
-        breed: Callable[[Parents, int, int, int], list] | None = None,
+        pipeline: Pipeline | None = None,
         save: Callable[[str], None] | None = None,
     ):
         if population_size < 4:
@@ -221,7 +265,7 @@ class NSGA2:
         self.screen, self.offspring = screen, max(1, int(offspring))
         self.known = known
         self.niche, self.niche_cap = niche, niche_cap
-        self.breed = breed
+        self.pipeline = pipeline
         self.save = save
         self._new_share = 1.0  # of the children last bred, the share taken (sizes the requests)
         self.rng = np.random.default_rng(seed)
@@ -380,40 +424,62 @@ class NSGA2:
                 children.append(child)
         return children
 
-    def _children_bred(self, parents: Parents, seen: set, wanted: int) -> list:
+    def _parents(self, population: list, F: np.ndarray, unevaluated: Sequence = ()) -> Parents:
+        """The population ranked for tournaments, with the keys children must not repeat."""
+        ranks = np.empty(len(population), dtype=int)
+        crowd = np.empty(len(population))
+        for r, front in enumerate(non_dominated_fronts(F)):
+            ranks[front] = r
+            crowd[front] = crowding_distance(F[front])
+        return Parents(population, ranks, crowd, frozenset(self.key(g) for g in [*population, *unevaluated]))
+
+    def _wanted(self) -> int:
+        return self.population_size * (self.offspring if self.screen is not None else 1)
+
+    def _request(self, parents: Parents, generation: int, first: int, missing: int) -> tuple[int, Pending]:
+        """Ask the pipeline for the children after ``first``: what is missing, scaled up by the
+        share of new children of the last generation and a margin, so one request per generation
+        is the rule.  The children taken are the same whatever the request sizes; only the work
+        thrown away differs."""
+        count = min(20 * self._wanted() - first, 8 + int(math.ceil(1.1 * missing / self._new_share)))
+        return count, self.pipeline.breed(parents, generation, first, count)
+
+    def _offspring(self, parents: Parents, generation: int, request: tuple[int, Pending],
+                   evaluating: Sequence = ()) -> list:
+        """A generation's children (bred from ``parents``, the first ``request`` sent), new keys
+        taken in child-number order, then screened.  They repeat no genome of the population, of
+        ``evaluating`` (children being evaluated) or of ``parents``."""
+        wanted = self._wanted()
+        seen = set(parents.keys) | {self.key(g) for g in [*self.state.population, *evaluating]}
         children: list = []
-        asked, limit = 0, 20 * wanted
-        while len(children) < wanted and asked < limit:
-            # Ask for what is missing, scaled up by the share of new children of the last
-            # generation and a margin, so one request per generation is the rule.  The children
-            # taken are the same whatever the request sizes; only the work thrown away differs.
-            count = min(limit - asked, 8 + int(math.ceil(1.1 * (wanted - len(children)) / self._new_share)))
-            for child, k in self.breed(parents, self.state.generation, asked, count):
+        asked = 0
+        while True:
+            for child, k in request[1].result():
                 asked += 1
                 if self._is_new(k, seen):
                     children.append(child)
                     if len(children) == wanted:
                         break
+            if len(children) == wanted or asked >= 20 * wanted:
+                break
+            request = self._request(parents, generation, asked, wanted - len(children))
         self._new_share = max(0.05, len(children) / max(asked, 1))
+        if self.screen is not None and len(children) > self.population_size:
+            children = [children[i] for i in list(self.screen(children, generation + 1))[: self.population_size]]
         return children
 
     def step(self) -> EvolutionState:
         """One generation: tournament selection, mutation or crossover, (screening,) evaluation,
-        environmental selection."""
+        environmental selection (an engine without a pipeline; a pipelined one steps in
+        :meth:`run`)."""
+        if self.pipeline is not None:
+            raise ValueError("a pipelined NSGA2 runs its generations in run(), not step()")
         st = self.state
-        ranks = np.empty(len(st.population), dtype=int)
-        crowd = np.empty(len(st.population))
-        for r, front in enumerate(non_dominated_fronts(st.objectives)):
-            ranks[front] = r
-            crowd[front] = crowding_distance(st.objectives[front])
-        seen = {self.key(g) for g in st.population}
-        wanted = self.population_size * (self.offspring if self.screen is not None else 1)
-        if self.breed is None:
-            children = self._children_here(st, ranks, crowd, seen, wanted)
-        else:
-            children = self._children_bred(Parents(st.population, ranks, crowd, frozenset(seen)), seen, wanted)
+        parents = self._parents(st.population, st.objectives)
+        seen = set(parents.keys)
+        children = self._children_here(st, parents.ranks, parents.crowd, seen, self._wanted())
         if self.screen is not None and len(children) > self.population_size:
-            children = [children[i] for i in list(self.screen(children))[: self.population_size]]
+            children = [children[i] for i in list(self.screen(children, st.generation + 1))[: self.population_size]]
         if children:
             self._absorb(children)
         st.generation += 1
@@ -436,6 +502,8 @@ class NSGA2:
         if self.state is None:
             self.start(initial)
         deadline = time.time() + seconds if seconds is not None else None
+        if self.pipeline is not None:
+            return self._run_pipelined(generations, deadline, callback)
         done = 0
         while (generations is None or done < generations) and (deadline is None or time.time() < deadline):
             self.step()
@@ -446,3 +514,53 @@ class NSGA2:
                 self._save()
         self._save()
         return self.state
+
+    def _run_pipelined(self, generations: int | None, deadline: float | None,
+                       callback: Callable[[EvolutionState], bool | None] | None) -> EvolutionState:
+        st = self.state
+
+        def more(done: int) -> bool:
+            return (generations is None or done < generations) and (deadline is None or time.time() < deadline)
+
+        if not more(0):
+            self._save()
+            return st
+        if st.pending is None:  # a search just started: its first generations are bred from it
+            parents = self._parents(st.population, st.objectives)
+            st.pending = self._offspring(parents, st.generation, self._request(parents, st.generation, 0,
+                                                                                 self._wanted()))
+            st.breeding = [(st.population, st.objectives, st.pending)] * BRED_AHEAD
+        evaluation = self._evaluate(st.pending, st.generation + 1)
+        requests = []
+        for i, (population, F, avoid) in enumerate(st.breeding):
+            parents = self._parents(population, F, avoid)
+            requests.append((parents, self._request(parents, st.generation + 1 + i, 0, self._wanted())))
+        done = 0
+        while True:
+            # The workers hold generation g + 1's evaluation and g + 2's and g + 3's breeding: while
+            # g + 2's children are screened, and while g + 1's selection runs, they have work queued.
+            parents, request = requests.pop(0)
+            following = self._offspring(parents, st.generation + 1, request, st.pending)
+            evaluating_next = self._evaluate(following, st.generation + 2)
+            children, F = st.pending, evaluation.result()
+            if children:
+                st.evaluations += len(children)
+                self.join(children, F)
+            st.generation += 1
+            st.pending = following
+            done += 1
+            parents = self._parents(st.population, st.objectives, following)
+            requests.append((parents, self._request(parents, st.generation + BRED_AHEAD, 0, self._wanted())))
+            st.breeding = st.breeding[1:] + [(st.population, st.objectives, following)]
+            if (callback is not None and callback(st)) or not more(done):
+                break
+            if st.generation % self.checkpoint_every == 0:
+                self._save()
+            evaluation = evaluating_next
+        self._save()
+        return st
+
+    def _evaluate(self, genomes: list, generation: int) -> Pending:
+        if not genomes:  # nothing new to evaluate: no evaluation (and no unit) for the generation
+            return Ready(np.empty((0, self.state.objectives.shape[1])))
+        return self.pipeline.evaluate(genomes, generation)

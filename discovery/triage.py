@@ -18,8 +18,10 @@ threshold calibrated on held-back labelled candidates to a stated recall.
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -140,6 +142,50 @@ class TriageModel:
     def keep(self, X: np.ndarray) -> np.ndarray:
         """Which rows ``drop`` keeps."""
         return self.score(X) >= self.threshold
+
+
+@dataclass(frozen=True)
+class ScorerFile:
+    """A :class:`TriageModel`'s scoring read from a file (:func:`save_scorer`): what a task sent
+    to workers on this machine carries instead of the trees, which each worker then reads once.
+
+    Attributes
+    ----------
+    path : str
+    """
+
+    path: str
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`TriageModel.score` of the model saved there."""
+        return _read_scorer(self.path).score(X)
+
+
+def save_scorer(model: TriageModel, path: str | Path) -> ScorerFile:
+    """Write the trees and bin edges of a model with trees to ``path`` (an ``.npz`` file).
+
+    Raises
+    ------
+    InputError
+        For a model without trees (a single class: it scores everything 1, with nothing to save).
+    """
+    if model.model is None:
+        raise InputError("a triage model without trees has no scorer to save")
+    forest = model.model
+    arrays = {f.name: np.asarray(getattr(forest, f.name)) for f in fields(forest)}
+    arrays.update({f"edges_{j}": e for j, e in enumerate(model.edges)})
+    np.savez(path, **arrays)
+    return ScorerFile(str(path))
+
+
+@functools.lru_cache(maxsize=2)
+def _read_scorer(path: str) -> TriageModel:
+    # Workers score with the model of the current generations; two cover a change of models.
+    with np.load(path, allow_pickle=False) as data:
+        forest = Forest(**{f.name: data[f.name] for f in fields(Forest) if f.name != "baseline"},
+                        baseline=float(data["baseline"]))
+        edges = tuple(data[f"edges_{j}"] for j in range(sum(k.startswith("edges_") for k in data.files)))
+    return TriageModel(forest, -math.inf, math.nan, math.nan, 0, edges)
 
 
 def train(X: np.ndarray, y: np.ndarray, recall: float = 0.99, seed: int = 0) -> TriageModel:

@@ -143,6 +143,8 @@ def _state():
         evaluations=99, rng_state=rng.bit_generator.state,
         archive={(0, "a"): ((1, 2), np.array([math.nan, 1.0])), 3: ((4, 5), np.array([-math.inf, 2.0]))},
         extra={"seconds": 12.5, "tuned": [(1, (2.0, -0.0)), (3, (math.inf,))], "note": None},
+        pending=[(8, -8, 1), (9, -9, 2)],
+        breeding=[([(1, 2, 3)], np.array([[0.5, math.inf]]), [(8, -8, 1)]), ([], np.empty((0, 2)), [])],
     )
 
 
@@ -167,6 +169,13 @@ def test_checkpoint_is_strict_json_and_round_trips_exactly(tmp_path):
         assert back.archive[k][0] == g and np.array_equal(back.archive[k][1], f, equal_nan=True)
     assert _same(back.extra["tuned"], state.extra["tuned"]) and back.extra["seconds"] == 12.5
     assert back.extra["note"] is None
+    assert back.pending == state.pending
+    assert [(p, a) for p, _, a in back.breeding] == [(p, a) for p, _, a in state.breeding]
+    for (_, got, _), (_, want, _) in zip(back.breeding, state.breeding):
+        assert got.shape == want.shape and np.array_equal(got, want)
+    state.pending = None  # a run that is not pipelined writes none and reads none back
+    save_checkpoint(path, state)
+    assert "pending" not in _strict_loads(path.read_text()) and load_checkpoint(path).pending is None
 
 
 def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -244,6 +253,16 @@ def _delete(key):
     (_delete("rng_state"), "'rng_state' is missing"),
     (_set("extra", []), "extra"),
     (_set("extra", "seconds", {"float": "1.0"}), "extra['seconds']"),
+    (_set("pending", {"0": 1}), "pending must be a list"),
+    (_set("pending", 1, {"set": [1]}), "pending[1]"),
+    (_set("breeding", {}), "breeding must be a list"),
+    (_delete("breeding"), "breeding must be a list"),
+    (_set("breeding", 0, []), "breeding[0] must be an object"),
+    (_set("breeding", 0, "population", 5), "breeding[0] must hold lists"),
+    (_set("breeding", 0, "objectives", []), "breeding[0].objectives"),
+    (_set("breeding", 0, "objectives", 0, ["x", 1.0]), "breeding[0].objectives[0][0]"),
+    (_set("breeding", 0, "avoid", 0, {"set": [1]}), "breeding[0].avoid[0]"),
+    (lambda doc: doc.pop("pending"), "breeding is given without pending"),
 ])
 def test_a_bad_field_is_refused_with_the_file_and_the_problem(tmp_path, change, fragment):
     path = tmp_path / "ck.json"

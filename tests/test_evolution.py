@@ -1,9 +1,14 @@
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from discovery.evolution import NSGA2, Parents, breed_children, child_rng, crowding_distance, non_dominated_fronts
+from discovery.evolution import (
+    NSGA2, Parents, Ready, breed_children, child_rng, crowding_distance, non_dominated_fronts,
+)
 from discovery.programs.baselines import (
     baselines, best_baseline, minimax_continued_fraction, minimax_polynomial, minimax_rational,
 )
@@ -44,8 +49,9 @@ def _toy(checkpoint=None, seed=3):
                  population_size=20, seed=seed, checkpoint=checkpoint, checkpoint_every=1)
 
 
-def _bred_toy(piece: int, checkpoint=None, known=None, evaluated=None):
-    """The toy search with children bred in pieces of ``piece`` numbers, as workers would."""
+def _bred_toy(piece: int, checkpoint=None, known=None, evaluated=None, pool=None):
+    """The toy search with children bred in pieces of ``piece`` numbers, as workers would (in
+    ``pool``'s threads when given)."""
 
     def mutate(g, rng):
         return float(g + rng.normal(0, 0.3))
@@ -66,13 +72,20 @@ def _bred_toy(piece: int, checkpoint=None, known=None, evaluated=None):
         x = np.array(genomes)
         return np.column_stack([x**2, (x - 2) ** 2])
 
+    def later(fn):
+        # Computed in a thread, as worker processes would, and handed out when asked for.
+        return lambda *args: pool.submit(fn, *args) if pool is not None else Ready(fn(*args))
+
+    pipeline = SimpleNamespace(breed=later(breed), evaluate=later(lambda genomes, generation: evaluate(genomes)))
     return NSGA2(evaluate, mutate, key, population_size=20, seed=3, checkpoint=checkpoint, checkpoint_every=1,
-                 breed=breed, known=known)
+                 pipeline=pipeline, known=known)
 
 
 def test_bred_children_do_not_depend_on_how_the_numbers_are_split(tmp_path):
     initial = [-5.0 + i for i in range(12)]
     runs = [_bred_toy(piece).run(initial, generations=15) for piece in (1, 7, 10_000)]
+    with ThreadPoolExecutor(2) as pool:
+        runs.append(_bred_toy(3, pool=pool).run(initial, generations=15))
     for other in runs[1:]:
         assert other.population == runs[0].population and other.evaluations == runs[0].evaluations
     x = np.array(runs[0].population)
@@ -96,6 +109,9 @@ def test_bred_children_skip_known_keys_in_number_order():
     assert evaluated[1] and len(evaluated[1]) == 20
     for batch in evaluated[1:]:
         assert len({round(g, 1) for g in batch} - known) == len(batch)
+    # A generation is bred while the one before is evaluated, and repeats none of its children.
+    for before, batch in zip(evaluated[1:], evaluated[2:]):
+        assert not {round(g, 1) for g in before} & {round(g, 1) for g in batch}
     with pytest.raises(ValueError, match=r"\(-1, 0, 0\)"):
         child_rng(-1, 0, 0)
 

@@ -20,7 +20,8 @@ from discovery.evolution import Parents
 from discovery.errors import InputError
 from discovery.pcf.formula import PCF
 from discovery.pcf.genome import GenomeSpace
-from discovery.triage import bin_edges, binned, features, labels, train
+from discovery.campaign.config import run_folder
+from discovery.triage import ScorerFile, bin_edges, binned, features, labels, save_scorer, train
 from campaigns import write_campaign
 from tests.test_campaign_kill import snapshot
 
@@ -219,9 +220,11 @@ def test_the_result_does_not_depend_on_the_number_of_workers(tmp_path):
     finally:
         pool.close()
     assert snapshot(tmp_path / "two.db") == snapshot(tmp_path / "one.db")
+    # The pool's workers read the surrogate from files in the run folder, gone at the end.
+    assert not (run_folder(tmp_path / "two.db", "ev") / "surrogates").exists()
 
 
-def test_children_bred_in_pieces_carry_the_scores_of_the_model():
+def test_children_bred_in_pieces_carry_the_scores_of_the_model(tmp_path):
     space = GenomeSpace([(-4, 4), (-4, 4)], [(-4, 4), (-4, 4), (-4, 4)])
     rng = np.random.default_rng(0)
     genomes = [space.random(rng) for _ in range(400)]
@@ -240,6 +243,14 @@ def test_children_bred_in_pieces_carry_the_scores_of_the_model():
         direct = features(*space.arrays(kids), 300)
         np.testing.assert_array_equal(part["features"], direct)
         np.testing.assert_array_equal(part["scores"], model.score(direct))
+    # A task of a pool on this machine carries the model's file instead: the same scores.
+    filed = save_scorer(model, tmp_path / "surrogate.npz")
+    assert isinstance(filed, ScorerFile) and filed.path.endswith("surrogate.npz")
+    np.testing.assert_array_equal(ChildMaker(space, 5, depth=300, model=filed)((parents, 4, 0, 60))["scores"],
+                                  whole["scores"])
+    no_trees = train(X, np.zeros(len(X), dtype=bool), recall=0.95, seed=0)
+    with pytest.raises(InputError, match="without trees"):
+        save_scorer(no_trees, tmp_path / "none.npz")
 
 
 def _kill_then_rerun(stage, cfg, db):

@@ -19,22 +19,27 @@ term), ``target`` (log distance of the float limit to the nearest Möbius transf
 retrained every few generations on the campaign's stored candidates, screens ``offspring``
 children per place and the best scored are evaluated (surrogate-assisted evolution).
 
-Everything but selection, storing and checkpoints runs on the executor's workers: the children
-with their canonical keys, triage features and the surrogate's scores (:class:`ChildMaker`, one
-task per slice of a generation's child numbers), the features the surrogate is retrained on
-(those of children it screened are kept, not recomputed), and the pipeline.  Child ``i`` of
-generation ``g`` comes from its own random stream ``(seed, g, i)``
-(:func:`discovery.evolution.child_rng`), so the stored result does not depend on the number of
-workers.
+Everything but selection, screening, storing and checkpoints runs on the executor's workers: the
+children with their canonical keys, triage features and the surrogate's scores
+(:class:`ChildMaker`, one task per slice of a generation's child numbers), the features the
+surrogate is retrained on (those of children it screened are kept, not recomputed), and the
+pipeline.  The search is pipelined (:class:`~discovery.evolution.Pipeline`): generation g + 2's
+children are bred from the population after g while g + 1's are evaluated, so the workers have
+work queued while the driver selects, screens and stores.  Child ``i`` of generation ``g`` comes
+from its own random stream ``(seed, g, i)`` (:func:`discovery.evolution.child_rng`), so the
+stored result does not depend on the number of workers.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping
+from pathlib import Path
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -45,10 +50,10 @@ from discovery.campaign.strategy import CampaignRun, EvolvingStrategy
 from discovery.campaign.training import metric_value as _num
 from discovery.campaign.training import training_rows
 from discovery.checkpoints import decode_plain, encode_plain, write_atomically
-from discovery.evolution import NSGA2, Parents, breed_children
+from discovery.evolution import BRED_AHEAD, NSGA2, Parents, Pending, breed_children
 from discovery.pcf.genome import GenomeSpace, canonical_key
 from discovery.records import PcfRecord, UnitResult, record_generation
-from discovery.triage import TriageModel, factorial_reduction, features, train
+from discovery.triage import ScorerFile, TriageModel, factorial_reduction, features, save_scorer, train
 
 # A genome whose fraction does not converge, or whose metric is missing, scores this (minimised).
 PENALTY = 1e6
@@ -57,20 +62,22 @@ _RETRAIN_EVERY = 5
 # everything it ever met would grow slower every generation.
 _TRAIN_WINDOW = 40
 # Generations between the last unit a surrogate learns from and the first it screens: its training
-# (a fifth of a second) overlaps that many generations on a worker.  With one, the search waited
-# for it every fifth generation with the other workers idle (2 workers ran 1.14x as fast as 1).
-_TRAIN_LAG = 3
+# (a fifth of a second) overlaps all but BRED_AHEAD of them on a worker (a generation is bred when
+# the units up to BRED_AHEAD + 1 before it are stored).  With one, the search waited for it every
+# fifth generation with the other workers idle (2 workers ran 1.14x as fast as 1).
+_TRAIN_LAG = BRED_AHEAD + 5
 _TARGET_FLOOR = -16.0
 _CROSSOVER_RATE = 0.5
-# Tasks per executor slot for one batch: enough that a slow task (exact metrics of a fraction
-# that converges) does not leave the other workers idle at the generation's end.
-_TASKS_PER_SLOT = 3
+# Tasks per executor slot for one batch.  One: the pipeline keeps other work queued behind a
+# batch, which fills a slow task's end (exact metrics of a fraction that converges), while every
+# task costs the driver's threads a hand-off to a worker (with three per slot the workers waited
+# for those hand-offs about a tenth of the time).
+_TASKS_PER_SLOT = 1
 
 
 def _slices(n: int, executor) -> np.ndarray:
-    """Bounds cutting n items into tasks for the executor (one task on a single in-process slot)."""
-    slots = max(1, executor.slots())
-    return np.linspace(0, n, min(n, 1 if slots == 1 else _TASKS_PER_SLOT * slots) + 1).astype(int)
+    """Bounds cutting n items into tasks for the executor."""
+    return np.linspace(0, n, min(n, _TASKS_PER_SLOT * max(1, executor.slots())) + 1).astype(int)
 
 
 def _dealt(n: int, hands: int = 8) -> np.ndarray:
@@ -105,15 +112,16 @@ class ChildMaker:
     crossover_rate : float
     depth : int, optional
         ``metrics_depth`` of the features; None for a search that does not screen.
-    model : TriageModel, optional
-        The surrogate scoring the features (it travels with the task).  No scores without it.
+    model : TriageModel or ScorerFile, optional
+        The surrogate scoring the features (it travels with the task, or as a file the worker
+        reads).  No scores without it.
     """
 
     space: GenomeSpace
     seed: int
     crossover_rate: float = _CROSSOVER_RATE
     depth: int | None = None
-    model: TriageModel | None = None
+    model: TriageModel | ScorerFile | None = None
 
     def __call__(self, item: tuple[Parents, int, int, int]) -> dict:
         """``(parents, generation, first, count)`` -> ``first``, ``bred`` ((genome, key) in child
@@ -213,9 +221,9 @@ class _Keys:
             k = self.known[genome] = self.space.key(genome)
         return k
 
-    def renew(self, population: list) -> None:
-        """Forget all but the population's keys (a new generation is bred)."""
-        self.known = {g: self.known[g] for g in population if g in self.known}
+    def renew(self, keep: list) -> None:
+        """Forget all keys but those of ``keep`` (a new generation is bred)."""
+        self.known = {g: self.known[g] for g in keep if g in self.known}
 
 
 class _Writer:
@@ -263,7 +271,6 @@ class _Evaluator:
                                      ident["mobius_bound"])
         self.centroids = centroids
         self.keys = keys
-        self.engine = None
         self.found = 0
         self.met: set = set()
 
@@ -276,24 +283,44 @@ class _Evaluator:
             self.met.update(_map_keys(self.executor, [(g["a"], g["b"]) for g in genomes]))
 
     def __call__(self, genomes: list) -> np.ndarray:
+        """The initial population's (or a resumed one's) objectives, unit 0."""
+        return self.evaluate(genomes, 0).result()
+
+    def evaluate(self, genomes: list, unit: int) -> Pending:
+        """Start a generation's evaluation; its ``result()`` stores the unit (through the writer)
+        and gives the objective rows."""
+        return _Evaluation(self, genomes, unit)
+
+
+class _Evaluation:
+    """One generation's pipeline tasks, running; :meth:`result` collects and stores them."""
+
+    def __init__(self, evaluator: _Evaluator, genomes: list, unit: int):
+        self.evaluator, self.unit = evaluator, unit
         # Children come best scored first, and the best scored are the costly ones (they converge
         # and get exact metrics): dealt out in a fixed order, every task gets its share of them.
         # (Cut in score order, the first task held most of a generation's work.)
-        dealt = _dealt(len(genomes))
-        genomes = [genomes[i] for i in dealt]
-        A, B = self.space.arrays(genomes)
-        bounds = _slices(len(A), self.executor)
-        chunks = [(k, A[lo:hi], B[lo:hi]) for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
-        parts = dict(self.executor.map_unordered(BatchRunner(self.config), chunks))
-        unit = 0 if self.engine.state is None else self.engine.state.generation + 1
-        result = UnitResult.merged([parts[k] for k in range(len(chunks))], [int(lo) for lo in bounds[:-1]], unit)
-        self.writer.submit(result.write, self.store, self.cid, unit)
-        self.found += result.identified
-        self.met.update(self.keys(genomes[r.row]) for r in result.pcfs)
-        F = objective_matrix(self.config.search["objectives"], A, B, list(result.pcfs), self.table,
-                             self.centroids, self.config.search["sample"])
+        self.dealt = _dealt(len(genomes))
+        self.genomes = [genomes[i] for i in self.dealt]
+        self.keys = [evaluator.keys(g) for g in self.genomes]  # known now: the breeder forgets them
+        self.A, self.B = evaluator.space.arrays(self.genomes)
+        self.bounds = _slices(len(self.A), evaluator.executor)
+        runner = BatchRunner(evaluator.config)
+        self.tasks = [evaluator.executor.submit(runner, (k, self.A[lo:hi], self.B[lo:hi]))
+                      for k, (lo, hi) in enumerate(zip(self.bounds[:-1], self.bounds[1:]))]
+
+    def result(self) -> np.ndarray:
+        ev = self.evaluator
+        parts = dict(task.result() for task in self.tasks)
+        result = UnitResult.merged([parts[k] for k in range(len(self.tasks))], [int(lo) for lo in self.bounds[:-1]],
+                                   self.unit)
+        ev.writer.submit(result.write, ev.store, ev.cid, self.unit)
+        ev.found += result.identified
+        ev.met.update(self.keys[r.row] for r in result.pcfs)
+        F = objective_matrix(ev.config.search["objectives"], self.A, self.B, list(result.pcfs), ev.table,
+                             ev.centroids, ev.config.search["sample"])
         out = np.empty_like(F)
-        out[dealt] = F
+        out[self.dealt] = F
         return out
 
 
@@ -339,40 +366,54 @@ class _Screen:
     """Surrogate screening: children ordered by the triage model's scores (computed by the
     workers that bred them).
 
-    The model screening generation g is trained on the campaign's units up to
-    ``max(due - 3, 0)`` (``due = g - g % 5``, a window of :data:`_TRAIN_WINDOW` units): a function
-    of the stored units, so a resumed run trains the same model, and :data:`_TRAIN_LAG`
-    generations older than the latest, so its training runs on a worker while the generations
-    before ``due`` are bred and evaluated on the others instead of stalling the search.
+    The model screening the children bred as generation g is trained on the campaign's units up
+    to ``max(due - _TRAIN_LAG, 0)`` (``due = g - g % 5``, a window of :data:`_TRAIN_WINDOW`
+    units): a function of the stored units, so a resumed run trains the same model, and older
+    than the latest, so its training runs on a worker while the generations before ``due`` are
+    bred and evaluated on the others instead of stalling the search.
     """
 
-    def __init__(self, config: PcfConfig, space, store, cid: int, executor, writer: _Writer):
+    def __init__(self, config: PcfConfig, space, store, cid: int, executor, writer: _Writer,
+                 folder: Path | None = None):
         self.config, self.space, self.store, self.cid = config, space, store, cid
+        # Where the models go for workers on this machine (None: they travel with the tasks).
+        self.folder = folder
+        self.shipped: dict = {}  # due -> what breeding tasks carry of that model
         self.writer = writer
         self.executor = executor
         self.depth = config.search["metrics_depth"]
+        self.population_size = config.search["population"]
         self.model = None
         self.trained_at = -1
         self.training: dict = {}
-        self.engine = None
         # This generation's children: genome -> (feature row, score).
         self.bred: dict = {}
         # Feature rows of evaluated children, (a, b) -> (unit, row): the next trainings' rows.
         self.kept: dict = {}
 
-    def model_for(self, generation: int) -> TriageModel:
-        """The model screening a generation's children; the next
-        one's training is started on the generation before it is due."""
+    def model_for(self, generation: int) -> TriageModel | ScorerFile:
+        """The model screening the children bred as ``generation`` (evaluated in the next), as
+        breeding tasks carry it; the next model's training is started as soon as the units it
+        learns from are stored."""
         due = generation - generation % _RETRAIN_EVERY
         if due != self.trained_at:
             self.model = (self.training.pop(due, None) or self._train(due)).result()
             self.trained_at = due
+            self.shipped[due] = self.model
+            if self.folder is not None and self.model.model is not None:
+                # A file each worker reads once, not the trees in every task (about 2 ms each).
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.shipped[due] = save_scorer(self.model, self.folder / f"surrogate-{due}.npz")
+            # Tasks in flight use the model before at most: older files go.
+            for old in [d for d in self.shipped if d < due - _RETRAIN_EVERY]:
+                if isinstance(self.shipped.pop(old), ScorerFile):
+                    (self.folder / f"surrogate-{old}.npz").unlink(missing_ok=True)
         following = due + _RETRAIN_EVERY
         last = self.config.search["generations"]
-        if (generation == following - _TRAIN_LAG and following not in self.training
+        if (generation == following - _TRAIN_LAG + BRED_AHEAD and following not in self.training
                 and (last is None or following < last)):
             self.training[following] = self._train(following)
-        return self.model
+        return self.shipped[due]
 
     def _train(self, due: int):
         high = max(due - _TRAIN_LAG, 0)
@@ -384,46 +425,71 @@ class _Screen:
         return self.executor.submit(TrainRunner(self.depth, search["triage_recall"], self.config.seed),
                                     (A, B, y, kept))
 
-    def __call__(self, children: list) -> list[int]:
+    def __call__(self, children: list, unit: int) -> list[int]:
         score = np.array([self.bred[c][1] for c in children])
         order = np.argsort(-score, kind="stable").tolist()
-        unit = self.engine.state.generation + 1
-        for i in order[: self.engine.population_size]:
+        for i in order[: self.population_size]:
             a, b = self.space.coefficients(children[i])
             self.kept[(tuple(a), tuple(b))] = (unit, self.bred[children[i]][0])
         return order
 
 
 class _Breeder:
-    """The engine's ``breed``: slices of a generation's child numbers bred on the executor's
+    """The pipeline's breeding: slices of a generation's child numbers bred on the executor's
     workers (:class:`ChildMaker`), their keys remembered, their scores handed to the screen."""
 
     def __init__(self, space: GenomeSpace, seed: int, executor, keys: _Keys, screen: _Screen | None):
         self.space, self.seed, self.executor = space, seed, executor
         self.keys, self.screen = keys, screen
         self.generation = None
+        # Genomes bred for the last generations: some are being evaluated, some joined the population.
+        self.bred: deque = deque(maxlen=BRED_AHEAD + 2)
 
-    def __call__(self, parents: Parents, generation: int, first: int, count: int) -> list:
+    def breed(self, parents: Parents, generation: int, first: int, count: int) -> Pending:
+        """Start breeding children ``first`` to ``first + count - 1`` of a generation."""
         maker = ChildMaker(self.space, self.seed)
         if self.screen is not None:
             maker = ChildMaker(self.space, self.seed, depth=self.screen.depth, model=self.screen.model_for(generation))
         bounds = _slices(count, self.executor) + first
-        items = [(parents, generation, int(lo), int(hi - lo)) for lo, hi in zip(bounds[:-1], bounds[1:])]
-        parts = {p["first"]: p for p in self.executor.map_unordered(maker, items)}
+        tasks = [self.executor.submit(maker, (parents, generation, int(lo), int(hi - lo)))
+                 for lo, hi in zip(bounds[:-1], bounds[1:])]
+        return _Bred(self, parents, generation, tasks)
+
+    def collect(self, parents: Parents, generation: int, parts: list) -> list:
+        """The bred children in child-number order, their keys and screening scores remembered."""
         if generation != self.generation:
+            self.keys.renew(parents.population + [g for bred in self.bred for g in bred])
             self.generation = generation
-            self.keys.renew(parents.population)
+            self.bred.append([])
             if self.screen is not None:
                 self.screen.bred = {}
         bred = []
-        for lo in bounds[:-1]:
-            part = parts[int(lo)]
+        for part in parts:
             bred += part["bred"]
             self.keys.known.update(part["bred"])
             if self.screen is not None:
                 for r, j in enumerate(part["rows"]):
                     self.screen.bred.setdefault(part["bred"][j][0], (part["features"][r], part["scores"][r]))
+        self.bred[-1] += [g for g, _ in bred]
         return bred
+
+
+class _Bred:
+    """Breeding tasks running; :meth:`result` collects them (:meth:`_Breeder.collect`)."""
+
+    def __init__(self, breeder: _Breeder, parents: Parents, generation: int, tasks: list):
+        self.breeder, self.parents, self.generation, self.tasks = breeder, parents, generation, tasks
+
+    def result(self) -> list:
+        return self.breeder.collect(self.parents, self.generation, [task.result() for task in self.tasks])
+
+
+@dataclass(frozen=True)
+class _Pipeline:
+    """The executor's side of the search (:class:`~discovery.evolution.Pipeline`)."""
+
+    breed: Callable[[Parents, int, int, int], Pending]
+    evaluate: Callable[[list, int], Pending]
 
 
 class Evolve(EvolvingStrategy):
@@ -443,22 +509,29 @@ class Evolve(EvolvingStrategy):
             return self._run(run, space, executor, centroids, keys, writer)
         finally:
             writer.close()
+            folder = self._surrogates(run, executor)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def _surrogates(run: CampaignRun, executor) -> Path | None:
+        """The folder of the surrogate's files for workers on this machine (None: other machines)."""
+        return run.folder / "surrogates" if executor.same_machine() else None
 
     def _run(self, run: CampaignRun, space: GenomeSpace, executor, centroids, keys: _Keys, writer: _Writer) -> bool:
         config, store, cid, search = run.config, run.store, run.campaign_id, run.config.search
         evaluator = _Evaluator(config, space, store, cid, executor, centroids, keys, writer)
-        screen = _Screen(config, space, store, cid, executor, writer) if search["triage"] != "off" else None
+        screen = (_Screen(config, space, store, cid, executor, writer, self._surrogates(run, executor))
+                  if search["triage"] != "off" else None)
         path = run.folder / "evolution.json"
         engine = NSGA2(evaluator, space.mutate, keys, population_size=search["population"],
                        seed=config.seed, checkpoint=path, checkpoint_every=1,
                        encode=encode_plain, decode=decode_plain, crossover=space.crossover,
                        crossover_rate=_CROSSOVER_RATE, screen=screen, offspring=search["offspring"],
                        known=evaluator.met.__contains__, niche=space.a_part, niche_cap=2,
-                       breed=_Breeder(space, config.seed, executor, keys, screen),
+                       pipeline=_Pipeline(_Breeder(space, config.seed, executor, keys, screen).breed,
+                                          evaluator.evaluate),
                        save=lambda text: writer.submit(write_atomically, path, text))
-        evaluator.engine = engine
-        if screen is not None:
-            screen.engine = engine
         rng = np.random.default_rng(config.seed)
         units_cap = run.units_cap()  # counted before the initial population is stored
 

@@ -48,6 +48,11 @@ class Executor:
         caller cutting one batch into tasks cuts it into a few per slot."""
         return 1
 
+    def same_machine(self) -> bool:
+        """Whether the work runs in other processes of this machine, which read its files (a task
+        may then carry a file's path instead of a large value that many tasks share)."""
+        return False
+
 
 class _Deferred:
     """A call run in this process when its result is first asked for."""
@@ -93,6 +98,9 @@ class LocalExecutor(Executor):
 
     def slots(self) -> int:
         return self.workers
+
+    def same_machine(self) -> bool:
+        return self._pool is not None
 
     def submit(self, fn, item):
         return _Deferred(fn, item) if self._pool is None else self._pool.submit(fn, item)
