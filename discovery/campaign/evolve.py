@@ -32,11 +32,12 @@ stored result does not depend on the number of workers.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import shutil
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -62,10 +63,11 @@ _RETRAIN_EVERY = 5
 # everything it ever met would grow slower every generation.
 _TRAIN_WINDOW = 40
 # Generations between the last unit a surrogate learns from and the first it screens: its training
-# (a fifth of a second) overlaps all but BRED_AHEAD of them on a worker (a generation is bred when
-# the units up to BRED_AHEAD + 1 before it are stored).  With one, the search waited for it every
-# fifth generation with the other workers idle (2 workers ran 1.14x as fast as 1).
-_TRAIN_LAG = BRED_AHEAD + 5
+# (a fifth of a second, queued behind two generations' tasks) overlaps all but BRED_AHEAD of them
+# on a worker (a generation is bred when the units up to BRED_AHEAD + 1 before it are stored).
+# With one, the search waited for it every fifth generation with the other workers idle (2 workers
+# ran 1.14x as fast as 1); with five overlapped, still a tenth of the trainings.
+_TRAIN_LAG = BRED_AHEAD + 7
 _TARGET_FLOOR = -16.0
 _CROSSOVER_RATE = 0.5
 # Tasks per executor slot for one batch.  One: the pipeline keeps other work queued behind a
@@ -236,12 +238,14 @@ class _Writer:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evolve-writes")
         self._pending: list = []
 
-    def submit(self, fn, *args) -> None:
-        """Queue ``fn(*args)`` after the writes queued before."""
+    def submit(self, fn, *args) -> Future:
+        """Queue ``fn(*args)`` after the writes queued before; its future."""
         for done in [f for f in self._pending if f.done()]:
             self._pending.remove(done)
             done.result()
-        self._pending.append(self._thread.submit(fn, *args))
+        future = self._thread.submit(fn, *args)
+        self._pending.append(future)
+        return future
 
     def flush(self) -> None:
         """Wait for every queued write (raising the first error)."""
@@ -408,19 +412,25 @@ class _Screen:
             for old in [d for d in self.shipped if d < due - _RETRAIN_EVERY]:
                 if isinstance(self.shipped.pop(old), ScorerFile):
                     (self.folder / f"surrogate-{old}.npz").unlink(missing_ok=True)
-        following = due + _RETRAIN_EVERY
         last = self.config.search["generations"]
-        if (generation == following - _TRAIN_LAG + BRED_AHEAD and following not in self.training
-                and (last is None or following < last)):
-            self.training[following] = self._train(following)
+        ahead = due + _RETRAIN_EVERY
+        # Units up to generation - BRED_AHEAD are stored: what the later models learn from may be.
+        while ahead - _TRAIN_LAG + BRED_AHEAD <= generation and (last is None or ahead < last):
+            if ahead not in self.training:
+                self.training[ahead] = self._train(ahead)
+            ahead += _RETRAIN_EVERY
         return self.shipped[due]
 
-    def _train(self, due: int):
+    def _train(self, due: int) -> _Training:
         high = max(due - _TRAIN_LAG, 0)
         self.kept = {ab: v for ab, v in self.kept.items() if v[0] > high - _TRAIN_WINDOW}
-        self.writer.flush()
+        # The rows are read, after the units they come from are written, and sent by the writer's
+        # thread: reading them on the search's own thread held up the hand-off of tasks to the workers.
+        return _Training(self.writer.submit(self._send_training, high, dict(self.kept)))
+
+    def _send_training(self, high: int, kept_rows: dict) -> Pending:
         A, B, y = training_rows(self.store, self.cid, min_unit=high - _TRAIN_WINDOW, max_unit=high)
-        kept = [self.kept.get((tuple(a), tuple(b)), (None, None))[1] for a, b in zip(A.tolist(), B.tolist())]
+        kept = [kept_rows.get((tuple(a), tuple(b)), (None, None))[1] for a, b in zip(A.tolist(), B.tolist())]
         search = self.config.search
         return self.executor.submit(TrainRunner(self.depth, search["triage_recall"], self.config.seed),
                                     (A, B, y, kept))
@@ -432,6 +442,16 @@ class _Screen:
             a, b = self.space.coefficients(children[i])
             self.kept[(tuple(a), tuple(b))] = (unit, self.bred[children[i]][0])
         return order
+
+
+class _Training:
+    """A surrogate's training: sent by the writer's thread, then run on a worker."""
+
+    def __init__(self, sent: Future):
+        self.sent = sent
+
+    def result(self) -> TriageModel:
+        return self.sent.result().result()
 
 
 class _Breeder:
@@ -505,9 +525,14 @@ class Evolve(EvolvingStrategy):
         centroids = np.array(store.cluster_centroids(exclude=cid), dtype=float).reshape(-1, 3)
         keys = _Keys(space)
         writer = _Writer()
+        # The objects of everything imported (some 220,000) are left out of the cyclic garbage
+        # collector's scans while the search runs: its full collections stalled the threads that
+        # hand tasks to the workers (a fifth of the driver's CPU and 40 ms pauses).
+        gc.freeze()
         try:
             return self._run(run, space, executor, centroids, keys, writer)
         finally:
+            gc.unfreeze()
             writer.close()
             folder = self._surrogates(run, executor)
             if folder is not None:
