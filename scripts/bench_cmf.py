@@ -7,7 +7,10 @@ Three ratios: ``ratio`` with the trajectory compiled once (its step polynomials 
 as ramanujantools keeps its trajectory matrix in an lru_cache); ``ratio+m`` also reading the
 walk's ``matrix``, the product with its scalar factor multiplied in (a walk holds it apart, as
 ``scale * core / denominator``, and its value needs only ``core``: see discovery.cmf.steps);
-``ratio+c`` compiling the trajectory again for every walk.  The timings are interleaved (one of
+``ratio+c`` compiling the trajectory again for every walk.  ``top/s`` is the rate of the last
+multiplication alone that any exact product of the steps ends with -- the two half-walks'
+matrices multiplied by flint -- and ``cap`` its ratio to ramanujantools: no engine that forms the
+walk's exact matrix can be faster than that multiplication.  The timings are interleaved (one of
 each per round, best of the rounds), so that a busy spell of a shared machine falls on all of
 them; ramanujantools' own times vary by 3x from call to call (sympy's caches), which the best of
 several rounds absorbs.
@@ -58,8 +61,8 @@ def main() -> None:
     except ImportError:
         known_cmfs = None
         print("ramanujantools is not installed: timing this engine only")
-    print(f"{'trajectory':28} {'walk/s':>8} {'+matrix/s':>9} {'+compile/s':>10} {'sequential/s':>12} {'rt/s':>8} "
-          f"{'ratio':>7} {'ratio+m':>7} {'ratio+c':>7}  agree")
+    print(f"{'trajectory':28} {'walk/s':>8} {'+matrix/s':>9} {'+compile/s':>10} {'sequential/s':>12} {'top/s':>8} "
+          f"{'rt/s':>8} {'ratio':>7} {'ratio+m':>7} {'ratio+c':>7} {'cap':>7}  agree")
     x, y = sympy.symbols("x y")
     for name, direction, start in CASES:
         cmf = known_cmf(name)
@@ -80,16 +83,20 @@ def main() -> None:
         seq, walk2 = _rates([lambda s=steps: _sequential(s, args.depth)], min(args.repeat, 3))[0]
         assert walk2.value(60) == walk.value(60)
         assert (walk2.matrix, walk2.denominator) == (walk.matrix, walk.denominator)
+        half = args.depth // 2
+        first, second = steps.walk(half), steps.walk(args.depth - half, first=half)
+        assert first.matrix * second.matrix == walk.matrix
+        top, _ = _rates([lambda a=first.matrix, b=second.matrix: a * b], 10 * args.repeat)[0]
         label = f"{name} {direction} from {start}"
         if known_cmfs is None:
-            print(f"{label:28} {ours:8.1f} {full:9.1f} {whole:10.1f} {seq:12.1f}")
+            print(f"{label:28} {ours:8.1f} {full:9.1f} {whole:10.1f} {seq:12.1f} {top:8.1f}")
             continue
         rt, limit = rates[3]
         rational = limit.as_rational()
         with mpmath.workdps(60):
             agree = abs(mpmath.mpf(rational.p) / rational.q - walk.value(60)) < mpmath.mpf(10) ** -50
-        print(f"{label:28} {ours:8.1f} {full:9.1f} {whole:10.1f} {seq:12.1f} {rt:8.1f} {ours / rt:6.1f}x "
-              f"{full / rt:6.1f}x {whole / rt:6.1f}x  {agree}")
+        print(f"{label:28} {ours:8.1f} {full:9.1f} {whole:10.1f} {seq:12.1f} {top:8.1f} {rt:8.1f} {ours / rt:6.1f}x "
+              f"{full / rt:6.1f}x {whole / rt:6.1f}x {top / rt:6.1f}x  {agree}")
 
 
 if __name__ == "__main__":
