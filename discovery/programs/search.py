@@ -36,7 +36,6 @@ from discovery.evolution import NSGA2
 from discovery.programs.baselines import classical_programs
 from discovery.programs.float32 import population_ulp_errors
 from discovery.programs.fronts import judged_front
-from discovery.errors import InputError
 from discovery.programs.graph import BASIC_OPS, Program, random_program
 from discovery.programs.moves import crossover, front_neighbours
 from discovery.programs.mutations import mutate
@@ -254,13 +253,10 @@ class ProgramSearch:
         if new:
             self.engine.join(new, self.evaluate(new))
 
-    def _tune32(self, program: Program) -> Program:
-        """The program with float32-tuned constants, or as it is where they cannot be (a 10-minute
-        search ended on 'constant -inf is not finite': a constant beyond float32's range)."""
-        try:
-            return tune_float32(program, self.target, self._dense32())[0]
-        except InputError:
-            return program
+    def _tune32(self, program: Program, refine: int = 0) -> Program:
+        """The program with float32-tuned constants (finite float32 values even where its own
+        lie beyond float32's range)."""
+        return tune_float32(program, self.target, self._dense32(), refine=refine)[0]
 
     def _dense32(self):
         """The dense float32 set :func:`~discovery.programs.tuning32.tune_float32` steers by."""

@@ -143,6 +143,8 @@ def fit_rounding(program: Program, target: Target, grid: int = 512, powers=(2, 4
     start = np.array(prog.consts, dtype=np.float64)
 
     def worst(c) -> float:
+        if not np.all(np.isfinite(c)):
+            return np.inf  # a solver's step past float64's range: no program
         y, b = rounding_bound(prog.with_consts([float(v) for v in c]), X)
         value = float(np.max(w * (np.abs(y - f) + b)))
         return value if np.isfinite(value) else np.inf
@@ -216,7 +218,9 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
         and its max error there in ULPs of the exact values.
     """
     points = points if points is not None else dense_float32(target)
-    found = [_coordinate_search(program.simplified(), points, steps, rounds)]
+    start = program.simplified()
+    start = start.with_consts([float(c) for c in float32_constants(start.consts)])
+    found = [_coordinate_search(start, points, steps, rounds)]
     if prefit and program.consts:
         found.append(_coordinate_search(fit_rounding(program, target), points, steps, rounds))
     prog, score = min(found, key=lambda pair: pair[1])
@@ -228,6 +232,11 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
             break
         points = tuple(np.concatenate([a, b]) for a, b in zip(points, missed))
         prog, score = _coordinate_search(prog, points, steps, rounds)
+    # The prefit's start and the floats refinement added were not the program's own: on the
+    # final set a tuning must beat the constants it started from, or they stay.
+    kept = score_float32([start], points)[0]
+    if kept <= score:
+        return start, kept[0], kept[2]
     return prog, score[0], score[2]
 
 
@@ -257,11 +266,36 @@ def _missed(prog: Program, target: Target, above: int, binades: int = 3):
     return tuple(np.concatenate(parts) for parts in zip(*found))
 
 
+# The ordered integer of the largest finite float32 (3.4028235e38): moves stop there, since
+# one step on is an infinity and the next ones NaNs, which no program can carry as constants.
+_LARGEST = int(ordered(np.array([np.finfo(np.float32).max]))[0])
+
+
+def float32_constants(consts) -> np.ndarray:
+    """Constants as float32 values: rounded to nearest, and those beyond float32's range (a
+    float64 tuning may leave a constant at 1e39 where only its size matters) to the largest
+    finite float32 of their sign instead of an infinity.
+
+    Parameters
+    ----------
+    consts : sequence of float
+        Finite float64 values.
+
+    Returns
+    -------
+    ndarray of float32
+        Finite values.
+    """
+    largest = float(np.finfo(np.float32).max)
+    return np.clip(np.array(consts, dtype=np.float64), -largest, largest).astype(np.float32)
+
+
 def _coordinate_search(prog: Program, points, steps, rounds) -> tuple[Program, tuple[int, int, float]]:
-    """:func:`tune_float32`'s moves from the program's constants rounded to float32."""
+    """:func:`tune_float32`'s moves from the program's constants rounded to float32 (within its
+    finite values, :func:`float32_constants`)."""
     X, ref, exact = points
     K = len(prog.consts)
-    current = ordered(np.array(prog.consts, dtype=np.float32))
+    current = ordered(float32_constants(prog.consts))
 
     def scores(candidates: np.ndarray) -> list[tuple[int, int, float]]:
         packed = pack([prog] * len(candidates))
@@ -277,6 +311,8 @@ def _coordinate_search(prog: Program, points, steps, rounds) -> tuple[Program, t
     for _ in range(rounds):
         candidates = np.repeat(current[None, :], len(moves), axis=0)
         candidates[np.arange(len(moves)), moves[:, 0]] += moves[:, 1]
+        # A move past the largest finite float32 stops at it (a repeat of a candidate, never better).
+        np.clip(candidates, -_LARGEST, _LARGEST, out=candidates)
         found = scores(candidates)
         i = min(range(len(moves)), key=found.__getitem__)
         if found[i] >= best:
