@@ -191,7 +191,9 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
     Parameters
     ----------
     program : Program
-        Its constants (float64) are the starting point, rounded to float32.
+        Its constants (float64) are the starting point, rounded to float32 (those beyond its
+        range to the largest finite float32, :func:`float32_constants`; every constant met is
+        a finite float32).
     target : Target
     points : (X32, ref32, exact), optional
         The dense set (default :func:`dense_float32`).
@@ -205,17 +207,19 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
         searches.
     refine : int
         At most this many times, check every float of the top three binades of the interval
-        (where errors peak; 2^x on [0, 1]: [1/8, 1], 2^24 + 2^23 floats, a few seconds), add
-        the worst float of each block of 8,192 that is off by more than the dense set's max to
-        the set, and search on.  The result is still judged on the (grown) dense set only.
-        None by default: the search, which tunes every new front program, picks its front on
-        its training grid, where such rare floats do not show.
+        (where errors peak; 2^x on [0, 1]: [1/8, 1], 2^24 + 2^23 floats, a second or two), add
+        the worst float of each block of 8,192 that is off by more than the set's max to the
+        set, and search on; then check once more.  Of the programs met (the start included)
+        the best on the grown set is returned: its figure is then exact over the top binades,
+        and the dense set's elsewhere.  0 by default: the search, which tunes every new front
+        program, picks its front on its training grid, where such rare floats do not show, and
+        refines only its final front.
 
     Returns
     -------
     (Program, int, float)
-        The program (its constants exactly float32 values), its max ULP error on the dense set
-        and its max error there in ULPs of the exact values.
+        The program (its constants exactly float32 values), its max ULP error on the (grown)
+        dense set and its max error there in ULPs of the exact values.
     """
     points = points if points is not None else dense_float32(target)
     start = program.simplified()
@@ -224,20 +228,24 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
     if prefit and program.consts:
         found.append(_coordinate_search(fit_rounding(program, target), points, steps, rounds))
     prog, score = min(found, key=lambda pair: pair[1])
-    for _ in range(refine):
-        # Every float of the top binades, where the errors peak: those worse than the dense
-        # set's max join it, and the search goes on from where it stopped.
-        missed = _missed(prog, target, score[0])
+    # The prefit's start is not the program's own: a tuning must beat the constants it started
+    # from, or they stay (the start comes first: ties keep it).
+    met = [start, prog]
+    for look in range(refine + 1 if refine else 0):
+        # Every float of the top binades, where the errors peak: those worse than the set's max
+        # join it, the start's too on the first look (it is the fallback), and the search goes
+        # on from where it stopped; the last look only checks its result.
+        missed = _missed([start, prog] if look == 0 else [prog], target, score[0])
         if missed is None:
             break
         points = tuple(np.concatenate([a, b]) for a, b in zip(points, missed))
+        if look == refine:
+            break
         prog, score = _coordinate_search(prog, points, steps, rounds)
-    # The prefit's start and the floats refinement added were not the program's own: on the
-    # final set a tuning must beat the constants it started from, or they stay.
-    kept = score_float32([start], points)[0]
-    if kept <= score:
-        return start, kept[0], kept[2]
-    return prog, score[0], score[2]
+        met.append(prog)
+    scores = score_float32(met, points)
+    best = min(range(len(met)), key=scores.__getitem__)
+    return met[best], scores[best][0], scores[best][2]
 
 
 def _top_floats(target: Target, binades: int, chunk: int = 1 << 22):
@@ -252,13 +260,14 @@ def _top_floats(target: Target, binades: int, chunk: int = 1 << 22):
             yield float32_range(s, min(b + 1, s + chunk))
 
 
-def _missed(prog: Program, target: Target, above: int, binades: int = 3):
-    """(X32, ref32, exact) of the worst float of each block of the top ``binades`` binades where
-    the program is more than ``above`` ULPs off, or None."""
+def _missed(programs, target: Target, above: int, binades: int = 3):
+    """(X32, ref32, exact) of the worst float of each block of the top ``binades`` binades
+    where a program is more than ``above`` ULPs off (the correctly rounded values computed once
+    for all), or None."""
     found = []
     for X in _top_floats(target, binades):
         ref, exact = reference32(target, X)
-        i = group_worst(prog, X, ref, above)
+        i = np.unique(np.concatenate([group_worst(prog, X, ref, above) for prog in programs]))
         if i.size:
             found.append((X[i], ref[i], exact[i]))
     if not found:
