@@ -348,3 +348,30 @@ def test_the_float32_training_grid_stays_inside_the_interval():
     (a constant program's training error was once larger there than every float's)."""
     X, _ = make_target("exp2", (1, 1.001), error="ulp32").float32_training
     assert X.astype(np.float64).max() <= 1.001 and X.astype(np.float64).min() >= 1
+
+
+def test_the_time_budget_covers_the_closing_float32_tuning(monkeypatch):
+    """On a fake clock: 10 s a generation, 5 s a float32 tuning with refinement.  One such
+    tuning, timed before the first generation, keeps 1.2 x 5 s x max_ops = 12 s for the closing
+    one: a 60 s budget stops after the generation that ends past 48 s (5 generations; 6
+    without the reserve), and the closing tuning is done within the budget."""
+    import discovery.programs.search as search_module
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(search_module.time, "time", lambda: now[0])
+    t = make_target("exp2", (1, 1.001), error="ulp32")
+    search = ProgramSearch(t, max_ops=2, ops=("add", "mul", "fma"), population_size=8, seed=1, child_rounds=3,
+                           tune_evals=50)
+    tune, refined = search_module.tune_float32, []
+
+    def five_seconds_refined(program, target, points=None, **kwargs):
+        if kwargs.get("refine"):
+            now[0] += 5.0
+            refined.append(now[0])
+        return tune(program, target, points, **kwargs)
+
+    monkeypatch.setattr(search_module, "tune_float32", five_seconds_refined)
+    start = now[0]
+    result = search.run(seconds=60.0, progress=lambda state: now.__setitem__(0, now[0] + 10.0))
+    assert result.generations == 5
+    assert len(refined) > 1 and refined[-1] <= start + 60.0

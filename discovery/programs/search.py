@@ -329,7 +329,8 @@ class ProgramSearch:
         final one).
 
         ``seconds`` covers the evolution and the closing tunings: generations stop early enough
-        for the closing tuning of the front (as long as the longest tuning so far took) and,
+        for the closing tuning of the front (as long as the longest tuning so far took, the
+        first one of the starting front, run before the first generation) and,
         under ``ulp32``, for the last float32 tuning of a front of ``max_ops`` programs (one
         timed before the first generation).  The exhaustive judgement of the front is the
         caller's to reserve time for (:func:`discovery.campaign.programs.search_front` does).
@@ -346,6 +347,13 @@ class ProgramSearch:
         closing32 = self.target.error == "ulp32" and exhaustive
         # The longest front tuning so far and the last float32 tuning: what the closing stages may take.
         closing = [0.0, self.retune32_seconds(self.engine.state.population) if closing32 and deadline else 0.0]
+        if deadline is not None:
+            # Timed now, on the starting front (the whole of it in a new search), the closing
+            # front tuning is kept time for even when no generation tunes the front (a short
+            # budget, where it took a minute and a half of an ulp32 run's five).
+            began = time.time()
+            self._tune_front(self.engine.state)
+            closing[0] = time.time() - began
 
         def callback(state):
             if state.generation % self.tune_every == 0:
