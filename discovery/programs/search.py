@@ -19,8 +19,9 @@ Under the ``ulp32`` error mode children's constants are tuned in float64 relativ
 front's then in float32 itself (:func:`discovery.programs.tuning32.tune_float32`: float32 constants
 around the float64 optimum, judged by the max ULP error on a dense float32 set); the first
 objective is log10(1 + max ULP error) of the program run in float32 on the target's float32
-training grid (0 for a correctly rounded program), and the final front is judged on every float32
-of the interval.
+training grid (0 for a correctly rounded program), and the final front is tuned for float32 once
+more, with every float of the interval's top binades checked (``refine``, too slow for the loop),
+and then judged on every float32 of the interval.
 """
 
 from __future__ import annotations
