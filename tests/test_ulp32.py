@@ -296,10 +296,10 @@ def test_the_closing_float32_tuning_reports_nothing_the_exhaustive_check_contrad
     t = make_target("exp2", (2.0**-6, 2.0**-2), error="ulp32")
     search = ProgramSearch(t, max_ops=3, ops=("add", "sub", "mul", "fma"), population_size=12, seed=1)
     best = {d: (fma_horner(minimax_polynomial(t, d)), None) for d in (1, 2)}
-    before = dict(zip(best, float32_ulp_errors([p for p, _ in best.values()], t)))
     retuned = search.retune32(best)
     assert set(retuned) == set(best)
-    after = dict(zip(retuned, float32_ulp_errors([p for p, _ in retuned.values()], t)))
+    checks = float32_ulp_errors([p for p, _ in best.values()] + [p for p, _ in retuned.values()], t)
+    before, after = dict(zip(best, checks[:len(best)])), dict(zip(retuned, checks[len(best):]))
     for cost, (prog, train) in retuned.items():
         assert after[cost]["exhaustive"]
         assert all(float(np.float32(c)) == c for c in prog.consts) and prog.instructions == best[cost][0].instructions
