@@ -5,16 +5,18 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discovery.programs.baselines import (
     float32_polynomial_baselines, float32_polynomials, fma_horner, minimax_polynomial, remez,
 )
 from discovery.programs.float32 import float32_spacing, float32_spacings, run32, ulp_distance, ulp_scan
-from discovery.programs.graph import horner
+from discovery.programs.graph import Program, horner, random_program
 from discovery.programs.kernels import pack
 from discovery.programs.targets import make_target
 from discovery.programs.tuning32 import (
-    _minimax, dense_float32, float32_polynomial, horner_rounding_bound, tune_float32,
+    _minimax, dense_float32, float32_polynomial, horner_rounding_bound, score_float32, tune_float32,
 )
 from discovery.programs.verify import float32_ulp_error, float32_ulp_errors
 
@@ -272,3 +274,46 @@ def test_group_worst_and_refinement_on_every_float_of_the_top_binades():
     sparse = dense_float32(t, 16)
     tuned, ulp, _ = tune_float32(p, t, sparse, prefit=False, refine=10)
     assert float32_ulp_error(tuned, t)["max_ulp"] == ulp
+
+
+def test_a_constant_beyond_float32s_range_is_tuned_to_a_finite_float32():
+    """A 10-minute ulp32 search ended on 'constant -inf is not finite': a float64 tuning left a
+    constant beyond float32's range (x / -1e39, as good as x / -inf), which rounds to -inf, and
+    when no move improved on it the tuner returned it as a constant."""
+    t = make_target("exp2", (0, 1), error="ulp32")
+    points = dense_float32(t, 1 << 10)
+    for c in (-1e39, 1e39, -3.5e38):
+        for prefit in (False, True):
+            tuned, ulp, _ = tune_float32(Program((c,), (("div", (0, 1, 0)),)), t, points, prefit=prefit)
+            assert all(np.isfinite(f32(v)) and float(f32(v)) == v for v in tuned.consts)
+            assert ulp == score_float32([tuned], points)[0][0]
+
+
+_OPS32 = ("add", "sub", "mul", "div", "fma", "sqrt")
+# Constants of every size a float64 tuning may leave: tiny, ordinary, at and beyond float32's edge.
+_CONSTANTS = st.one_of(
+    st.floats(-2, 2), st.floats(-1e300, 1e300), st.sampled_from([3.4028234663852886e38, 3.4028235677973366e38,
+                                                                  -3.5e38, 1e39, -1e39, 1e-45, -1e-46, 0.0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_ops=st.integers(1, 5), consts=st.lists(_CONSTANTS, min_size=1, max_size=3),
+       steps=st.sampled_from([(1,), (1, 2, 4), (1, 1 << 20, 1 << 31)]), prefit=st.booleans(),
+       refine=st.integers(0, 1))
+def test_tuned_constants_are_finite_float32_and_never_worse(seed, n_ops, consts, steps, prefit, refine):
+    """Any program, any finite float64 constants: the tuned constants are finite float32 values,
+    and on the final point set the tuned program is at least as good as its own constants
+    rounded (the largest finite float32 beyond the range) -- a tuning that cannot improve keeps them."""
+    from discovery.programs.tuning32 import float32_constants
+
+    t = make_target("exp2", (1, 1.001), error="ulp32")
+    start = random_program(np.random.default_rng(seed), n_ops, len(consts), _OPS32).with_consts(consts)
+    points = dense_float32(t, 64)
+    # Steps of 2^31 float32 values cross the infinities from any constant.
+    tuned, ulp, exact_ulp = tune_float32(start, t, points, steps=steps, rounds=3, prefit=prefit, refine=refine)
+    assert all(np.isfinite(f32(v)) and float(f32(v)) == v for v in tuned.consts)
+    own = start.simplified()
+    own = own.with_consts([float(c) for c in float32_constants(own.consts)])
+    if refine == 0:  # the figure is the one on the given set
+        assert (ulp, exact_ulp) == score_float32([tuned], points)[0][::2]
+        assert score_float32([tuned], points)[0] <= score_float32([own], points)[0]

@@ -18,7 +18,7 @@ from discovery.programs.float32 import (
 from discovery.programs.graph import OPS, Program, random_program
 from discovery.programs.search import ProgramSearch
 from discovery.programs.targets import make_target
-from discovery.programs.verify import float32_ulp_error
+from discovery.programs.verify import float32_ulp_error, float32_ulp_errors
 from discovery.store import FormulaStore
 
 f32 = np.float32
@@ -273,21 +273,105 @@ def test_float32_tuning_never_reports_what_the_exhaustive_check_contradicts():
         assert ulp <= float32_ulp_errors([tune_float32(start, target, sparse)[0]], target)[0]["max_ulp"]
 
 
-def test_a_front_program_whose_float32_tuning_fails_is_kept_untuned(monkeypatch):
-    """A 10-minute search ended on 'constant -inf is not finite' from the float32 tuning of one
-    front program: the program now stays as it was and the search goes on."""
+def test_a_front_program_with_a_constant_beyond_float32s_range_is_tuned():
+    """A 10-minute search ended on 'constant -inf is not finite' from the float32 tuning of a
+    front program whose float64 constant lay beyond float32's range: it is now tuned to finite
+    float32 constants, and the search goes on."""
+    t = make_target("exp2", (1, 1.001), error="ulp32")
+    search = ProgramSearch(t, max_ops=3, ops=("add", "sub", "mul", "div", "fma"), population_size=12, seed=1,
+                           child_rounds=3, tune_evals=50)
+    for c in (-1e39, 1e39):
+        tuned = search._tune32(Program((c,), (("div", (0, 1, 0)),), 2))
+        assert all(np.isfinite(f32(v)) and float(f32(v)) == v for v in tuned.consts)
+    huge = Program((-1e39, 1.0), (("div", (0, 1, 0)), ("add", (3, 2, 0))), 4)  # 1 + x/(-1e39)
+    result = search.run([huge] * 12, generations=2)
+    assert result.best
+
+
+def test_the_closing_float32_tuning_reports_nothing_the_exhaustive_check_contradicts():
+    """The last float32 tuning of a front (every float of the top three binades checked) on an
+    interval of four binades, so the lowest is seen only through the dense set: every program it
+    returns is no worse than its start under the exhaustive check, and its training figure
+    never below the exhaustive one."""
+    t = make_target("exp2", (2.0**-6, 2.0**-2), error="ulp32")
+    search = ProgramSearch(t, max_ops=3, ops=("add", "sub", "mul", "fma"), population_size=12, seed=1)
+    best = {d: (fma_horner(minimax_polynomial(t, d)), None) for d in (1, 2)}
+    retuned = search.retune32(best)
+    assert set(retuned) == set(best)
+    checks = float32_ulp_errors([p for p, _ in best.values()] + [p for p, _ in retuned.values()], t)
+    before, after = dict(zip(best, checks[:len(best)])), dict(zip(retuned, checks[len(best):]))
+    for cost, (prog, train) in retuned.items():
+        assert after[cost]["exhaustive"]
+        assert all(float(np.float32(c)) == c for c in prog.consts) and prog.instructions == best[cost][0].instructions
+        assert 1 <= train <= 1 + after[cost]["max_ulp"]  # the training grid is a subset of the floats
+        assert (after[cost]["max_ulp"], after[cost]["at_max"]) <= (before[cost]["max_ulp"], before[cost]["at_max"])
+    # Degree 1: as many ULPs at a fifth of the floats.  Degree 2: every tuning met is a ULP worse
+    # at a few floats of the top binade the dense set misses; the last look finds them, and the
+    # float64 constants rounded stay.
+    assert (after[1]["max_ulp"], after[1]["at_max"]) < (before[1]["max_ulp"], before[1]["at_max"])
+
+
+def test_the_search_ends_with_the_closing_float32_tuning(monkeypatch):
+    """Under ulp32 the search's closing stages, named as they begin, tune the final front with
+    refinement (CLOSING_REFINE), and the front it reports is made of those programs, checked
+    on every float32."""
     import discovery.programs.search as search_module
-    from discovery.errors import InputError
 
     t = make_target("exp2", (1, 1.001), error="ulp32")
     search = ProgramSearch(t, max_ops=3, ops=("add", "sub", "mul", "fma"), population_size=12, seed=1,
                            child_rounds=3, tune_evals=50)
+    refined, tune = [], search_module.tune_float32
 
-    def fails(*_args, **_kwargs):
-        raise InputError("constant -inf is not finite")
+    def spy(program, target, points=None, **kwargs):
+        out = tune(program, target, points, **kwargs)
+        if kwargs.get("refine"):
+            refined.append((kwargs["refine"], out[0]))
+        return out
 
-    monkeypatch.setattr(search_module, "tune_float32", fails)
-    program = Program((0.5,), (("mul", (0, 1, 0)),), 2)
-    assert search._tune32(program) is program
-    result = search.run(generations=2)
-    assert result.best
+    monkeypatch.setattr(search_module, "tune_float32", spy)
+    stages = []
+    result = search.run(generations=2, stage=stages.append)
+    assert stages == ["tuning the front", "float32 tuning on every float of the top binades",
+                      "checking every float32"]
+    assert {r for r, _ in refined} == {search_module.CLOSING_REFINE}
+    assert all(prog in [p for _, p in refined] for prog, _ in result.best.values())
+    for cost, (prog, _) in result.best.items():
+        assert result.float32[cost] == float32_ulp_error(prog, t)
+    # An island's epoch front is no final one: no closing tuning, no exhaustive check.
+    refined.clear()
+    search.run(generations=1, exhaustive=False)
+    assert not refined
+
+
+def test_the_float32_training_grid_stays_inside_the_interval():
+    """1.001 rounds to the float32 1.00100005, beyond the interval: the grid compares in float64
+    (a constant program's training error was once larger there than every float's)."""
+    X, _ = make_target("exp2", (1, 1.001), error="ulp32").float32_training
+    assert X.astype(np.float64).max() <= 1.001 and X.astype(np.float64).min() >= 1
+
+
+def test_the_time_budget_covers_the_closing_float32_tuning(monkeypatch):
+    """On a fake clock: 10 s a generation, 5 s a float32 tuning with refinement.  One such
+    tuning, timed before the first generation, keeps 1.2 x 5 s x max_ops = 12 s for the closing
+    one: a 60 s budget stops after the generation that ends past 48 s (5 generations; 6
+    without the reserve), and the closing tuning is done within the budget."""
+    import discovery.programs.search as search_module
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(search_module.time, "time", lambda: now[0])
+    t = make_target("exp2", (1, 1.001), error="ulp32")
+    search = ProgramSearch(t, max_ops=2, ops=("add", "mul", "fma"), population_size=8, seed=1, child_rounds=3,
+                           tune_evals=50)
+    tune, refined = search_module.tune_float32, []
+
+    def five_seconds_refined(program, target, points=None, **kwargs):
+        if kwargs.get("refine"):
+            now[0] += 5.0
+            refined.append(now[0])
+        return tune(program, target, points, **kwargs)
+
+    monkeypatch.setattr(search_module, "tune_float32", five_seconds_refined)
+    start = now[0]
+    result = search.run(seconds=60.0, progress=lambda state: now.__setitem__(0, now[0] + 10.0))
+    assert result.generations == 5
+    assert len(refined) > 1 and refined[-1] <= start + 60.0

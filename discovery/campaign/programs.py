@@ -28,12 +28,15 @@ from discovery.programs.graph import Program
 from discovery.programs.fronts import ulp32_front, validated_front
 from discovery.programs.search import ProgramSearch, SearchResult
 from discovery.programs.targets import Target, make_target
-from discovery.programs.verify import program_record
+from discovery.programs.float32 import float32_span, from_ordered
+from discovery.programs.verify import float32_ulp_errors, program_record
 from discovery.records import ProgramRecord
 
 ISLANDS_FORMAT = "discovery-islands"
 # Seeds of islands 1, 2, ... are spread apart from island 0's, which is the single search's seed.
 _ISLAND_SEED_STRIDE = 1_000_003
+# Floats of the interval a float32 check is timed on, to reserve time for the exhaustive one.
+_SAMPLED_FLOATS = 1 << 24
 
 
 class Programs(Strategy):
@@ -130,6 +133,10 @@ def search_front(target: Target, max_ops: int, *, ops, population: int, seed: in
         reserve = _verification_seconds(state.population, target, max_ops) if minutes is not None else 0.0
         _stage(bar, label, "evolving")
 
+        def closing(stage):
+            _stage(bar, label, stage)
+            budget.show(bar, budget.spent())
+
         def tick(st):
             st.extra["seconds"] = budget.spent()
             best = min((f[0] for c, (_, f) in st.archive.items() if c <= max_ops), default=float("nan"))
@@ -137,7 +144,7 @@ def search_front(target: Target, max_ops: int, *, ops, population: int, seed: in
                         best_log10_error=f"{best:.2f}")
 
         seconds = None if minutes is None else max(0.0, budget.seconds - budget.spent() - reserve)
-        result = program_search.run(state.population, seconds=seconds, progress=tick,
+        result = program_search.run(state.population, seconds=seconds, progress=tick, stage=closing,
                                     generations=_remaining(generations, state.generation))
         _stage(bar, label, "verifying")
         rows = []
@@ -153,13 +160,34 @@ def _stage(bar, label: str, stage: str) -> None:
 
 def _verification_seconds(population, target: Target, max_ops: int) -> float:
     """Seconds to keep for verifying a front of up to ``max_ops`` programs: one verification of
-    the population's costliest program, timed, per operation count, and a fifth more."""
+    the population's costliest program, timed, per operation count, and a fifth more; under
+    ``ulp32`` the front's exhaustive float32 check, one pass for all its programs, apart
+    (:func:`_float32_check_seconds`)."""
     feasible = [p for p in population if p.cost <= max_ops]
     if not feasible:
         return 0.0
+    costliest = max(feasible, key=lambda p: p.cost)
+    scan, check = _float32_check_seconds(costliest, target, max_ops) if target.error == "ulp32" else (0.0, None)
     began = time.time()
-    program_record(max(feasible, key=lambda p: p.cost), target, max_ops)
-    return 1.2 * (time.time() - began) * max_ops
+    program_record(costliest, target, max_ops, check)
+    return 1.2 * ((time.time() - began) * max_ops + scan)
+
+
+def _float32_check_seconds(program: Program, target: Target, count: int) -> tuple[float, dict]:
+    """Seconds of the exhaustive float32 check of ``count`` programs like ``program`` at once
+    (one pass over the floats: the correctly rounded values are computed once), timed on the
+    interval's last 2^24 floats, where the target is largest (and its values dearest), and scaled
+    to all of them; and that sample's report."""
+    a, b = float32_span(target.interval)
+    if target.numpy() is not None and b - a + 1 > _SAMPLED_FLOATS:
+        top = dataclasses.replace(target, interval=(float(from_ordered(b - _SAMPLED_FLOATS + 1)), target.interval[1]))
+        float32_ulp_errors([program], top, limit=1 << 10)  # loading the kernels must not count
+        scale = (b - a + 1) / _SAMPLED_FLOATS
+    else:  # every float, or a strided check without a numpy form: the sample is the check
+        top, scale = target, 1.0
+    began = time.time()
+    check = float32_ulp_errors([program] * count, top)[0]
+    return (time.time() - began) * scale, check
 
 
 def _remaining(budget: int | None, done: int) -> int | None:
@@ -251,12 +279,16 @@ def _run_islands(run: CampaignRun, target: Target) -> tuple[int, list[ProgramRec
     # The front is verified after the last epoch: that time is kept in reserve (timed on the
     # first front), and an epoch that would not fit before it is not started.
     reserve, epoch_seconds = None, 0.0
+    # What the last float32 tuning of an ulp32 front runs with (ProgramSearch.retune32).
+    closing = ProgramSearch(target, t["max_ops"], ops=tuple(t["ops"]), finite_only=not t["allow_inf"])
     with budget.bar(config.name, f"{count} islands", run.progress) as bar:
         while not budget.exhausted(doc["seconds"]) and (generations is None or doc["generation"] < generations):
             if reserve is None and any(doc["fronts"]) and not math.isinf(budget.seconds):
                 began = time.time()
                 fronts = [Program.from_json(p) for front in doc["fronts"] for _, p, _ in front]
                 reserve = _verification_seconds(fronts, target, t["max_ops"])
+                if target.error == "ulp32":
+                    reserve += closing.retune32_seconds(fronts)
                 doc["seconds"] += time.time() - began
             if doc["generation"] and not epoch_fits(doc["seconds"], epoch_seconds, reserve or 0.0, budget.seconds):
                 break
@@ -269,6 +301,12 @@ def _run_islands(run: CampaignRun, target: Target) -> tuple[int, list[ProgramRec
             budget.show(bar, doc["seconds"], generation=doc["generation"], evaluations=doc["evaluations"])
     candidates = [(cost, Program.from_json(p), err) for front in doc["fronts"] for cost, p, err in front]
     if target.error == "ulp32":
+        # The islands' best program per operation count (training ULPs), tuned a last time.
+        best: dict = {}
+        for cost, p, err in candidates:
+            if cost not in best or 1.0 + err < best[cost][1]:
+                best[cost] = (p, 1.0 + err)
+        candidates = [(cost, p, round(e - 1)) for cost, (p, e) in closing.retune32(best).items()]
         front, _, checks = ulp32_front(candidates, target)
     else:
         (front, _), checks = validated_front(candidates, target), {}

@@ -19,8 +19,9 @@ Under the ``ulp32`` error mode children's constants are tuned in float64 relativ
 front's then in float32 itself (:func:`discovery.programs.tuning32.tune_float32`: float32 constants
 around the float64 optimum, judged by the max ULP error on a dense float32 set); the first
 objective is log10(1 + max ULP error) of the program run in float32 on the target's float32
-training grid (0 for a correctly rounded program), and the final front is judged on every float32
-of the interval.
+training grid (0 for a correctly rounded program), and the final front is tuned for float32 once
+more, with every float of the interval's top binades checked (``refine``, too slow for the loop),
+and then judged on every float32 of the interval.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from discovery.evolution import NSGA2
 from discovery.programs.baselines import classical_programs
 from discovery.programs.float32 import population_ulp_errors
 from discovery.programs.fronts import judged_front
-from discovery.errors import InputError
 from discovery.programs.graph import BASIC_OPS, Program, random_program
 from discovery.programs.moves import crossover, front_neighbours
 from discovery.programs.mutations import mutate
@@ -50,8 +50,19 @@ from discovery.programs.verify import reaches_infinity, through_infinities
 
 # Neighbours of the front solved together between looks at the deadline.
 _EXPLORE_GROUP = 16
+# Under ulp32, the final front's float32 tuning checks every float of the interval's top binades
+# this many times (:func:`~discovery.programs.tuning32.tune_float32`'s ``refine``): the dense set
+# alone kept 2^x's x(Q^2 + e) + 1 at 2 ULP where its constants reach 1.  Too slow for every
+# front tuning of the loop, once at the end it costs a few seconds per program.
+CLOSING_REFINE = 3
 # log10 of the error below which programs are ranked and polished in double-double arithmetic.
 _PRECISE_BELOW = -11.0
+
+
+def _announce(stage, name: str) -> None:
+    """Tell a ``stage`` callback (if any) which closing stage begins."""
+    if stage is not None:
+        stage(name)
 
 
 def _folded(program: Program) -> Program:
@@ -254,13 +265,10 @@ class ProgramSearch:
         if new:
             self.engine.join(new, self.evaluate(new))
 
-    def _tune32(self, program: Program) -> Program:
-        """The program with float32-tuned constants, or as it is where they cannot be (a 10-minute
-        search ended on 'constant -inf is not finite': a constant beyond float32's range)."""
-        try:
-            return tune_float32(program, self.target, self._dense32())[0]
-        except InputError:
-            return program
+    def _tune32(self, program: Program, refine: int = 0) -> Program:
+        """The program with float32-tuned constants (finite float32 values even where its own
+        lie beyond float32's range)."""
+        return tune_float32(program, self.target, self._dense32(), refine=refine)[0]
 
     def _dense32(self):
         """The dense float32 set :func:`~discovery.programs.tuning32.tune_float32` steers by."""
@@ -310,16 +318,23 @@ class ProgramSearch:
             state.extra["restarts"] = state.extra.get("restarts", 0) + 1
 
     def run(self, initial: Sequence[Program] | None = None, generations: int | None = None,
-            seconds: float | None = None, progress=None, exhaustive: bool = True) -> SearchResult:
+            seconds: float | None = None, progress=None, exhaustive: bool = True, stage=None) -> SearchResult:
         """Evolve from ``initial`` (default: :meth:`seeds`), or on from the checkpoint if there is
         one, for a number of generations or seconds.
 
-        ``progress(state)`` is called after every generation.  Under ``ulp32`` the front is judged
-        on every float32 of the interval unless ``exhaustive`` is false
-        (see :func:`~discovery.programs.fronts.ulp32_front`).
+        ``progress(state)`` is called after every generation, ``stage(name)`` (optional) as each
+        closing stage begins.  Under ``ulp32`` the front is judged on every float32 of the
+        interval unless ``exhaustive`` is false (see :func:`~discovery.programs.fronts.ulp32_front`),
+        after a last float32 tuning of its programs that checks every float of the interval's top
+        binades (:meth:`retune32`; with ``exhaustive`` only: an island's epoch front is no
+        final one).
 
-        ``seconds`` covers the whole call: generations stop early enough for the closing tuning
-        of the front (as long as the longest tuning so far took) and the front's judgement.
+        ``seconds`` covers the evolution and the closing tunings: generations stop early enough
+        for the closing tuning of the front (as long as the longest tuning so far took, the
+        first one of the starting front, run before the first generation) and,
+        under ``ulp32``, for the last float32 tuning of a front of ``max_ops`` programs (one
+        timed before the first generation).  The exhaustive judgement of the front is the
+        caller's to reserve time for (:func:`discovery.campaign.programs.search_front` does).
         """
         if generations is None and seconds is None:
             raise ValueError("give generations or seconds")
@@ -330,22 +345,32 @@ class ProgramSearch:
         if self.engine.state is None:
             self.engine.start(list(initial) if initial else self.seeds(self.engine.population_size))
         self.tuned = set(self.engine.state.extra.get("tuned", ()))
-        closing = [0.0]  # the longest front tuning so far: what the closing one may take
+        closing32 = self.target.error == "ulp32" and exhaustive
+        # The longest front tuning so far and the last float32 tuning: what the closing stages may take.
+        closing = [0.0, self.retune32_seconds(self.engine.state.population) if closing32 and deadline else 0.0]
+        if deadline is not None:
+            # Timed now, on the starting front (the whole of it in a new search), the closing
+            # front tuning is kept time for even when no generation tunes the front (a short
+            # budget, where it took a minute and a half of an ulp32 run's five).
+            began = time.time()
+            self._tune_front(self.engine.state)
+            closing[0] = time.time() - began
 
         def callback(state):
             if state.generation % self.tune_every == 0:
                 began = time.time()
                 self._tune_front(state)
                 closing[0] = max(closing[0], time.time() - began)
-                self._explore_front(state, None if deadline is None else deadline - closing[0])
+                self._explore_front(state, None if deadline is None else deadline - sum(closing))
             self._restart_if_stale(state)
             if progress is not None:
                 progress(state)
-            return deadline is not None and time.time() + closing[0] >= deadline
+            return deadline is not None and time.time() + sum(closing) >= deadline
 
         # Deadlines are the callback's to keep; the engine's own limit is a generation count.
         state = self.engine.run([], generations=generations if generations is not None else 2**62,
                                 callback=callback)
+        _announce(stage, "tuning the front")
         self._tune_front(state)
         best = {
             int(cost): (_folded(prog), 10.0 ** f[0])
@@ -354,8 +379,46 @@ class ProgramSearch:
         }
         if self.finite_only:
             best = {c: pe for c, pe in best.items() if not reaches_infinity(pe[0], self.target)}
+        if closing32:
+            _announce(stage, "float32 tuning on every float of the top binades")
+            best = self.retune32(best, deadline)
+            _announce(stage, "checking every float32")
         # Under ulp32 the archive's errors are 1 + max ULP error.
         ulp = self.target.error == "ulp32"
         candidates = ((c, p, round(e - 1) if ulp else e) for c, (p, e) in best.items())
         front, validation, checks = judged_front(candidates, self.target, exhaustive)
         return SearchResult(front, state.generation, state.evaluations, time.time() - start, validation, checks)
+
+    def retune32(self, best: dict, deadline: float | None = None) -> dict:
+        """The closing float32 tuning of a front: every program of ``best`` (operation count ->
+        (program, 1 + training max ULP error)) tuned again for float32, with every float of the
+        interval's top binades checked :data:`CLOSING_REFINE` times, the cheapest programs first;
+        those not reached by ``deadline`` (a ``time.time()``) stay as they are, and so does a
+        program the tuning would make finite only through infinities where the search refuses
+        them.
+
+        Returns
+        -------
+        dict
+            The same operation counts -> (program, 1 + its training max ULP error).
+        """
+        out = dict(best)
+        for cost, (prog, _) in sorted(best.items()):
+            if deadline is not None and time.time() >= deadline:
+                break
+            tuned = self._tune32(prog, refine=CLOSING_REFINE)
+            if self.finite_only and reaches_infinity(tuned, self.target):
+                continue
+            out[cost] = (tuned, 1.0 + float(population_ulp_errors([tuned], *self.target.float32_training)[0]))
+        return out
+
+    def retune32_seconds(self, population) -> float:
+        """Seconds to keep for :meth:`retune32` of a front of up to ``max_ops`` programs: one
+        such tuning of the population's costliest feasible program, timed, per operation count,
+        and a fifth more."""
+        feasible = [p for p in population if p.cost <= self.max_ops and uses_only(p, self.ops)]
+        if not feasible:
+            return 0.0
+        began = time.time()
+        self._tune32(max(feasible, key=lambda p: p.cost), refine=CLOSING_REFINE)
+        return 1.2 * (time.time() - began) * self.max_ops

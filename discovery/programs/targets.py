@@ -131,7 +131,9 @@ class Target:
         exhaustive check)."""
         lo, hi = self.interval
         X = self.training[0].astype(np.float32)
-        X = np.unique(np.concatenate([X[(X >= lo) & (X <= hi)], strided_float32(self.interval, 4096)]))
+        # Compared in float64: numpy rounds a Python float to float32 first (1.001 -> 1.00100005).
+        inside = (X.astype(np.float64) >= lo) & (X.astype(np.float64) <= hi)
+        X = np.unique(np.concatenate([X[inside], strided_float32(self.interval, 4096)]))
         with mpmath.workdps(40):
             ref = np.array([round_to_float32(self.mp(mpmath.mpf(float(x)))) for x in X], dtype=np.float32)
         return X, ref

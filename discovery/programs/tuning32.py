@@ -143,6 +143,8 @@ def fit_rounding(program: Program, target: Target, grid: int = 512, powers=(2, 4
     start = np.array(prog.consts, dtype=np.float64)
 
     def worst(c) -> float:
+        if not np.all(np.isfinite(c)):
+            return np.inf  # a solver's step past float64's range: no program
         y, b = rounding_bound(prog.with_consts([float(v) for v in c]), X)
         value = float(np.max(w * (np.abs(y - f) + b)))
         return value if np.isfinite(value) else np.inf
@@ -189,7 +191,9 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
     Parameters
     ----------
     program : Program
-        Its constants (float64) are the starting point, rounded to float32.
+        Its constants (float64) are the starting point, rounded to float32 (those beyond its
+        range to the largest finite float32, :func:`float32_constants`; every constant met is
+        a finite float32).
     target : Target
     points : (X32, ref32, exact), optional
         The dense set (default :func:`dense_float32`).
@@ -203,32 +207,45 @@ def tune_float32(program: Program, target: Target, points=None, steps=(1, 2, 4, 
         searches.
     refine : int
         At most this many times, check every float of the top three binades of the interval
-        (where errors peak; 2^x on [0, 1]: [1/8, 1], 2^24 + 2^23 floats, a few seconds), add
-        the worst float of each block of 8,192 that is off by more than the dense set's max to
-        the set, and search on.  The result is still judged on the (grown) dense set only.
-        None by default: the search, which tunes every new front program, picks its front on
-        its training grid, where such rare floats do not show.
+        (where errors peak; 2^x on [0, 1]: [1/8, 1], 2^24 + 2^23 floats, a second or two), add
+        the worst float of each block of 8,192 that is off by more than the set's max to the
+        set, and search on; then check once more.  Of the programs met (the start included)
+        the best on the grown set is returned: its figure is then exact over the top binades,
+        and the dense set's elsewhere.  0 by default: the search, which tunes every new front
+        program, picks its front on its training grid, where such rare floats do not show, and
+        refines only its final front.
 
     Returns
     -------
     (Program, int, float)
-        The program (its constants exactly float32 values), its max ULP error on the dense set
-        and its max error there in ULPs of the exact values.
+        The program (its constants exactly float32 values), its max ULP error on the (grown)
+        dense set and its max error there in ULPs of the exact values.
     """
     points = points if points is not None else dense_float32(target)
-    found = [_coordinate_search(program.simplified(), points, steps, rounds)]
+    start = program.simplified()
+    start = start.with_consts([float(c) for c in float32_constants(start.consts)])
+    found = [_coordinate_search(start, points, steps, rounds)]
     if prefit and program.consts:
         found.append(_coordinate_search(fit_rounding(program, target), points, steps, rounds))
     prog, score = min(found, key=lambda pair: pair[1])
-    for _ in range(refine):
-        # Every float of the top binades, where the errors peak: those worse than the dense
-        # set's max join it, and the search goes on from where it stopped.
-        missed = _missed(prog, target, score[0])
+    # The prefit's start is not the program's own: a tuning must beat the constants it started
+    # from, or they stay (the start comes first: ties keep it).
+    met = [start, prog]
+    for look in range(refine + 1 if refine else 0):
+        # Every float of the top binades, where the errors peak: those worse than the set's max
+        # join it, the start's too on the first look (it is the fallback), and the search goes
+        # on from where it stopped; the last look only checks its result.
+        missed = _missed([start, prog] if look == 0 else [prog], target, score[0])
         if missed is None:
             break
         points = tuple(np.concatenate([a, b]) for a, b in zip(points, missed))
+        if look == refine:
+            break
         prog, score = _coordinate_search(prog, points, steps, rounds)
-    return prog, score[0], score[2]
+        met.append(prog)
+    scores = score_float32(met, points)
+    best = min(range(len(met)), key=scores.__getitem__)
+    return met[best], scores[best][0], scores[best][2]
 
 
 def _top_floats(target: Target, binades: int, chunk: int = 1 << 22):
@@ -243,13 +260,14 @@ def _top_floats(target: Target, binades: int, chunk: int = 1 << 22):
             yield float32_range(s, min(b + 1, s + chunk))
 
 
-def _missed(prog: Program, target: Target, above: int, binades: int = 3):
-    """(X32, ref32, exact) of the worst float of each block of the top ``binades`` binades where
-    the program is more than ``above`` ULPs off, or None."""
+def _missed(programs, target: Target, above: int, binades: int = 3):
+    """(X32, ref32, exact) of the worst float of each block of the top ``binades`` binades
+    where a program is more than ``above`` ULPs off (the correctly rounded values computed once
+    for all), or None."""
     found = []
     for X in _top_floats(target, binades):
         ref, exact = reference32(target, X)
-        i = group_worst(prog, X, ref, above)
+        i = np.unique(np.concatenate([group_worst(prog, X, ref, above) for prog in programs]))
         if i.size:
             found.append((X[i], ref[i], exact[i]))
     if not found:
@@ -257,11 +275,36 @@ def _missed(prog: Program, target: Target, above: int, binades: int = 3):
     return tuple(np.concatenate(parts) for parts in zip(*found))
 
 
+# The ordered integer of the largest finite float32 (3.4028235e38): moves stop there, since
+# one step on is an infinity and the next ones NaNs, which no program can carry as constants.
+_LARGEST = int(ordered(np.array([np.finfo(np.float32).max]))[0])
+
+
+def float32_constants(consts) -> np.ndarray:
+    """Constants as float32 values: rounded to nearest, and those beyond float32's range (a
+    float64 tuning may leave a constant at 1e39 where only its size matters) to the largest
+    finite float32 of their sign instead of an infinity.
+
+    Parameters
+    ----------
+    consts : sequence of float
+        Finite float64 values.
+
+    Returns
+    -------
+    ndarray of float32
+        Finite values.
+    """
+    largest = float(np.finfo(np.float32).max)
+    return np.clip(np.array(consts, dtype=np.float64), -largest, largest).astype(np.float32)
+
+
 def _coordinate_search(prog: Program, points, steps, rounds) -> tuple[Program, tuple[int, int, float]]:
-    """:func:`tune_float32`'s moves from the program's constants rounded to float32."""
+    """:func:`tune_float32`'s moves from the program's constants rounded to float32 (within its
+    finite values, :func:`float32_constants`)."""
     X, ref, exact = points
     K = len(prog.consts)
-    current = ordered(np.array(prog.consts, dtype=np.float32))
+    current = ordered(float32_constants(prog.consts))
 
     def scores(candidates: np.ndarray) -> list[tuple[int, int, float]]:
         packed = pack([prog] * len(candidates))
@@ -277,6 +320,8 @@ def _coordinate_search(prog: Program, points, steps, rounds) -> tuple[Program, t
     for _ in range(rounds):
         candidates = np.repeat(current[None, :], len(moves), axis=0)
         candidates[np.arange(len(moves)), moves[:, 0]] += moves[:, 1]
+        # A move past the largest finite float32 stops at it (a repeat of a candidate, never better).
+        np.clip(candidates, -_LARGEST, _LARGEST, out=candidates)
         found = scores(candidates)
         i = min(range(len(moves)), key=found.__getitem__)
         if found[i] >= best:
