@@ -9,7 +9,7 @@ from discovery.programs.baselines import minimax_continued_fraction, minimax_pol
 from discovery.programs.graph import Program, random_program
 from discovery.programs.kernels import evaluate
 from discovery.programs.projection import (
-    _fraction, linear_constants, project, rational_degrees, solve_linear,
+    _fraction, linear_constants, project, rational_degrees, rational_start, solve_linear,
 )
 from discovery.programs.targets import make_target
 from discovery.programs.tuning import tune_minimax
@@ -39,6 +39,16 @@ def test_structure_reaches_its_optimum_from_poor_constants(exp2):
     assert plain_err > 1e3 * err  # the generic optimizer alone stalls far from it
     (again, err2), = project([poor], exp2, outer=60)
     assert err2 == err and again.consts == tuned.consts
+
+
+def test_a_rational_fit_from_huge_constants_skips_the_starts_that_overflow(exp2):
+    # Random starts scale the constants by up to e^±5: from 1e308 some overflow to infinity,
+    # which ended a 15-minute exp2 search ("constant -inf is not finite").
+    cf = minimax_continued_fraction(exp2, 3, 1)
+    huge = cf.with_consts([1e308 if i % 2 else -1e308 for i in range(len(cf.consts))])
+    for thorough in (False, True):
+        fitted, = rational_start([huge], exp2, thorough=thorough)
+        assert fitted is None or np.all(np.isfinite(fitted.consts))
 
 
 def test_exact_linear_solve_agrees_with_the_generic_optimizer_and_remez():

@@ -180,7 +180,8 @@ def perturb_constant(p: Program, rng: np.random.Generator) -> Program:
     if rng.random() < 0.2:
         consts[k] = float(rng.choice([-2.0, -1.0, 0.5, 1.0, 2.0]))
     else:
-        consts[k] = consts[k] * math.exp(rng.normal(0, 0.3)) + rng.normal(0, 0.01)
+        moved = consts[k] * math.exp(rng.normal(0, 0.3)) + rng.normal(0, 0.01)
+        consts[k] = moved if math.isfinite(moved) else math.copysign(float(np.finfo(float).max), consts[k])
     return p.with_consts(consts)
 
 

@@ -238,7 +238,11 @@ def polish_precise(program: Program, target: Target, iterations: int = 12) -> tu
         step = delta * E / scale
         lam, moved = 1.0, False
         while lam > 1e-3:
-            trial = best.with_consts(np.array(best.consts) + lam * step)
+            moved_to = np.array(best.consts) + lam * step
+            if not np.all(np.isfinite(moved_to)):
+                lam /= 2
+                continue
+            trial = best.with_consts(moved_to)
             err = float(precise_errors([trial], target)[0])
             if err < best_err:
                 best, best_err, moved = trial, err, True

@@ -416,9 +416,12 @@ def _fit_block(block: Program, coeffs: tuple, target: Target, starts: int = 6) -
     for attempt in range(starts):
         scale = np.exp(rng.normal(0, 1.5, consts.size)) * rng.choice([-1, 1], consts.size)
         held = offsets.any() and attempt % 2 == 1
-        trials.append((centred * np.where(offsets, 1.0, scale), offsets) if held else (consts * scale, None))
+        with np.errstate(over="ignore"):
+            trials.append((centred * np.where(offsets, 1.0, scale), offsets) if held else (consts * scale, None))
     best, best_gap = None, 0.5
     for start, frozen in trials:
+        if not np.all(np.isfinite(start)):
+            continue  # a random scale of an already huge constant overflows
         fitted = _match_rational(block.with_consts(start), *coeffs, target.interval, frozen=frozen)
         if fitted is not None and frozen is not None:
             fitted = _match_rational(fitted, *coeffs, target.interval) or fitted

@@ -25,6 +25,7 @@ from discovery.programs.ops import ADD, DIV, FMA, MUL, MUL2, SQRT, SUB
 from discovery.programs.targets import Target
 
 WORST_LOG_ERROR = 10.0  # log10 error given to programs that fail (NaN, inf, huge)
+_CMA_LARGEST = 1e150  # constants beyond it are not tuned by CMA-ES (its samples would overflow)
 
 
 def log_errors(errors: np.ndarray) -> np.ndarray:
@@ -352,9 +353,11 @@ def tune_many(
     best = [(p, float(e)) for p, e in zip(programs, start)]
     runs = {}
     for i, p in enumerate(programs):
-        if not p.consts:
-            continue
         x0 = np.array(p.consts)
+        # CMA-ES samples around each constant at its own scale: near the float range's end the
+        # samples overflow and its own updates fail (the program is kept as it is).
+        if not p.consts or np.max(np.abs(x0)) > _CMA_LARGEST:
+            continue
         opts = {
             "CMA_stds": np.maximum(np.abs(x0), 1e-3), "popsize": 10, "maxfevals": max_evals,
             "tolfun": 1e-7, "tolx": 1e-14, "tolstagnation": 40, "verbose": -9, "seed": seed + i + 1,
@@ -362,8 +365,11 @@ def tune_many(
         runs[i] = cma.CMAEvolutionStrategy(x0, 0.05, opts)
     while runs:
         asked = {i: es.ask() for i, es in runs.items()}
-        variants = [programs[i].with_consts(c) for i, cands in asked.items() for c in cands]
-        errs = population_errors(pack(variants), X, T, target.relative)
+        # A sample beyond the float range (from constants near it) is scored as infinitely bad.
+        finite = np.array([np.all(np.isfinite(c)) for cands in asked.values() for c in cands])
+        variants = [programs[i].with_consts(c if np.all(np.isfinite(c)) else programs[i].consts)
+                    for i, cands in asked.items() for c in cands]
+        errs = np.where(finite, population_errors(pack(variants), X, T, target.relative), np.inf)
         pos = 0
         for i, cands in asked.items():
             e = errs[pos:pos + len(cands)]
