@@ -23,9 +23,10 @@ Everything but selection, screening, storing and checkpoints runs on the executo
 children with their canonical keys, triage features and the surrogate's scores
 (:class:`ChildMaker`, one task per slice of a generation's child numbers), the features the
 surrogate is retrained on (those of children it screened are kept, not recomputed), and the
-pipeline.  The search is pipelined (:class:`~discovery.evolution.Pipeline`): generation g + 2's
-children are bred from the population after g while g + 1's are evaluated, so the workers have
-work queued while the driver selects, screens and stores.  Child ``i`` of generation ``g`` comes
+pipeline.  The search is pipelined (:class:`~discovery.evolution.Pipeline`): generation g's
+children are bred from the population after generation g - 3 while the two generations between
+are bred and evaluated, so the workers have work queued while the driver selects, screens and
+stores.  Child ``i`` of generation ``g`` comes
 from its own random stream ``(seed, g, i)`` (:func:`discovery.evolution.child_rng`), so the
 stored result does not depend on the number of workers.
 """
@@ -387,7 +388,6 @@ class _Screen:
         self.executor = executor
         self.depth = config.search["metrics_depth"]
         self.population_size = config.search["population"]
-        self.model = None
         self.trained_at = -1
         self.training: dict = {}
         # This generation's children: genome -> (feature row, score).
@@ -401,13 +401,13 @@ class _Screen:
         learns from are stored."""
         due = generation - generation % _RETRAIN_EVERY
         if due != self.trained_at:
-            self.model = (self.training.pop(due, None) or self._train(due)).result()
+            model = (self.training.pop(due, None) or self._train(due)).result()
             self.trained_at = due
-            self.shipped[due] = self.model
-            if self.folder is not None and self.model.model is not None:
+            self.shipped[due] = model
+            if self.folder is not None and model.model is not None:
                 # A file each worker reads once, not the trees in every task (about 2 ms each).
                 self.folder.mkdir(parents=True, exist_ok=True)
-                self.shipped[due] = save_scorer(self.model, self.folder / f"surrogate-{due}.npz")
+                self.shipped[due] = save_scorer(model, self.folder / f"surrogate-{due}.npz")
             # Tasks in flight use the model before at most: older files go.
             for old in [d for d in self.shipped if d < due - _RETRAIN_EVERY]:
                 if isinstance(self.shipped.pop(old), ScorerFile):
