@@ -97,3 +97,24 @@ def test_a_foreign_islands_checkpoint_is_refused(tmp_path):
     (folder / "islands.json").write_text('{"format": "something else"}')
     with pytest.raises(CheckpointError, match="islands.json"):
         run_campaign(config, tmp_path / "p.db", progress=False)
+
+
+def test_the_verification_reserve_times_one_program_per_operation_count(monkeypatch):
+    # A front holds one program per count: one slow program (a bound refined to its cap) is
+    # timed once, not once per count (which kept 10x its time and ended a 15-minute search after 4).
+    import discovery.campaign.programs as programs
+    from discovery.programs.baselines import minimax_polynomial, taylor
+    from discovery.programs.targets import make_target
+
+    target = make_target("exp2", (0.0, 1.0))
+    population = [taylor(target, d) for d in range(1, 6)] + [minimax_polynomial(target, d) for d in range(1, 6)]
+    costliest = max(p.cost for p in population)
+    clock = [0.0]
+    monkeypatch.setattr(programs.time, "time", lambda: clock[0])
+
+    def record(program, target, max_ops, check=None):
+        clock[0] += 10.0 if program.cost == costliest else 1.0
+
+    monkeypatch.setattr(programs, "program_record", record)
+    counts = {p.cost for p in population}
+    assert programs._verification_seconds(population, target, 10) == pytest.approx(1.2 * (10 + len(counts) - 1))
