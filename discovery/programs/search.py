@@ -18,8 +18,10 @@ did not choose it by (:mod:`discovery.programs.fronts`).
 Under the ``ulp32`` error mode children's constants are tuned in float64 relative error, the
 front's then in float32 itself (:func:`discovery.programs.tuning32.tune_float32`: float32 constants
 around the float64 optimum, judged by the max ULP error on a dense float32 set); the first
-objective is log10(1 + max ULP error) of the program run in float32 on the target's float32
-training grid (0 for a correctly rounded program), and the final front is tuned for float32 once
+objective is log10 of 1 + the max ULP error of the program run in float32 on the target's float32
+training grid, plus a tie-break under one half that prefers, among programs equally many ULPs
+off, the one closer to the exact values (:func:`discovery.programs.float32.population_ulp_scores`),
+and the final front is tuned for float32 once
 more, with every float of the interval's top binades checked (``refine``, too slow for the loop),
 and then judged on every float32 of the interval.
 """
@@ -35,7 +37,7 @@ import numpy as np
 from discovery.checkpoints import EvolutionState
 from discovery.evolution import NSGA2
 from discovery.programs.baselines import classical_programs
-from discovery.programs.float32 import population_ulp_errors
+from discovery.programs.float32 import population_ulp_scores
 from discovery.programs.fronts import judged_front
 from discovery.programs.graph import BASIC_OPS, Program, random_program
 from discovery.programs.moves import crossover, front_neighbours
@@ -176,7 +178,8 @@ class ProgramSearch:
 
     def evaluate(self, programs: list, project_all: bool = False) -> np.ndarray:
         """Objective rows (log10 training max error, cost); over-budget programs get the worst error.
-        Under ``ulp32`` the error is log10(1 + max ULP error) in float32 on the float32 grid.
+        Under ``ulp32`` the error is log10 of 1 + the max ULP error in float32 on the float32 grid,
+        with :func:`~discovery.programs.float32.population_ulp_scores`' tie-break.
 
         Every program first has its constants tuned (:func:`tune_minimax`, ``child_rounds``),
         and keeps the tuned constants: a new structure is judged by what it can do, not by the
@@ -201,8 +204,9 @@ class ProgramSearch:
                     programs[i] = prog
                     errs[i] = log_errors(np.array([err]))[0]
             if self.target.error == "ulp32":
-                ulps = population_ulp_errors([programs[i] for i in feasible], *self.target.float32_training)
-                errs[feasible] = log_errors(1.0 + ulps)
+                errs[feasible] = log_errors(population_ulp_scores([programs[i] for i in feasible],
+                                                                  *self.target.float32_training,
+                                                                  self.target.float32_exact))
             else:
                 # Below ~1e-11 float64 rounding is a visible part of the error: rank by the formula's.
                 fine = [i for i in feasible if errs[i] < _PRECISE_BELOW]
@@ -383,7 +387,7 @@ class ProgramSearch:
             _announce(stage, "float32 tuning on every float of the top binades")
             best = self.retune32(best, deadline)
             _announce(stage, "checking every float32")
-        # Under ulp32 the archive's errors are 1 + max ULP error.
+        # Under ulp32 the archive's errors are 1 + max ULP error and a tie-break under one half.
         ulp = self.target.error == "ulp32"
         candidates = ((c, p, round(e - 1) if ulp else e) for c, (p, e) in best.items())
         front, validation, checks = judged_front(candidates, self.target, exhaustive)
@@ -400,7 +404,8 @@ class ProgramSearch:
         Returns
         -------
         dict
-            The same operation counts -> (program, 1 + its training max ULP error).
+            The same operation counts -> (program, 1 + its training max ULP error and the
+            tie-break of :func:`~discovery.programs.float32.population_ulp_scores`).
         """
         out = dict(best)
         for cost, (prog, _) in sorted(best.items()):
@@ -409,7 +414,8 @@ class ProgramSearch:
             tuned = self._tune32(prog, refine=CLOSING_REFINE)
             if self.finite_only and reaches_infinity(tuned, self.target):
                 continue
-            out[cost] = (tuned, 1.0 + float(population_ulp_errors([tuned], *self.target.float32_training)[0]))
+            out[cost] = (tuned, float(population_ulp_scores([tuned], *self.target.float32_training,
+                                                            self.target.float32_exact)[0]))
         return out
 
     def retune32_seconds(self, population) -> float:

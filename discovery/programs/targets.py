@@ -138,6 +138,12 @@ class Target:
             ref = np.array([round_to_float32(self.mp(mpmath.mpf(float(x)))) for x in X], dtype=np.float32)
         return X, ref
 
+    @cached_property
+    def float32_exact(self) -> np.ndarray:
+        """The exact values (float64) at the points of :attr:`float32_training`, for the ``ulp32``
+        search's tie-break (:func:`discovery.programs.float32.population_ulp_scores`)."""
+        return self.values(self.float32_training[0].astype(np.float64))
+
     def numpy(self):
         """A float64 numpy version of the function (for scans over millions of points), or None."""
         builtin = BUILTIN.get(self.name)
