@@ -198,3 +198,33 @@ def test_regrouping_names_the_new_pair():
     x = np.array([0.3, 0.7])
     assert np.array_equal(evaluate(Program(child.consts, child.instructions, 6), x), x + 25.5 / x)
     assert np.allclose(evaluate(child, x), x - 8.8 + 25.5 / x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs)
+def test_a_horner_step_is_x_times_the_program_plus_a_constant(p):
+    from discovery.programs.moves import HORNER_STARTS, horner_steps
+
+    steps = horner_steps(p)
+    assert 1 <= len(steps) <= HORNER_STARTS
+    assert all(s.instructions == steps[0].instructions and s.cost == p.cost + 1 for s in steps)
+    assert [s.consts for s in horner_steps(p)] == [s.consts for s in steps]  # deterministic
+    with np.errstate(all="ignore"):
+        # The float64 interpreter's fma is x * v + c (float32 runs fuse it).
+        assert _same(evaluate(steps[0], X), X * evaluate(p, X) + 1.0)
+    # The rescaled starts evaluate the same structure with their own constants.
+    for s in steps[1:]:
+        assert len(s.consts) == len(p.consts) + 1 and np.all(np.isfinite(s.consts))
+
+
+def test_front_neighbours_take_a_horner_step_only_with_fma():
+    from discovery.programs.moves import front_neighbours
+
+    p = Program((0.5, 1.0), (("fma", (0, 1, 2)),))  # 0.5 x + 1
+    fused = front_neighbours(p, ("add", "mul", "fma"), 0.5)
+    plain = front_neighbours(p, ("add", "mul"), 0.5)
+    last = fused[-1]
+    assert len(fused) > len(plain)
+    assert any(s.instructions[-1] == ("fma", (0, s.output - 1, len(s.consts))) for s in fused)
+    assert not any(s.instructions[-1][0] == "fma" and s.cost == 2 for s in plain)
+    assert last.cost == 2

@@ -1,5 +1,5 @@
-"""Structure moves of program search: range reduction, output powers, Möbius and shift steps,
-regrouped sums, composition and subgraph exchange between programs (:func:`crossover`), and the
+"""Structure moves of program search: range reduction, output powers, Möbius, shift and Horner
+steps, regrouped sums, composition and subgraph exchange between programs (:func:`crossover`), and the
 structural neighbours of a front program (:func:`front_neighbours`).
 
 Each move says what the child computes in terms of its parents, and computes exactly that (bit
@@ -254,6 +254,34 @@ def shift_step(p: Program, v: int, c: float, use: tuple[int, int] | None = None)
     return _insert_motif(p, v, (float(c),), lambda v, k, new: [("add", (v, k, 0))], use)
 
 
+# Starts of a Horner step's constants (the program's own and rescaled copies): the step changes
+# what the program's value must approximate, whose constants then lie in one of several basins.
+HORNER_STARTS = 16
+
+
+def horner_steps(p: Program, starts: int = HORNER_STARTS) -> list[Program]:
+    """The output v replaced by fma(x, v, c), c a new constant (one more Horner step: the
+    polynomial's degree, or a rational's numerator degree, one higher for one operation), with
+    the program's own constants and ``starts - 1`` copies scaled by random factors and signs.
+
+    The inner value then approximates (f - c)/x, not f, so the program's constants are only a
+    start: 2^x's x (Q^2 + e) + 1 from the (Q^2 + e) a search holds at one operation fewer lies
+    in the basin of one scaled start in a few, whose tuning is one ULP off in float32, where the
+    program's own tune to ten.  Deterministic: the scalings come from a fixed seed.
+    """
+    out = _insert_motif(p, p.output, (1.0,), lambda v, c, new: [("fma", (0, v, c))], None)
+    consts = np.array(out.consts)
+    rng = np.random.default_rng(len(p.instructions))
+    steps = [out]
+    for _ in range(starts - 1):
+        scale = np.exp(rng.normal(0, 1.0, consts.size)) * rng.choice([-1, 1], consts.size)
+        with np.errstate(over="ignore"):
+            scaled = consts * scale
+        if np.all(np.isfinite(scaled)):
+            steps.append(out.with_consts(scaled))
+    return steps
+
+
 def sum_terms(p: Program, t: int) -> list[tuple[int, int]] | None:
     """The signed terms [(sign, value)] of the sum instruction t computes, through its operands
     that are sums used only there; None when instruction t is not an add or sub."""
@@ -313,7 +341,8 @@ def regroup(p: Program, t: int, i: int, j: int) -> Program:
 def front_neighbours(p: Program, ops: Sequence[str], centre: float) -> list[Program]:
     """The structural neighbours of a front program, for the search to solve the constants of:
     one more squaring at the output (range reduction by 2) and a Möbius step (general and
-    symmetric) on each value, then the steps at single uses (:func:`_steps_at_uses`).
+    symmetric) on each value, then the steps at single uses (:func:`_steps_at_uses`), and with
+    ``fma`` one more Horner step at the output from several starts (:func:`horner_steps`).
 
     A front that holds the (n, n) continued fraction so reaches the (n + 1, n + 1) one, and its
     squared forms, in one round, which random moves would reach only by luck.
@@ -323,7 +352,8 @@ def front_neighbours(p: Program, ops: Sequence[str], centre: float) -> list[Prog
     p : Program
         Simplified first; the neighbours are moves of the simplified program.
     ops : sequence of str
-        The search's operations: range reduction needs ``mul``, the steps ``add`` and ``div``.
+        The search's operations: range reduction needs ``mul``, the Möbius steps ``add`` and
+        ``div``, the Horner step ``fma``.
     centre : float
         The centre of the target's interval, where the steps at uses of x move x to.
 
@@ -340,6 +370,8 @@ def front_neighbours(p: Program, ops: Sequence[str], centre: float) -> list[Prog
         steps += [fraction_step(prog, v, 1e-3, b) for v in range(prog.n_values) for b in (1.0, None)
                   if dep[v] and live[v] and (v == 0 or v > len(prog.consts))]
         steps += _steps_at_uses(prog, dep, -centre)
+    if "fma" in ops and dep[prog.output]:
+        steps += horner_steps(prog)
     return steps
 
 
