@@ -96,6 +96,20 @@ def test_finite_only_refuses_programs_finite_through_infinities(exp2):
     assert F_lax[0, 0] < WORST_LOG_ERROR
 
 
+def test_a_group_of_failing_programs_is_judged_without_the_infinity_check(exp2):
+    """Every program of a group failing (NaN at every point) leaves no program for the check of
+    finiteness through infinities, which must then check none (a 10-minute ulp32 search ended on
+    'no programs to pack' when all of a Horner step's starts failed)."""
+    from discovery.programs.graph import Program
+    from discovery.programs.tuning import WORST_LOG_ERROR
+    from discovery.programs.verify import through_infinities
+
+    nan = Program((0.0,), (("div", (1, 1, 0)), ("add", (0, 2, 0))))  # x + 0/0
+    search = ProgramSearch(exp2, max_ops=4, population_size=8, finite_only=True)
+    assert np.all(search.evaluate([nan, nan])[:, 0] == WORST_LOG_ERROR)
+    assert through_infinities([], exp2).shape == (0,)
+
+
 def test_allow_inf_in_a_campaign_file(tmp_path):
     from discovery.campaign.config import load_config
     from discovery.campaign.config import ConfigError

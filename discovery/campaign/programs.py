@@ -140,8 +140,10 @@ def search_front(target: Target, max_ops: int, *, ops, population: int, seed: in
         def tick(st):
             st.extra["seconds"] = budget.spent()
             best = min((f[0] for c, (_, f) in st.archive.items() if c <= max_ops), default=float("nan"))
-            budget.show(bar, st.extra["seconds"], generation=st.generation, evaluations=st.evaluations,
-                        best_log10_error=f"{best:.2f}")
+            # The archive holds log10 errors (under ulp32 of 1 + max ULP + a tie-break under 1/2).
+            shown = ({"best_max_ulp": round(10.0**best - 1)} if target.error == "ulp32" and math.isfinite(best)
+                     else {"best_error": f"{10.0**best:.2e}"})
+            budget.show(bar, st.extra["seconds"], generation=st.generation, evaluations=st.evaluations, **shown)
 
         seconds = None if minutes is None else max(0.0, budget.seconds - budget.spent() - reserve)
         result = program_search.run(state.population, seconds=seconds, progress=tick, stage=closing,

@@ -270,6 +270,8 @@ def through_infinities(programs, target: Target) -> np.ndarray:
         One flag per program.
     """
     programs = [p.simplified() for p in programs]
+    if not programs:
+        return np.zeros(0, dtype=bool)
     flags = population_reaches_infinity(programs, _probe(target))
     for i, prog in enumerate(programs):
         if not flags[i] and any(op == "div" for op, _ in prog.instructions):
