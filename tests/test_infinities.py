@@ -1,4 +1,5 @@
-"""Programs whose finite result passes through IEEE infinities are found and marked."""
+"""Programs whose finite result passes through IEEE infinities are found and marked, and programs
+whose result is not finite somewhere are found wherever a divisor vanishes."""
 
 import numpy as np
 from hypothesis import given
@@ -7,7 +8,10 @@ from hypothesis import strategies as st
 from discovery.programs.graph import OPS, Program, random_program
 from discovery.programs.ops import apply
 from discovery.programs.targets import make_target
-from discovery.programs.verify import population_reaches_infinity, reaches_infinity
+from discovery.programs.verify import (
+    FINITE, NOT_FINITE, THROUGH_INFINITY, finiteness, population_finiteness, population_reaches_infinity,
+    reaches_infinity,
+)
 
 EXP = make_target("exp", (0.0, 1.0))
 # 2 / (3 / x): 3/0 is inf at x = 0, and 2/inf = 0 is finite again.
@@ -18,10 +22,12 @@ PLAIN = Program((2.0, 3.0), (("add", (0, 2, 0)), ("div", (1, 3, 0))))
 DEAD = Program((2.0, 3.0), (("div", (2, 0, 0)), ("mul", (1, 0, 0))))
 
 
-def _reference(program: Program, X) -> bool:
-    """Plain numpy float64, one point and one instruction at a time."""
+def _reference(program: Program, X) -> int:
+    """Plain numpy float64, one point and one instruction at a time: NOT_FINITE if the result is
+    infinite or NaN at a point, else THROUGH_INFINITY if a live value is at a point, else FINITE."""
     live = program.live()
     base = 1 + len(program.consts)
+    code = FINITE
     for x in X:
         vals = [np.float64(x)] + [np.float64(c) for c in program.consts]
         through = False
@@ -29,9 +35,11 @@ def _reference(program: Program, X) -> bool:
             for t, (op, (a, b, c)) in enumerate(program.instructions):
                 vals.append(np.float64(apply(op, vals[a], vals[b], vals[c], np.sqrt)))
                 through |= bool(live[base + t] and not np.isfinite(vals[-1]))
-        if through and np.isfinite(vals[program.output]):
-            return True
-    return False
+        if not np.isfinite(vals[program.output]):
+            return NOT_FINITE
+        if through:
+            code = THROUGH_INFINITY
+    return code
 
 
 def test_reciprocal_of_an_infinity_is_marked():
@@ -46,9 +54,23 @@ def test_a_pole_at_the_midpoint_is_marked():
     assert reaches_infinity(prog, EXP)
 
 
-def test_infinite_output_is_not_marked():
-    # 1 / x is infinite at 0: plainly wrong there, not finite through an infinity.
-    assert not reaches_infinity(Program((1.0,), (("div", (1, 0, 0)),)), EXP)
+def test_an_infinite_output_is_not_finite():
+    # 1 / x is infinite at 0: plainly wrong there, and refused whether infinities are allowed or not.
+    prog = Program((1.0,), (("div", (1, 0, 0)),))
+    assert finiteness([prog], EXP).tolist() == [NOT_FINITE]
+    assert reaches_infinity(prog, EXP)
+
+
+def test_a_nan_at_the_middle_of_a_symmetric_interval_is_not_finite():
+    # (x + a + c/x) / (x - a + c/x) is inf/inf = NaN at x = 0, the middle of [-1, 1], which no
+    # Chebyshev grid holds: a 15-minute exp search stored such programs with a scanned error of
+    # 7e-14 and no proven bound.
+    prog = Program((6.125, 12.25), (("div", (2, 0, 0)), ("add", (0, 3, 0)), ("add", (4, 1, 0)),
+                                    ("sub", (4, 1, 0)), ("div", (5, 6, 0))))
+    exp = make_target("exp", (-1.0, 1.0))
+    assert population_finiteness([prog, prog], np.array([0.5, -0.25])).tolist() == [FINITE, FINITE]
+    assert population_finiteness([prog], np.array([0.5, 0.0])).tolist() == [NOT_FINITE]
+    assert finiteness([prog], exp).tolist() == [NOT_FINITE]
 
 
 def test_population_flags_each_program():
@@ -66,8 +88,9 @@ def test_c_source_carries_the_marker_when_asked():
        st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 1e-300, 1e300]), min_size=1, max_size=6))
 def test_kernel_matches_the_reference(specs, X):
     progs = [random_program(np.random.default_rng(seed), n, k, OPS) for seed, n, k in specs]
-    got = population_reaches_infinity(progs, np.array(X))
-    assert got.tolist() == [_reference(p, X) for p in progs]
+    want = [_reference(p, X) for p in progs]
+    assert population_finiteness(progs, np.array(X)).tolist() == want
+    assert population_reaches_infinity(progs, np.array(X)).tolist() == [w != FINITE for w in want]
 
 
 def test_a_pole_off_the_grid_is_marked_at_the_divisor_zero():
@@ -75,3 +98,13 @@ def test_a_pole_off_the_grid_is_marked_at_the_divisor_zero():
     prog = Program((1.0, 0.3), (("sub", (0, 2, 0)), ("div", (1, 3, 0)), ("div", (1, 4, 0))))
     assert not population_reaches_infinity([prog], np.linspace(0.0, 1.0, 10_000))[0]
     assert reaches_infinity(prog, EXP)
+
+
+def test_the_record_of_a_program_not_finite_somewhere_has_no_finite_error():
+    from discovery.programs.verify import program_record
+
+    prog = Program((6.125, 12.25), (("div", (2, 0, 0)), ("add", (0, 3, 0)), ("add", (4, 1, 0)),
+                                    ("sub", (4, 1, 0)), ("div", (5, 6, 0))))
+    record = program_record(prog, make_target("exp", (-1.0, 1.0)), 5)
+    assert record["max_error"] == np.inf and record["infinities"]
+    assert not np.isfinite(record["bound"] if record["bound"] is not None else np.inf)

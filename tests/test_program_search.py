@@ -102,12 +102,30 @@ def test_a_group_of_failing_programs_is_judged_without_the_infinity_check(exp2):
     'no programs to pack' when all of a Horner step's starts failed)."""
     from discovery.programs.graph import Program
     from discovery.programs.tuning import WORST_LOG_ERROR
-    from discovery.programs.verify import through_infinities
+    from discovery.programs.verify import finiteness
 
     nan = Program((0.0,), (("div", (1, 1, 0)), ("add", (0, 2, 0))))  # x + 0/0
     search = ProgramSearch(exp2, max_ops=4, population_size=8, finite_only=True)
     assert np.all(search.evaluate([nan, nan])[:, 0] == WORST_LOG_ERROR)
-    assert through_infinities([], exp2).shape == (0,)
+    assert finiteness([], exp2).shape == (0,)
+
+
+def test_a_result_not_finite_somewhere_is_refused_with_or_without_infinities():
+    """inf/inf = NaN at x = 0, the middle of [-1, 1], where no training point lies: refused by a
+    search that allows infinities too, and kept out of its front."""
+    from discovery.programs.graph import Program
+    from discovery.programs.tuning import WORST_LOG_ERROR
+
+    target = make_target("exp", (-1.0, 1.0))
+    nan_at_0 = Program((6.125, 12.25), (("div", (2, 0, 0)), ("add", (0, 3, 0)), ("add", (4, 1, 0)),
+                                        ("sub", (4, 1, 0)), ("div", (5, 6, 0))))
+    plain = Program((1.0, 1.2), (("mul", (2, 0, 0)), ("add", (1, 3, 0))))
+    for finite_only in (True, False):
+        search = ProgramSearch(target, max_ops=5, population_size=8, finite_only=finite_only, seed=0)
+        search.engine.start([plain])
+        F = search.evaluate([nan_at_0, plain])
+        assert F[0, 0] == WORST_LOG_ERROR and F[1, 0] < WORST_LOG_ERROR
+        assert search._admissible([nan_at_0, plain]).tolist() == [False, True]
 
 
 def test_allow_inf_in_a_campaign_file(tmp_path):

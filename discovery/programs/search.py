@@ -48,7 +48,7 @@ from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
 from discovery.programs.tuning32 import dense_float32, tune_float32
 from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, output_squarings, tune_many, tune_minimax
-from discovery.programs.verify import reaches_infinity, through_infinities
+from discovery.programs.verify import FINITE, THROUGH_INFINITY, finiteness
 
 # Neighbours of the front solved together between looks at the deadline.
 _EXPLORE_GROUP = 16
@@ -137,8 +137,10 @@ class ProgramSearch:
         the population's worth of fresh random programs joins.
     finite_only : bool
         Refuse programs whose result is finite only through IEEE infinities (c/0 = inf, then
-        d/inf = 0) anywhere the final check looks (:func:`~discovery.programs.verify.through_infinities`):
+        d/inf = 0) anywhere the final check looks (:func:`~discovery.programs.verify.finiteness`):
         they get the worst error, so they steer nothing, and stay out of the final front.
+        Programs whose result is not finite somewhere there (inf/inf at a point no grid holds)
+        are refused either way.
     """
 
     def __init__(
@@ -212,14 +214,19 @@ class ProgramSearch:
                 fine = [i for i in feasible if errs[i] < _PRECISE_BELOW]
                 if fine:
                     errs[fine] = log_errors(precise_errors([programs[i] for i in fine], self.target))
-            if self.finite_only:
-                # After tuning: the constants decide whether a divisor vanishes.  Checked at the
-                # points the final front is refused at (exact zeros of the divisors included),
-                # so no program the end would refuse steers the search.
-                judged = [i for i in feasible if errs[i] < WORST_LOG_ERROR]
-                through_inf = through_infinities([programs[i] for i in judged], self.target)
-                errs[[i for i, bad in zip(judged, through_inf) if bad]] = WORST_LOG_ERROR
+            # After tuning: the constants decide whether a divisor vanishes.  Checked at the
+            # points the final front is refused at (exact zeros of the divisors included), so no
+            # program the end would refuse steers the search.
+            judged = [i for i in feasible if errs[i] < WORST_LOG_ERROR]
+            refused = ~self._admissible([programs[i] for i in judged])
+            errs[[i for i, bad in zip(judged, refused) if bad]] = WORST_LOG_ERROR
         return np.column_stack([errs, costs])
+
+    def _admissible(self, programs: list) -> np.ndarray:
+        """Which programs the search may keep: finite at every point of the final check, or
+        finite there only through infinities where the search allows them."""
+        codes = finiteness(programs, self.target)
+        return (codes == FINITE) | ((codes == THROUGH_INFINITY) & (not self.finite_only))
 
     def _promising(self, programs: list, feasible: list, errs: np.ndarray, costs: np.ndarray) -> list:
         """Up to ``projected`` feasible programs: half those whose errors are closest to (or
@@ -381,8 +388,9 @@ class ProgramSearch:
             for cost, (prog, f) in sorted(state.archive.items())
             if cost <= self.max_ops and f[0] < WORST_LOG_ERROR
         }
-        if self.finite_only:
-            best = {c: pe for c, pe in best.items() if not reaches_infinity(pe[0], self.target)}
+        if best:
+            kept = self._admissible([p for p, _ in best.values()])
+            best = {c: pe for (c, pe), ok in zip(best.items(), kept) if ok}
         if closing32:
             _announce(stage, "float32 tuning on every float of the top binades")
             best = self.retune32(best, deadline)
@@ -412,7 +420,7 @@ class ProgramSearch:
             if deadline is not None and time.time() >= deadline:
                 break
             tuned = self._tune32(prog, refine=CLOSING_REFINE)
-            if self.finite_only and reaches_infinity(tuned, self.target):
+            if not self._admissible([tuned])[0]:
                 continue
             out[cost] = (tuned, float(population_ulp_scores([tuned], *self.target.float32_training,
                                                             self.target.float32_exact)[0]))

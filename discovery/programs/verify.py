@@ -185,8 +185,12 @@ def float32_ulp_error(program: Program, target: Target, chunk: int = 1 << 22, li
 _ARITY_BY_CODE = np.array([op.arity for op in OPERATIONS], dtype=np.int8)
 
 
+# What a program computes at a set of points (:func:`population_finiteness`).
+FINITE, THROUGH_INFINITY, NOT_FINITE = 0, 1, 2
+
+
 @numba.njit(cache=True, error_model="numpy")
-def _reaches_infinity(ops, args, consts, out, arity, X):
+def _finiteness(ops, args, consts, out, arity, X):
     K = consts.size
     base = 1 + K
     live = np.zeros(base + ops.size, dtype=np.bool_)
@@ -198,6 +202,7 @@ def _reaches_infinity(ops, args, consts, out, arity, X):
     vals = np.empty(base + ops.size)
     for k in range(K):
         vals[1 + k] = consts[k]
+    code = 0
     for i in range(X.size):
         vals[0] = X[i]
         through = False
@@ -207,24 +212,30 @@ def _reaches_infinity(ops, args, consts, out, arity, X):
             v = scalar_op(ops[t], vals[args[t, 0]], vals[args[t, 1]], vals[args[t, 2]])
             vals[base + t] = v
             through |= live[base + t] and not np.isfinite(v)
-        if through and np.isfinite(vals[out]):
-            return True
-    return False
+        if not np.isfinite(vals[out]):
+            return 2
+        if through:
+            code = 1
+    return code
 
 
 @numba.njit(cache=True, parallel=True)
-def _population_reaches_infinity(ops, args, consts, out, arity, X, result):
+def _population_finiteness(ops, args, consts, out, arity, X, result):
     for p in numba.prange(ops.shape[0]):
-        result[p] = _reaches_infinity(ops[p], args[p], consts[p], out[p], arity, X)
+        result[p] = _finiteness(ops[p], args[p], consts[p], out[p], arity, X)
 
 
-def population_reaches_infinity(programs, X: np.ndarray) -> np.ndarray:
-    """Which programs reach a finite result through an infinite or NaN value, at some point of X.
+def population_finiteness(programs, X: np.ndarray) -> np.ndarray:
+    """What each program computes at the points X: :data:`FINITE` (finite values throughout),
+    :data:`THROUGH_INFINITY` (a finite result reached through an infinite or NaN value at some
+    point) or :data:`NOT_FINITE` (an infinite or NaN result at some point).
 
     Run in float64 with IEEE semantics, as the search kernels and exported code compute: c/0 is
     an infinity and a later d/inf is 0 again, so such a program looks accurate on a grid yet
     breaks under ``-ffast-math`` and in any arithmetic without infinities (an intermediate value
-    has a pole there).  Only live values count (those the output depends on).
+    has a pole there).  Only live values count (those the output depends on).  A result that is
+    not finite at one point is a failure however the program does elsewhere: inf/inf at the
+    middle of [-1, 1] is a NaN no training grid of Chebyshev nodes holds.
 
     Parameters
     ----------
@@ -234,16 +245,28 @@ def population_reaches_infinity(programs, X: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    ndarray of bool
-        One flag per program.
+    ndarray of int8
+        One code per program.
     """
     packed = programs if isinstance(programs, Packed) else pack(programs)
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.ndim != 1:
         raise ValueError(f"X must be a 1-D array of points, got shape {X.shape}")
-    result = np.zeros(len(packed.ops), dtype=np.bool_)
-    _population_reaches_infinity(packed.ops, packed.args, packed.consts, packed.out, _ARITY_BY_CODE, X, result)
+    result = np.zeros(len(packed.ops), dtype=np.int8)
+    _population_finiteness(packed.ops, packed.args, packed.consts, packed.out, _ARITY_BY_CODE, X, result)
     return result
+
+
+def population_reaches_infinity(programs, X: np.ndarray) -> np.ndarray:
+    """Which programs are not :data:`FINITE` at the points X (:func:`population_finiteness`):
+    finite only through an infinite or NaN value, or not finite at some point at all.
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per program.
+    """
+    return population_finiteness(programs, X) != FINITE
 
 
 def infinity_probe(target: Target) -> np.ndarray:
@@ -253,31 +276,32 @@ def infinity_probe(target: Target) -> np.ndarray:
 
 
 def reaches_infinity(program: Program, target: Target) -> bool:
-    """Whether the program's finite result passes through an infinite or NaN intermediate value
-    somewhere on the target's interval (at :func:`infinity_points`); see
-    :func:`population_reaches_infinity`."""
-    prog = program.simplified()
-    return bool(population_reaches_infinity([prog], infinity_points(prog, target))[0])
+    """Whether the program is not :data:`FINITE` on the target's interval (at
+    :func:`infinity_points`): its finite result passes through an infinite or NaN intermediate
+    value somewhere, or its result is not finite somewhere; see :func:`population_finiteness`."""
+    return bool(finiteness([program], target)[0] != FINITE)
 
 
-def through_infinities(programs, target: Target) -> np.ndarray:
-    """:func:`reaches_infinity` of many programs at once, as the search's selection applies it
-    (the same points as the final check, so the search is steered by the rule it ends with).
+def finiteness(programs, target: Target) -> np.ndarray:
+    """:func:`population_finiteness` of many programs on the target's interval, at
+    :func:`infinity_points` (the same points for the search's selection and the final check, so
+    the search is steered by the rule it ends with).
 
     Returns
     -------
-    ndarray of bool
-        One flag per program.
+    ndarray of int8
+        One code per program: :data:`FINITE`, :data:`THROUGH_INFINITY` or :data:`NOT_FINITE`.
     """
     programs = [p.simplified() for p in programs]
     if not programs:
-        return np.zeros(0, dtype=bool)
-    flags = population_reaches_infinity(programs, _probe(target))
+        return np.zeros(0, dtype=np.int8)
+    codes = population_finiteness(programs, _probe(target))
     for i, prog in enumerate(programs):
-        if not flags[i] and any(op == "div" for op, _ in prog.instructions):
+        if codes[i] != NOT_FINITE and any(op == "div" for op, _ in prog.instructions):
             zeros = _double_divisor_zeros(prog, target)
-            flags[i] = zeros.size > 0 and population_reaches_infinity([prog], zeros)[0]
-    return flags
+            if zeros.size:
+                codes[i] = max(codes[i], population_finiteness([prog], zeros)[0])
+    return codes
 
 
 def _probe(target: Target) -> np.ndarray:
@@ -310,13 +334,18 @@ def infinity_points(program: Program, target: Target) -> np.ndarray:
 
 def program_record(program: Program, target: Target, ops: int, float32: dict | None = None) -> dict:
     """What the store keeps of a program (see :meth:`discovery.store.FormulaStore.write_programs`):
-    genome, ``ops``, the scanned ``max_error``, the proven ``bound`` (None when the target has a
+    genome, ``ops``, the scanned ``max_error`` (inf where the result is not finite somewhere,
+    :func:`finiteness`), the proven ``bound`` (None when the target has a
     function that cannot be enclosed), ``infinities``, the expression and, under the ``ulp32``
     error mode, ``max_ulp`` from the exhaustive float32 check (``float32``, one of
     :func:`float32_ulp_errors`' reports; run here when not given)."""
     bound = error_bound(program, target).bound if enclosable(target) else None
-    record = {"genome": program.to_json(), "ops": ops, "max_error": max_error(program, target), "bound": bound,
-              "infinities": reaches_infinity(program, target), "expression": program.expression()}
+    code = finiteness([program], target)[0]
+    # A result infinite or NaN at a point the scan misses (the middle of [-1, 1]) is no error
+    # the scan can measure: the program is wrong there.
+    scanned = math.inf if code == NOT_FINITE else max_error(program, target)
+    record = {"genome": program.to_json(), "ops": ops, "max_error": scanned, "bound": bound,
+              "infinities": bool(code != FINITE), "expression": program.expression()}
     if target.error == "ulp32":
         report = float32 if float32 is not None else float32_ulp_errors([program], target)[0]
         record["max_ulp"] = report["max_ulp"] if report["exhaustive"] else None
