@@ -225,7 +225,7 @@ class ProgramSearch:
     def _admissible(self, programs: list) -> np.ndarray:
         """Which programs the search may keep: finite at every point of the final check, or
         finite there only through infinities where the search allows them."""
-        codes = finiteness(programs, self.target)
+        codes = finiteness(programs, self.target, settle=not self.finite_only)
         return (codes == FINITE) | ((codes == THROUGH_INFINITY) & (not self.finite_only))
 
     def _promising(self, programs: list, feasible: list, errs: np.ndarray, costs: np.ndarray) -> list:

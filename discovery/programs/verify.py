@@ -282,10 +282,14 @@ def reaches_infinity(program: Program, target: Target) -> bool:
     return bool(finiteness([program], target)[0] != FINITE)
 
 
-def finiteness(programs, target: Target) -> np.ndarray:
+def finiteness(programs, target: Target, settle: bool = True) -> np.ndarray:
     """:func:`population_finiteness` of many programs on the target's interval, at
     :func:`infinity_points` (the same points for the search's selection and the final check, so
     the search is steered by the rule it ends with).
+
+    Without ``settle`` a program already :data:`THROUGH_INFINITY` on the grid is not looked at
+    again at its divisors' zeros (where it could still prove :data:`NOT_FINITE`): for callers
+    that refuse both alike, the exact zeros are the costly part.
 
     Returns
     -------
@@ -297,7 +301,8 @@ def finiteness(programs, target: Target) -> np.ndarray:
         return np.zeros(0, dtype=np.int8)
     codes = population_finiteness(programs, _probe(target))
     for i, prog in enumerate(programs):
-        if codes[i] != NOT_FINITE and any(op == "div" for op, _ in prog.instructions):
+        if (codes[i] == FINITE or (settle and codes[i] == THROUGH_INFINITY)) and any(
+                op == "div" for op, _ in prog.instructions):
             zeros = _double_divisor_zeros(prog, target)
             if zeros.size:
                 codes[i] = max(codes[i], population_finiteness([prog], zeros)[0])
