@@ -108,3 +108,26 @@ def test_the_record_of_a_program_not_finite_somewhere_has_no_finite_error():
     record = program_record(prog, make_target("exp", (-1.0, 1.0)), 5)
     assert record["max_error"] == np.inf and record["infinities"]
     assert not np.isfinite(record["bound"] if record["bound"] is not None else np.inf)
+
+
+def test_a_divisor_zero_at_a_rounded_constant_offset_is_found():
+    # 1 / (y + 1 / y) with y = x - (0.1 + 0.2): the run divides by zero at the double
+    # fl(0.1 + 0.2) = 0.30000000000000004, where the exact sum 0.3000...00166 is no double.
+    prog = Program((0.1, 0.2, 1.0), (("add", (1, 2, 0)), ("sub", (0, 4, 0)), ("div", (3, 5, 0)),
+                                     ("add", (5, 6, 0)), ("div", (3, 7, 0))))
+    assert population_finiteness([prog], np.array([0.1 + 0.2]))[0] == THROUGH_INFINITY
+    assert finiteness([prog], EXP)[0] == THROUGH_INFINITY
+    assert finiteness([prog], EXP, settle=False)[0] == THROUGH_INFINITY
+    assert reaches_infinity(prog, EXP)
+
+
+def test_a_program_the_search_kept_is_judged_as_its_folded_form():
+    # A 4-operation erf program from a 15-minute finite-only search: its offset c2 / (c3 + c1)
+    # is -9.86e-5 at run time; it was admitted in the loop and refused once folded at the end.
+    prog = Program.from_json({
+        "consts": [3.319475498522676, 2.938385111989689, 0.0053888890283149025, -57.5885246371112],
+        "instructions": [["add", [4, 2]], ["div", [3, 5]], ["add", [0, 6]], ["div", [2, 7]],
+                         ["add", [7, 8]], ["div", [1, 9]]], "output": 10})
+    erf = make_target("erf", (0.0, 1.0), relative=False)
+    codes = [finiteness([p], erf, settle=s)[0] for p in (prog, prog.folded()) for s in (True, False)]
+    assert codes == [THROUGH_INFINITY] * 4

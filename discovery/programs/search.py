@@ -48,7 +48,7 @@ from discovery.programs.projection import project, rational_degrees
 from discovery.programs.targets import Target
 from discovery.programs.tuning32 import dense_float32, tune_float32
 from discovery.programs.tuning import WORST_LOG_ERROR, log_errors, output_squarings, tune_many, tune_minimax
-from discovery.programs.verify import FINITE, THROUGH_INFINITY, finiteness
+from discovery.programs.verify import FINITE, THROUGH_INFINITY, as_run, finiteness
 
 # Neighbours of the front solved together between looks at the deadline.
 _EXPLORE_GROUP = 16
@@ -65,14 +65,6 @@ def _announce(stage, name: str) -> None:
     """Tell a ``stage`` callback (if any) which closing stage begins."""
     if stage is not None:
         stage(name)
-
-
-def _folded(program: Program) -> Program:
-    """The program with its constant subexpressions folded (same values, bit for bit), if finite."""
-    try:
-        return program.folded()
-    except ValueError:
-        return program
 
 
 @dataclass
@@ -384,7 +376,7 @@ class ProgramSearch:
         _announce(stage, "tuning the front")
         self._tune_front(state)
         best = {
-            int(cost): (_folded(prog), 10.0 ** f[0])
+            int(cost): (as_run(prog), 10.0 ** f[0])
             for cost, (prog, f) in sorted(state.archive.items())
             if cost <= self.max_ops and f[0] < WORST_LOG_ERROR
         }

@@ -21,6 +21,7 @@ BUILTIN = {
     "ln": ("log(x)", np.log),
     "log2": ("log(x, 2)", np.log2),
     "erf": ("erf(x)", None),
+    "erfc": ("erfc(x)", None),
     "sin": ("sin(x)", np.sin),
     "cos": ("cos(x)", np.cos),
     "tanh": ("tanh(x)", np.tanh),

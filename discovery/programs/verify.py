@@ -303,7 +303,7 @@ def finiteness(programs, target: Target, settle: bool = True) -> np.ndarray:
     for i, prog in enumerate(programs):
         if (codes[i] == FINITE or (settle and codes[i] == THROUGH_INFINITY)) and any(
                 op == "div" for op, _ in prog.instructions):
-            zeros = _double_divisor_zeros(prog, target)
+            zeros = _double_divisor_zeros(as_run(prog), target)
             if zeros.size:
                 codes[i] = max(codes[i], population_finiteness([prog], zeros)[0])
     return codes
@@ -321,6 +321,20 @@ def _probe_of(interval: tuple[float, float]) -> np.ndarray:
     return probe
 
 
+def as_run(program: Program) -> Program:
+    """The program with its constant subexpressions computed into constants, rounded as a run
+    rounds them (:meth:`~discovery.programs.graph.Program.folded`); the program itself where
+    one of them is not finite.
+
+    Exact analysis must look at this form: ``x - (c0 + c1)`` divides by zero at the double
+    fl(c0 + c1), not at the exact sum, which is in general no double and no point a run meets.
+    """
+    try:
+        return program.folded()
+    except ValueError:
+        return program
+
+
 def _double_divisor_zeros(program: Program, target: Target) -> np.ndarray:
     """The zeros in the interval of the program's divisors that are doubles (none with a sqrt)."""
     form = rational_form(program)
@@ -334,7 +348,7 @@ def infinity_points(program: Program, target: Target) -> np.ndarray:
     """Where to look for divisions by zero: :func:`infinity_probe`'s points and, for a program
     without square roots, the zeros of its divisors that are doubles (an offset x - c divides by
     exactly zero at x = c, which a grid hits only by chance)."""
-    return np.union1d(_probe(target), _double_divisor_zeros(program.simplified(), target))
+    return np.union1d(_probe(target), _double_divisor_zeros(as_run(program), target))
 
 
 def program_record(program: Program, target: Target, ops: int, float32: dict | None = None) -> dict:
