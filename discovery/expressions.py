@@ -192,6 +192,23 @@ def _parse_cached(text: str, variables: tuple[str, ...], names) -> Expression:
     return Expression(text, variables, tree)
 
 
+def substitute(text: str, variable: str, replacement: str) -> str:
+    """``text`` with every occurrence of the name ``variable`` replaced by ``(replacement)``
+    (by tokens, so ``x`` in ``exp(x)`` is replaced and the x of ``exp`` is not).
+
+    Raises
+    ------
+    InputError
+        For a character the parser does not allow.
+    """
+    out, end = [], 0
+    for tok in _tokenize(text):
+        if tok.kind == "name" and tok.text == variable:
+            out += [text[end:tok.pos], f"({replacement})"]
+            end = tok.pos + len(tok.text)
+    return "".join(out) + text[end:]
+
+
 def _tokenize(text: str) -> list[_Token]:
     tokens = []
     pos = 0

@@ -20,8 +20,9 @@ from typing import Sequence
 import mpmath
 import numpy as np
 
+from discovery.expressions import substitute
 from discovery.programs.graph import BASIC_OPS, Program, horner, rational
-from discovery.programs.ops import uses_only
+from discovery.programs.ops import ARITY, uses_only
 from discovery.programs.targets import Target
 from discovery.programs.tuning32 import dense_float32, float32_polynomial, score_float32, tune_float32
 from discovery.programs.bound import enclosable, error_bound
@@ -39,7 +40,8 @@ class Baseline:
     ----------
     method : str
         ``taylor``, ``pade``, ``minimax-polynomial``, ``minimax-rational`` or ``minimax-cf``
-        (a continued fraction, possibly squared).
+        (a continued fraction, possibly squared); the last three prefixed ``even`` or ``odd``
+        for the forms in x² of :func:`symmetric_builds`.
     degrees : tuple of int
         (degree,), (numerator degree, denominator degree) or, for ``minimax-cf``, (n, n, k)
         with k squarings.
@@ -317,6 +319,82 @@ def cf_degrees(max_ops: int, max_squarings: int = 4) -> list[tuple[int, int]]:
             if 2 * n + 1 + k <= max_ops]
 
 
+def parity(target: Target) -> int:
+    """1 for an even target (f(-x) = f(x)), -1 for an odd one (f(-x) = -f(x)), 0 for neither
+    or where f(-x) cannot be evaluated; checked to 30 digits at seven points of the interval."""
+    lo, hi = target.interval
+    with mpmath.workdps(_DPS):
+        try:
+            pairs = [(target.mp(x), target.mp(-x)) for x in mpmath.linspace(lo, hi, 7)]
+        except (ArithmeticError, ValueError, TypeError):  # mpmath's domain errors
+            return 0
+        tol = mpmath.mpf(10) ** -30
+        for sign in (1, -1):
+            if all(isinstance(b, mpmath.mpf) and abs(b - sign * a) <= tol * max(1, abs(a)) for a, b in pairs):
+                return sign
+    return 0
+
+
+def square_target(target: Target, sign: int) -> Target:
+    """What ``R`` must approximate for ``f(x) = R(x²)`` (``sign`` 1, an even target) or
+    ``f(x) = x·R(x²)`` (``sign`` -1, an odd one), on the interval x² runs over, with the same error
+    mode.  (Under absolute error an odd target's error is |x| times R's: this minimax fit is
+    one of R, not of the weighted error, and its error no larger than R's where |x| <= 1.)"""
+    lo, hi = target.interval
+    u_hi = max(lo * lo, hi * hi)
+    # f(x)/x is 0/0 at x = 0: the fit starts just above it (R is smooth there).
+    u_lo = 0.0 if lo <= 0.0 <= hi else min(lo * lo, hi * hi)
+    u_lo = max(u_lo, u_hi * 1e-24) if sign < 0 else u_lo
+    root = substitute(target.expr, "x", "sqrt(x)")
+    expr = f"({root})/sqrt(x)" if sign < 0 else root
+    return Target(f"R of ({target.name}) in x^2", expr, (u_lo, u_hi), target.relative)
+
+
+def of_square(program: Program, sign: int) -> Program:
+    """``program`` of x² (``sign`` 1) or x times it (``sign`` -1): one or two operations more."""
+    prog = program.simplified()
+    base = 1 + len(prog.consts)
+
+    def moved(a: int) -> int:  # the new first instruction, x·x, takes x's place
+        return base if a == 0 else a + 1 if a >= base else a
+
+    instrs = [("mul", (0, 0, 0))] + [(op, tuple(moved(a) if i < ARITY[op] else 0 for i, a in enumerate(args)))
+                                     for op, args in prog.instructions]
+    out = moved(prog.output)
+    if sign < 0:
+        instrs.append(("mul", (0, out, 0)))
+        out = base + len(instrs) - 1
+    return Program(prog.consts, tuple(instrs), out)
+
+
+@lru_cache(maxsize=8)
+def symmetric_builds(target: Target, max_ops: int) -> tuple[tuple[str, tuple, Program], ...]:
+    """The minimax polynomials, rationals and continued fractions in x² of an even or odd
+    target (times x for an odd one) that fit in ``max_ops`` operations, as
+    ``(method, degrees, program)``; none for a target of neither parity.  A library author
+    writes tanh or erf as x·R(x²): half the degrees for the same accuracy."""
+    sign = parity(target)
+    if sign == 0:
+        return ()
+    inner = square_target(target, sign)
+    extra = 1 if sign > 0 else 2
+    kind = "even" if sign > 0 else "odd"
+    room = max_ops - extra  # Horner: two operations a degree; a continued fraction: three a level
+    builds = [(f"{kind} minimax-polynomial", (d,), minimax_polynomial, (d,)) for d in range(1, room // 2 + 1)]
+    builds += [(f"{kind} minimax-rational", (m, n), minimax_rational, (m, n))
+               for m in range(0, room // 2 + 1) for n in range(1, room // 2 + 1) if 2 * (m + n) <= room]
+    builds += [(f"{kind} minimax-cf", (n, n, 0), minimax_continued_fraction, (n,)) for n in range(1, room // 3 + 1)]
+    out = []
+    for method, degrees, build, args in builds:
+        try:
+            prog = of_square(build(inner, *args), sign).deduplicated()
+        except (ZeroDivisionError, ValueError):
+            continue  # a degenerate approximant
+        if prog.cost <= max_ops:
+            out.append((method, degrees, prog))
+    return tuple(out)
+
+
 def taylor(target: Target, degree: int) -> Program:
     """The Taylor polynomial about the interval's midpoint, by Horner's rule."""
     return horner([float(c) for c in reversed(taylor_coefficients(target, degree))])
@@ -373,6 +451,7 @@ def baselines(target: Target, max_ops: int = 20) -> list[Baseline]:
             continue
         if prog.cost <= max_ops:
             out.append(baseline("minimax-cf", (n, n, k), prog))
+    out += [baseline(method, degrees, prog) for method, degrees, prog in symmetric_builds(target, max_ops)]
     return sorted(out, key=lambda b: (b.ops, b.max_error))
 
 
@@ -478,4 +557,5 @@ def classical_programs(target: Target, max_ops: int, ops: Sequence[str] = BASIC_
             continue  # a degenerate approximant, or squaring a target that is not positive
         if prog.cost <= max_ops:
             out.append(prog)
+    out += [prog for _, _, prog in symmetric_builds(target, max_ops)]
     return [p for p in out if p.cost <= max_ops and uses_only(p, ops)]
