@@ -101,6 +101,12 @@ def _proven(row: dict) -> bool:
     return row.get("bound") is not None and math.isfinite(row["bound"])
 
 
+def _finite(row: dict) -> bool:
+    """Whether a stored program's scanned error is finite (the store keeps inf for a program
+    whose result is not finite somewhere the final check looks)."""
+    return row.get("max_error") is not None and math.isfinite(row["max_error"])
+
+
 def best_at(front: dict[int, dict], ops: int, key: str = "max_error", *, proven: bool = False) -> float:
     """The lowest error of a front's programs of at most ``ops`` operations (with ``proven``, of
     those with a proven bound only)."""
@@ -202,12 +208,16 @@ def main() -> None:
                 s, u = best_at(seeded, ops, proven=proven), best_at(unseeded, ops, proven=proven)
                 print(f"  {ops:>3} {fmt(c):>10} {fmt(s):>10} {fmt(best_at(seeded, ops, 'bound')):>10} "
                       f"{fmt(u):>10} {fmt(best_at(unseeded, ops, 'bound')):>10}  {b.label if b else ''}")
+                # Without an enclosure the store's scanned error is what says a program is finite
+                # (inf where it is not somewhere the final check looks).
                 unproven += sum(1 for front in (seeded, unseeded) for c, r in front.items()
-                                if c == ops and not _proven(r) and proven)
+                                if c == ops and not (_proven(r) if proven else _finite(r)))
                 ratios.append(c / min(s, u) if math.isfinite(c) else 0.0)  # no classical form this small
                 # Scanned errors of one structure differ in their third digit between tunings.
                 unseeded_ok &= u <= c * 1.01
-            checks.append((f"{name}: every evolved program has a proven bound ({unproven} without)", unproven == 0))
+            claim = ("every evolved program has a proven bound" if proven else
+                     "every evolved program is finite where checked (the target has no enclosure: no bound)")
+            checks.append((f"{name}: {claim} ({unproven} not)", unproven == 0))
             beats[name] = max(ratios)
             print(f"  evolved beats classical by {max(ratios):.2f}x at best (ops {1 + ratios.index(max(ratios))})")
             if name == "exp2":
